@@ -1,0 +1,34 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../../config/load.js';
+import { formatRunTable } from '../../pipeline/report.js';
+import { runPipeline } from '../../pipeline/run.js';
+import { datesFromOptions } from '../dates.js';
+import { createProgress } from '../progress.js';
+
+export function runCommand(program: Command): void {
+  program
+    .command('run')
+    .description('run the daily job: land → clean → load → models → export')
+    .requiredOption('-c, --config <file>', 'the config file (YAML)')
+    .option('--date <date>', 'compute one date (YYYY-MM-DD)')
+    .option('--from <date>', 'first date of a range')
+    .option('--to <date>', 'last date of a range')
+    .option('--json', 'print the run report as JSON on stdout')
+    .action(async (options: { config: string; date?: string; from?: string; to?: string; json?: boolean }) => {
+      const dates = datesFromOptions(options);
+      const loaded = await loadConfig(options.config);
+      const report = await runPipeline({ loaded, ...(dates ? { dates } : {}), progress: createProgress(process.stderr, options.json === true) });
+      if (options.json) {
+        process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      } else {
+        process.stdout.write(`\n${formatRunTable(report)}\n\n`);
+        const quarantined = report.dates.reduce((sum, d) => sum + d.quality.quarantined, 0) + Object.values(report.undated_quarantined).reduce((a, b) => a + b, 0);
+        if (quarantined > 0) process.stdout.write(`${quarantined} line(s) quarantined: kept in the warehouse table quarantined_events, with their reasons in the run report.\n`);
+        process.stdout.write(`CSV files: ${report.export_root}/<table>/dt=<date>/\nRun report: ${report.export_root}/run_report/last_run.json\n`);
+      }
+      if (report.missing_dates.length > 0) {
+        process.stderr.write(`error: no events for ${report.missing_dates.join(', ')} — those dates were not computed; add their export files and run again\n`);
+        process.exitCode = 1;
+      }
+    });
+}

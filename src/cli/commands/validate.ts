@@ -1,0 +1,16 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../../config/load.js';
+import { PUBLISHED_TABLE_NAMES } from '../../exports/published-tables.js';
+import { planModels, readModels } from '../../models/graph.js';
+
+export function validateCommand(program: Command): void {
+  program
+    .command('validate')
+    .description('check the config and the model graph without running anything')
+    .requiredOption('-c, --config <file>', 'the config file (YAML)')
+    .action(async (options: { config: string }) => {
+      await loadConfig(options.config);
+      const plan = planModels(await readModels(), PUBLISHED_TABLE_NAMES);
+      process.stdout.write(`config ${options.config}: ok\nmodels: ${plan.map((m) => m.name).join(' > ')}\n`);
+    });
+}

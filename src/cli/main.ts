@@ -1,0 +1,40 @@
+import { Command, Option } from 'commander';
+import { CartlensError } from '../util/errors.js';
+import { runCommand } from './commands/run.js';
+import { demoCommand } from './commands/demo.js';
+import { validateCommand } from './commands/validate.js';
+import { compileCommand } from './commands/compile.js';
+
+const program = new Command('cartlens')
+  .description("Turns an online store's cart events into daily cart metrics published as CSV files.")
+  .addOption(new Option('--verbose', 'show stack traces on errors'))
+  .showHelpAfterError()
+  .exitOverride();
+
+runCommand(program);
+demoCommand(program);
+validateCommand(program);
+compileCommand(program);
+
+// The one place that ends the process: commands return an exit code or throw.
+try {
+  await program.parseAsync(process.argv);
+  process.exitCode ??= 0;
+} catch (error) {
+  process.exitCode = reportError(error, program.opts<{ verbose?: boolean }>().verbose ?? process.argv.includes('--verbose'));
+}
+
+function reportError(error: unknown, verbose: boolean): number {
+  const code = (error as { code?: string }).code;
+  if (typeof code === 'string' && code.startsWith('commander.')) {
+    // commander already printed the usage problem (or the help / version that was asked for).
+    return code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help' ? 0 : 2;
+  }
+  if (error instanceof CartlensError) {
+    process.stderr.write(`error: ${error.oneLine}\n`);
+  } else {
+    process.stderr.write(`error: ${(error as Error)?.message ?? String(error)}${verbose ? '' : ' (run with --verbose for details)'}\n`);
+  }
+  if (verbose && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+  return 1;
+}

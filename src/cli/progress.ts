@@ -1,0 +1,49 @@
+import cliProgress from 'cli-progress';
+import type { RunProgress } from '../pipeline/run.js';
+
+/** A progress bar on a terminal; plain timestamped lines when stderr is a file or a pipe. */
+export function createProgress(stream: NodeJS.WriteStream = process.stderr, quiet = false): RunProgress {
+  if (quiet) return { step() {}, startBytes() {}, addBytes() {}, endBytes() {} };
+  const started = Date.now();
+  const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
+  if (!stream.isTTY) {
+    return {
+      step: (message) => stream.write(`[${elapsed()}] ${message}\n`),
+      startBytes: (total, label) => stream.write(`[${elapsed()}] ${label} (${formatBytes(total)})\n`),
+      addBytes() {},
+      endBytes() {},
+    };
+  }
+  let bar: cliProgress.SingleBar | undefined;
+  return {
+    step: (message) => stream.write(`${message}\n`),
+    startBytes(total, label) {
+      bar = new cliProgress.SingleBar(
+        { stream, format: `${label} [{bar}] {percentage}% | {done} of {size} | {eta_formatted} left`, hideCursor: true, clearOnComplete: true },
+        cliProgress.Presets.shades_classic,
+      );
+      bar.start(total, 0, { done: formatBytes(0), size: formatBytes(total) });
+    },
+    addBytes(bytes) {
+      if (!bar) return;
+      bar.increment(bytes);
+      bar.update({ done: formatBytes(bar.getProgress() * bar.getTotal()) });
+    },
+    endBytes() {
+      bar?.stop();
+      bar = undefined;
+    },
+  };
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(1)} ${units[unit]}`;
+}

@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import { DEMO_DEFAULTS } from '../sources/demo/generator.js';
+
+const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date as YYYY-MM-DD');
+
+const ga4ExportFilesSource = z
+  .object({
+    type: z.literal('ga4-export-files'),
+    /** A glob of GA4 BigQuery-export files: .json or .ndjson, optionally .gz. */
+    path: z.string().min(1),
+  })
+  .strict();
+
+const demoSource = z
+  .object({
+    type: z.literal('demo'),
+    /** Where the generated export is written; it is then read like `ga4-export-files`. */
+    dir: z.string().default('.cartlens/demo-input'),
+    days: z.number().int().min(1).max(366).default(DEMO_DEFAULTS.days),
+    sessions_per_day: z.number().int().min(1).default(DEMO_DEFAULTS.sessionsPerDay),
+    start_date: isoDate.default(DEMO_DEFAULTS.startDate),
+    seed: z.number().int().default(DEMO_DEFAULTS.seed),
+    dirty_rate: z.number().min(0).max(1).default(DEMO_DEFAULTS.dirtyRate),
+  })
+  .strict();
+
+const duckdbWarehouse = z
+  .object({
+    type: z.literal('duckdb'),
+    path: z.string().default('.cartlens/warehouse.duckdb'),
+    /** DuckDB spills to disk past this, which keeps a large day within a fixed memory budget. */
+    memory_limit: z.string().default('512MB'),
+    threads: z.number().int().min(1).optional(),
+  })
+  .strict();
+
+const localExport = z
+  .object({
+    type: z.literal('local'),
+    dir: z.string().default('.cartlens/exports'),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    source: z.discriminatedUnion('type', [ga4ExportFilesSource, demoSource]),
+    warehouse: z.discriminatedUnion('type', [duckdbWarehouse]).default({ type: 'duckdb', path: '.cartlens/warehouse.duckdb', memory_limit: '512MB' }),
+    export: z.discriminatedUnion('type', [localExport]).default({ type: 'local', dir: '.cartlens/exports' }),
+    landing: z
+      .object({
+        /** Raw input lands here unchanged, content-addressed, with one manifest per run. */
+        dir: z.string().default('.cartlens/landing'),
+        /** Decompressed copies live here during a run only. */
+        scratch_dir: z.string().optional(),
+      })
+      .strict()
+      .default({ dir: '.cartlens/landing' }),
+    privacy: z
+      .object({
+        /**
+         * HMAC key for `user_key`. A secret: never logged or printed. When absent, a random key is
+         * made once and kept beside the warehouse (`<warehouse>.user-key`), so keys stay stable.
+         */
+        user_key_secret: z.string().min(16, 'use at least 16 characters').optional(),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
+
+export type CartlensConfig = z.infer<typeof configSchema>;
+export type SourceConfig = CartlensConfig['source'];
+export type WarehouseConfig = CartlensConfig['warehouse'];
+export type ExportConfig = CartlensConfig['export'];
+
+/** Config keys whose values are secrets: never printed, logged or written to a report. */
+export const SECRET_KEYS = ['privacy.user_key_secret'] as const;

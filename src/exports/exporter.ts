@@ -1,0 +1,26 @@
+/** What a publish wrote, as recorded in the manifest beside the file. */
+export interface PublishedFile {
+  table: string;
+  date: string;
+  /** Where the file is: a path or an object URL. */
+  location: string;
+  rows: number;
+  bytes: number;
+  sha256: string;
+}
+
+/**
+ * Publishes CSV files in the contract's layout, `<root>/<table>/dt=<date>/<table>_<yyyymmdd>.csv`,
+ * each whole or not at all (written under a temporary name, then moved into place), with
+ * `manifest.json` written last beside it. Re-publishing a date replaces that date only.
+ */
+export interface Exporter {
+  readonly description: string;
+  publish(table: string, date: string, csv: string, rows: number): Promise<PublishedFile>;
+  /** Writes a JSON document at `<root>/<relativePath>`, atomically. */
+  writeJson(relativePath: string, document: unknown): Promise<string>;
+}
+
+export function csvFileName(table: string, date: string): string {
+  return `${table}_${date.replaceAll('-', '')}.csv`;
+}

@@ -1,0 +1,85 @@
+/** How a column is typed in the warehouse and written in the CSV files. */
+export type ColumnKind = 'date' | 'integer' | 'money' | 'rate' | 'boolean' | 'timestamp' | 'text';
+
+export interface PublishedColumn {
+  name: string;
+  kind: ColumnKind;
+  /** What the number means, as the contract (shared/spec/cart-metrics.md) defines it. */
+  doc: string;
+}
+
+export interface PublishedTable {
+  name: string;
+  doc: string;
+  columns: PublishedColumn[];
+  /** Sort order of the rows, which is also the table's unique key. */
+  key: string[];
+}
+
+const col = (name: string, kind: ColumnKind, doc: string): PublishedColumn => ({ name, kind, doc });
+
+/** The three tables of the contract, with their columns in the contract's order. */
+export const PUBLISHED_TABLES: readonly PublishedTable[] = [
+  {
+    name: 'cart_funnel_daily',
+    doc: 'The cart funnel, one row per date.',
+    key: ['date'],
+    columns: [
+      col('date', 'date', 'The event_date (property-local), YYYY-MM-DD.'),
+      col('sessions', 'integer', 'Sessions with any event.'),
+      col('sessions_with_view_item', 'integer', 'Sessions with at least one view_item.'),
+      col('sessions_with_add_to_cart', 'integer', 'Sessions with at least one add_to_cart.'),
+      col('sessions_with_begin_checkout', 'integer', 'Sessions with at least one begin_checkout.'),
+      col('sessions_with_purchase', 'integer', 'Sessions with at least one purchase.'),
+      col('abandoned_carts', 'integer', 'Sessions with an add_to_cart, no purchase, and net units > 0 for an item at the end.'),
+      col('cart_abandonment_rate', 'rate', 'abandoned_carts / sessions_with_add_to_cart, 4 decimals; empty when there is no add_to_cart.'),
+      col('purchases', 'integer', 'Distinct non-empty transaction_id over purchase events.'),
+      col('revenue', 'money', 'Sum of purchase_revenue over those transactions (the first event of each, in input order).'),
+      col('abandoned_value', 'money', 'Sum of cart value over abandoned carts.'),
+    ],
+  },
+  {
+    name: 'abandoned_carts',
+    doc: 'The remarketing list: one row per abandoned cart.',
+    key: ['date', 'user_key', 'session_id'],
+    columns: [
+      col('date', 'date', 'The event_date, YYYY-MM-DD.'),
+      col('user_key', 'text', 'Lowercase hex HMAC-SHA256 of user_pseudo_id with the configured secret.'),
+      col('session_id', 'integer', 'The ga_session_id.'),
+      col('first_add_at', 'timestamp', 'First add_to_cart, ISO-8601 UTC with milliseconds.'),
+      col('last_cart_event_at', 'timestamp', 'Last add_to_cart or remove_from_cart, ISO-8601 UTC with milliseconds.'),
+      col('reached_checkout', 'boolean', 'true if the session has a begin_checkout.'),
+      col('distinct_items', 'integer', 'Items with net units > 0.'),
+      col('units', 'integer', 'Sum of net units.'),
+      col('cart_value', 'money', 'Sum of net units × cart price.'),
+      col('device_category', 'text', "The session's first event's device.category."),
+      col('country', 'text', "The session's first event's geo.country."),
+      col('source', 'text', "The session's first event's traffic_source.source (first-touch)."),
+      col('medium', 'text', "The session's first event's traffic_source.medium (first-touch)."),
+    ],
+  },
+  {
+    name: 'cart_items_daily',
+    doc: 'Item-level cart metrics, one row per date and item_id.',
+    key: ['date', 'item_id'],
+    columns: [
+      col('date', 'date', 'The event_date, YYYY-MM-DD.'),
+      col('item_id', 'text', 'The item_id.'),
+      col('item_name', 'text', 'Most frequent non-empty item_name that day (ties: the smallest).'),
+      col('item_category', 'text', 'Most frequent non-empty item_category that day (ties: the smallest).'),
+      col('views', 'integer', 'view_item events that include the item.'),
+      col('add_to_cart_units', 'integer', 'Sum of quantity in add_to_cart events.'),
+      col('remove_from_cart_units', 'integer', 'Sum of quantity in remove_from_cart events.'),
+      col('purchased_units', 'integer', 'Sum of quantity in purchase events, each transaction once.'),
+      col('purchased_revenue', 'money', 'Sum of item_revenue, else price × quantity, over those purchased items.'),
+      col('cart_to_purchase_rate', 'rate', 'purchased_units / add_to_cart_units, 4 decimals; empty when nothing was added.'),
+      col('abandoned_units', 'integer', 'Sum of net units of the item over abandoned carts.'),
+      col('abandoned_value', 'money', 'Sum of net units × cart price of the item over abandoned carts.'),
+    ],
+  },
+];
+
+export const PUBLISHED_TABLE_NAMES = PUBLISHED_TABLES.map((t) => t.name);
+
+/** Text columns a spreadsheet could run as a formula: the CSV writer guards them. */
+export const isTextColumn = (column: PublishedColumn) => column.kind === 'text';

@@ -1,0 +1,18 @@
+-- materialized: partitioned
+-- description: The remarketing list: one row per abandoned cart, keyed by a pseudonymous user_key.
+SELECT
+  event_date AS date,
+  {{ user_key(user_pseudo_id) }} AS user_key,
+  session_id,
+  {{ timestamp_millis(first_add_ts) }} AS first_add_at,
+  {{ timestamp_millis(last_cart_event_ts) }} AS last_cart_event_at,
+  has_begin_checkout AS reached_checkout,
+  distinct_items,
+  units,
+  {{ money(cart_value) }} AS cart_value,
+  device_category,
+  country,
+  source,
+  medium
+FROM {{ ref('int_sessions') }}
+WHERE is_abandoned

@@ -1,0 +1,67 @@
+import type { PublishedFile } from '../exports/exporter.js';
+
+export interface QualityReport {
+  /** Non-blank lines of the input that belong to this date (duplicates and quarantined included). */
+  lines: number;
+  duplicates: number;
+  quarantined: number;
+  quarantined_by_reason: Record<string, number>;
+  included_events: number;
+  events_without_session: number;
+  items_without_id: number;
+  purchases_without_transaction_id: number;
+}
+
+export interface DateSummary {
+  sessions: number;
+  sessions_with_add_to_cart: number;
+  abandoned_carts: number;
+  cart_abandonment_rate: string | null;
+  purchases: number;
+  revenue: string;
+  abandoned_value: string;
+}
+
+export interface DateReport {
+  date: string;
+  /** `published`: all three files written; `no_events`: no included event, nothing published. */
+  status: 'published' | 'no_events';
+  rows: Record<string, number>;
+  quality: QualityReport;
+  summary: DateSummary | null;
+  files: PublishedFile[];
+}
+
+export interface RunReport {
+  run_id: string;
+  started_at: string;
+  finished_at: string;
+  source: string;
+  warehouse: string;
+  export_root: string;
+  files: { path: string; sha256: string; bytes: number; lines: number; blank_lines: number }[];
+  /** Quarantined lines whose date cannot be read: they belong to no date. */
+  undated_quarantined: Record<string, number>;
+  dates: DateReport[];
+  /** Requested dates that had no event in the input. */
+  missing_dates: string[];
+}
+
+/** The per-day table printed at the end of a run. */
+export function formatRunTable(report: RunReport): string {
+  const header = ['date', 'sessions', 'carts', 'abandon rate', 'purchases', 'revenue', 'abandoned value', 'quarantined', 'duplicates'];
+  const rows = report.dates.map((d) => [
+    d.date,
+    String(d.summary?.sessions ?? 0),
+    String(d.summary?.sessions_with_add_to_cart ?? 0),
+    d.summary?.cart_abandonment_rate == null ? '—' : `${(Number(d.summary.cart_abandonment_rate) * 100).toFixed(1)}%`,
+    String(d.summary?.purchases ?? 0),
+    d.summary?.revenue ?? '0.00',
+    d.summary?.abandoned_value ?? '0.00',
+    String(d.quality.quarantined),
+    String(d.quality.duplicates),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(header), line(widths.map((w) => '─'.repeat(w))), ...rows.map(line)].join('\n');
+}

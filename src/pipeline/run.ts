@@ -1,0 +1,186 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { LoadedConfig } from '../config/load.js';
+import { createExporter } from '../exports/index.js';
+import { toCsv } from '../exports/csv.js';
+import { PUBLISHED_TABLES, PUBLISHED_TABLE_NAMES, type PublishedTable } from '../exports/published-tables.js';
+import type { Exporter, PublishedFile } from '../exports/exporter.js';
+import { compileModels } from '../models/compile.js';
+import { planModels, readModels } from '../models/graph.js';
+import { createSource } from '../sources/index.js';
+import { InputError } from '../util/errors.js';
+import { openWarehouse } from '../warehouse/index.js';
+import type { Warehouse } from '../warehouse/warehouse.js';
+import { landFiles } from './landing.js';
+import type { DateReport, QualityReport, RunReport } from './report.js';
+import { resolveUserKeySecret } from './user-key.js';
+
+/** Receives what a run is doing, for a progress bar on a terminal or plain lines elsewhere. */
+export interface RunProgress {
+  step(message: string): void;
+  startBytes(total: number, label: string): void;
+  addBytes(bytes: number): void;
+  endBytes(): void;
+}
+
+export const SILENT_PROGRESS: RunProgress = { step() {}, startBytes() {}, addBytes() {}, endBytes() {} };
+
+export interface RunRequest {
+  loaded: LoadedConfig;
+  /** Dates to compute (`YYYY-MM-DD`); undefined: every date found in the input. */
+  dates?: string[];
+  progress?: RunProgress;
+  now?: () => Date;
+}
+
+/**
+ * One run: land → clean → load → models → export. The model graph is checked before anything
+ * is read; every date of the run is replaced inside one warehouse transaction, and exports are
+ * published after it commits, so the files always reflect committed tables.
+ */
+export async function runPipeline(request: RunRequest): Promise<RunReport> {
+  const { loaded } = request;
+  const { config } = loaded;
+  const progress = request.progress ?? SILENT_PROGRESS;
+  const now = request.now ?? (() => new Date());
+  const startedAt = now();
+  const runId = `${startedAt.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
+
+  const plan = planModels(await readModels(), PUBLISHED_TABLE_NAMES);
+  const source = createSource(config.source, loaded.baseDir);
+  await source.prepare((message) => progress.step(message));
+  const files = await source.listFiles();
+
+  const warehouse = await openWarehouse(config.warehouse);
+  try {
+    const landingDir = config.landing.dir;
+    const scratchDir = config.landing.scratch_dir ?? join(landingDir, 'scratch', runId);
+    progress.startBytes(files.reduce((sum, f) => sum + f.bytes, 0), `landing ${files.length} file(s)`);
+    const landed = await landFiles(files, landingDir, scratchDir, runId, (bytes) => progress.addBytes(bytes));
+    progress.endBytes();
+
+    await warehouse.stageLandedFiles(landed, (file, step) => progress.step(`${step}: ${file.sourcePath}`));
+    const found = await warehouse.stagedDates();
+    const { dates, missing } = chooseDates(request.dates, found);
+    if (dates.length === 0) {
+      const seen = found.length > 0 ? `the input has ${found[0]!.date} … ${found[found.length - 1]!.date}` : 'the input has no readable event';
+      throw new InputError(`no events for ${missing.join(', ')} in ${source.description} (${seen})`, 'choose a date the input covers, or add that day\'s export files');
+    }
+
+    await warehouse.setUserKeySecret(await resolveUserKeySecret(config.privacy.user_key_secret, config.warehouse.path));
+    await warehouse.prepareSchema();
+    const steps = compileModels(plan, warehouse.dialect, dates);
+    progress.step(`loading ${dates.length} date(s) and running ${steps.length} models`);
+    await warehouse.transaction(async () => {
+      await warehouse.loadStaged(dates, runId);
+      for (const step of steps) for (const statement of step.statements) await warehouse.execute(statement);
+      await warehouse.execute(
+        `INSERT INTO runs VALUES ('${runId}', TIMESTAMP '${startedAt.toISOString().replace('T', ' ').replace('Z', '')}', now()::TIMESTAMP, '${dates.join(',')}', '${source.description.replaceAll("'", "''")}', ${files.length})`,
+      );
+    });
+
+    const exporter = createExporter(config.export);
+    const fileStats = await warehouse.query(`SELECT file_idx, lines, blank_lines FROM _run_files ORDER BY file_idx`);
+    const dateReports: DateReport[] = [];
+    for (const date of dates) {
+      progress.step(`publishing ${date}`);
+      dateReports.push(await publishDate(warehouse, exporter, date, found.find((f) => f.date === date)?.includedEvents ?? 0));
+    }
+    const report: RunReport = {
+      run_id: runId,
+      started_at: startedAt.toISOString(),
+      finished_at: now().toISOString(),
+      source: source.description,
+      warehouse: warehouse.description,
+      export_root: exporter.description,
+      files: landed.map((f, i) => ({
+        path: f.sourcePath,
+        sha256: f.sha256,
+        bytes: f.bytes,
+        lines: Number(fileStats[i]?.lines ?? 0),
+        blank_lines: Number(fileStats[i]?.blank_lines ?? 0),
+      })),
+      undated_quarantined: await countByReason(warehouse, `event_date IS NULL AND NOT is_duplicate AND reason IS NOT NULL`),
+      dates: dateReports,
+      missing_dates: missing,
+    };
+    for (const date of dateReports) {
+      await exporter.writeJson(join('run_report', `dt=${date.date}`, `run_report_${date.date.replaceAll('-', '')}.json`), { run_id: runId, ...date });
+    }
+    await exporter.writeJson(join('run_report', 'last_run.json'), report);
+    return report;
+  } finally {
+    await warehouse.close();
+  }
+}
+
+function chooseDates(requested: string[] | undefined, found: { date: string; includedEvents: number }[]): { dates: string[]; missing: string[] } {
+  if (requested === undefined) return { dates: found.map((f) => f.date), missing: [] };
+  const present = new Set(found.filter((f) => f.includedEvents > 0).map((f) => f.date));
+  return { dates: requested.filter((d) => present.has(d)), missing: requested.filter((d) => !present.has(d)) };
+}
+
+/** Publishes the three files of a date (when it has included events) and reports on it. */
+async function publishDate(warehouse: Warehouse, exporter: Exporter, date: string, includedEvents: number): Promise<DateReport> {
+  const quality = await qualityOf(warehouse, date);
+  const files: PublishedFile[] = [];
+  const rows: Record<string, number> = {};
+  if (includedEvents > 0) {
+    for (const table of PUBLISHED_TABLES) {
+      const tableRows = await warehouse.query(exportQuery(warehouse, table, date));
+      files.push(await exporter.publish(table.name, date, toCsv(table, tableRows), tableRows.length));
+      rows[table.name] = tableRows.length;
+    }
+  }
+  const [funnel] = includedEvents > 0 ? await warehouse.query(exportQuery(warehouse, PUBLISHED_TABLES[0]!, date)) : [];
+  return {
+    date,
+    status: includedEvents > 0 ? 'published' : 'no_events',
+    rows,
+    quality,
+    summary: funnel
+      ? {
+          sessions: Number(funnel.sessions),
+          sessions_with_add_to_cart: Number(funnel.sessions_with_add_to_cart),
+          abandoned_carts: Number(funnel.abandoned_carts),
+          cart_abandonment_rate: funnel.cart_abandonment_rate === null ? null : String(funnel.cart_abandonment_rate),
+          purchases: Number(funnel.purchases),
+          revenue: String(funnel.revenue),
+          abandoned_value: String(funnel.abandoned_value),
+        }
+      : null,
+    files,
+  };
+}
+
+/** The rows of a published table for one date, every value as the CSV writes it, in key order. */
+export function exportQuery(warehouse: Warehouse, table: PublishedTable, date: string): string {
+  const { dialect } = warehouse;
+  const columns = table.columns.map((column) => {
+    const name = dialect.quoteIdentifier(column.name);
+    const value = column.kind === 'timestamp' ? dialect.isoMillisText(name) : dialect.text(name);
+    return `${value} AS ${name}`;
+  });
+  return `SELECT ${columns.join(', ')} FROM ${dialect.quoteIdentifier(table.name)} WHERE date = ${dialect.dateLiteral(date)} ORDER BY ${table.key.map((k) => dialect.quoteIdentifier(k)).join(', ')}`;
+}
+
+async function qualityOf(warehouse: Warehouse, date: string): Promise<QualityReport> {
+  const [row] = await warehouse.query(`SELECT * EXCLUDE (date, run_id) FROM quality_daily WHERE date = DATE '${date}'`);
+  const byReason = await countByReason(warehouse, `event_date = DATE '${date}' AND NOT is_duplicate AND reason IS NOT NULL`);
+  const n = (key: string) => Number(row?.[key] ?? 0);
+  return {
+    lines: n('lines'),
+    duplicates: n('duplicates'),
+    quarantined: n('quarantined'),
+    quarantined_by_reason: byReason,
+    included_events: n('included_events'),
+    events_without_session: n('events_without_session'),
+    items_without_id: n('items_without_id'),
+    purchases_without_transaction_id: n('purchases_without_transaction_id'),
+  };
+}
+
+async function countByReason(warehouse: Warehouse, where: string): Promise<Record<string, number>> {
+  const rows = await warehouse.query(`SELECT reason, count(*)::BIGINT AS n FROM _run_clean WHERE ${where} GROUP BY reason ORDER BY reason`);
+  return Object.fromEntries(rows.map((r) => [String(r.reason), Number(r.n)]));
+}

@@ -1,0 +1,32 @@
+import { stat } from 'node:fs/promises';
+import { glob } from 'tinyglobby';
+import { InputError } from '../../util/errors.js';
+import type { EventSource, InputFile } from '../source.js';
+
+const SUPPORTED = /\.(json|ndjson|jsonl)(\.gz)?$/i;
+
+/** GA4 BigQuery-export files matched by a glob (`.json`, `.ndjson`, optionally gzip-compressed). */
+export class Ga4ExportFilesSource implements EventSource {
+  constructor(
+    private readonly pattern: string,
+    private readonly baseDir: string,
+  ) {}
+
+  get description(): string {
+    return `GA4 export files ${this.pattern}`;
+  }
+
+  async prepare(): Promise<void> {}
+
+  async listFiles(): Promise<InputFile[]> {
+    const paths = await glob(this.pattern, { cwd: this.baseDir, absolute: true, onlyFiles: true, dot: false });
+    const matched = paths.filter((p) => SUPPORTED.test(p));
+    if (matched.length === 0) {
+      const ignored = paths.length > 0 ? ` (${paths.length} matched file(s) are not .json/.ndjson[.gz])` : '';
+      throw new InputError(`no input files match ${this.pattern} under ${this.baseDir}${ignored}`, 'check source.path in the config, or run `cartlens demo` to make sample data');
+    }
+    // Input order is by path, as plain code-unit order so that it does not depend on the locale.
+    matched.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    return Promise.all(matched.map(async (path) => ({ path, bytes: (await stat(path)).size })));
+  }
+}

@@ -1,0 +1,24 @@
+import type { SourceConfig } from '../config/schema.js';
+import { DemoSource } from './demo/demo-source.js';
+import { Ga4ExportFilesSource } from './ga4-export-files/files-source.js';
+import type { EventSource } from './source.js';
+
+export function createSource(config: SourceConfig, baseDir: string): EventSource {
+  switch (config.type) {
+    case 'ga4-export-files':
+      return new Ga4ExportFilesSource(config.path, baseDir);
+    case 'demo':
+      return new DemoSource({
+        outDir: config.dir,
+        days: config.days,
+        sessionsPerDay: config.sessions_per_day,
+        startDate: config.start_date,
+        seed: config.seed,
+        dirtyRate: config.dirty_rate,
+      });
+    default: {
+      const unknown: never = config;
+      throw new Error(`unknown source type ${(unknown as { type: string }).type}`);
+    }
+  }
+}

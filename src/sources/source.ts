@@ -1,0 +1,18 @@
+/** One input file of a run. Input order is the order of these files sorted by path. */
+export interface InputFile {
+  path: string;
+  bytes: number;
+}
+
+/**
+ * A source of GA4 export events as files of newline-delimited JSON. The pipeline lands them
+ * unchanged, then the warehouse reads the landed copies: a source only finds its files.
+ */
+export interface EventSource {
+  /** Says where events come from, for messages and the run report. */
+  readonly description: string;
+  /** Makes the input available (the demo generates it); a no-op for real files. */
+  prepare(onProgress?: (message: string) => void): Promise<void>;
+  /** The input files, sorted by path. Fails with an InputError when there are none. */
+  listFiles(): Promise<InputFile[]>;
+}

@@ -1,0 +1,34 @@
+/**
+ * What differs between warehouses, as SQL text only: a dialect imports no database library
+ * (Malloy's split), so the SQL of every model can be compiled and tested without a warehouse.
+ * Model files call these through `{{ macro(...) }}` (see src/models/template.ts).
+ */
+export interface Dialect {
+  readonly name: string;
+  quoteIdentifier(name: string): string;
+  dateLiteral(isoDate: string): string;
+  /** `(DATE '…', …)`, for `IN`. */
+  dateList(isoDates: readonly string[]): string;
+  /** Money rounded half away from zero to 2 decimals, as an exact decimal. */
+  money(expression: string): string;
+  /** `numerator / denominator` rounded half away from zero to 4 decimals; NULL when the denominator is 0. Both are non-negative integers. */
+  rate(numerator: string, denominator: string): string;
+  /** Lowercase hex HMAC-SHA256 of a string with the configured key; the key travels as session state, never in SQL text. */
+  userKey(expression: string): string;
+  /** Microseconds since the epoch → TIMESTAMP truncated to milliseconds. */
+  timestampMillis(micros: string): string;
+  /** TIMESTAMP → ISO-8601 UTC text with milliseconds and `Z`. */
+  isoMillisText(timestamp: string): string;
+  /** Any scalar → text, as the CSV files write it (decimals keep their scale, booleans are true/false). */
+  text(expression: string): string;
+  /** Exact decimal types the models cast to. */
+  readonly types: { money: string; rate: string; amount: string };
+}
+
+/** Statements that materialize a model, as text (so `cartlens compile` can print them). */
+export interface MaterializationDialect {
+  /** A run-scoped table, rebuilt whole. */
+  createTempTable(name: string, select: string): string[];
+  /** A date-partitioned table whose run dates are replaced by the select's rows. */
+  replaceDates(name: string, select: string, dates: readonly string[]): string[];
+}

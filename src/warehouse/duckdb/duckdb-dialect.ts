@@ -1,0 +1,59 @@
+import type { Dialect, MaterializationDialect } from '../dialect.js';
+
+/** DuckDB's SQL. The HMAC key pads are session variables set by the connection (see userKeyPads). */
+export class DuckDbDialect implements Dialect, MaterializationDialect {
+  readonly name = 'duckdb';
+  readonly types = { money: 'DECIMAL(18,2)', rate: 'DECIMAL(10,4)', amount: 'DECIMAL(38,9)' };
+
+  quoteIdentifier(name: string): string {
+    return `"${name.replaceAll('"', '""')}"`;
+  }
+
+  dateLiteral(isoDate: string): string {
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(isoDate)) throw new Error(`not a date: ${isoDate}`);
+    return `DATE '${isoDate}'`;
+  }
+
+  dateList(isoDates: readonly string[]): string {
+    return isoDates.length === 0 ? '(NULL)' : `(${isoDates.map((d) => this.dateLiteral(d)).join(', ')})`;
+  }
+
+  money(expression: string): string {
+    // ROUND on a DECIMAL rounds half away from zero, exactly.
+    return `CAST(ROUND(CAST(${expression} AS ${this.types.amount}), 2) AS ${this.types.money})`;
+  }
+
+  rate(numerator: string, denominator: string): string {
+    // Integer arithmetic: floor((2·n·10⁴ + d) / 2d) is n/d rounded half up, exact for n, d ≥ 0.
+    return `CASE WHEN (${denominator}) = 0 THEN NULL ELSE CAST(CAST(((${numerator}) * 20000 + (${denominator})) // (2 * (${denominator})) AS DECIMAL(18,0)) * CAST(0.0001 AS DECIMAL(5,4)) AS ${this.types.rate}) END`;
+  }
+
+  userKey(expression: string): string {
+    return `sha256(getvariable('cartlens_user_key_opad') || unhex(sha256(getvariable('cartlens_user_key_ipad') || encode(${expression}))))`;
+  }
+
+  timestampMillis(micros: string): string {
+    return `make_timestamp(((${micros}) // 1000) * 1000)`;
+  }
+
+  isoMillisText(timestamp: string): string {
+    return `strftime(${timestamp}, '%Y-%m-%dT%H:%M:%S.%gZ')`;
+  }
+
+  text(expression: string): string {
+    return `CAST(${expression} AS VARCHAR)`;
+  }
+
+  createTempTable(name: string, select: string): string[] {
+    return [`CREATE OR REPLACE TEMP TABLE ${this.quoteIdentifier(name)} AS\n${select}`];
+  }
+
+  replaceDates(name: string, select: string, dates: readonly string[]): string[] {
+    const table = this.quoteIdentifier(name);
+    return [
+      `CREATE TABLE IF NOT EXISTS ${table} AS SELECT * FROM (\n${select}\n) AS model WHERE false`,
+      `DELETE FROM ${table} WHERE date IN ${this.dateList(dates)}`,
+      `INSERT INTO ${table} BY NAME SELECT * FROM (\n${select}\n) AS model`,
+    ];
+  }
+}

@@ -1,0 +1,124 @@
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { CartlensError, WarehouseBusyError } from '../../util/errors.js';
+import type { LandedFile } from '../../pipeline/landing.js';
+import type { Row, Warehouse } from '../warehouse.js';
+import { DuckDbDialect } from './duckdb-dialect.js';
+import { sqlString, stageLandedFiles } from './ingest.js';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const sqlFile = (name: string) => readFileSync(fileURLToPath(new URL(`./${name}`, import.meta.url)), 'utf8');
+const SCHEMA = sqlFile('schema.sql');
+const LOAD = sqlFile('load.sql');
+
+export interface DuckDbOptions {
+  path: string;
+  memoryLimit: string;
+  threads?: number;
+}
+
+/** The slice of @duckdb/node-api that cartlens calls, so tests could hand in a fake. */
+export type DuckDbConnectionLike = Pick<DuckDBConnection, 'run' | 'runAndReadAll' | 'createAppender' | 'closeSync'>;
+
+/** The embedded warehouse: one DuckDB file, held exclusively by one cartlens process at a time. */
+export class DuckDbWarehouse implements Warehouse {
+  readonly dialect = new DuckDbDialect();
+
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    readonly connection: DuckDbConnectionLike,
+    readonly description: string,
+  ) {}
+
+  /**
+   * Opens (creating if needed) the warehouse file. DuckDB locks the file for the process, so a
+   * second run against the same warehouse fails here, fast, before it has touched anything.
+   */
+  static async open(options: DuckDbOptions): Promise<DuckDbWarehouse> {
+    await mkdir(dirname(options.path), { recursive: true });
+    const settings: Record<string, string> = {
+      memory_limit: options.memoryLimit,
+      temp_directory: `${options.path}.tmp`,
+      // Order-preserving inserts give each landed line its position (see ingest/*.sql).
+      preserve_insertion_order: 'true',
+    };
+    if (options.threads) settings.threads = String(options.threads);
+    let instance: DuckDBInstance;
+    try {
+      instance = await DuckDBInstance.create(options.path, settings);
+    } catch (error) {
+      const message = (error as Error).message;
+      if (/lock/i.test(message)) {
+        const pid = /PID (\d+)/.exec(message)?.[1];
+        throw new WarehouseBusyError(
+          `warehouse ${options.path} is in use by another process${pid ? ` (pid ${pid})` : ''}`,
+          'another cartlens run is working on it: wait for it to finish and run again',
+          { cause: error },
+        );
+      }
+      throw new CartlensError(`cannot open warehouse ${options.path}: ${message.split('\n')[0]}`, 'check warehouse.path and its folder permissions', false, { cause: error });
+    }
+    const connection = await instance.connect();
+    return new DuckDbWarehouse(instance, connection, `DuckDB ${options.path}`);
+  }
+
+  async execute(sql: string): Promise<void> {
+    await this.connection.run(sql);
+  }
+
+  async query(sql: string): Promise<Row[]> {
+    const reader = await this.connection.runAndReadAll(sql);
+    return reader.getRowObjectsJson() as Row[];
+  }
+
+  async transaction<T>(work: () => Promise<T>): Promise<T> {
+    await this.connection.run('BEGIN TRANSACTION');
+    try {
+      const result = await work();
+      await this.connection.run('COMMIT');
+      return result;
+    } catch (error) {
+      await this.connection.run('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async setUserKeySecret(secret: Buffer): Promise<void> {
+    // HMAC(K, m) = H((K' ⊕ opad) ‖ H((K' ⊕ ipad) ‖ m)); the padded keys live in session variables.
+    const block = Buffer.alloc(64);
+    (secret.length > 64 ? (await import('node:crypto')).createHash('sha256').update(secret).digest() : secret).copy(block);
+    const pad = (byte: number) => Buffer.from(block.map((b) => b ^ byte)).toString('hex');
+    await this.connection.run(
+      `SET VARIABLE cartlens_user_key_ipad = unhex('${pad(0x36)}'); SET VARIABLE cartlens_user_key_opad = unhex('${pad(0x5c)}');`,
+    );
+  }
+
+  stageLandedFiles(files: LandedFile[], onFile?: (file: LandedFile, step: string) => void): Promise<void> {
+    return stageLandedFiles(this.connection, files, onFile);
+  }
+
+  async stagedDates(): Promise<{ date: string; includedEvents: number }[]> {
+    const rows = await this.query(`
+      SELECT strftime(event_date, '%Y-%m-%d') AS date, count(*) FILTER (WHERE reason IS NULL AND NOT is_duplicate AND session_id IS NOT NULL)::BIGINT AS included
+      FROM _run_clean WHERE event_date IS NOT NULL GROUP BY event_date ORDER BY event_date`);
+    return rows.map((r) => ({ date: String(r.date), includedEvents: Number(r.included) }));
+  }
+
+  async prepareSchema(): Promise<void> {
+    await this.connection.run(SCHEMA);
+  }
+
+  async loadStaged(dates: readonly string[], runId: string): Promise<void> {
+    const sql = LOAD.replaceAll('{{dates}}', this.dialect.dateList(dates))
+      .replaceAll('{{date_array}}', `[${dates.map((d) => this.dialect.dateLiteral(d)).join(', ')}]::DATE[]`)
+      .replaceAll('{{run_id}}', sqlString(runId));
+    await this.connection.run(sql);
+  }
+
+  async close(): Promise<void> {
+    this.connection.closeSync();
+    this.instance.closeSync();
+  }
+}

@@ -1,0 +1,85 @@
+-- Pass 2 over the same file with DuckDB's JSON reader: one row per non-blank line, in file order
+-- (an ordered insert, so rowid is the line's position among non-blank lines). An invalid line
+-- gives a row of NULLs. Fields that a quarantine rule checks are read as JSON leaves, so their
+-- JSON type is known; the rest is read typed. Rules 1–5 and 8–10 of the contract are decided
+-- here; 6–7 (arrays) come from pass 1.
+CREATE OR REPLACE TEMP TABLE _scan_events AS
+WITH j AS (
+  SELECT *
+  FROM read_json({{path}}, format = 'newline_delimited', records = true, ignore_errors = true,
+                 maximum_object_size = {{max_line_bytes}},
+                 columns = {
+                   event_date: 'JSON', event_timestamp: 'JSON', event_name: 'JSON', user_pseudo_id: 'JSON',
+                   event_params: 'STRUCT(key VARCHAR, value STRUCT(int_value JSON, string_value JSON))[]',
+                   items: 'STRUCT(item_id VARCHAR, item_name VARCHAR, item_category VARCHAR, price JSON, quantity JSON, item_revenue JSON)[]',
+                   device: 'STRUCT(category VARCHAR)', geo: 'STRUCT(country VARCHAR)',
+                   traffic_source: 'STRUCT(source VARCHAR, medium VARCHAR)',
+                   ecommerce: 'STRUCT(transaction_id VARCHAR, purchase_revenue JSON)'
+                 })
+),
+typed AS (
+  SELECT
+    -- No field at all: not a JSON object, or an object with none of these fields. The
+    -- quarantine step tells the two apart from the line's text.
+    (event_date IS NULL AND event_timestamp IS NULL AND event_name IS NULL AND user_pseudo_id IS NULL
+      AND event_params IS NULL AND items IS NULL AND device IS NULL AND geo IS NULL
+      AND traffic_source IS NULL AND ecommerce IS NULL) AS no_fields,
+    CASE WHEN json_type(event_name) = 'VARCHAR' THEN nullif(event_name ->> '$', '') END AS event_name,
+    CASE WHEN json_type(user_pseudo_id) = 'VARCHAR' THEN nullif(user_pseudo_id ->> '$', '') END AS user_pseudo_id,
+    CASE WHEN json_type(event_date) = 'VARCHAR' AND regexp_full_match(event_date ->> '$', '[0-9]{8}')
+      THEN try_strptime(event_date ->> '$', '%Y%m%d')::DATE END AS event_date,
+    cl_integer(json_type(event_timestamp), event_timestamp::VARCHAR) AS event_ts,
+    list_transform(items, item -> {
+      'item_id': nullif(item.item_id, ''),
+      'item_name': nullif(item.item_name, ''),
+      'item_category': nullif(item.item_category, ''),
+      'price': cl_money(json_type(item.price), item.price::VARCHAR),
+      'quantity': cl_integer(json_type(item.quantity), item.quantity::VARCHAR),
+      'item_revenue': cl_money(json_type(item.item_revenue), item.item_revenue::VARCHAR),
+      'price_present': item.price IS NOT NULL,
+      'quantity_present': item.quantity IS NOT NULL,
+      'item_revenue_present': item.item_revenue IS NOT NULL
+    }) AS checked_items,
+    list_filter(event_params, param -> param.key = 'ga_session_id')[1].value AS session_value,
+    device.category AS device_category,
+    geo.country AS country,
+    traffic_source.source AS source,
+    traffic_source.medium AS medium,
+    nullif(ecommerce.transaction_id, '') AS transaction_id,
+    cl_money(json_type(ecommerce.purchase_revenue), ecommerce.purchase_revenue::VARCHAR) AS purchase_revenue
+  FROM j
+)
+SELECT
+  no_fields,
+  CASE
+    WHEN no_fields THEN 'invalid_json'
+    WHEN event_name IS NULL THEN 'missing_event_name'
+    WHEN user_pseudo_id IS NULL THEN 'missing_user_pseudo_id'
+    WHEN event_date IS NULL THEN 'invalid_event_date'
+    WHEN event_ts IS NULL THEN 'invalid_event_timestamp'
+  END AS early_reason,
+  CASE
+    WHEN NOT coalesce(list_bool_and(list_transform(checked_items,
+      q_item -> NOT q_item.quantity_present OR coalesce(q_item.quantity > 0, false))), true) THEN 'invalid_item_quantity'
+    WHEN NOT coalesce(list_bool_and(list_transform(checked_items,
+      p_item -> NOT p_item.price_present OR p_item.price IS NOT NULL)), true) THEN 'invalid_item_price'
+    WHEN NOT coalesce(list_bool_and(list_transform(checked_items,
+      r_item -> NOT r_item.item_revenue_present OR r_item.item_revenue IS NOT NULL)), true) THEN 'invalid_item_revenue'
+  END AS late_reason,
+  event_date,
+  event_name,
+  event_ts,
+  user_pseudo_id,
+  coalesce(cl_integer(json_type(session_value.int_value), session_value.int_value::VARCHAR),
+           cl_digits(json_type(session_value.string_value), session_value.string_value::VARCHAR)) AS session_id,
+  device_category,
+  country,
+  source,
+  medium,
+  transaction_id,
+  purchase_revenue,
+  list_transform(checked_items, out_item -> {
+    'item_id': out_item.item_id, 'item_name': out_item.item_name, 'item_category': out_item.item_category,
+    'price': out_item.price, 'quantity': out_item.quantity, 'item_revenue': out_item.item_revenue
+  }) AS items
+FROM typed;

@@ -1,0 +1,56 @@
+-- Loads the run's settled lines (_run_clean, see ingest/finish.sql) for {{dates}}: included
+-- events and their items, quarantined lines, and the quality counts. Runs inside the run's
+-- transaction, so each date is replaced as a unit.
+DELETE FROM stg_events WHERE event_date IN {{dates}};
+INSERT INTO stg_events
+SELECT event_date, input_seq, event_name, event_ts, user_pseudo_id, session_id, device_category, country,
+       source, medium, transaction_id, purchase_revenue, {{run_id}}
+FROM _run_clean
+WHERE NOT is_duplicate AND reason IS NULL AND event_date IN {{dates}};
+
+DELETE FROM stg_event_items WHERE event_date IN {{dates}};
+INSERT INTO stg_event_items
+SELECT event_date, input_seq, item_index, item.item_id, item.item_name, item.item_category, item.price,
+       -- An item without quantity counts as quantity 1.
+       coalesce(item.quantity, 1), item.item_revenue
+FROM (
+  SELECT event_date, input_seq, unnest(items) AS item, generate_subscripts(items, 1) AS item_index
+  FROM _run_clean
+  WHERE NOT is_duplicate AND reason IS NULL AND event_date IN {{dates}}
+);
+
+-- Lines whose date cannot be read belong to no date: they are replaced per source file instead.
+DELETE FROM quarantined_events
+WHERE event_date IN {{dates}} OR (event_date IS NULL AND source_file IN (SELECT source_file FROM _run_files));
+INSERT INTO quarantined_events
+SELECT c.event_date, {{run_id}}, f.source_file, f.landed_sha256, c.line_no, c.reason, c.raw_line
+FROM _run_clean AS c JOIN _run_files AS f USING (file_idx)
+WHERE NOT c.is_duplicate AND c.reason IS NOT NULL AND (c.event_date IN {{dates}} OR c.event_date IS NULL);
+
+DELETE FROM quality_daily WHERE date IN {{dates}};
+INSERT INTO quality_daily
+WITH lines AS (
+  SELECT event_date,
+         count(*) AS lines,
+         count(*) FILTER (WHERE is_duplicate) AS duplicates,
+         count(*) FILTER (WHERE NOT is_duplicate AND reason IS NOT NULL) AS quarantined
+  FROM _run_clean WHERE event_date IN {{dates}} GROUP BY event_date
+),
+events AS (
+  SELECT event_date,
+         count(*) AS included_events,
+         count(*) FILTER (WHERE session_id IS NULL) AS events_without_session,
+         count(*) FILTER (WHERE event_name = 'purchase' AND transaction_id IS NULL) AS purchases_without_transaction_id
+  FROM stg_events WHERE event_date IN {{dates}} GROUP BY event_date
+),
+items AS (
+  SELECT event_date, count(*) FILTER (WHERE item_id IS NULL) AS items_without_id
+  FROM stg_event_items WHERE event_date IN {{dates}} GROUP BY event_date
+)
+SELECT d.date, {{run_id}}, coalesce(l.lines, 0), coalesce(l.duplicates, 0), coalesce(l.quarantined, 0),
+       coalesce(e.included_events, 0), coalesce(e.events_without_session, 0),
+       coalesce(i.items_without_id, 0), coalesce(e.purchases_without_transaction_id, 0)
+FROM (SELECT unnest({{date_array}}) AS date) AS d
+LEFT JOIN lines AS l ON l.event_date = d.date
+LEFT JOIN events AS e ON e.event_date = d.date
+LEFT JOIN items AS i ON i.event_date = d.date;

@@ -1,0 +1,24 @@
+-- The warehouse's own tables. Each is replaced one date at a time, inside the run's transaction.
+CREATE TABLE IF NOT EXISTS stg_events (
+  event_date DATE NOT NULL, input_seq BIGINT NOT NULL, event_name VARCHAR NOT NULL, event_ts BIGINT NOT NULL,
+  user_pseudo_id VARCHAR NOT NULL, session_id BIGINT, device_category VARCHAR, country VARCHAR,
+  source VARCHAR, medium VARCHAR, transaction_id VARCHAR, purchase_revenue DECIMAL(38,9), run_id VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS stg_event_items (
+  event_date DATE NOT NULL, input_seq BIGINT NOT NULL, item_index INTEGER NOT NULL, item_id VARCHAR,
+  item_name VARCHAR, item_category VARCHAR, price DECIMAL(38,9), quantity BIGINT NOT NULL, item_revenue DECIMAL(38,9)
+);
+-- Every quarantined line, verbatim, with where it came from: inspect or replay it from here.
+CREATE TABLE IF NOT EXISTS quarantined_events (
+  event_date DATE, run_id VARCHAR NOT NULL, source_file VARCHAR NOT NULL, landed_sha256 VARCHAR NOT NULL,
+  line_no BIGINT NOT NULL, reason VARCHAR NOT NULL, raw_line VARCHAR
+);
+CREATE TABLE IF NOT EXISTS quality_daily (
+  date DATE NOT NULL, run_id VARCHAR NOT NULL, lines BIGINT NOT NULL, duplicates BIGINT NOT NULL,
+  quarantined BIGINT NOT NULL, included_events BIGINT NOT NULL, events_without_session BIGINT NOT NULL,
+  items_without_id BIGINT NOT NULL, purchases_without_transaction_id BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS runs (
+  run_id VARCHAR NOT NULL, started_at TIMESTAMP NOT NULL, committed_at TIMESTAMP NOT NULL,
+  dates VARCHAR NOT NULL, source VARCHAR NOT NULL, files INTEGER NOT NULL
+);

@@ -1,0 +1,32 @@
+import type { LandedFile } from '../pipeline/landing.js';
+import type { Dialect, MaterializationDialect } from './dialect.js';
+
+/** A row as JSON-safe values: big integers and decimals come back as strings, exactly. */
+export type Row = Record<string, string | number | boolean | null>;
+
+/**
+ * A warehouse: runs SQL and owns the run's staging. Differences between warehouses are data
+ * (`dialect`, `capabilities`), never `if (name === …)` in callers.
+ */
+export interface Warehouse {
+  readonly dialect: Dialect & MaterializationDialect;
+  readonly description: string;
+  execute(sql: string): Promise<void>;
+  query(sql: string): Promise<Row[]>;
+  /** Runs `work` in one transaction: everything it wrote commits together or not at all. */
+  transaction<T>(work: () => Promise<T>): Promise<T>;
+  /** Makes the HMAC key for `user_key` available to the models (session state, never SQL text). */
+  setUserKeySecret(secret: Buffer): Promise<void>;
+  /**
+   * Reads the landed files into the run's staging relations (`_run_lines`, `_line_text`) and
+   * applies the contract's line-level cleaning. See docs/cleaning.md.
+   */
+  stageLandedFiles(files: LandedFile[], onFile?: (file: LandedFile, step: string) => void): Promise<void>;
+  /** Dates that lines of the staged files belong to (readable event_date), ascending. */
+  stagedDates(): Promise<{ date: string; includedEvents: number }[]>;
+  /** Creates the warehouse's own tables when missing. */
+  prepareSchema(): Promise<void>;
+  /** Replaces the given dates' staged events, items, quarantined lines and quality counts. */
+  loadStaged(dates: readonly string[], runId: string): Promise<void>;
+  close(): Promise<void>;
+}
