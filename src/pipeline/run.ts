@@ -157,11 +157,13 @@ async function publishDate(warehouse: Warehouse, exporter: Exporter, date: strin
 export function exportQuery(warehouse: Warehouse, table: PublishedTable, date: string): string {
   const { dialect } = warehouse;
   const columns = table.columns.map((column) => {
-    const name = dialect.quoteIdentifier(column.name);
+    const name = `t.${dialect.quoteIdentifier(column.name)}`;
     const value = column.kind === 'timestamp' ? dialect.isoMillisText(name) : dialect.text(name);
-    return `${value} AS ${name}`;
+    return `${value} AS ${dialect.quoteIdentifier(column.name)}`;
   });
-  return `SELECT ${columns.join(', ')} FROM ${dialect.quoteIdentifier(table.name)} WHERE date = ${dialect.dateLiteral(date)} ORDER BY ${table.key.map((k) => dialect.quoteIdentifier(k)).join(', ')}`;
+  // Sorted on the typed columns (t.…), not on their text: session_id sorts as a number.
+  const order = table.key.map((k) => `t.${dialect.quoteIdentifier(k)}`).join(', ');
+  return `SELECT ${columns.join(', ')} FROM ${dialect.quoteIdentifier(table.name)} AS t WHERE t.date = ${dialect.dateLiteral(date)} ORDER BY ${order}`;
 }
 
 async function qualityOf(warehouse: Warehouse, date: string): Promise<QualityReport> {

@@ -23,7 +23,7 @@ export class DemoSource implements EventSource {
 
   async prepare(onProgress?: (message: string) => void): Promise<void> {
     const stamp = join(this.options.outDir, '.demo-options.json');
-    const wanted = JSON.stringify({ ...this.options, generatorVersion: 1 });
+    const wanted = JSON.stringify({ ...this.options, generatorVersion: 2 });
     const existing = await readFile(stamp, 'utf8').catch(() => undefined);
     if (existing === wanted) return;
     await rm(this.options.outDir, { recursive: true, force: true });

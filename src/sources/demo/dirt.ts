@@ -30,6 +30,17 @@ export type DirtyKind = (typeof DIRTY_KINDS)[number];
 
 type Json = Record<string, unknown>;
 
+const ITEM_KINDS: readonly DirtyKind[] = ['invalid_item_quantity', 'invalid_item_price', 'invalid_item_revenue', 'item_without_id', 'item_without_quantity', 'item_without_price'];
+const PURCHASE_KINDS: readonly DirtyKind[] = ['purchase_without_transaction_id', 'non_numeric_purchase_revenue', 'resent_purchase'];
+
+/** The dirty cases that make sense for this event (item cases need items, purchase cases a purchase). */
+export function kindsFor(event: Json): DirtyKind[] {
+  const hasItems = Array.isArray(event.items) && event.items.length > 0;
+  return DIRTY_KINDS.filter(
+    (kind) => (!ITEM_KINDS.includes(kind) || hasItems) && (!PURCHASE_KINDS.includes(kind) || event.event_name === 'purchase'),
+  );
+}
+
 /** Returns the line(s) that stand for `event` after applying one dirty case to it. */
 export function injectDirt(kind: DirtyKind, event: Json, random: SeededRandom): string[] {
   const clean = JSON.stringify(event);

@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { createGzip, constants as zlibConstants } from 'node:zlib';
 import { SeededRandom, ZipfSampler } from './random.js';
 import { buildCatalog, type CatalogItem } from './catalog.js';
-import { DIRTY_KINDS, type DirtyKind, injectDirt } from './dirt.js';
+import { type DirtyKind, injectDirt, kindsFor } from './dirt.js';
 
 export interface DemoOptions {
   outDir: string;
@@ -146,7 +146,9 @@ export async function generateDemoExport(options: DemoOptions): Promise<DemoDayS
       const events = simulateSession(ctx, catalog, zipf, () => `T${String(++transactionSeq).padStart(8, '0')}`);
       dayStats.sessions++;
       for (const event of events) {
-        const dirtKind = options.dirtyRate > 0 && random.chance(options.dirtyRate) ? random.pick(DIRTY_KINDS) : undefined;
+        // Purchases are few, so their dirty cases come at a higher rate to show up every day.
+        const rate = event.event_name === 'purchase' ? Math.min(1, options.dirtyRate * 25) : options.dirtyRate;
+        const dirtKind = rate > 0 && random.chance(rate) ? random.pick(kindsFor(event)) : undefined;
         const lines = dirtKind ? injectDirt(dirtKind, event, random) : [JSON.stringify(event)];
         if (dirtKind) dayStats.dirty[dirtKind] = (dayStats.dirty[dirtKind] ?? 0) + 1;
         for (const line of lines) await writer.write(line);
