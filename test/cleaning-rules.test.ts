@@ -59,7 +59,7 @@ describe('cleaning 2: quarantine', () => {
       const run = await runOn({ 'a.json': [ev('page_view'), line as string] });
       const rows = await run.query(`SELECT reason, raw_line FROM quarantined_events`);
       expect(rows).toEqual([{ reason, raw_line: typeof line === 'string' ? line : JSON.stringify(line) }]);
-      const counted = run.report.dates[0]?.quality.quarantined_by_reason[reason] ?? run.report.undated_quarantined[reason];
+      const counted = run.report.dates[0]?.quality.quarantined_by_reason[reason] ?? run.report.undated.quarantined_by_reason[reason];
       expect(counted).toBe(1);
     });
   }

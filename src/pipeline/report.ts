@@ -40,8 +40,8 @@ export interface RunReport {
   warehouse: string;
   export_root: string;
   files: { path: string; sha256: string; bytes: number; lines: number; blank_lines: number }[];
-  /** Quarantined lines whose date cannot be read: they belong to no date. */
-  undated_quarantined: Record<string, number>;
+  /** Lines whose date cannot be read: they belong to no date (duplicates of them included). */
+  undated: { quarantined_by_reason: Record<string, number>; duplicates: number };
   dates: DateReport[];
   /** Requested dates that had no event in the input. */
   missing_dates: string[];

@@ -11,6 +11,7 @@ import { createSource } from '../sources/index.js';
 import { InputError } from '../util/errors.js';
 import { openWarehouse } from '../warehouse/index.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
+import { crashPoint } from './crash-points.js';
 import { landFiles } from './landing.js';
 import type { DateReport, QualityReport, RunReport } from './report.js';
 import { resolveUserKeySecret } from './user-key.js';
@@ -58,8 +59,10 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
     progress.startBytes(files.reduce((sum, f) => sum + f.bytes, 0), `landing ${files.length} file(s)`);
     const landed = await landFiles(files, landingDir, scratchDir, runId, (bytes) => progress.addBytes(bytes));
     progress.endBytes();
+    crashPoint('after-landing');
 
     await warehouse.stageLandedFiles(landed, (file, step) => progress.step(`${step}: ${file.sourcePath}`));
+    crashPoint('after-staging');
     const found = await warehouse.stagedDates();
     const { dates, missing } = chooseDates(request.dates, found);
     if (dates.length === 0) {
@@ -77,6 +80,7 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
       await warehouse.execute(
         `INSERT INTO runs VALUES ('${runId}', TIMESTAMP '${startedAt.toISOString().replace('T', ' ').replace('Z', '')}', now()::TIMESTAMP, '${dates.join(',')}', '${source.description.replaceAll("'", "''")}', ${files.length})`,
       );
+      crashPoint('before-commit');
     });
 
     const exporter = createExporter(config.export);
@@ -100,7 +104,10 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
         lines: Number(fileStats[i]?.lines ?? 0),
         blank_lines: Number(fileStats[i]?.blank_lines ?? 0),
       })),
-      undated_quarantined: await countByReason(warehouse, `event_date IS NULL AND NOT is_duplicate AND reason IS NOT NULL`),
+      undated: {
+        quarantined_by_reason: await countByReason(warehouse, `event_date IS NULL AND NOT is_duplicate AND reason IS NOT NULL`),
+        duplicates: Number((await warehouse.query(`SELECT count(*)::BIGINT AS n FROM _run_clean WHERE event_date IS NULL AND is_duplicate`))[0]?.n ?? 0),
+      },
       dates: dateReports,
       missing_dates: missing,
     };
@@ -129,6 +136,7 @@ async function publishDate(warehouse: Warehouse, exporter: Exporter, date: strin
     for (const table of PUBLISHED_TABLES) {
       const tableRows = await warehouse.query(exportQuery(warehouse, table, date));
       files.push(await exporter.publish(table.name, date, toCsv(table, tableRows), tableRows.length));
+      crashPoint('mid-export');
       rows[table.name] = tableRows.length;
     }
   }
