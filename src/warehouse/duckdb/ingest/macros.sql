@@ -15,3 +15,9 @@ CREATE OR REPLACE TEMP MACRO cl_integer(value_type, value_text) AS
 CREATE OR REPLACE TEMP MACRO cl_money(value_type, value_text) AS
   CASE WHEN value_type IN ('UBIGINT', 'BIGINT', 'DOUBLE') AND isfinite(TRY_CAST(value_text AS DOUBLE))
        THEN TRY_CAST(TRY_CAST(value_text AS DOUBLE) AS DECIMAL(38, 9)) END;
+-- purchase_revenue: a number, or a string holding one (BigQuery's JSON export writes NUMERIC-like
+-- values as strings); anything else is NULL, which the models count as 0.
+CREATE OR REPLACE TEMP MACRO cl_revenue(value_type, value_text) AS
+  CASE WHEN value_type = 'VARCHAR' AND isfinite(TRY_CAST(value_text[2:-2] AS DOUBLE))
+       THEN TRY_CAST(TRY_CAST(value_text[2:-2] AS DOUBLE) AS DECIMAL(38, 9))
+       ELSE cl_money(value_type, value_text) END;

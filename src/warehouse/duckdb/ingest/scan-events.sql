@@ -46,7 +46,7 @@ typed AS (
     traffic_source.source AS source,
     traffic_source.medium AS medium,
     nullif(ecommerce.transaction_id, '') AS transaction_id,
-    cl_money(json_type(ecommerce.purchase_revenue), ecommerce.purchase_revenue::VARCHAR) AS purchase_revenue
+    cl_revenue(json_type(ecommerce.purchase_revenue), ecommerce.purchase_revenue::VARCHAR) AS purchase_revenue
   FROM j
 )
 SELECT

@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../src/config/load.js';
+import { ConfigError } from '../src/config/../util/errors.js';
+
+const parse = (text: string, env: Record<string, string> = {}) => parseConfig(text, 'cartlens.yaml', env);
+const errorOf = (text: string, env: Record<string, string> = {}) => {
+  try {
+    parse(text, env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).message;
+  }
+  throw new Error('expected a ConfigError');
+};
+
+const MINIMAL = `
+source:    { type: ga4-export-files, path: "data/events_*.json.gz" }
+warehouse: { type: duckdb, path: ".cartlens/warehouse.duckdb" }
+export:    { type: local, dir: ".cartlens/exports" }
+privacy:   { user_key_secret: "\${CARTLENS_USER_KEY_SECRET}" }
+`;
+
+describe('config', () => {
+  it('accepts the minimal shape as is, substituting ${ENV} after parsing', () => {
+    const { config } = parse(MINIMAL, { CARTLENS_USER_KEY_SECRET: 'a secret with: yaml # chars' });
+    expect(config.privacy.user_key_secret).toBe('a secret with: yaml # chars');
+    expect(config.source).toEqual({ type: 'ga4-export-files', path: 'data/events_*.json.gz' });
+    expect(config.warehouse.path).toMatch(/\/\.cartlens\/warehouse\.duckdb$/);
+  });
+
+  it('needs nothing but source.path', () => {
+    const { config } = parse('source: { type: ga4-export-files, path: "x/*.json" }');
+    expect(config.warehouse.type).toBe('duckdb');
+    expect(config.export.type).toBe('local');
+    expect(config.privacy.user_key_secret).toBeUndefined();
+  });
+
+  it('names the file, line and key of an unknown key', () => {
+    expect(errorOf('source: { type: ga4-export-files, path: "x" }\nexport:\n  type: local\n  folder: out\n')).toMatch(/^cartlens\.yaml:4: unknown key 'export\.folder'/);
+  });
+
+  it('names the key of a wrong type', () => {
+    expect(errorOf('source: { type: ga4-export-files, path: 5 }')).toMatch(/cartlens\.yaml:1: source\.path: .*string/);
+  });
+
+  it('names an unknown source type', () => {
+    expect(errorOf('source: { type: ftp, path: "x" }')).toMatch(/source\.type/);
+  });
+
+  it('fails on an unset variable, naming it and the key', () => {
+    expect(errorOf(MINIMAL)).toMatch(/cartlens\.yaml:5: environment variable CARTLENS_USER_KEY_SECRET is not set/);
+  });
+
+  it('keeps $${ as a literal ${', () => {
+    const { config } = parse('source: { type: ga4-export-files, path: "a/$${x}.json" }');
+    expect(config.source).toMatchObject({ path: 'a/${x}.json' });
+  });
+
+  it('reports invalid YAML with its line', () => {
+    expect(errorOf('source:\n  type: [unclosed\n')).toMatch(/^cartlens\.yaml(:\d+)?: invalid YAML/);
+  });
+});

@@ -1,0 +1,58 @@
+// kill -9 of a real child process at each stage of a run: the previous state of the date stays
+// whole, and the next run completes it to exactly what an uninterrupted run gives.
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cli } from './support/cli.js';
+import { ev, item, listFiles, queryWarehouse, tempDir, writeConfig, writeInput } from './support/pipeline.js';
+
+const D = '2026-11-01';
+const dayV1 = [ev('add_to_cart', { items: [item('A')] }), ev('page_view', { session: 2 })];
+const dayV2 = [...dayV1, ev('add_to_cart', { session: 3, items: [item('B', { price: 7 })] }), ev('purchase', { session: 2, ecommerce: { transaction_id: 'T9', purchase_revenue: 3 } })];
+
+async function exportsDigest(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const file of await listFiles(join(dir, 'exports'))) {
+    if (!file.startsWith('run_report')) out[file] = createHash('sha256').update(await readFile(join(dir, 'exports', file))).digest('hex');
+  }
+  return out;
+}
+
+async function funnel(dir: string) {
+  return queryWarehouse(join(dir, 'state', 'warehouse.duckdb'), `SELECT sessions, abandoned_carts, purchases FROM cart_funnel_daily WHERE date = DATE '${D}'`);
+}
+
+describe('a run killed with SIGKILL', async () => {
+  // What an uninterrupted run on the new input publishes.
+  const clean = await tempDir();
+  await writeInput(clean, { 'events_20261101.json': dayV2 });
+  await writeConfig(clean);
+  const cleanRun = await cli(['run', '--config', join(clean, 'cartlens.yaml')]);
+  const expected = cleanRun.code === 0 ? await exportsDigest(clean) : {};
+
+  for (const point of ['after-landing', 'after-staging', 'before-commit', 'mid-export'] as const) {
+    it(`at ${point} leaves the date whole and the next run completes it`, async () => {
+      expect(cleanRun.code, cleanRun.stderr).toBe(0);
+      const dir = await tempDir();
+      await writeConfig(dir);
+      await writeInput(dir, { 'events_20261101.json': dayV1 });
+      expect((await cli(['run', '--config', join(dir, 'cartlens.yaml')])).code).toBe(0);
+      const before = await funnel(dir);
+      expect(before).toEqual([{ sessions: '2', abandoned_carts: '1', purchases: '0' }]);
+
+      await writeInput(dir, { 'events_20261101.json': dayV2 });
+      const killed = await cli(['run', '--config', join(dir, 'cartlens.yaml')], { env: { CARTLENS_CRASH_AT: point } });
+      expect(killed.signal).toBe('SIGKILL');
+      // Up to the commit nothing of the new input is visible; after it, all of it is.
+      expect(await funnel(dir)).toEqual(point === 'mid-export' ? [{ sessions: '3', abandoned_carts: '2', purchases: '1' }] : before);
+
+      const rerun = await cli(['run', '--config', join(dir, 'cartlens.yaml')]);
+      expect(rerun.code, rerun.stderr).toBe(0);
+      expect(await funnel(dir)).toEqual([{ sessions: '3', abandoned_carts: '2', purchases: '1' }]);
+      expect(await exportsDigest(dir)).toEqual(expected);
+      const counts = await queryWarehouse(join(dir, 'state', 'warehouse.duckdb'), `SELECT count(*)::INTEGER AS n FROM stg_events`);
+      expect(counts[0]!.n).toBe(dayV2.length);
+    });
+  }
+});
