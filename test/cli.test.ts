@@ -95,6 +95,7 @@ describe('cartlens run on generated dirty data', () => {
     const run = await cli(['run', '--config', join(dir, 'cartlens.yaml')]);
     expect(run.stdout).toMatch(/date\s+sessions\s+carts\s+abandon rate\s+purchases\s+revenue\s+abandoned value\s+quarantined/);
     expect(run.stdout).toContain(join(dir, 'exports'));
+    // eslint-disable-next-line no-control-regex
     expect(run.stderr).not.toMatch(/\x1b\[/); // not a terminal: plain lines, no progress bar
   });
 });

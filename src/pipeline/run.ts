@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
 import { createExporter } from '../exports/index.js';
@@ -55,7 +56,10 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
   const warehouse = await openWarehouse(config.warehouse);
   try {
     const landingDir = config.landing.dir;
-    const scratchDir = config.landing.scratch_dir ?? join(landingDir, 'scratch', runId);
+    const scratchRoot = config.landing.scratch_dir ?? join(landingDir, 'scratch');
+    const scratchDir = join(scratchRoot, runId);
+    // Holding the warehouse means no other run is active: leftovers of a killed run can go.
+    await removeLeftovers(landingDir, scratchRoot);
     progress.startBytes(files.reduce((sum, f) => sum + f.bytes, 0), `landing ${files.length} file(s)`);
     const landed = await landFiles(files, landingDir, scratchDir, runId, (bytes) => progress.addBytes(bytes));
     progress.endBytes();
@@ -118,7 +122,15 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
     return report;
   } finally {
     await warehouse.close();
+    await rm(join(config.landing.scratch_dir ?? join(config.landing.dir, 'scratch'), runId), { recursive: true, force: true });
   }
+}
+
+async function removeLeftovers(landingDir: string, scratchRoot: string): Promise<void> {
+  await rm(scratchRoot, { recursive: true, force: true });
+  const objects = join(landingDir, 'objects');
+  const partial = (await readdir(objects).catch(() => [] as string[])).filter((name) => name.startsWith('.') && name.endsWith('.tmp'));
+  await Promise.all(partial.map((name) => rm(join(objects, name), { force: true })));
 }
 
 function chooseDates(requested: string[] | undefined, found: { date: string; includedEvents: number }[]): { dates: string[]; missing: string[] } {

@@ -1,0 +1,45 @@
+import { parse } from 'csv-parse/sync';
+import { describe, expect, it } from 'vitest';
+import { toCsv } from '../src/exports/csv.js';
+import type { PublishedTable } from '../src/exports/published-tables.js';
+
+const table: PublishedTable = {
+  name: 't',
+  doc: '',
+  key: ['item_id'],
+  columns: [
+    { name: 'item_id', kind: 'text', doc: '' },
+    { name: 'item_name', kind: 'text', doc: '' },
+    { name: 'units', kind: 'integer', doc: '' },
+    { name: 'value', kind: 'money', doc: '' },
+  ],
+};
+
+describe('CSV files', () => {
+  const hostile = [
+    '=HYPERLINK("http://x","y")', '+55 11', '-1', '@SUM(A1)', '\tTab', '\rReturn',
+    'vírgula, "aspas"', 'linha 1\nlinha 2', 'Ação Coração São João ñ ü 日本', '', ' espaço ',
+  ];
+
+  it('round-trips commas, quotes, newlines and accents, guarding formula-like text cells only', () => {
+    const rows = hostile.map((name, i) => ({ item_id: `id${i}`, item_name: name, units: '-3', value: '-1.50' }));
+    const csv = toCsv(table, rows);
+    expect(csv.startsWith('item_id,item_name,units,value\n')).toBe(true);
+    expect(csv.endsWith('\n')).toBe(true);
+    const back = parse(csv, { columns: true }) as Record<string, string>[];
+    expect(back.map((r) => r.item_name)).toEqual(hostile.map((h) => (/^[=+\-@\t\r]/.test(h) ? `'${h}` : h)));
+    // Numbers are never prefixed, even negative ones.
+    expect(back.every((r) => r.units === '-3' && r.value === '-1.50')).toBe(true);
+  });
+
+  it('writes NULL as an empty field and quotes only what needs it', () => {
+    const csv = toCsv(table, [{ item_id: 'a', item_name: null, units: '1', value: null }, { item_id: 'b', item_name: 'x,y', units: '2', value: '0.10' }]);
+    expect(csv).toBe('item_id,item_name,units,value\na,,1,\nb,"x,y",2,0.10\n');
+  });
+
+  it('is UTF-8 without a byte-order mark', () => {
+    const csv = toCsv(table, [{ item_id: 'ç', item_name: 'São', units: '1', value: '1.00' }]);
+    expect(Buffer.from(csv, 'utf8')[0]).toBe('i'.charCodeAt(0));
+    expect(Buffer.from(csv, 'utf8').includes(Buffer.from('São', 'utf8'))).toBe(true);
+  });
+});

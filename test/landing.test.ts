@@ -1,0 +1,45 @@
+import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { CrlfToLf, landFiles } from '../src/pipeline/landing.js';
+import { extractLines } from '../src/util/extract-lines.js';
+import { tempDir } from './support/pipeline.js';
+
+async function throughCrlf(chunks: string[]): Promise<string> {
+  const out: Buffer[] = [];
+  for await (const chunk of Readable.from(chunks.map((c) => Buffer.from(c))).pipe(new CrlfToLf())) out.push(chunk as Buffer);
+  return Buffer.concat(out).toString();
+}
+
+describe('landing', () => {
+  it('turns CRLF into LF, also across chunk boundaries, and leaves a lone CR', async () => {
+    expect(await throughCrlf(['a\r\nb\r', '\nc\r', 'd\r'])).toBe('a\nb\nc\rd\r');
+  });
+
+  it('lands each file unchanged, content-addressed, and writes the run manifest', async () => {
+    const dir = await tempDir();
+    const body = '{"a":1}\r\n{"b":2}\n';
+    await writeFile(join(dir, 'x.json.gz'), gzipSync(body));
+    await writeFile(join(dir, 'y.json.gz'), gzipSync(body));
+    const files = [join(dir, 'x.json.gz'), join(dir, 'y.json.gz')].map((path) => ({ path, bytes: 0 }));
+    let bytes = 0;
+    const landed = await landFiles(files, join(dir, 'landing'), join(dir, 'scratch'), 'run1', (n) => (bytes += n));
+    expect(landed[0]!.sha256).toBe(landed[1]!.sha256);
+    expect(await readdir(join(dir, 'landing', 'objects'))).toEqual([`${landed[0]!.sha256}.json.gz`]);
+    expect(await readFile(landed[0]!.landedPath)).toEqual(await readFile(join(dir, 'x.json.gz')));
+    expect(await readFile(landed[0]!.plainPath, 'utf8')).toBe('{"a":1}\n{"b":2}\n');
+    expect(bytes).toBe(2 * (await readFile(join(dir, 'x.json.gz'))).length);
+    const manifest = JSON.parse(await readFile(join(dir, 'landing', 'runs', 'run1.json'), 'utf8'));
+    expect(manifest.files.map((f: { sourcePath: string }) => f.sourcePath)).toEqual(files.map((f) => f.path));
+  });
+
+  it('extracts given lines exactly, across read chunks', async () => {
+    const dir = await tempDir();
+    const lines = Array.from({ length: 5000 }, (_, i) => `line ${i + 1} ${'ç'.repeat(i % 500)}`);
+    await writeFile(join(dir, 'f'), lines.join('\n'));
+    const found = await extractLines(join(dir, 'f'), [5000, 1, 2500]);
+    expect([...found.entries()].sort((a, b) => a[0] - b[0])).toEqual([[1, lines[0]], [2500, lines[2499]], [5000, lines[4999]]]);
+  });
+});
