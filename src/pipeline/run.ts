@@ -11,7 +11,7 @@ import { planModels, readModels } from '../models/graph.js';
 import { createSource } from '../sources/index.js';
 import { InputError } from '../util/errors.js';
 import { openWarehouse } from '../warehouse/index.js';
-import type { Warehouse } from '../warehouse/warehouse.js';
+import type { StagedLineCount, Warehouse } from '../warehouse/warehouse.js';
 import { crashPoint } from './crash-points.js';
 import { landFiles } from './landing.js';
 import type { DateReport, QualityReport, RunReport } from './report.js';
@@ -77,10 +77,14 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
     await warehouse.setUserKeySecret(await resolveUserKeySecret(config.privacy.user_key_secret, config.warehouse.path));
     await warehouse.prepareSchema();
     const steps = compileModels(plan, warehouse.dialect, dates);
-    progress.step(`loading ${dates.length} date(s) and running ${steps.length} models`);
+    progress.step(`loading ${dates.length} date(s)`);
     await warehouse.transaction(async () => {
       await warehouse.loadStaged(dates, runId);
-      for (const step of steps) for (const statement of step.statements) await warehouse.execute(statement);
+      for (const step of steps) {
+        progress.step(`model ${step.model}`);
+        for (const statement of step.statements) await warehouse.execute(statement);
+      }
+      progress.step('committing');
       await warehouse.execute(
         `INSERT INTO runs VALUES ('${runId}', TIMESTAMP '${startedAt.toISOString().replace('T', ' ').replace('Z', '')}', now()::TIMESTAMP, '${dates.join(',')}', '${source.description.replaceAll("'", "''")}', ${files.length})`,
       );
@@ -88,11 +92,13 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
     });
 
     const exporter = createExporter(config.export);
-    const fileStats = await warehouse.query(`SELECT file_idx, lines, blank_lines FROM _run_files ORDER BY file_idx`);
+    const fileStats = await warehouse.stagedFiles();
+    const lineCounts = await warehouse.stagedLineCounts();
     const dateReports: DateReport[] = [];
     for (const date of dates) {
       progress.step(`publishing ${date}`);
-      dateReports.push(await publishDate(warehouse, exporter, date, found.find((f) => f.date === date)?.includedEvents ?? 0));
+      const byReason = quarantinedByReason(lineCounts, date);
+      dateReports.push(await publishDate(warehouse, exporter, date, found.find((f) => f.date === date)?.includedEvents ?? 0, byReason));
     }
     const report: RunReport = {
       run_id: runId,
@@ -105,12 +111,12 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
         path: f.sourcePath,
         sha256: f.sha256,
         bytes: f.bytes,
-        lines: Number(fileStats[i]?.lines ?? 0),
-        blank_lines: Number(fileStats[i]?.blank_lines ?? 0),
+        lines: fileStats[i]?.lines ?? 0,
+        blank_lines: fileStats[i]?.blankLines ?? 0,
       })),
       undated: {
-        quarantined_by_reason: await countByReason(warehouse, `event_date IS NULL AND NOT is_duplicate AND reason IS NOT NULL`),
-        duplicates: Number((await warehouse.query(`SELECT count(*)::BIGINT AS n FROM _run_clean WHERE event_date IS NULL AND is_duplicate`))[0]?.n ?? 0),
+        quarantined_by_reason: quarantinedByReason(lineCounts, null),
+        duplicates: lineCounts.filter((c) => c.date === null && c.duplicate).reduce((sum, c) => sum + c.lines, 0),
       },
       dates: dateReports,
       missing_dates: missing,
@@ -140,8 +146,8 @@ function chooseDates(requested: string[] | undefined, found: { date: string; inc
 }
 
 /** Publishes the three files of a date (when it has included events) and reports on it. */
-async function publishDate(warehouse: Warehouse, exporter: Exporter, date: string, includedEvents: number): Promise<DateReport> {
-  const quality = await qualityOf(warehouse, date);
+async function publishDate(warehouse: Warehouse, exporter: Exporter, date: string, includedEvents: number, byReason: Record<string, number>): Promise<DateReport> {
+  const quality = await qualityOf(warehouse, date, byReason);
   const files: PublishedFile[] = [];
   const rows: Record<string, number> = {};
   if (includedEvents > 0) {
@@ -186,9 +192,8 @@ export function exportQuery(warehouse: Warehouse, table: PublishedTable, date: s
   return `SELECT ${columns.join(', ')} FROM ${dialect.quoteIdentifier(table.name)} AS t WHERE t.date = ${dialect.dateLiteral(date)} ORDER BY ${order}`;
 }
 
-async function qualityOf(warehouse: Warehouse, date: string): Promise<QualityReport> {
-  const [row] = await warehouse.query(`SELECT * EXCLUDE (date, run_id) FROM quality_daily WHERE date = DATE '${date}'`);
-  const byReason = await countByReason(warehouse, `event_date = DATE '${date}' AND NOT is_duplicate AND reason IS NOT NULL`);
+async function qualityOf(warehouse: Warehouse, date: string, byReason: Record<string, number>): Promise<QualityReport> {
+  const [row] = await warehouse.query(`SELECT * FROM quality_daily WHERE date = ${warehouse.dialect.dateLiteral(date)}`);
   const n = (key: string) => Number(row?.[key] ?? 0);
   return {
     lines: n('lines'),
@@ -202,7 +207,8 @@ async function qualityOf(warehouse: Warehouse, date: string): Promise<QualityRep
   };
 }
 
-async function countByReason(warehouse: Warehouse, where: string): Promise<Record<string, number>> {
-  const rows = await warehouse.query(`SELECT reason, count(*)::BIGINT AS n FROM _run_clean WHERE ${where} GROUP BY reason ORDER BY reason`);
-  return Object.fromEntries(rows.map((r) => [String(r.reason), Number(r.n)]));
+function quarantinedByReason(counts: StagedLineCount[], date: string | null): Record<string, number> {
+  const byReason: Record<string, number> = {};
+  for (const c of counts) if (c.date === date && !c.duplicate && c.reason !== null) byReason[c.reason] = (byReason[c.reason] ?? 0) + c.lines;
+  return byReason;
 }

@@ -1,6 +1,14 @@
 import type { LandedFile } from '../pipeline/landing.js';
 import type { Dialect, MaterializationDialect } from './dialect.js';
 
+/** Lines of the staged files by date (null: unreadable), quarantine reason (null: included) and duplicate flag. */
+export interface StagedLineCount {
+  date: string | null;
+  reason: string | null;
+  duplicate: boolean;
+  lines: number;
+}
+
 /** A row as JSON-safe values: big integers and decimals come back as strings, exactly. */
 export type Row = Record<string, string | number | boolean | null>;
 
@@ -24,6 +32,10 @@ export interface Warehouse {
   stageLandedFiles(files: LandedFile[], onFile?: (file: LandedFile, step: string) => void): Promise<void>;
   /** Dates that lines of the staged files belong to (readable event_date), ascending. */
   stagedDates(): Promise<{ date: string; includedEvents: number }[]>;
+  /** Counts of the staged lines, for the run report. */
+  stagedLineCounts(): Promise<StagedLineCount[]>;
+  /** Physical and blank lines of each staged file, in input order. */
+  stagedFiles(): Promise<{ lines: number; blankLines: number }[]>;
   /** Creates the warehouse's own tables when missing. */
   prepareSchema(): Promise<void>;
   /** Replaces the given dates' staged events, items, quarantined lines and quality counts. */

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { CartlensError, WarehouseBusyError } from '../../util/errors.js';
 import type { LandedFile } from '../../pipeline/landing.js';
-import type { Row, Warehouse } from '../warehouse.js';
+import type { Row, StagedLineCount, Warehouse } from '../warehouse.js';
 import { DuckDbDialect } from './duckdb-dialect.js';
 import { sqlString, stageLandedFiles } from './ingest.js';
 import { readFileSync } from 'node:fs';
@@ -101,9 +101,21 @@ export class DuckDbWarehouse implements Warehouse {
 
   async stagedDates(): Promise<{ date: string; includedEvents: number }[]> {
     const rows = await this.query(`
-      SELECT strftime(event_date, '%Y-%m-%d') AS date, count(*) FILTER (WHERE reason IS NULL AND NOT is_duplicate AND session_id IS NOT NULL)::BIGINT AS included
-      FROM _run_clean WHERE event_date IS NOT NULL GROUP BY event_date ORDER BY event_date`);
+      SELECT strftime(event_date, '%Y-%m-%d') AS date, count(*) FILTER (WHERE reason IS NULL AND NOT is_duplicate AND has_session)::BIGINT AS included
+      FROM _run_settled WHERE event_date IS NOT NULL GROUP BY event_date ORDER BY event_date`);
     return rows.map((r) => ({ date: String(r.date), includedEvents: Number(r.included) }));
+  }
+
+  async stagedLineCounts(): Promise<StagedLineCount[]> {
+    const rows = await this.query(`
+      SELECT strftime(event_date, '%Y-%m-%d') AS date, reason, is_duplicate, count(*)::BIGINT AS lines
+      FROM _run_settled GROUP BY ALL ORDER BY ALL`);
+    return rows.map((r) => ({ date: r.date === null ? null : String(r.date), reason: r.reason === null ? null : String(r.reason), duplicate: r.is_duplicate === true, lines: Number(r.lines) }));
+  }
+
+  async stagedFiles(): Promise<{ lines: number; blankLines: number }[]> {
+    const rows = await this.query(`SELECT lines, blank_lines FROM _run_files ORDER BY file_idx`);
+    return rows.map((r) => ({ lines: Number(r.lines), blankLines: Number(r.blank_lines) }));
   }
 
   async prepareSchema(): Promise<void> {

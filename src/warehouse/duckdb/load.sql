@@ -1,4 +1,4 @@
--- Loads the run's settled lines (_run_clean, see ingest/finish.sql) for {{dates}}: included
+-- Loads the run's settled lines (_run_settled and the view _run_clean, see ingest/finish.sql) for {{dates}}: included
 -- events and their items, quarantined lines, and the quality counts. Runs inside the run's
 -- transaction, so each date is replaced as a unit.
 DELETE FROM stg_events WHERE event_date IN {{dates}};
@@ -24,7 +24,7 @@ DELETE FROM quarantined_events
 WHERE event_date IN {{dates}} OR (event_date IS NULL AND source_file IN (SELECT source_file FROM _run_files));
 INSERT INTO quarantined_events
 SELECT c.event_date, {{run_id}}, f.source_file, f.landed_sha256, c.line_no, c.reason, c.raw_line
-FROM _run_clean AS c JOIN _run_files AS f USING (file_idx)
+FROM _run_settled AS c JOIN _run_files AS f USING (file_idx)
 WHERE NOT c.is_duplicate AND c.reason IS NOT NULL AND (c.event_date IN {{dates}} OR c.event_date IS NULL);
 
 DELETE FROM quality_daily WHERE date IN {{dates}};
@@ -34,7 +34,7 @@ WITH lines AS (
          count(*) AS lines,
          count(*) FILTER (WHERE is_duplicate) AS duplicates,
          count(*) FILTER (WHERE NOT is_duplicate AND reason IS NOT NULL) AS quarantined
-  FROM _run_clean WHERE event_date IN {{dates}} GROUP BY event_date
+  FROM _run_settled WHERE event_date IN {{dates}} GROUP BY event_date
 ),
 events AS (
   SELECT event_date,

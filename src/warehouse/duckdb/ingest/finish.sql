@@ -1,27 +1,36 @@
--- Settles each line of the run: duplicate or not, its quarantine reason (first rule broken, in
--- the contract's order), and its date (for a line that cannot be parsed: read from its text when
--- it shows one). Result: `_run_clean`, one row per non-blank line.
-CREATE OR REPLACE TEMP TABLE _run_clean AS
-WITH settled AS (
-  SELECT
-    l.* EXCLUDE (early_reason, shape_reason, late_reason, event_date),
-    d.line_no IS NOT NULL AS is_duplicate,
-    t.raw_line,
-    CASE
-      -- Nothing was read from the line: not a JSON object, or an object DuckDB could not read.
-      WHEN l.no_fields THEN CASE WHEN json_type(try(CAST(t.raw_line AS JSON))) = 'OBJECT'
-                                      AND nullif(json_extract_string(t.raw_line, '$.event_name'), '') IS NULL
-                                 THEN 'missing_event_name' ELSE 'invalid_json' END
-      ELSE coalesce(l.early_reason, l.shape_reason, l.late_reason)
-    END AS reason,
-    coalesce(l.event_date, try_strptime(nullif(regexp_extract(t.raw_line, '"event_date"\s*:\s*"([0-9]{8})"', 1), ''), '%Y%m%d')::DATE) AS event_date
-  FROM _run_lines AS l
-  LEFT JOIN _duplicate_lines AS d ON d.file_idx = l.file_idx AND d.line_no = l.line_no
-  -- A duplicate reads the text of the copy that was kept, so both settle alike.
-  LEFT JOIN _line_text AS t ON t.file_idx = coalesce(d.kept_file_idx, l.file_idx) AND t.line_no = coalesce(d.kept_line_no, l.line_no)
-)
+-- Settles each non-blank line of the run, once the per-file scans are in (_run_lines,
+-- _run_events, _run_files) and the text of quarantined lines is kept (_line_text):
+--   _run_settled: narrow, one row per non-blank line: duplicate or not, its quarantine reason
+--                 (the first rule broken, in the contract's order), its date, its input order;
+--   _run_clean:   a view adding the event's fields, for loading.
+CREATE OR REPLACE TEMP TABLE _run_settled AS
 SELECT
-  *,
+  p.file_idx,
+  p.line_no,
   -- Input order: files sorted by path, then lines.
-  (file_idx::BIGINT << 40) + line_no AS input_seq
-FROM settled;
+  (p.file_idx::BIGINT << 40) + p.line_no AS input_seq,
+  p.event_rowid,
+  p.is_duplicate,
+  CASE
+    -- Nothing was read from the line: not a JSON object, or an object DuckDB could not read.
+    WHEN e.no_fields THEN CASE WHEN json_type(try(CAST(t.raw_line AS JSON))) = 'OBJECT'
+                                    AND nullif(json_extract_string(t.raw_line, '$.event_name'), '') IS NULL
+                               THEN 'missing_event_name' ELSE 'invalid_json' END
+    ELSE coalesce(e.early_reason, p.shape_reason, e.late_reason)
+  END AS reason,
+  -- A line that cannot be parsed still belongs to a date when its text shows one.
+  coalesce(e.event_date, try_strptime(nullif(regexp_extract(t.raw_line, '"event_date"\s*:\s*"([0-9]{8})"', 1), ''), '%Y%m%d')::DATE) AS event_date,
+  e.session_id IS NOT NULL AS has_session,
+  -- Only the first copy of a quarantined line keeps its text; a duplicate read it to settle alike.
+  CASE WHEN NOT p.is_duplicate THEN t.raw_line END AS raw_line
+FROM _line_positions AS p
+JOIN _run_events AS e ON e.rowid = p.event_rowid
+LEFT JOIN _line_text AS t ON t.file_idx = p.kept_file_idx AND t.line_no = p.kept_line_no;
+
+CREATE OR REPLACE TEMP VIEW _run_clean AS
+SELECT
+  s.*,
+  e.event_name, e.event_ts, e.user_pseudo_id, e.session_id, e.device_category, e.country, e.source,
+  e.medium, e.transaction_id, e.purchase_revenue, e.items
+FROM _run_settled AS s
+JOIN _run_events AS e ON e.rowid = s.event_rowid;

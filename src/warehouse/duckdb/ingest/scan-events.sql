@@ -1,9 +1,10 @@
--- Pass 2 over the same file with DuckDB's JSON reader: one row per non-blank line, in file order
--- (an ordered insert, so rowid is the line's position among non-blank lines). An invalid line
+-- Pass 2 over the same file with DuckDB's JSON reader: one row per non-blank line, appended in
+-- file order (rowid minus the file's first rowid is the line's position among non-blank lines).
+-- An invalid line
 -- gives a row of NULLs. Fields that a quarantine rule checks are read as JSON leaves, so their
 -- JSON type is known; the rest is read typed. Rules 1–5 and 8–10 of the contract are decided
 -- here; 6–7 (arrays) come from pass 1.
-CREATE OR REPLACE TEMP TABLE _scan_events AS
+{{into}}
 WITH j AS (
   SELECT *
   FROM read_json({{path}}, format = 'newline_delimited', records = true, ignore_errors = true,
@@ -50,6 +51,7 @@ typed AS (
   FROM j
 )
 SELECT
+  {{file_idx}}::INTEGER AS file_idx,
   no_fields,
   CASE
     WHEN no_fields THEN 'invalid_json'
@@ -78,8 +80,5 @@ SELECT
   medium,
   transaction_id,
   purchase_revenue,
-  list_transform(checked_items, out_item -> {
-    'item_id': out_item.item_id, 'item_name': out_item.item_name, 'item_category': out_item.item_category,
-    'price': out_item.price, 'quantity': out_item.quantity, 'item_revenue': out_item.item_revenue
-  }) AS items
+  checked_items AS items
 FROM typed;

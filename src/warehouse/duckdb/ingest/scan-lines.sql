@@ -1,9 +1,11 @@
--- Pass 1 over a decompressed landed file: one row per physical line, in file order (an ordered
--- insert, so rowid + 1 is the line number). Kept: what dedupe needs (the exact bytes' hash and
--- length), whether the line is blank, and the JSON type of `items` / `event_params` for the rare
--- line where they may not be arrays (pass 2 reads a non-array as NULL and cannot tell).
-CREATE OR REPLACE TEMP TABLE _scan_lines AS
+-- Pass 1 over a decompressed landed file: one row per physical line, appended in file order
+-- (inserts preserve order, so a row's rowid minus the file's first rowid is its line index).
+-- Kept: what dedupe needs (the exact bytes' hash and length), whether the line is blank, and the
+-- JSON type of `items` / `event_params` for the rare line where they may not be arrays (pass 2
+-- reads a non-array as NULL and cannot tell).
+{{into}}
 SELECT
+  {{file_idx}}::INTEGER AS file_idx,
   hash(line) AS line_hash,
   coalesce(strlen(line), 0)::BIGINT AS line_len,
   CASE WHEN line IS NULL THEN true WHEN starts_with(line, '{') THEN false ELSE regexp_full_match(line, '\s*') END AS is_blank,

@@ -1,0 +1,25 @@
+-- Aligns the two scans and finds duplicates, over all files of the run, on narrow columns only:
+-- one row per non-blank line with its line number, the rowid of its parsed event (the k-th
+-- non-blank line of a file is the file's k-th event) and, for a duplicate, the copy that is kept
+-- (the first of byte-identical lines in input order).
+CREATE OR REPLACE TEMP TABLE _line_positions AS
+WITH numbered AS (
+  SELECT
+    l.file_idx,
+    l.rowid - f.first_line_rowid + 1 AS line_no,
+    f.first_event_rowid + row_number() OVER (PARTITION BY l.file_idx ORDER BY l.rowid) - 1 AS event_rowid,
+    l.line_hash,
+    l.line_len,
+    CASE WHEN l.items_type NOT IN ('ARRAY', 'NULL') THEN 'items_not_array'
+         WHEN l.params_type NOT IN ('ARRAY', 'NULL') THEN 'event_params_not_array' END AS shape_reason
+  FROM _run_lines AS l
+  JOIN _run_files AS f USING (file_idx)
+  WHERE NOT l.is_blank
+)
+SELECT
+  file_idx, line_no, event_rowid, shape_reason,
+  row_number() OVER copies > 1 AS is_duplicate,
+  first_value(file_idx) OVER copies AS kept_file_idx,
+  first_value(line_no) OVER copies AS kept_line_no
+FROM numbered
+WINDOW copies AS (PARTITION BY line_hash, line_len ORDER BY file_idx, line_no);
