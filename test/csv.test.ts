@@ -1,6 +1,6 @@
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
-import { toCsv } from '../src/exports/csv.js';
+import { csvContent, formatCsv } from '../src/exports/csv.js';
 import type { PublishedTable } from '../src/exports/published-tables.js';
 
 const table: PublishedTable = {
@@ -14,6 +14,8 @@ const table: PublishedTable = {
     { name: 'value', kind: 'money', doc: '' },
   ],
 };
+
+const toCsv = (t: PublishedTable, rows: Record<string, string | null>[]) => formatCsv(t, rows.map((r) => t.columns.map((c) => r[c.name] ?? null)), true);
 
 describe('CSV files', () => {
   const hostile = [
@@ -41,5 +43,18 @@ describe('CSV files', () => {
     const csv = toCsv(table, [{ item_id: 'ç', item_name: 'São', units: '1', value: '1.00' }]);
     expect(Buffer.from(csv, 'utf8')[0]).toBe('i'.charCodeAt(0));
     expect(Buffer.from(csv, 'utf8').includes(Buffer.from('São', 'utf8'))).toBe(true);
+  });
+
+  it('streams batches after one header and counts the rows', async () => {
+    async function* batches() {
+      yield [['a', 'x', '1', '1.00']];
+      yield [];
+      yield [['b', '=y', '2', null], ['c', null, '3', '0.50']];
+    }
+    const content = csvContent(table, batches());
+    let text = '';
+    for await (const chunk of content.chunks) text += chunk;
+    expect(text).toBe("item_id,item_name,units,value\na,x,1,1.00\nb,'=y,2,\nc,,3,0.50\n");
+    expect(content.rowCount()).toBe(3);
   });
 });

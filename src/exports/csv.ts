@@ -4,27 +4,40 @@ import type { PublishedTable } from './published-tables.js';
 /** A leading character a spreadsheet reads as the start of a formula. */
 const FORMULA_START = /^[=+\-@\t\r]/;
 
+/** Cells as the warehouse formatted them (text, or null for NULL), in the table's column order. */
+export type CsvRow = (string | null)[];
+
+/** A CSV file as it is produced: text chunks, and the number of rows once they are consumed. */
+export interface CsvContent {
+  chunks: AsyncIterable<string>;
+  rowCount(): number;
+}
+
 /**
- * Writes rows (already formatted as text by the warehouse, NULL as null) as the contract's CSV:
- * UTF-8, a header, RFC 4180 quoting, `\n` line ends, empty field for NULL, and a `'` before a
- * text cell that starts like a formula. Numbers are never prefixed.
+ * Writes batches of rows as the contract's CSV, streaming: UTF-8, a header, RFC 4180 quoting,
+ * `\n` line ends, empty field for NULL, and a `'` before a text cell that starts like a formula.
+ * Numbers are never prefixed.
  */
-export function toCsv(table: PublishedTable, rows: Record<string, string | number | boolean | null>[]): string {
-  const guarded = new Set(table.columns.filter((c) => c.kind === 'text').map((c) => c.name));
-  const records = rows.map((row) =>
-    table.columns.map((column) => {
-      const value = row[column.name];
-      if (value === null || value === undefined) return null;
-      const text = String(value);
-      return guarded.has(column.name) && FORMULA_START.test(text) ? `'${text}` : text;
-    }),
-  );
+export function csvContent(table: PublishedTable, batches: AsyncIterable<CsvRow[]>): CsvContent {
+  let rows = 0;
+  async function* chunks(): AsyncGenerator<string> {
+    yield formatCsv(table, [], true);
+    for await (const batch of batches) {
+      rows += batch.length;
+      if (batch.length > 0) yield formatCsv(table, batch, false);
+    }
+  }
+  return { chunks: chunks(), rowCount: () => rows };
+}
+
+export function formatCsv(table: PublishedTable, rows: CsvRow[], header: boolean): string {
+  const guarded = table.columns.map((c) => c.kind === 'text');
+  const records = rows.map((row) => row.map((cell, i) => (cell !== null && guarded[i] && FORMULA_START.test(cell) ? `'${cell}` : cell)));
   return stringify(records, {
-    header: true,
+    header,
     columns: table.columns.map((c) => c.name),
     record_delimiter: '\n',
     // RFC 4180: quote a field holding a delimiter, a quote or a line break (CR included).
     quoted_match: /[\r\n]/,
-    cast: { boolean: (value) => (value ? 'true' : 'false') },
   });
 }

@@ -1,3 +1,5 @@
+import type { CsvContent } from './csv.js';
+
 /** What a publish wrote, as recorded in the manifest beside the file. */
 export interface PublishedFile {
   table: string;
@@ -16,7 +18,7 @@ export interface PublishedFile {
  */
 export interface Exporter {
   readonly description: string;
-  publish(table: string, date: string, csv: string, rows: number): Promise<PublishedFile>;
+  publish(table: string, date: string, csv: CsvContent): Promise<PublishedFile>;
   /** Writes a JSON document at `<root>/<relativePath>`, atomically. */
   writeJson(relativePath: string, document: unknown): Promise<string>;
 }

@@ -3,7 +3,7 @@ import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
 import { createExporter } from '../exports/index.js';
-import { toCsv } from '../exports/csv.js';
+import { csvContent } from '../exports/csv.js';
 import { PUBLISHED_TABLES, PUBLISHED_TABLE_NAMES, type PublishedTable } from '../exports/published-tables.js';
 import type { Exporter, PublishedFile } from '../exports/exporter.js';
 import { compileModels } from '../models/compile.js';
@@ -125,6 +125,7 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
       await exporter.writeJson(join('run_report', `dt=${date.date}`, `run_report_${date.date.replaceAll('-', '')}.json`), { run_id: runId, ...date });
     }
     await exporter.writeJson(join('run_report', 'last_run.json'), report);
+    progress.step('closing the warehouse');
     return report;
   } finally {
     await warehouse.close();
@@ -152,10 +153,10 @@ async function publishDate(warehouse: Warehouse, exporter: Exporter, date: strin
   const rows: Record<string, number> = {};
   if (includedEvents > 0) {
     for (const table of PUBLISHED_TABLES) {
-      const tableRows = await warehouse.query(exportQuery(warehouse, table, date));
-      files.push(await exporter.publish(table.name, date, toCsv(table, tableRows), tableRows.length));
+      const published = await exporter.publish(table.name, date, csvContent(table, warehouse.streamRows(exportQuery(warehouse, table, date))));
+      files.push(published);
+      rows[table.name] = published.rows;
       crashPoint('mid-export');
-      rows[table.name] = tableRows.length;
     }
   }
   const [funnel] = includedEvents > 0 ? await warehouse.query(exportQuery(warehouse, PUBLISHED_TABLES[0]!, date)) : [];

@@ -21,6 +21,8 @@ export interface Warehouse {
   readonly description: string;
   execute(sql: string): Promise<void>;
   query(sql: string): Promise<Row[]>;
+  /** Streams a query's rows in batches, values as JSON-safe text, without holding them all. */
+  streamRows(sql: string): AsyncIterable<(string | null)[][]>;
   /** Runs `work` in one transaction: everything it wrote commits together or not at all. */
   transaction<T>(work: () => Promise<T>): Promise<T>;
   /** Makes the HMAC key for `user_key` available to the models (session state, never SQL text). */

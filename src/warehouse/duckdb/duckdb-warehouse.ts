@@ -20,7 +20,7 @@ export interface DuckDbOptions {
 }
 
 /** The slice of @duckdb/node-api that cartlens calls, so tests could hand in a fake. */
-export type DuckDbConnectionLike = Pick<DuckDBConnection, 'run' | 'runAndReadAll' | 'createAppender' | 'closeSync'>;
+export type DuckDbConnectionLike = Pick<DuckDBConnection, 'run' | 'runAndReadAll' | 'stream' | 'createAppender' | 'closeSync'>;
 
 /** The embedded warehouse: one DuckDB file, held exclusively by one cartlens process at a time. */
 export class DuckDbWarehouse implements Warehouse {
@@ -71,6 +71,11 @@ export class DuckDbWarehouse implements Warehouse {
   async query(sql: string): Promise<Row[]> {
     const reader = await this.connection.runAndReadAll(sql);
     return reader.getRowObjectsJson() as Row[];
+  }
+
+  async *streamRows(sql: string): AsyncIterable<(string | null)[][]> {
+    const result = await this.connection.stream(sql);
+    for await (const batch of result.yieldRowsJson()) yield batch as (string | null)[][];
   }
 
   async transaction<T>(work: () => Promise<T>): Promise<T> {

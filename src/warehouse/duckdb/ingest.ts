@@ -11,6 +11,7 @@ const MACROS = sqlFile('macros.sql');
 const SCAN_LINES = sqlFile('scan-lines.sql');
 const SCAN_EVENTS = sqlFile('scan-events.sql');
 const POSITIONS = sqlFile('positions.sql');
+const ITEMS = sqlFile('items.sql');
 const FINISH = sqlFile('finish.sql');
 
 /** Longest line read; a longer one fails the run with its file and line named. */
@@ -66,14 +67,18 @@ export async function stageLandedFiles(
     eventRows += events;
   }
   if (files.length === 0) return;
+  onFile?.(files[0]!, 'aligning lines and finding duplicates in all files, from');
   await connection.run(POSITIONS);
+  onFile?.(files[0]!, 'checking items of all files, from');
+  await connection.run(ITEMS);
 
   // Keep the exact text of every quarantined line (its first copy only).
   const wanted = (await connection.runAndReadAll(`
     SELECT p.file_idx, list(p.line_no ORDER BY p.line_no) AS line_nos
     FROM _line_positions AS p JOIN _run_events AS e ON e.rowid = p.event_rowid
+    LEFT JOIN _item_reasons AS ir ON ir.event_rowid = p.event_rowid
     WHERE NOT p.is_duplicate
-      AND (e.no_fields OR e.early_reason IS NOT NULL OR p.shape_reason IS NOT NULL OR e.late_reason IS NOT NULL)
+      AND (e.no_fields OR e.early_reason IS NOT NULL OR p.shape_reason IS NOT NULL OR ir.late_reason IS NOT NULL)
     GROUP BY p.file_idx`)).getRowObjectsJson() as { file_idx: number; line_nos: string[] }[];
   if (wanted.length > 0) {
     const appender = await connection.createAppender('_line_text', 'main', 'temp');

@@ -10,14 +10,12 @@ WHERE NOT is_duplicate AND reason IS NULL AND event_date IN {{dates}};
 
 DELETE FROM stg_event_items WHERE event_date IN {{dates}};
 INSERT INTO stg_event_items
-SELECT event_date, input_seq, item_index, item.item_id, item.item_name, item.item_category, item.price,
+SELECT c.event_date, c.input_seq, i.item_index, i.item_id, i.item_name, i.item_category, i.price,
        -- An item without quantity counts as quantity 1.
-       coalesce(item.quantity, 1), item.item_revenue
-FROM (
-  SELECT event_date, input_seq, unnest(items) AS item, generate_subscripts(items, 1) AS item_index
-  FROM _run_clean
-  WHERE NOT is_duplicate AND reason IS NULL AND event_date IN {{dates}}
-);
+       coalesce(i.quantity, 1), i.item_revenue
+FROM _run_settled AS c
+JOIN _run_items AS i ON i.event_rowid = c.event_rowid
+WHERE NOT c.is_duplicate AND c.reason IS NULL AND c.event_date IN {{dates}};
 
 -- Lines whose date cannot be read belong to no date: they are replaced per source file instead.
 DELETE FROM quarantined_events

@@ -16,7 +16,7 @@ SELECT
     WHEN e.no_fields THEN CASE WHEN json_type(try(CAST(t.raw_line AS JSON))) = 'OBJECT'
                                     AND nullif(json_extract_string(t.raw_line, '$.event_name'), '') IS NULL
                                THEN 'missing_event_name' ELSE 'invalid_json' END
-    ELSE coalesce(e.early_reason, p.shape_reason, e.late_reason)
+    ELSE coalesce(e.early_reason, p.shape_reason, ir.late_reason)
   END AS reason,
   -- A line that cannot be parsed still belongs to a date when its text shows one.
   coalesce(e.event_date, try_strptime(nullif(regexp_extract(t.raw_line, '"event_date"\s*:\s*"([0-9]{8})"', 1), ''), '%Y%m%d')::DATE) AS event_date,
@@ -25,12 +25,13 @@ SELECT
   CASE WHEN NOT p.is_duplicate THEN t.raw_line END AS raw_line
 FROM _line_positions AS p
 JOIN _run_events AS e ON e.rowid = p.event_rowid
+LEFT JOIN _item_reasons AS ir ON ir.event_rowid = p.event_rowid
 LEFT JOIN _line_text AS t ON t.file_idx = p.kept_file_idx AND t.line_no = p.kept_line_no;
 
 CREATE OR REPLACE TEMP VIEW _run_clean AS
 SELECT
   s.*,
   e.event_name, e.event_ts, e.user_pseudo_id, e.session_id, e.device_category, e.country, e.source,
-  e.medium, e.transaction_id, e.purchase_revenue, e.items
+  e.medium, e.transaction_id, e.purchase_revenue
 FROM _run_settled AS s
 JOIN _run_events AS e ON e.rowid = s.event_rowid;

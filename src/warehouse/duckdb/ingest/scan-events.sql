@@ -1,9 +1,8 @@
 -- Pass 2 over the same file with DuckDB's JSON reader: one row per non-blank line, appended in
 -- file order (rowid minus the file's first rowid is the line's position among non-blank lines).
--- An invalid line
--- gives a row of NULLs. Fields that a quarantine rule checks are read as JSON leaves, so their
--- JSON type is known; the rest is read typed. Rules 1–5 and 8–10 of the contract are decided
--- here; 6–7 (arrays) come from pass 1.
+-- An invalid line gives a row of NULLs. Fields that a quarantine rule checks are read as JSON
+-- leaves, so their JSON type is known; the rest is read typed. Rules 1–5 of the contract are
+-- decided here, 6–7 (arrays) in pass 1, 8–10 (items) in items.sql.
 {{into}}
 WITH j AS (
   SELECT *
@@ -30,17 +29,7 @@ typed AS (
     CASE WHEN json_type(event_date) = 'VARCHAR' AND regexp_full_match(event_date ->> '$', '[0-9]{8}')
       THEN try_strptime(event_date ->> '$', '%Y%m%d')::DATE END AS event_date,
     cl_integer(json_type(event_timestamp), event_timestamp::VARCHAR) AS event_ts,
-    list_transform(items, item -> {
-      'item_id': nullif(item.item_id, ''),
-      'item_name': nullif(item.item_name, ''),
-      'item_category': nullif(item.item_category, ''),
-      'price': cl_money(json_type(item.price), item.price::VARCHAR),
-      'quantity': cl_integer(json_type(item.quantity), item.quantity::VARCHAR),
-      'item_revenue': cl_money(json_type(item.item_revenue), item.item_revenue::VARCHAR),
-      'price_present': item.price IS NOT NULL,
-      'quantity_present': item.quantity IS NOT NULL,
-      'item_revenue_present': item.item_revenue IS NOT NULL
-    }) AS checked_items,
+    items,
     list_filter(event_params, param -> param.key = 'ga_session_id')[1].value AS session_value,
     device.category AS device_category,
     geo.country AS country,
@@ -60,14 +49,6 @@ SELECT
     WHEN event_date IS NULL THEN 'invalid_event_date'
     WHEN event_ts IS NULL THEN 'invalid_event_timestamp'
   END AS early_reason,
-  CASE
-    WHEN NOT coalesce(list_bool_and(list_transform(checked_items,
-      q_item -> NOT q_item.quantity_present OR coalesce(q_item.quantity > 0, false))), true) THEN 'invalid_item_quantity'
-    WHEN NOT coalesce(list_bool_and(list_transform(checked_items,
-      p_item -> NOT p_item.price_present OR p_item.price IS NOT NULL)), true) THEN 'invalid_item_price'
-    WHEN NOT coalesce(list_bool_and(list_transform(checked_items,
-      r_item -> NOT r_item.item_revenue_present OR r_item.item_revenue IS NOT NULL)), true) THEN 'invalid_item_revenue'
-  END AS late_reason,
   event_date,
   event_name,
   event_ts,
@@ -80,5 +61,5 @@ SELECT
   medium,
   transaction_id,
   purchase_revenue,
-  checked_items AS items
+  items
 FROM typed;
