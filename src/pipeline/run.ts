@@ -65,7 +65,7 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
     progress.endBytes();
     crashPoint('after-landing');
 
-    await warehouse.stageLandedFiles(landed, (file, step) => progress.step(`${step}: ${file.sourcePath}`));
+    await warehouse.stageLandedFiles(landed, (message) => progress.step(message));
     crashPoint('after-staging');
     const found = await warehouse.stagedDates();
     const { dates, missing } = chooseDates(request.dates, found);

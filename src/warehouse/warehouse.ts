@@ -31,7 +31,7 @@ export interface Warehouse {
    * Reads the landed files into the run's staging relations (`_run_lines`, `_line_text`) and
    * applies the contract's line-level cleaning. See docs/cleaning.md.
    */
-  stageLandedFiles(files: LandedFile[], onFile?: (file: LandedFile, step: string) => void): Promise<void>;
+  stageLandedFiles(files: LandedFile[], onStep?: (message: string) => void): Promise<void>;
   /** Dates that lines of the staged files belong to (readable event_date), ascending. */
   stagedDates(): Promise<{ date: string; includedEvents: number }[]>;
   /** Counts of the staged lines, for the run report. */

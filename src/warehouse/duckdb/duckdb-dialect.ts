@@ -49,11 +49,14 @@ export class DuckDbDialect implements Dialect, MaterializationDialect {
   }
 
   replaceDates(name: string, select: string, dates: readonly string[]): string[] {
+    // The model's rows are computed once into a run-scoped table, then swapped in for the dates.
     const table = this.quoteIdentifier(name);
+    const staged = this.quoteIdentifier(`_new_${name}`);
     return [
-      `CREATE TABLE IF NOT EXISTS ${table} AS SELECT * FROM (\n${select}\n) AS model WHERE false`,
+      `CREATE OR REPLACE TEMP TABLE ${staged} AS\n${select}`,
+      `CREATE TABLE IF NOT EXISTS ${table} AS SELECT * FROM ${staged} WHERE false`,
       `DELETE FROM ${table} WHERE date IN ${this.dateList(dates)}`,
-      `INSERT INTO ${table} BY NAME SELECT * FROM (\n${select}\n) AS model`,
+      `INSERT INTO ${table} BY NAME SELECT * FROM ${staged}`,
     ];
   }
 }

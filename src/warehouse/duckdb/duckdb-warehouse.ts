@@ -100,8 +100,8 @@ export class DuckDbWarehouse implements Warehouse {
     );
   }
 
-  stageLandedFiles(files: LandedFile[], onFile?: (file: LandedFile, step: string) => void): Promise<void> {
-    return stageLandedFiles(this.connection, files, onFile);
+  stageLandedFiles(files: LandedFile[], onStep?: (message: string) => void): Promise<void> {
+    return stageLandedFiles(this.connection, files, onStep);
   }
 
   async stagedDates(): Promise<{ date: string; includedEvents: number }[]> {

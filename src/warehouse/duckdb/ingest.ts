@@ -26,7 +26,7 @@ export const MAX_LINE_BYTES = 8_000_000;
 export async function stageLandedFiles(
   connection: DuckDbConnectionLike,
   files: LandedFile[],
-  onFile?: (file: LandedFile, step: string) => void,
+  onStep?: (message: string) => void,
 ): Promise<void> {
   await connection.run(MACROS);
   await connection.run(`
@@ -44,9 +44,9 @@ export async function stageLandedFiles(
         .replaceAll('{{file_idx}}', String(file.index))
         .replaceAll('{{path}}', sqlString(file.plainPath))
         .replaceAll('{{max_line_bytes}}', String(MAX_LINE_BYTES));
-    onFile?.(file, 'reading lines');
+    onStep?.(`reading lines: ${file.sourcePath}`);
     await runReading(connection, render(SCAN_LINES, '_run_lines'), file);
-    onFile?.(file, 'parsing events');
+    onStep?.(`parsing events: ${file.sourcePath}`);
     await runReading(connection, render(SCAN_EVENTS, '_run_events'), file);
     const [counts] = (await connection.runAndReadAll(`
       SELECT (SELECT count(*) FROM _run_lines)::BIGINT AS lines, (SELECT count(*) FROM _run_events)::BIGINT AS events,
@@ -67,9 +67,9 @@ export async function stageLandedFiles(
     eventRows += events;
   }
   if (files.length === 0) return;
-  onFile?.(files[0]!, 'aligning lines and finding duplicates in all files, from');
+  onStep?.('aligning lines and finding duplicates');
   await connection.run(POSITIONS);
-  onFile?.(files[0]!, 'checking items of all files, from');
+  onStep?.('checking items');
   await connection.run(ITEMS);
 
   // Keep the exact text of every quarantined line (its first copy only).
@@ -84,7 +84,7 @@ export async function stageLandedFiles(
     const appender = await connection.createAppender('_line_text', 'main', 'temp');
     for (const { file_idx, line_nos } of wanted) {
       const file = files[file_idx]!;
-      onFile?.(file, 'keeping quarantined lines');
+      onStep?.(`keeping quarantined lines: ${file.sourcePath}`);
       for (const [lineNo, text] of await extractLines(file.plainPath, line_nos.map(Number))) {
         appender.appendInteger(file_idx);
         appender.appendBigInt(BigInt(lineNo));
