@@ -1,12 +1,15 @@
 // Real GA4-export rows from ../shared/external-data (see each folder's PROVENANCE.md).
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { runOn } from './support/pipeline.js';
 
-const SHARED = join(process.cwd(), '..', 'shared', 'external-data');
+// CI lays shared/ beside the clone; CARTLENS_SHARED_DIR points elsewhere when it is not there.
+const SHARED = join(process.env.CARTLENS_SHARED_DIR ?? join(process.cwd(), '..', 'shared'), 'external-data');
+if (!existsSync(SHARED)) console.warn(`external data not found at ${SHARED}: these tests are skipped`);
 
-describe('real GA4 export rows', () => {
+describe.skipIf(!existsSync(SHARED))('real GA4 export rows', () => {
   it('reads a real purchase row with INT64s as strings (dataform-ga4-sessions)', async () => {
     const [row] = JSON.parse(await readFile(join(SHARED, 'dataform-ga4-sessions-purchase', 'purchase_input.json'), 'utf8')) as Record<string, unknown>[];
     const run = await runOn({ 'events_20231215.json': [row!] });
