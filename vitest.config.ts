@@ -8,5 +8,7 @@ export default defineConfig({
     // DuckDB uses both cores per run; files run one at a time to keep timings steady.
     fileParallelism: false,
     allowOnly: !process.env.CI,
+    // In CI a JSON report too, from which .ci/run prints the plain 'N passed, N failed' line.
+    reporters: process.env.CI ? ['default', ['json', { outputFile: '.vitest-results.json' }]] : ['default'],
   },
 });
