@@ -69,6 +69,17 @@ describe('abandoned_carts', () => {
     );
   });
 
+  it("takes attributes from the session's first event even when it lacks them", async () => {
+    const other = await runOn({
+      'a.json': [
+        ev('page_view', { at: 1, device: null, geo: { country: 'Chile' } }),
+        ev('add_to_cart', { at: 2, items: [item('A')], device: { category: 'tablet' }, geo: { country: 'Peru' } }),
+        ev('page_view', { at: 0.5, device: null, geo: { country: 'Chile' }, traffic_source: null }),
+      ],
+    });
+    expect((await other.csv('abandoned_carts', D))[0]).toMatchObject({ device_category: '', country: 'Chile', source: '', medium: '' });
+  });
+
   it('never publishes the raw user_pseudo_id', async () => {
     expect(await run.csvText('abandoned_carts', D)).not.toMatch(/\bu1\b/);
   });

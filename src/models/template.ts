@@ -6,6 +6,7 @@ import type { Dialect } from '../warehouse/dialect.js';
  *   {{ run_dates }}              the run's dates, for `IN`
  *   {{ money(expr) }}            {{ rate(num, den) }}   {{ user_key(expr) }}
  *   {{ timestamp_millis(expr) }}
+ *   {{ first_by(expr, (order, …)) }}     {{ last_non_null_by(expr, (order, …)) }}   (aggregates)
  * Arguments are SQL, split at top-level commas.
  */
 export interface RenderContext {
@@ -56,6 +57,12 @@ export function renderTemplate(sql: string, context: RenderContext): string {
       case 'timestamp_millis':
         arity(1);
         return dialect.timestampMillis(args[0]!);
+      case 'first_by':
+        arity(2);
+        return dialect.firstBy(args[0]!, args[1]!);
+      case 'last_non_null_by':
+        arity(2);
+        return dialect.lastNonNullBy(args[0]!, args[1]!);
       default:
         throw new Error(`unknown placeholder {{ ${name} }}`);
     }

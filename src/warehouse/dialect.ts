@@ -19,6 +19,10 @@ export interface Dialect {
   timestampMillis(micros: string): string;
   /** TIMESTAMP → ISO-8601 UTC text with milliseconds and `Z`. */
   isoMillisText(timestamp: string): string;
+  /** Aggregate: `expression` on the row that sorts first by `order` (a parenthesized row), NULL included. */
+  firstBy(expression: string, order: string): string;
+  /** Aggregate: the last non-NULL `expression` by `order` (a parenthesized row). */
+  lastNonNullBy(expression: string, order: string): string;
   /** Any scalar → text, as the CSV files write it (decimals keep their scale, booleans are true/false). */
   text(expression: string): string;
   /** Exact decimal types the models cast to. */

@@ -32,6 +32,15 @@ export class DuckDbDialect implements Dialect, MaterializationDialect {
     return `sha256(getvariable('cartlens_user_key_opad') || unhex(sha256(getvariable('cartlens_user_key_ipad') || encode(${expression}))))`;
   }
 
+  firstBy(expression: string, order: string): string {
+    return `arg_min_null(${expression}, ${order})`;
+  }
+
+  lastNonNullBy(expression: string, order: string): string {
+    // arg_max passes over rows whose value is NULL.
+    return `arg_max(${expression}, ${order})`;
+  }
+
   timestampMillis(micros: string): string {
     return `make_timestamp(((${micros}) // 1000) * 1000)`;
   }

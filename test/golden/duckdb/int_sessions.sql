@@ -4,15 +4,6 @@ WITH events AS (
   FROM "stg_events"
   WHERE event_date IN (DATE '2026-11-01') AND session_id IS NOT NULL
 ),
-first_event AS (
-  SELECT event_date, user_pseudo_id, session_id, device_category, country, source, medium
-  FROM (
-    SELECT *, ROW_NUMBER() OVER (
-      PARTITION BY event_date, user_pseudo_id, session_id ORDER BY event_ts, input_seq) AS position
-    FROM events
-  ) AS ranked
-  WHERE position = 1
-),
 flags AS (
   SELECT
     event_date, user_pseudo_id, session_id,
@@ -21,7 +12,12 @@ flags AS (
     MAX(CASE WHEN event_name = 'begin_checkout' THEN 1 ELSE 0 END) = 1 AS has_begin_checkout,
     MAX(CASE WHEN event_name = 'purchase' THEN 1 ELSE 0 END) = 1 AS has_purchase,
     MIN(CASE WHEN event_name = 'add_to_cart' THEN event_ts END) AS first_add_ts,
-    MAX(CASE WHEN event_name IN ('add_to_cart', 'remove_from_cart') THEN event_ts END) AS last_cart_event_ts
+    MAX(CASE WHEN event_name IN ('add_to_cart', 'remove_from_cart') THEN event_ts END) AS last_cart_event_ts,
+    -- As the session's first event (by timestamp, then input order) has them, even when empty.
+    arg_min_null(device_category, (event_ts, input_seq)) AS device_category,
+    arg_min_null(country, (event_ts, input_seq)) AS country,
+    arg_min_null(source, (event_ts, input_seq)) AS source,
+    arg_min_null(medium, (event_ts, input_seq)) AS medium
   FROM events
   GROUP BY event_date, user_pseudo_id, session_id
 ),
@@ -36,14 +32,11 @@ carts AS (
 )
 SELECT
   f.*,
-  fe.device_category, fe.country, fe.source, fe.medium,
   COALESCE(c.distinct_items, 0) AS distinct_items,
   COALESCE(c.units, 0) AS units,
   COALESCE(c.cart_value, 0) AS cart_value,
   -- An abandoned cart: an add_to_cart, no purchase, and net units > 0 for an item at the end.
   f.has_add_to_cart AND NOT f.has_purchase AND COALESCE(c.units, 0) > 0 AS is_abandoned
 FROM flags AS f
-JOIN first_event AS fe
-  ON fe.event_date = f.event_date AND fe.user_pseudo_id = f.user_pseudo_id AND fe.session_id = f.session_id
 LEFT JOIN carts AS c
   ON c.event_date = f.event_date AND c.user_pseudo_id = f.user_pseudo_id AND c.session_id = f.session_id;
