@@ -46,11 +46,11 @@ describe('cartlens run on generated dirty data', () => {
     }
   });
 
-  it('accounts for every line: included, duplicate or quarantined, under every reason', async () => {
+  it('accounts for every line: included, without session, duplicate or quarantined, under every reason', async () => {
     const quarantinedByReason: Record<string, number> = { ...report.undated.quarantined_by_reason };
     let accounted = Object.values(report.undated.quarantined_by_reason).reduce((a, b) => a + b, 0) + report.undated.duplicates;
     for (const date of report.dates) {
-      accounted += date.quality.included_events + date.quality.duplicates + date.quality.quarantined;
+      accounted += date.quality.included_events + date.quality.events_without_session + date.quality.duplicates + date.quality.quarantined;
       for (const [reason, n] of Object.entries(date.quality.quarantined_by_reason)) quarantinedByReason[reason] = (quarantinedByReason[reason] ?? 0) + n;
     }
     const nonBlank = report.files.reduce((sum, f) => sum + f.lines - f.blank_lines, 0);
@@ -74,7 +74,7 @@ describe('cartlens run on generated dirty data', () => {
              (SELECT count(*) FROM cart_funnel_daily)::INTEGER AS funnel_rows`);
     expect(counts[0]).toMatchObject({ funnel_rows: 2 });
     expect(counts[0]!.events).toBe(counts[0]!.distinct_events);
-    expect(counts[0]!.events).toBe(report.dates.reduce((sum, d) => sum + d.quality.included_events, 0));
+    expect(counts[0]!.events).toBe(report.dates.reduce((sum, d) => sum + d.quality.included_events + d.quality.events_without_session, 0));
   });
 
   it('re-running one date rewrites that date only', async () => {

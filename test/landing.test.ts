@@ -3,19 +3,20 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { CrlfToLf, landFiles } from '../src/pipeline/landing.js';
-import { extractLines } from '../src/util/extract-lines.js';
+import { landFiles } from '../src/pipeline/landing.js';
+import { LONE_CR_STANDIN, NormalizeLineEnds } from '../src/util/line-ends.js';
+import { forEachLine } from '../src/util/extract-lines.js';
 import { tempDir } from './support/pipeline.js';
 
 async function throughCrlf(chunks: string[]): Promise<string> {
   const out: Buffer[] = [];
-  for await (const chunk of Readable.from(chunks.map((c) => Buffer.from(c))).pipe(new CrlfToLf())) out.push(chunk as Buffer);
+  for await (const chunk of Readable.from(chunks.map((c) => Buffer.from(c))).pipe(new NormalizeLineEnds())) out.push(chunk as Buffer);
   return Buffer.concat(out).toString();
 }
 
 describe('landing', () => {
-  it('turns CRLF into LF, also across chunk boundaries, and leaves a lone CR', async () => {
-    expect(await throughCrlf(['a\r\nb\r', '\nc\r', 'd\r'])).toBe('a\nb\nc\rd\r');
+  it('turns CRLF into LF, also across chunk boundaries, and a lone CR into its stand-in', async () => {
+    expect(await throughCrlf(['a\r\nb\r', '\nc\r', 'd\r'])).toBe(`a\nb\nc${LONE_CR_STANDIN}d${LONE_CR_STANDIN}`);
   });
 
   it('lands each file unchanged, content-addressed, and writes the run manifest', async () => {
@@ -39,7 +40,8 @@ describe('landing', () => {
     const dir = await tempDir();
     const lines = Array.from({ length: 5000 }, (_, i) => `line ${i + 1} ${'ç'.repeat(i % 500)}`);
     await writeFile(join(dir, 'f'), lines.join('\n'));
-    const found = await extractLines(join(dir, 'f'), [5000, 1, 2500]);
-    expect([...found.entries()].sort((a, b) => a[0] - b[0])).toEqual([[1, lines[0]], [2500, lines[2499]], [5000, lines[4999]]]);
+    const found: [number, string][] = [];
+    await forEachLine(join(dir, 'f'), [5000, 1, 2500], (n, text) => found.push([n, text]));
+    expect(found).toEqual([[1, lines[0]], [2500, lines[2499]], [5000, lines[4999]]]);
   });
 });

@@ -19,6 +19,8 @@ export interface PublishedFile {
 export interface Exporter {
   readonly description: string;
   publish(table: string, date: string, csv: CsvContent): Promise<PublishedFile>;
+  /** Removes a date's file and manifest (a re-run found no included event for it). */
+  remove(table: string, date: string): Promise<void>;
   /** Writes a JSON document at `<root>/<relativePath>`, atomically. */
   writeJson(relativePath: string, document: unknown): Promise<string>;
 }

@@ -4,6 +4,7 @@ import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { once } from 'node:events';
 import { Transform, type TransformCallback } from 'node:stream';
+import { NormalizeLineEnds } from '../util/line-ends.js';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { InputError } from '../util/errors.js';
@@ -18,7 +19,7 @@ export interface LandedFile {
   bytes: number;
   /** The landed, unchanged copy (content-addressed, kept for re-derivation and replay). */
   landedPath: string;
-  /** Decompressed, with CRLF line ends as LF: scratch, deleted after the run. */
+  /** Decompressed, line ends normalized (NormalizeLineEnds): scratch, deleted after the run. */
   plainPath: string;
 }
 
@@ -66,7 +67,7 @@ async function landOne(file: InputFile, index: number, objectsDir: string, scrat
       createReadStream(file.path, { highWaterMark: 1 << 20 }),
       tee,
       ...(gzipped ? [createGunzip({ chunkSize: 1 << 20 })] : []),
-      new CrlfToLf(),
+      new NormalizeLineEnds(),
       createWriteStream(plainPath),
     );
     landedOut.end();
@@ -106,44 +107,4 @@ class TeeToFile extends Transform {
     if (this.out.write(chunk)) done(null, chunk);
     else this.out.once('drain', () => done(null, chunk));
   }
-}
-
-/**
- * Rewrites CRLF line ends as LF, so that a line's bytes exclude its line end (the contract's
- * dedupe) and line numbers count real lines. A lone CR is left as it is.
- */
-export class CrlfToLf extends Transform {
-  private pendingCr = false;
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
-    let input = chunk;
-    if (this.pendingCr) {
-      this.pendingCr = false;
-      if (input[0] !== 0x0a) this.push(Buffer.from([0x0d]));
-    }
-    if (input.length > 0 && input[input.length - 1] === 0x0d) {
-      this.pendingCr = true;
-      input = input.subarray(0, input.length - 1);
-    }
-    done(null, stripCrBeforeLf(input));
-  }
-
-  override _flush(done: TransformCallback): void {
-    if (this.pendingCr) this.push(Buffer.from([0x0d]));
-    done();
-  }
-}
-
-function stripCrBeforeLf(chunk: Buffer): Buffer {
-  let at = chunk.indexOf('\r\n');
-  if (at === -1) return chunk;
-  const parts: Buffer[] = [];
-  let from = 0;
-  while (at !== -1) {
-    parts.push(chunk.subarray(from, at));
-    from = at + 1; // keep the \n
-    at = chunk.indexOf('\r\n', from);
-  }
-  parts.push(chunk.subarray(from));
-  return Buffer.concat(parts);
 }

@@ -140,9 +140,14 @@ async function removeLeftovers(landingDir: string, scratchRoot: string): Promise
   await Promise.all(partial.map((name) => rm(join(objects, name), { force: true })));
 }
 
+/**
+ * The dates a run replaces: those asked for (default: all) that have lines in the input. A date
+ * with lines but no included event is replaced too (its old rows and files go); a requested date
+ * without any line is `missing` and left as it was.
+ */
 function chooseDates(requested: string[] | undefined, found: { date: string; includedEvents: number }[]): { dates: string[]; missing: string[] } {
   if (requested === undefined) return { dates: found.map((f) => f.date), missing: [] };
-  const present = new Set(found.filter((f) => f.includedEvents > 0).map((f) => f.date));
+  const present = new Set(found.map((f) => f.date));
   return { dates: requested.filter((d) => present.has(d)), missing: requested.filter((d) => !present.has(d)) };
 }
 
@@ -151,13 +156,16 @@ async function publishDate(warehouse: Warehouse, exporter: Exporter, date: strin
   const quality = await qualityOf(warehouse, date, byReason);
   const files: PublishedFile[] = [];
   const rows: Record<string, number> = {};
-  if (includedEvents > 0) {
-    for (const table of PUBLISHED_TABLES) {
-      const published = await exporter.publish(table.name, date, csvContent(table, warehouse.streamRows(exportQuery(warehouse, table, date))));
-      files.push(published);
-      rows[table.name] = published.rows;
-      crashPoint('mid-export');
+  for (const table of PUBLISHED_TABLES) {
+    if (includedEvents === 0) {
+      // Nothing to publish: files of an earlier run for this date must not outlive its rows.
+      await exporter.remove(table.name, date);
+      continue;
     }
+    const published = await exporter.publish(table.name, date, csvContent(table, warehouse.streamRows(exportQuery(warehouse, table, date))));
+    files.push(published);
+    rows[table.name] = published.rows;
+    crashPoint('mid-export');
   }
   const [funnel] = includedEvents > 0 ? await warehouse.query(exportQuery(warehouse, PUBLISHED_TABLES[0]!, date)) : [];
   return {

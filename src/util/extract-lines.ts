@@ -1,25 +1,25 @@
 import { createReadStream } from 'node:fs';
+import { LONE_CR_STANDIN } from './line-ends.js';
 
 /**
- * Returns the text of the given 1-based line numbers of a file (lines end at `\n`), reading it
- * once as a stream. Used to keep the exact text of the few lines that are quarantined.
+ * Calls `found` with the text of each given 1-based line number of a file (lines end at `\n`), in
+ * order, reading the file once as a stream and decoding only the wanted lines. Used to keep the
+ * exact text of quarantined lines; nothing is held beyond the current line.
  */
-export async function extractLines(path: string, wanted: readonly number[]): Promise<Map<number, string>> {
-  const found = new Map<number, string>();
-  if (wanted.length === 0) return found;
+export async function forEachLine(path: string, wanted: readonly number[], found: (lineNo: number, text: string) => void): Promise<void> {
+  if (wanted.length === 0) return;
   const sorted = [...new Set(wanted)].sort((a, b) => a - b);
   let next = 0;
   let lineNo = 1;
   let carry: Buffer[] = [];
+  const emit = (parts: Buffer[]) => found(lineNo, Buffer.concat(parts).toString('utf8').replaceAll(LONE_CR_STANDIN, '\r'));
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
     let start = 0;
     let end = chunk.indexOf(0x0a, start);
     while (end !== -1) {
-      // Skip to the next wanted line without decoding the ones in between.
       if (lineNo === sorted[next]) {
-        found.set(lineNo, Buffer.concat([...carry, chunk.subarray(start, end)]).toString('utf8'));
-        next++;
-        if (next === sorted.length) return found;
+        emit([...carry, chunk.subarray(start, end)]);
+        if (++next === sorted.length) return;
       }
       carry = [];
       lineNo++;
@@ -28,6 +28,5 @@ export async function extractLines(path: string, wanted: readonly number[]): Pro
     }
     if (lineNo === sorted[next]) carry.push(Buffer.from(chunk.subarray(start)));
   }
-  if (carry.length > 0 && lineNo === sorted[next]) found.set(lineNo, Buffer.concat(carry).toString('utf8'));
-  return found;
+  if (carry.length > 0 && lineNo === sorted[next]) emit(carry);
 }

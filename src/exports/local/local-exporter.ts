@@ -31,6 +31,14 @@ export class LocalExporter implements Exporter {
     return published;
   }
 
+  async remove(table: string, date: string): Promise<void> {
+    const dir = join(this.root, table, `dt=${date}`);
+    // The manifest first, so that no manifest ever names a missing file.
+    await rm(join(dir, 'manifest.json'), { force: true });
+    await rm(join(dir, csvFileName(table, date)), { force: true });
+    await rm(dir, { recursive: true, force: true });
+  }
+
   async writeJson(relativePath: string, document: unknown): Promise<string> {
     const path = join(this.root, relativePath);
     await writeAtomically(path, (write) => write(Buffer.from(`${JSON.stringify(document, null, 2)}\n`)));

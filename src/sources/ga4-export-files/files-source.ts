@@ -25,8 +25,8 @@ export class Ga4ExportFilesSource implements EventSource {
       const ignored = paths.length > 0 ? ` (${paths.length} matched file(s) are not .json/.ndjson[.gz])` : '';
       throw new InputError(`no input files match ${this.pattern} under ${this.baseDir}${ignored}`, 'check source.path in the config, or run `cartlens demo` to make sample data');
     }
-    // Input order is by path, as plain code-unit order so that it does not depend on the locale.
-    matched.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    // Input order is by path in UTF-8 byte order, so that it depends on no locale.
+    matched.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
     return Promise.all(matched.map(async (path) => ({ path, bytes: (await stat(path)).size })));
   }
 }

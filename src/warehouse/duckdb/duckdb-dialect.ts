@@ -3,7 +3,7 @@ import type { Dialect, MaterializationDialect } from '../dialect.js';
 /** DuckDB's SQL. The HMAC key pads are session variables set by the connection (see userKeyPads). */
 export class DuckDbDialect implements Dialect, MaterializationDialect {
   readonly name = 'duckdb';
-  readonly types = { money: 'DECIMAL(18,2)', rate: 'DECIMAL(10,4)', amount: 'DECIMAL(38,9)' };
+  readonly types = { money: 'DECIMAL(38,2)', rate: 'DECIMAL(38,4)', amount: 'DECIMAL(38,9)' };
 
   quoteIdentifier(name: string): string {
     return `"${name.replaceAll('"', '""')}"`;
@@ -25,7 +25,9 @@ export class DuckDbDialect implements Dialect, MaterializationDialect {
 
   rate(numerator: string, denominator: string): string {
     // Integer arithmetic: floor((2·n·10⁴ + d) / 2d) is n/d rounded half up, exact for n, d ≥ 0.
-    return `CASE WHEN (${denominator}) = 0 THEN NULL ELSE CAST(CAST(((${numerator}) * 20000 + (${denominator})) // (2 * (${denominator})) AS DECIMAL(18,0)) * CAST(0.0001 AS DECIMAL(5,4)) AS ${this.types.rate}) END`;
+    const n = `CAST(${numerator} AS HUGEINT)`;
+    const d = `CAST(${denominator} AS HUGEINT)`;
+    return `CASE WHEN ${d} = 0 THEN NULL ELSE CAST(CAST((${n} * 20000 + ${d}) // (2 * ${d}) AS DECIMAL(38,0)) * CAST(0.0001 AS DECIMAL(5,4)) AS ${this.types.rate}) END`;
   }
 
   userKey(expression: string): string {

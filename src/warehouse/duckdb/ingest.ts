@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { InputError } from '../../util/errors.js';
-import { extractLines } from '../../util/extract-lines.js';
+import { forEachLine } from '../../util/extract-lines.js';
 import type { LandedFile } from '../../pipeline/landing.js';
 import type { DuckDbConnectionLike } from './duckdb-warehouse.js';
 
@@ -72,25 +72,26 @@ export async function stageLandedFiles(
   onStep?.('checking items');
   await connection.run(ITEMS);
 
-  // Keep the exact text of every quarantined line (its first copy only).
+  // Read back the text of the lines that need it (first copies only): every line a rule
+  // quarantines, and the ones whose items or event_params the JSON reader could not read as arrays.
   const wanted = (await connection.runAndReadAll(`
     SELECT p.file_idx, list(p.line_no ORDER BY p.line_no) AS line_nos
     FROM _line_positions AS p JOIN _run_events AS e ON e.rowid = p.event_rowid
     LEFT JOIN _item_reasons AS ir ON ir.event_rowid = p.event_rowid
     WHERE NOT p.is_duplicate
-      AND (e.no_fields OR e.early_reason IS NOT NULL OR p.shape_reason IS NOT NULL OR ir.late_reason IS NOT NULL)
+      AND (e.no_fields OR e.early_reason IS NOT NULL OR ir.late_reason IS NOT NULL OR e.items IS NULL OR e.params_missing)
     GROUP BY p.file_idx`)).getRowObjectsJson() as { file_idx: number; line_nos: string[] }[];
   if (wanted.length > 0) {
     const appender = await connection.createAppender('_line_text', 'main', 'temp');
     for (const { file_idx, line_nos } of wanted) {
       const file = files[file_idx]!;
-      onStep?.(`keeping quarantined lines: ${file.sourcePath}`);
-      for (const [lineNo, text] of await extractLines(file.plainPath, line_nos.map(Number))) {
+      onStep?.(`reading back ${line_nos.length} line(s) to check or keep: ${file.sourcePath}`);
+      await forEachLine(file.plainPath, line_nos.map(Number), (lineNo, text) => {
         appender.appendInteger(file_idx);
         appender.appendBigInt(BigInt(lineNo));
         appender.appendVarchar(text);
         appender.endRow();
-      }
+      });
     }
     appender.closeSync();
   }

@@ -36,7 +36,8 @@ WITH lines AS (
 ),
 events AS (
   SELECT event_date,
-         count(*) AS included_events,
+         -- Included events are those left after rules 1–4: with a session.
+         count(*) FILTER (WHERE session_id IS NOT NULL) AS included_events,
          count(*) FILTER (WHERE session_id IS NULL) AS events_without_session,
          count(*) FILTER (WHERE event_name = 'purchase' AND transaction_id IS NULL) AS purchases_without_transaction_id
   FROM stg_events WHERE event_date IN {{dates}} GROUP BY event_date

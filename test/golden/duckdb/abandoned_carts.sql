@@ -8,7 +8,7 @@ SELECT
   has_begin_checkout AS reached_checkout,
   distinct_items,
   units,
-  CAST(ROUND(CAST(cart_value AS DECIMAL(38,9)), 2) AS DECIMAL(18,2)) AS cart_value,
+  CAST(ROUND(CAST(cart_value AS DECIMAL(38,9)), 2) AS DECIMAL(38,2)) AS cart_value,
   device_category,
   country,
   source,

@@ -25,10 +25,10 @@ SELECT
   s.sessions_with_begin_checkout,
   s.sessions_with_purchase,
   s.abandoned_carts,
-  CASE WHEN (s.sessions_with_add_to_cart) = 0 THEN NULL ELSE CAST(CAST(((s.abandoned_carts) * 20000 + (s.sessions_with_add_to_cart)) // (2 * (s.sessions_with_add_to_cart)) AS DECIMAL(18,0)) * CAST(0.0001 AS DECIMAL(5,4)) AS DECIMAL(10,4)) END AS cart_abandonment_rate,
+  CASE WHEN CAST(s.sessions_with_add_to_cart AS HUGEINT) = 0 THEN NULL ELSE CAST(CAST((CAST(s.abandoned_carts AS HUGEINT) * 20000 + CAST(s.sessions_with_add_to_cart AS HUGEINT)) // (2 * CAST(s.sessions_with_add_to_cart AS HUGEINT)) AS DECIMAL(38,0)) * CAST(0.0001 AS DECIMAL(5,4)) AS DECIMAL(38,4)) END AS cart_abandonment_rate,
   COALESCE(t.purchases, 0) AS purchases,
-  CAST(ROUND(CAST(COALESCE(t.revenue, 0) AS DECIMAL(38,9)), 2) AS DECIMAL(18,2)) AS revenue,
-  CAST(ROUND(CAST(s.abandoned_value AS DECIMAL(38,9)), 2) AS DECIMAL(18,2)) AS abandoned_value
+  CAST(ROUND(CAST(COALESCE(t.revenue, 0) AS DECIMAL(38,9)), 2) AS DECIMAL(38,2)) AS revenue,
+  CAST(ROUND(CAST(s.abandoned_value AS DECIMAL(38,9)), 2) AS DECIMAL(38,2)) AS abandoned_value
 FROM sessions AS s
 LEFT JOIN transactions AS t ON t.event_date = s.event_date;
 

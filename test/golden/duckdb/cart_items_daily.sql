@@ -73,10 +73,10 @@ SELECT
   a.add_to_cart_units,
   a.remove_from_cart_units,
   COALESCE(p.purchased_units, 0) AS purchased_units,
-  CAST(ROUND(CAST(COALESCE(p.purchased_revenue, 0) AS DECIMAL(38,9)), 2) AS DECIMAL(18,2)) AS purchased_revenue,
-  CASE WHEN (a.add_to_cart_units) = 0 THEN NULL ELSE CAST(CAST(((COALESCE(p.purchased_units, 0)) * 20000 + (a.add_to_cart_units)) // (2 * (a.add_to_cart_units)) AS DECIMAL(18,0)) * CAST(0.0001 AS DECIMAL(5,4)) AS DECIMAL(10,4)) END AS cart_to_purchase_rate,
+  CAST(ROUND(CAST(COALESCE(p.purchased_revenue, 0) AS DECIMAL(38,9)), 2) AS DECIMAL(38,2)) AS purchased_revenue,
+  CASE WHEN CAST(a.add_to_cart_units AS HUGEINT) = 0 THEN NULL ELSE CAST(CAST((CAST(COALESCE(p.purchased_units, 0) AS HUGEINT) * 20000 + CAST(a.add_to_cart_units AS HUGEINT)) // (2 * CAST(a.add_to_cart_units AS HUGEINT)) AS DECIMAL(38,0)) * CAST(0.0001 AS DECIMAL(5,4)) AS DECIMAL(38,4)) END AS cart_to_purchase_rate,
   COALESCE(ab.abandoned_units, 0) AS abandoned_units,
-  CAST(ROUND(CAST(COALESCE(ab.abandoned_value, 0) AS DECIMAL(38,9)), 2) AS DECIMAL(18,2)) AS abandoned_value
+  CAST(ROUND(CAST(COALESCE(ab.abandoned_value, 0) AS DECIMAL(38,9)), 2) AS DECIMAL(38,2)) AS abandoned_value
 FROM activity AS a
 LEFT JOIN names AS n ON n.event_date = a.event_date AND n.item_id = a.item_id
 LEFT JOIN categories AS c ON c.event_date = a.event_date AND c.item_id = a.item_id

@@ -16,7 +16,12 @@ SELECT
     WHEN e.no_fields THEN CASE WHEN json_type(try(CAST(t.raw_line AS JSON))) = 'OBJECT'
                                     AND nullif(json_extract_string(t.raw_line, '$.event_name'), '') IS NULL
                                THEN 'missing_event_name' ELSE 'invalid_json' END
-    ELSE coalesce(e.early_reason, p.shape_reason, ir.late_reason)
+    ELSE coalesce(
+      e.early_reason,
+      -- The JSON reader reads a non-array list as NULL: the line's text tells absent from wrong.
+      CASE WHEN e.items IS NULL AND json_type(try(CAST(t.raw_line AS JSON)), '$.items') NOT IN ('ARRAY', 'NULL') THEN 'items_not_array'
+           WHEN e.params_missing AND json_type(try(CAST(t.raw_line AS JSON)), '$.event_params') NOT IN ('ARRAY', 'NULL') THEN 'event_params_not_array' END,
+      ir.late_reason)
   END AS reason,
   -- A line that cannot be parsed still belongs to a date when its text shows one.
   coalesce(e.event_date, try_strptime(nullif(regexp_extract(t.raw_line, '"event_date"\s*:\s*"([0-9]{8})"', 1), ''), '%Y%m%d')::DATE) AS event_date,

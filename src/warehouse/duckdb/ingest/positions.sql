@@ -9,15 +9,13 @@ WITH numbered AS (
     l.rowid - f.first_line_rowid + 1 AS line_no,
     f.first_event_rowid + row_number() OVER (PARTITION BY l.file_idx ORDER BY l.rowid) - 1 AS event_rowid,
     l.line_hash,
-    l.line_len,
-    CASE WHEN l.items_type NOT IN ('ARRAY', 'NULL') THEN 'items_not_array'
-         WHEN l.params_type NOT IN ('ARRAY', 'NULL') THEN 'event_params_not_array' END AS shape_reason
+    l.line_len
   FROM _run_lines AS l
   JOIN _run_files AS f USING (file_idx)
   WHERE NOT l.is_blank
 )
 SELECT
-  file_idx, line_no, event_rowid, shape_reason,
+  file_idx, line_no, event_rowid,
   row_number() OVER copies > 1 AS is_duplicate,
   first_value(file_idx) OVER copies AS kept_file_idx,
   first_value(line_no) OVER copies AS kept_line_no

@@ -2,7 +2,7 @@
 -- file order (rowid minus the file's first rowid is the line's position among non-blank lines).
 -- An invalid line gives a row of NULLs. Fields that a quarantine rule checks are read as JSON
 -- leaves, so their JSON type is known; the rest is read typed. Rules 1–5 of the contract are
--- decided here, 6–7 (arrays) in pass 1, 8–10 (items) in items.sql.
+-- decided here, 6–7 (arrays) in finish.sql, 8–10 (items) in items.sql.
 {{into}}
 WITH j AS (
   SELECT *
@@ -30,6 +30,8 @@ typed AS (
       THEN try_strptime(event_date ->> '$', '%Y%m%d')::DATE END AS event_date,
     cl_integer(json_type(event_timestamp), event_timestamp::VARCHAR) AS event_ts,
     items,
+    -- NULL when absent, null or not an array: only then does finish.sql check the line's text.
+    event_params IS NULL AS params_missing,
     list_filter(event_params, param -> param.key = 'ga_session_id')[1].value AS session_value,
     device.category AS device_category,
     geo.country AS country,
@@ -61,5 +63,6 @@ SELECT
   medium,
   transaction_id,
   purchase_revenue,
-  items
+  items,
+  params_missing
 FROM typed;
