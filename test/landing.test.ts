@@ -3,8 +3,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { landFiles, type Segment } from '../src/pipeline/landing.js';
-import { BoundedQueue } from '../src/util/bounded-queue.js';
+import { landFiles } from '../src/pipeline/landing.js';
 import { LONE_CR_STANDIN, NormalizeLineEnds } from '../src/util/line-ends.js';
 import { forEachLine } from '../src/util/extract-lines.js';
 import { tempDir } from './support/pipeline.js';
@@ -20,50 +19,21 @@ describe('landing', () => {
     expect(await throughCrlf(['a\r\nb\r', '\nc\r', 'd\r'])).toBe(`a\nb\nc${LONE_CR_STANDIN}d${LONE_CR_STANDIN}`);
   });
 
-  it('lands each file unchanged, content-addressed, writes the run manifest, and cuts segments at line ends', async () => {
+  it('lands each file unchanged, content-addressed, and writes the run manifest', async () => {
     const dir = await tempDir();
-    const body = '{"a":1}\r\n{"b":2}\n{"c":3}\n';
+    const body = '{"a":1}\r\n{"b":2}\n';
     await writeFile(join(dir, 'x.json.gz'), gzipSync(body));
     await writeFile(join(dir, 'y.json.gz'), gzipSync(body));
     const files = [join(dir, 'x.json.gz'), join(dir, 'y.json.gz')].map((path) => ({ path, bytes: 0 }));
     let bytes = 0;
-    const queue = new BoundedQueue<Segment>(100);
-    const landed = await landFiles(files, join(dir, 'landing'), join(dir, 'scratch'), 'run1', (n) => (bytes += n), queue, 10);
-    queue.close();
+    const landed = await landFiles(files, join(dir, 'landing'), join(dir, 'scratch'), 'run1', (n) => (bytes += n));
     expect(landed[0]!.sha256).toBe(landed[1]!.sha256);
     expect(await readdir(join(dir, 'landing', 'objects'))).toEqual([`${landed[0]!.sha256}.json.gz`]);
     expect(await readFile(landed[0]!.landedPath)).toEqual(await readFile(join(dir, 'x.json.gz')));
+    expect(await readFile(landed[0]!.plainPath, 'utf8')).toBe('{"a":1}\n{"b":2}\n');
     expect(bytes).toBe(2 * (await readFile(join(dir, 'x.json.gz'))).length);
-    const segments: Segment[] = [];
-    for await (const segment of queue) segments.push(segment);
-    expect(segments.map((s) => [s.fileIndex, s.segmentIndex])).toEqual([[0, 0], [1, 0]]);
-    expect(await readFile(segments[0]!.path, 'utf8')).toBe('{"a":1}\n{"b":2}\n{"c":3}\n');
     const manifest = JSON.parse(await readFile(join(dir, 'landing', 'runs', 'run1.json'), 'utf8'));
     expect(manifest.files.map((f: { sourcePath: string }) => f.sourcePath)).toEqual(files.map((f) => f.path));
-  });
-
-  it('cuts large files into segments at line ends, losing and repeating nothing', async () => {
-    const dir = await tempDir();
-    const lines = Array.from({ length: 60_000 }, (_, i) => `{"n":${i},"pad":"${'x'.repeat(i % 90)}"}`);
-    const body = lines.join('\n') + '\n';
-    await writeFile(join(dir, 'big.json'), body);
-    const queue = new BoundedQueue<Segment>(100);
-    await landFiles([{ path: join(dir, 'big.json'), bytes: 0 }], join(dir, 'landing'), join(dir, 'scratch'), 'run3', () => {}, queue, 1 << 20);
-    queue.close();
-    const texts: string[] = [];
-    for await (const segment of queue) texts.push(await readFile(segment.path, 'utf8'));
-    expect(texts.length).toBeGreaterThan(1);
-    expect(texts.every((t) => t.endsWith('\n'))).toBe(true);
-    expect(texts.slice(0, -1).every((t) => Buffer.byteLength(t) > (1 << 20) / 2)).toBe(true); // about the size asked
-    expect(texts.join('')).toBe(body);
-  });
-
-  it('stops landing when the consumer fails', async () => {
-    const dir = await tempDir();
-    await writeFile(join(dir, 'x.json'), '{"a":1}\n'.repeat(1000));
-    const queue = new BoundedQueue<Segment>(1);
-    queue.fail(new Error('warehouse gone'));
-    await expect(landFiles([{ path: join(dir, 'x.json'), bytes: 0 }], join(dir, 'landing'), join(dir, 'scratch'), 'run2', () => {}, queue, 100)).rejects.toThrow(/warehouse gone/);
   });
 
   it('extracts given lines exactly, across read chunks', async () => {

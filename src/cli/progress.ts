@@ -16,14 +16,13 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr, quie
   }
   let bar: cliProgress.SingleBar | undefined;
   return {
-    // While the bar is drawn, steps show inside it rather than breaking it with lines.
-    step: (message) => (bar ? bar.update({ step: message.length > 60 ? `…${message.slice(-59)}` : message }) : stream.write(`${message}\n`)),
+    step: (message) => stream.write(`${message}\n`),
     startBytes(total, label) {
       bar = new cliProgress.SingleBar(
-        { stream, format: `${label} [{bar}] {percentage}% | {done} of {size} | {step}`, hideCursor: true, clearOnComplete: true },
+        { stream, format: `${label} [{bar}] {percentage}% | {done} of {size} | {eta_formatted} left`, hideCursor: true, clearOnComplete: true },
         cliProgress.Presets.shades_classic,
       );
-      bar.start(total, 0, { done: formatBytes(0), size: formatBytes(total), step: '' });
+      bar.start(total, 0, { done: formatBytes(0), size: formatBytes(total) });
     },
     addBytes(bytes) {
       if (!bar) return;

@@ -13,8 +13,7 @@ import { InputError } from '../util/errors.js';
 import { openWarehouse } from '../warehouse/index.js';
 import type { StagedLineCount, Warehouse } from '../warehouse/warehouse.js';
 import { crashPoint } from './crash-points.js';
-import { BoundedQueue } from '../util/bounded-queue.js';
-import { landFiles, type Segment } from './landing.js';
+import { landFiles } from './landing.js';
 import type { DateReport, QualityReport, RunReport } from './report.js';
 import { resolveUserKeySecret } from './user-key.js';
 
@@ -61,27 +60,12 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
     const scratchDir = join(scratchRoot, runId);
     // Holding the warehouse means no other run is active: leftovers of a killed run can go.
     await removeLeftovers(landingDir, scratchRoot);
-    // Landing and staging run side by side: segments flow from one to the other as they are cut.
     progress.startBytes(files.reduce((sum, f) => sum + f.bytes, 0), `landing ${files.length} file(s)`);
-    const segments = new BoundedQueue<Segment>(2);
-    const landing = landFiles(files, landingDir, scratchDir, runId, (bytes) => progress.addBytes(bytes), segments).then(
-      (landed) => {
-        segments.close();
-        return landed;
-      },
-      (error: unknown) => {
-        segments.fail(error);
-        throw error;
-      },
-    );
-    const staging = warehouse.stageSegments(segments, (message) => progress.step(message)).catch((error: unknown) => {
-      segments.fail(error);
-      throw error;
-    });
-    const [landed] = await Promise.all([landing, staging]);
+    const landed = await landFiles(files, landingDir, scratchDir, runId, (bytes) => progress.addBytes(bytes));
     progress.endBytes();
     crashPoint('after-landing');
-    await warehouse.settleStaged(landed, (message) => progress.step(message));
+
+    await warehouse.stageLandedFiles(landed, (message) => progress.step(message));
     crashPoint('after-staging');
     const found = await warehouse.stagedDates();
     const { dates, missing } = chooseDates(request.dates, found);

@@ -1,4 +1,4 @@
-import type { LandedFile, Segment } from '../pipeline/landing.js';
+import type { LandedFile } from '../pipeline/landing.js';
 import type { Dialect, MaterializationDialect } from './dialect.js';
 
 /** Lines of the staged files by date (null: unreadable), quarantine reason (null: included) and duplicate flag. */
@@ -28,12 +28,10 @@ export interface Warehouse {
   /** Makes the HMAC key for `user_key` available to the models (session state, never SQL text). */
   setUserKeySecret(secret: Buffer): Promise<void>;
   /**
-   * Reads decompressed segments of the landed files into the run's staging as they arrive
-   * (deleting each when done), then — `settleStaged`, once landing has finished — applies the
-   * contract's line-level cleaning across all of them. See docs/architecture.md.
+   * Reads the landed files into the run's staging relations (`_run_lines`, `_line_text`) and
+   * applies the contract's line-level cleaning. See docs/cleaning.md.
    */
-  stageSegments(segments: AsyncIterable<Segment>, onStep?: (message: string) => void): Promise<void>;
-  settleStaged(files: LandedFile[], onStep?: (message: string) => void): Promise<void>;
+  stageLandedFiles(files: LandedFile[], onStep?: (message: string) => void): Promise<void>;
   /** Dates that lines of the staged files belong to (readable event_date), ascending. */
   stagedDates(): Promise<{ date: string; includedEvents: number }[]>;
   /** Counts of the staged lines, for the run report. */

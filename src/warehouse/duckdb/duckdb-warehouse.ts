@@ -2,10 +2,10 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { CartlensError, WarehouseBusyError } from '../../util/errors.js';
-import type { LandedFile, Segment } from '../../pipeline/landing.js';
+import type { LandedFile } from '../../pipeline/landing.js';
 import type { Row, StagedLineCount, Warehouse } from '../warehouse.js';
 import { DuckDbDialect } from './duckdb-dialect.js';
-import { sqlString, stageSegments, stageSettle } from './ingest.js';
+import { sqlString, stageLandedFiles } from './ingest.js';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -100,12 +100,8 @@ export class DuckDbWarehouse implements Warehouse {
     );
   }
 
-  stageSegments(segments: AsyncIterable<Segment>, onStep?: (message: string) => void): Promise<void> {
-    return stageSegments(this.connection, segments, onStep);
-  }
-
-  settleStaged(files: LandedFile[], onStep?: (message: string) => void): Promise<void> {
-    return stageSettle(this.connection, files, onStep);
+  stageLandedFiles(files: LandedFile[], onStep?: (message: string) => void): Promise<void> {
+    return stageLandedFiles(this.connection, files, onStep);
   }
 
   async stagedDates(): Promise<{ date: string; includedEvents: number }[]> {

@@ -1,6 +1,5 @@
--- Settles each non-blank line of the run, once the scans are in (_run_lines, _run_events,
--- _run_items), aligned (positions.sql) and the text of the lines that need it read back
--- (_line_text):
+-- Settles each non-blank line of the run, once the per-file scans are in (_run_lines,
+-- _run_events, _run_files) and the text of quarantined lines is kept (_line_text):
 --   _run_settled: narrow, one row per non-blank line: duplicate or not, its quarantine reason
 --                 (the first rule broken, in the contract's order), its date, its input order;
 --   _run_clean:   a view adding the event's fields, for loading.
@@ -32,7 +31,7 @@ SELECT
 FROM _line_positions AS p
 JOIN _run_events AS e ON e.rowid = p.event_rowid
 LEFT JOIN _item_reasons AS ir ON ir.event_rowid = p.event_rowid
-LEFT JOIN _line_text AS t ON t.line_rowid = p.kept_line_rowid;
+LEFT JOIN _line_text AS t ON t.file_idx = p.kept_file_idx AND t.line_no = p.kept_line_no;
 
 CREATE OR REPLACE TEMP VIEW _run_clean AS
 SELECT
