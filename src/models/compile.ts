@@ -13,7 +13,8 @@ export interface CompiledStep {
  * (Dataform's plan-then-execute). Golden tests pin it per dialect.
  */
 export function compileModels(plan: Model[], dialect: Dialect & MaterializationDialect, dates: readonly string[]): CompiledStep[] {
-  const context = { dialect, dates, tableOf: (name: string) => dialect.quoteIdentifier(name) };
+  const temporary = new Set(plan.filter((m) => m.materialized === 'temp').map((m) => m.name));
+  const context = { dialect, dates, tableOf: (name: string) => dialect.tableName(name, temporary.has(name)) };
   return plan.map((model) => {
     const select = renderTemplate(stripHeader(model.sql), context).trim();
     const statements = model.materialized === 'temp' ? dialect.createTempTable(model.name, select) : dialect.replaceDates(model.name, select, dates);

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
 import { createExporter } from '../exports/index.js';
 import { csvContent } from '../exports/csv.js';
-import { PUBLISHED_TABLES, PUBLISHED_TABLE_NAMES, type PublishedTable } from '../exports/published-tables.js';
+import { exportQuery } from '../exports/export-query.js';
+import { PUBLISHED_TABLES, PUBLISHED_TABLE_NAMES } from '../exports/published-tables.js';
 import type { Exporter, PublishedFile } from '../exports/exporter.js';
 import { compileModels } from '../models/compile.js';
 import { planModels, readModels } from '../models/graph.js';
@@ -162,12 +163,12 @@ async function publishDate(warehouse: Warehouse, exporter: Exporter, date: strin
       await exporter.remove(table.name, date);
       continue;
     }
-    const published = await exporter.publish(table.name, date, csvContent(table, warehouse.streamRows(exportQuery(warehouse, table, date))));
+    const published = await exporter.publish(table.name, date, csvContent(table, warehouse.streamRows(exportQuery(warehouse.dialect, table, date))));
     files.push(published);
     rows[table.name] = published.rows;
     crashPoint('mid-export');
   }
-  const [funnel] = includedEvents > 0 ? await warehouse.query(exportQuery(warehouse, PUBLISHED_TABLES[0]!, date)) : [];
+  const [funnel] = includedEvents > 0 ? await warehouse.query(exportQuery(warehouse.dialect, PUBLISHED_TABLES[0]!, date)) : [];
   return {
     date,
     status: includedEvents > 0 ? 'published' : 'no_events',
@@ -188,21 +189,8 @@ async function publishDate(warehouse: Warehouse, exporter: Exporter, date: strin
   };
 }
 
-/** The rows of a published table for one date, every value as the CSV writes it, in key order. */
-export function exportQuery(warehouse: Warehouse, table: PublishedTable, date: string): string {
-  const { dialect } = warehouse;
-  const columns = table.columns.map((column) => {
-    const name = `t.${dialect.quoteIdentifier(column.name)}`;
-    const value = column.kind === 'timestamp' ? dialect.isoMillisText(name) : dialect.text(name);
-    return `${value} AS ${dialect.quoteIdentifier(column.name)}`;
-  });
-  // Sorted on the typed columns (t.…), not on their text: session_id sorts as a number.
-  const order = table.key.map((k) => `t.${dialect.quoteIdentifier(k)}`).join(', ');
-  return `SELECT ${columns.join(', ')} FROM ${dialect.quoteIdentifier(table.name)} AS t WHERE t.date = ${dialect.dateLiteral(date)} ORDER BY ${order}`;
-}
-
 async function qualityOf(warehouse: Warehouse, date: string, byReason: Record<string, number>): Promise<QualityReport> {
-  const [row] = await warehouse.query(`SELECT * FROM quality_daily WHERE date = ${warehouse.dialect.dateLiteral(date)}`);
+  const [row] = await warehouse.query(`SELECT * FROM ${warehouse.dialect.tableName('quality_daily', false)} WHERE date = ${warehouse.dialect.dateLiteral(date)}`);
   const n = (key: string) => Number(row?.[key] ?? 0);
   return {
     lines: n('lines'),

@@ -1,3 +1,5 @@
+import type { ColumnKind } from '../exports/published-tables.js';
+
 /**
  * What differs between warehouses, as SQL text only: a dialect imports no database library
  * (Malloy's split), so the SQL of every model can be compiled and tested without a warehouse.
@@ -17,20 +19,23 @@ export interface Dialect {
   userKey(expression: string): string;
   /** Microseconds since the epoch → TIMESTAMP truncated to milliseconds. */
   timestampMillis(micros: string): string;
-  /** TIMESTAMP → ISO-8601 UTC text with milliseconds and `Z`. */
-  isoMillisText(timestamp: string): string;
+
   /** Aggregate: `expression` on the row that sorts first by `order` (a parenthesized row), NULL included. */
   firstBy(expression: string, order: string): string;
   /** Aggregate: the last non-NULL `expression` by `order` (a parenthesized row). */
   lastNonNullBy(expression: string, order: string): string;
-  /** Any scalar → text, as the CSV files write it (decimals keep their scale, booleans are true/false). */
-  text(expression: string): string;
-  /** Exact decimal types the models cast to. */
-  readonly types: { money: string; rate: string; amount: string };
+  /**
+   * A published column's value as the CSV files write it: dates `YYYY-MM-DD`, money with exactly
+   * 2 decimals, rates with 4, booleans `true`/`false`, timestamps ISO-8601 UTC with milliseconds
+   * and `Z`; NULL stays NULL.
+   */
+  csvText(kind: ColumnKind, expression: string): string;
 }
 
 /** Statements that materialize a model, as text (so `cartlens compile` can print them). */
 export interface MaterializationDialect {
+  /** How SQL names a model's table: run-scoped (temporary) or in the warehouse's dataset. */
+  tableName(name: string, temporary: boolean): string;
   /** A run-scoped table, rebuilt whole. */
   createTempTable(name: string, select: string): string[];
   /** A date-partitioned table whose run dates are replaced by the select's rows. */

@@ -4,6 +4,8 @@ import { PUBLISHED_TABLE_NAMES } from '../../exports/published-tables.js';
 import { compileModels } from '../../models/compile.js';
 import { planModels, readModels } from '../../models/graph.js';
 import { DuckDbDialect } from '../../warehouse/duckdb/duckdb-dialect.js';
+import { BigQueryDialect } from '../../warehouse/bigquery/bigquery-dialect.js';
+import { CartlensError } from '../../util/errors.js';
 import { parseDate } from '../dates.js';
 
 export function compileCommand(program: Command): void {
@@ -12,9 +14,13 @@ export function compileCommand(program: Command): void {
     .description('print the SQL each model step runs for a date, without running it')
     .requiredOption('-c, --config <file>', 'the config file (YAML)')
     .requiredOption('--date <date>', 'the date (YYYY-MM-DD)')
-    .action(async (options: { config: string; date: string }) => {
+    .option('--dialect <name>', "the warehouse whose SQL to print: duckdb or bigquery (default: the config's)")
+    .option('--dataset <project.dataset>', 'with --dialect bigquery: the dataset of the warehouse tables', 'PROJECT.cartlens')
+    .action(async (options: { config: string; date: string; dialect?: string; dataset: string }) => {
       const { config } = await loadConfig(options.config);
-      const dialect = { duckdb: new DuckDbDialect() }[config.warehouse.type];
+      const name = options.dialect ?? config.warehouse.type;
+      const dialect = name === 'duckdb' ? new DuckDbDialect() : name === 'bigquery' ? new BigQueryDialect(options.dataset) : undefined;
+      if (!dialect) throw new CartlensError(`--dialect ${name} is not a warehouse cartlens knows`, 'use duckdb or bigquery');
       const steps = compileModels(planModels(await readModels(), PUBLISHED_TABLE_NAMES), dialect, [parseDate(options.date, '--date')]);
       for (const step of steps) process.stdout.write(`-- step: ${step.model} (${step.materialized})\n${step.statements.join(';\n')};\n\n`);
     });

@@ -1,9 +1,10 @@
+import type { ColumnKind } from '../../exports/published-tables.js';
 import type { Dialect, MaterializationDialect } from '../dialect.js';
 
 /** DuckDB's SQL. The HMAC key pads are session variables set by the connection (see userKeyPads). */
 export class DuckDbDialect implements Dialect, MaterializationDialect {
   readonly name = 'duckdb';
-  readonly types = { money: 'DECIMAL(38,2)', rate: 'DECIMAL(38,4)', amount: 'DECIMAL(38,9)' };
+  private readonly types = { money: 'DECIMAL(38,2)', rate: 'DECIMAL(38,4)', amount: 'DECIMAL(38,9)' };
 
   quoteIdentifier(name: string): string {
     return `"${name.replaceAll('"', '""')}"`;
@@ -47,12 +48,14 @@ export class DuckDbDialect implements Dialect, MaterializationDialect {
     return `make_timestamp(((${micros}) // 1000) * 1000)`;
   }
 
-  isoMillisText(timestamp: string): string {
-    return `strftime(${timestamp}, '%Y-%m-%dT%H:%M:%S.%gZ')`;
+  csvText(kind: ColumnKind, expression: string): string {
+    // DECIMAL(38,2) and DECIMAL(38,4) print with exactly their scale; booleans as true/false.
+    return kind === 'timestamp' ? `strftime(${expression}, '%Y-%m-%dT%H:%M:%S.%gZ')` : `CAST(${expression} AS VARCHAR)`;
   }
 
-  text(expression: string): string {
-    return `CAST(${expression} AS VARCHAR)`;
+  tableName(name: string): string {
+    // Temporary and warehouse tables share one namespace in a DuckDB session.
+    return this.quoteIdentifier(name);
   }
 
   createTempTable(name: string, select: string): string[] {

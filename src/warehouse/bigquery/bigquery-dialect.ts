@@ -1,0 +1,105 @@
+import type { ColumnKind } from '../../exports/published-tables.js';
+import type { Dialect, MaterializationDialect } from '../dialect.js';
+
+/**
+ * BigQuery's GoogleSQL. Warehouse tables live in one dataset (`project.dataset`); run-scoped
+ * tables are script temporary tables, so a run's statements execute as one multi-statement query
+ * (a script with a transaction around the date replacements). The HMAC key pads are the query
+ * parameters @cartlens_user_key_ipad and @cartlens_user_key_opad (BYTES), never SQL text.
+ */
+export class BigQueryDialect implements Dialect, MaterializationDialect {
+  readonly name = 'bigquery';
+
+  constructor(private readonly dataset: string) {
+    if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_]+)?$/.test(dataset)) throw new Error(`not a dataset: ${dataset}`);
+  }
+
+  quoteIdentifier(name: string): string {
+    return `\`${name.replaceAll('`', '\\`')}\``;
+  }
+
+  dateLiteral(isoDate: string): string {
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(isoDate)) throw new Error(`not a date: ${isoDate}`);
+    return `DATE '${isoDate}'`;
+  }
+
+  dateList(isoDates: readonly string[]): string {
+    return isoDates.length === 0 ? '(NULL)' : `(${isoDates.map((d) => this.dateLiteral(d)).join(', ')})`;
+  }
+
+  money(expression: string): string {
+    // ROUND on NUMERIC rounds half away from zero, exactly.
+    return `ROUND(CAST(${expression} AS NUMERIC), 2)`;
+  }
+
+  rate(numerator: string, denominator: string): string {
+    // floor((2·n·10⁴ + d) / 2d) / 10⁴: n/d rounded half up, exact for n, d ≥ 0 (as DuckDB's).
+    const n = `CAST(${numerator} AS NUMERIC)`;
+    const d = `CAST(${denominator} AS NUMERIC)`;
+    return `IF(${d} = 0, NULL, DIV(${n} * 20000 + ${d}, 2 * ${d}) / 10000)`;
+  }
+
+  userKey(expression: string): string {
+    return `TO_HEX(SHA256(CONCAT(@cartlens_user_key_opad, SHA256(CONCAT(@cartlens_user_key_ipad, CAST(${expression} AS BYTES))))))`;
+  }
+
+  timestampMillis(micros: string): string {
+    return `TIMESTAMP_MILLIS(DIV(${micros}, 1000))`;
+  }
+
+  firstBy(expression: string, order: string): string {
+    // A STRUCT keeps a NULL value in the array (ARRAY_AGG refuses bare NULLs).
+    return `ARRAY_AGG(STRUCT(${expression} AS value) ORDER BY ${unwrap(order)} LIMIT 1)[OFFSET(0)].value`;
+  }
+
+  lastNonNullBy(expression: string, order: string): string {
+    const descending = unwrap(order)
+      .split(',')
+      .map((key) => `${key.trim()} DESC`)
+      .join(', ');
+    return `ARRAY_AGG(${expression} IGNORE NULLS ORDER BY ${descending} LIMIT 1)[SAFE_OFFSET(0)]`;
+  }
+
+  csvText(kind: ColumnKind, expression: string): string {
+    switch (kind) {
+      case 'timestamp':
+        return `FORMAT_TIMESTAMP('%Y-%m-%dT%H:%M:%E3SZ', ${expression}, 'UTC')`;
+      // NUMERIC prints without trailing zeros: write the scaled integer with its decimals.
+      case 'money':
+        return fixedDecimals(expression, 2);
+      case 'rate':
+        return fixedDecimals(expression, 4);
+      default:
+        return `CAST(${expression} AS STRING)`;
+    }
+  }
+
+  tableName(name: string, temporary: boolean): string {
+    return temporary ? this.quoteIdentifier(name) : this.quoteIdentifier(`${this.dataset}.${name}`);
+  }
+
+  createTempTable(name: string, select: string): string[] {
+    return [`CREATE TEMP TABLE ${this.tableName(name, true)} AS\n${select}`];
+  }
+
+  replaceDates(name: string, select: string, dates: readonly string[]): string[] {
+    const table = this.tableName(name, false);
+    const staged = this.tableName(`_new_${name}`, true);
+    return [
+      `CREATE TEMP TABLE ${staged} AS\n${select}`,
+      `CREATE TABLE IF NOT EXISTS ${table} PARTITION BY date AS SELECT * FROM ${staged} WHERE FALSE`,
+      `DELETE FROM ${table} WHERE date IN ${this.dateList(dates)}`,
+      `INSERT INTO ${table} SELECT * FROM ${staged}`,
+    ];
+  }
+}
+
+function unwrap(order: string): string {
+  const trimmed = order.trim();
+  return trimmed.startsWith('(') && trimmed.endsWith(')') ? trimmed.slice(1, -1) : trimmed;
+}
+
+function fixedDecimals(expression: string, places: number): string {
+  const scaled = `CAST(ROUND(${expression} * ${10 ** places}) AS BIGNUMERIC)`;
+  return `IF(${expression} IS NULL, NULL, FORMAT('%s%s.%s', IF(${scaled} < 0, '-', ''), CAST(DIV(ABS(${scaled}), ${10 ** places}) AS STRING), LPAD(CAST(MOD(ABS(${scaled}), ${10 ** places}) AS STRING), ${places}, '0')))`;
+}

@@ -1,0 +1,92 @@
+CREATE TEMP TABLE `_new_cart_items_daily` AS
+WITH item_events AS (
+  SELECT
+    e.event_date, e.event_name, e.input_seq, e.transaction_id,
+    i.item_id, i.item_name, i.item_category, i.quantity, i.price, i.item_revenue
+  FROM `my-project.cartlens.stg_events` AS e
+  JOIN `my-project.cartlens.stg_event_items` AS i
+    ON i.event_date = e.event_date AND i.input_seq = e.input_seq
+  WHERE e.event_date IN (DATE '2026-11-01')
+    AND i.event_date IN (DATE '2026-11-01')
+    AND e.session_id IS NOT NULL
+    AND i.item_id IS NOT NULL
+),
+-- Name and category: the most frequent non-empty value that day; ties: the smallest.
+names AS (
+  SELECT event_date, item_id, item_name
+  FROM (
+    SELECT event_date, item_id, item_name,
+      ROW_NUMBER() OVER (PARTITION BY event_date, item_id ORDER BY COUNT(*) DESC, item_name) AS position
+    FROM item_events
+    WHERE item_name IS NOT NULL
+    GROUP BY event_date, item_id, item_name
+  ) AS ranked
+  WHERE position = 1
+),
+categories AS (
+  SELECT event_date, item_id, item_category
+  FROM (
+    SELECT event_date, item_id, item_category,
+      ROW_NUMBER() OVER (PARTITION BY event_date, item_id ORDER BY COUNT(*) DESC, item_category) AS position
+    FROM item_events
+    WHERE item_category IS NOT NULL
+    GROUP BY event_date, item_id, item_category
+  ) AS ranked
+  WHERE position = 1
+),
+activity AS (
+  SELECT
+    event_date, item_id,
+    -- A view_item event counts once per item, however often it lists it.
+    COUNT(DISTINCT CASE WHEN event_name = 'view_item' THEN input_seq END) AS views,
+    SUM(CASE WHEN event_name = 'add_to_cart' THEN quantity ELSE 0 END) AS add_to_cart_units,
+    SUM(CASE WHEN event_name = 'remove_from_cart' THEN quantity ELSE 0 END) AS remove_from_cart_units
+  FROM item_events
+  GROUP BY event_date, item_id
+),
+-- Each transaction counts once: the items of its first purchase event in input order.
+purchased AS (
+  SELECT
+    i.event_date, i.item_id,
+    SUM(i.quantity) AS purchased_units,
+    SUM(COALESCE(i.item_revenue, COALESCE(i.price, 0) * i.quantity)) AS purchased_revenue
+  FROM item_events AS i
+  JOIN `int_transactions` AS t
+    ON t.event_date = i.event_date AND t.first_input_seq = i.input_seq
+  WHERE i.event_name = 'purchase'
+  GROUP BY i.event_date, i.item_id
+),
+abandoned AS (
+  SELECT l.event_date, l.item_id, SUM(l.net_units) AS abandoned_units, SUM(l.net_units * l.cart_price) AS abandoned_value
+  FROM `int_cart_lines` AS l
+  JOIN `int_sessions` AS s
+    ON s.event_date = l.event_date AND s.user_pseudo_id = l.user_pseudo_id AND s.session_id = l.session_id
+  WHERE s.is_abandoned AND l.net_units > 0
+  GROUP BY l.event_date, l.item_id
+)
+SELECT
+  a.event_date AS date,
+  a.item_id,
+  n.item_name,
+  c.item_category,
+  a.views,
+  a.add_to_cart_units,
+  a.remove_from_cart_units,
+  COALESCE(p.purchased_units, 0) AS purchased_units,
+  ROUND(CAST(COALESCE(p.purchased_revenue, 0) AS NUMERIC), 2) AS purchased_revenue,
+  IF(CAST(a.add_to_cart_units AS NUMERIC) = 0, NULL, DIV(CAST(COALESCE(p.purchased_units, 0) AS NUMERIC) * 20000 + CAST(a.add_to_cart_units AS NUMERIC), 2 * CAST(a.add_to_cart_units AS NUMERIC)) / 10000) AS cart_to_purchase_rate,
+  COALESCE(ab.abandoned_units, 0) AS abandoned_units,
+  ROUND(CAST(COALESCE(ab.abandoned_value, 0) AS NUMERIC), 2) AS abandoned_value
+FROM activity AS a
+LEFT JOIN names AS n ON n.event_date = a.event_date AND n.item_id = a.item_id
+LEFT JOIN categories AS c ON c.event_date = a.event_date AND c.item_id = a.item_id
+LEFT JOIN purchased AS p ON p.event_date = a.event_date AND p.item_id = a.item_id
+LEFT JOIN abandoned AS ab ON ab.event_date = a.event_date AND ab.item_id = a.item_id
+WHERE a.views > 0 OR a.add_to_cart_units > 0 OR a.remove_from_cart_units > 0
+   OR COALESCE(p.purchased_units, 0) > 0 OR COALESCE(ab.abandoned_units, 0) > 0;
+
+CREATE TABLE IF NOT EXISTS `my-project.cartlens.cart_items_daily` PARTITION BY date AS SELECT * FROM `_new_cart_items_daily` WHERE FALSE;
+
+DELETE FROM `my-project.cartlens.cart_items_daily` WHERE date IN (DATE '2026-11-01');
+
+INSERT INTO `my-project.cartlens.cart_items_daily` SELECT * FROM `_new_cart_items_daily`;
