@@ -4,6 +4,7 @@ import { runCommand } from './commands/run.js';
 import { demoCommand } from './commands/demo.js';
 import { validateCommand } from './commands/validate.js';
 import { compileCommand } from './commands/compile.js';
+import { iamCommand } from './commands/iam.js';
 
 const program = new Command('cartlens')
   .description("Turns an online store's cart events into daily cart metrics published as CSV files.")
@@ -15,6 +16,7 @@ runCommand(program);
 demoCommand(program);
 validateCommand(program);
 compileCommand(program);
+iamCommand(program);
 
 // The one place that ends the process: commands return an exit code or throw.
 try {

@@ -1,0 +1,33 @@
+import type { Command } from 'commander';
+import { lintPolicy } from '../../cloud/iam/lint.js';
+import { planPolicy } from '../../cloud/iam/plan.js';
+import { loadPolicy } from '../../cloud/iam/policy.js';
+
+export function iamCommand(program: Command): void {
+  const iam = program.command('iam').description('permissions as code: check and apply deploy/iam.yaml');
+  iam
+    .command('lint')
+    .description('fail on primitive roles, public members, project-wide admin grants and service-account keys')
+    .argument('<file>', 'the policy file')
+    .action(async (file: string) => {
+      const findings = lintPolicy(await loadPolicy(file));
+      for (const f of findings) process.stdout.write(`${file}: ${f.at}: ${f.rule}: ${f.message}\n`);
+      process.stdout.write(findings.length === 0 ? `${file}: no findings\n` : `${findings.length} finding(s)\n`);
+      if (findings.length > 0) process.exitCode = 1;
+    });
+  iam
+    .command('plan')
+    .description('print the gcloud and bq commands that apply the policy (refuses a policy that fails the lint)')
+    .argument('<file>', 'the policy file')
+    .action(async (file: string) => {
+      const policy = await loadPolicy(file);
+      const findings = lintPolicy(policy);
+      if (findings.length > 0) {
+        for (const f of findings) process.stderr.write(`${file}: ${f.at}: ${f.rule}: ${f.message}\n`);
+        process.stderr.write('error: the policy fails the lint — fix it before applying\n');
+        process.exitCode = 1;
+        return;
+      }
+      process.stdout.write(`${planPolicy(policy).join('\n')}\n`);
+    });
+}

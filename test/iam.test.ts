@@ -1,0 +1,65 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { lintPolicy } from '../src/cloud/iam/lint.js';
+import { planPolicy } from '../src/cloud/iam/plan.js';
+import { loadPolicy } from '../src/cloud/iam/policy.js';
+import { ConfigError } from '../src/util/errors.js';
+import { cli } from './support/cli.js';
+import { tempDir } from './support/pipeline.js';
+
+const BAD = `project: p1
+service_accounts:
+  - id: cartlens-pipeline
+    keys: [{ algorithm: KEY_ALG_RSA_2048 }]
+bindings:
+  - { member: "user:owner@example.com", role: roles/owner, resource: { type: project } }
+  - { member: allUsers, role: roles/storage.objectViewer, resource: { type: bucket, name: b1 } }
+  - { member: "serviceAccount:x@p1.iam.gserviceaccount.com", role: roles/storage.admin, resource: { type: project } }
+  - { member: "serviceAccount:x@p1.iam.gserviceaccount.com", role: roles/bigquery.admin, resource: { type: project } }
+  - { member: "serviceAccount:x@p1.iam.gserviceaccount.com", role: roles/iam.serviceAccountKeyAdmin, resource: { type: project } }
+  - { member: "serviceAccount:x@p1.iam.gserviceaccount.com", role: roles/bigquery.admin, resource: { type: dataset, name: d1 } }
+`;
+
+describe('IAM as code', () => {
+  it('the shipped policy passes the lint and grants each role on its exact resource', async () => {
+    const policy = await loadPolicy('deploy/iam.yaml');
+    expect(lintPolicy(policy)).toEqual([]);
+    const plan = planPolicy(policy).join('\n');
+    expect(plan).toContain('gcloud projects add-iam-policy-binding my-store-analytics --member=serviceAccount:cartlens-pipeline@my-store-analytics.iam.gserviceaccount.com --role=roles/bigquery.jobUser --condition=None');
+    expect(plan).toContain('bq add-iam-policy-binding --member=serviceAccount:cartlens-pipeline@my-store-analytics.iam.gserviceaccount.com --role=roles/bigquery.dataEditor my-store-analytics:cartlens_marts');
+    expect(plan).toContain('gcloud storage buckets add-iam-policy-binding gs://my-store-cartlens-exports --member=group:bi-readers@my-store.example --role=roles/storage.objectViewer --condition=');
+    expect(plan).toContain('--role=roles/run.invoker');
+    // Only the project-level grant is project-wide: the pipeline's job user role.
+    expect(plan.match(/gcloud projects add-iam-policy-binding/g)).toHaveLength(1);
+  });
+
+  it('names every finding of a bad policy', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'bad.yaml');
+    await writeFile(file, BAD);
+    const findings = lintPolicy(await loadPolicy(file));
+    expect(findings.map((f) => [f.at.split(' ')[0], f.rule])).toEqual([
+      ['bindings[0]', 'primitive-role'],
+      ['bindings[1]', 'public-member'],
+      ['bindings[2]', 'project-wide-admin'],
+      ['bindings[3]', 'project-wide-admin'],
+      ['bindings[4]', 'service-account-key'],
+      ['service_accounts[0]', 'service-account-key'],
+    ]);
+    const lint = await cli(['iam', 'lint', file]);
+    expect(lint.code).toBe(1);
+    expect(lint.stdout).toContain('6 finding(s)');
+    const plan = await cli(['iam', 'plan', file]);
+    expect(plan.code).toBe(1);
+    expect(plan.stdout).toBe('');
+  });
+
+  it('names the line and key of a malformed policy', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'odd.yaml');
+    await writeFile(file, 'project: p1\nbindings:\n  - member: "someone"\n    role: roles/viewer\n    resource: { type: project }\n');
+    await expect(loadPolicy(file)).rejects.toThrow(ConfigError);
+    await expect(loadPolicy(file)).rejects.toThrow(/odd\.yaml:3: bindings\.0\.member/);
+  });
+});
