@@ -93,7 +93,7 @@ function resolvePaths(config: CartlensConfig, baseDir: string): CartlensConfig {
     ...config,
     source,
     warehouse: { ...config.warehouse, path: at(config.warehouse.path) },
-    export: { ...config.export, dir: at(config.export.dir) },
+    export: config.export.type === 'local' ? { ...config.export, dir: at(config.export.dir) } : config.export,
     landing: { ...config.landing, dir: at(config.landing.dir), ...(config.landing.scratch_dir ? { scratch_dir: at(config.landing.scratch_dir) } : {}) },
   };
 }

@@ -41,11 +41,27 @@ const localExport = z
   })
   .strict();
 
+const gcsExport = z
+  .object({
+    type: z.literal('gcs'),
+    bucket: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/, 'a Cloud Storage bucket name'),
+    /** Where the contract's layout starts inside the bucket, e.g. `exports/`. */
+    prefix: z
+      .string()
+      .default('')
+      .transform((p) => (p === '' || p.endsWith('/') ? p : `${p}/`)),
+    /** An emulator's endpoint (tests, local development); unset in production. */
+    api_endpoint: z.string().url().optional(),
+    max_retries: z.number().int().min(0).max(10).default(3),
+    max_retry_delay_seconds: z.number().positive().default(32),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     source: z.discriminatedUnion('type', [ga4ExportFilesSource, demoSource]),
     warehouse: z.discriminatedUnion('type', [duckdbWarehouse]).default({ type: 'duckdb', path: '.cartlens/warehouse.duckdb', memory_limit: '512MB' }),
-    export: z.discriminatedUnion('type', [localExport]).default({ type: 'local', dir: '.cartlens/exports' }),
+    export: z.discriminatedUnion('type', [localExport, gcsExport]).default({ type: 'local', dir: '.cartlens/exports' }),
     landing: z
       .object({
         /** Raw input lands here unchanged, content-addressed, with one manifest per run. */

@@ -1,0 +1,115 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { Bucket } from '@google-cloud/storage';
+import { CartlensError } from '../../util/errors.js';
+import type { CsvContent } from '../csv.js';
+import { csvFileName, type Exporter, type PublishedFile } from '../exporter.js';
+
+/** The slice of the Storage SDK the exporter calls, so tests can point the real client anywhere. */
+export type GcsBucketLike = Pick<Bucket, 'file' | 'name'>;
+
+/** How many times a whole upload is tried again when the bytes arrived changed (CRC32C mismatch). */
+const CRC_ATTEMPTS = 3;
+
+/**
+ * Publishes to a Cloud Storage bucket in the contract's layout under `prefix`. Each object is
+ * uploaded to a run-unique name under `<prefix>_incoming/` with CRC32C validation (the client
+ * compares its checksum with the server's), then copied server-side to its final name with a
+ * generation precondition, so a final name only ever holds a complete, verified object; the
+ * manifest goes last. Every request that changes something carries a precondition, which is what
+ * lets the client retry it safely (503, 429, reset connections); 400, 401 and 403 are never
+ * retried. A bucket lifecycle rule sweeps `_incoming/` of objects a failed run left behind.
+ */
+export class GcsExporter implements Exporter {
+  private readonly incoming: string;
+
+  constructor(
+    private readonly bucket: GcsBucketLike,
+    private readonly prefix: string,
+  ) {
+    this.incoming = `${prefix}_incoming/${randomUUID()}`;
+  }
+
+  get description(): string {
+    return `gs://${this.bucket.name}/${this.prefix}`;
+  }
+
+  async publish(table: string, date: string, csv: CsvContent): Promise<PublishedFile> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of csv.chunks) chunks.push(Buffer.from(chunk, 'utf8'));
+    const bytes = Buffer.concat(chunks);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const folder = `${this.prefix}${table}/dt=${date}/`;
+    const name = csvFileName(table, date);
+    await this.putObject(`${folder}${name}`, bytes, 'text/csv; charset=utf-8');
+    const manifest = { table, date, file: name, rows: csv.rowCount(), bytes: bytes.length, sha256 };
+    await this.putObject(`${folder}manifest.json`, Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`), 'application/json');
+    return { table, date, location: `gs://${this.bucket.name}/${folder}${name}`, rows: manifest.rows, bytes: bytes.length, sha256 };
+  }
+
+  async remove(table: string, date: string): Promise<void> {
+    const folder = `${this.prefix}${table}/dt=${date}/`;
+    // The manifest first, so that no manifest ever names a missing file.
+    for (const name of ['manifest.json', csvFileName(table, date)]) {
+      await guarded(`delete gs://${this.bucket.name}/${folder}${name}`, () => this.bucket.file(`${folder}${name}`).delete({ ignoreNotFound: true }));
+    }
+  }
+
+  async writeJson(relativePath: string, document: unknown): Promise<string> {
+    const name = `${this.prefix}${relativePath}`;
+    await this.putObject(name, Buffer.from(`${JSON.stringify(document, null, 2)}\n`), 'application/json');
+    return `gs://${this.bucket.name}/${name}`;
+  }
+
+  /** Upload under a unique name, verified; copy into place; drop the upload. */
+  private async putObject(finalName: string, data: Buffer, contentType: string): Promise<void> {
+    const where = `gs://${this.bucket.name}/${finalName}`;
+    let uploaded: string | undefined;
+    for (let attempt = 1; !uploaded; attempt++) {
+      const candidate = `${this.incoming}/${randomUUID()}`;
+      try {
+        await this.bucket.file(candidate).save(data, { resumable: false, validation: 'crc32c', contentType, preconditionOpts: { ifGenerationMatch: 0 } });
+        uploaded = candidate;
+      } catch (error) {
+        // The client deletes an upload whose checksum does not match; sending it again can work.
+        if (attempt < CRC_ATTEMPTS && /did not match/i.test((error as Error).message)) continue;
+        throw classify(`upload of ${where}`, error);
+      }
+    }
+    const upload = this.bucket.file(uploaded);
+    try {
+      const generation = await guarded(`read of ${where}`, async () => {
+        const [metadata] = await this.bucket.file(finalName).getMetadata().catch((error: { code?: number }) => {
+          if (error.code === 404) return [{ generation: 0 }];
+          throw error;
+        });
+        return Number(metadata.generation ?? 0);
+      });
+      await guarded(`copy to ${where}`, () => upload.copy(this.bucket.file(finalName), { preconditionOpts: { ifGenerationMatch: generation } }));
+    } finally {
+      // Best effort: without a precondition a delete is not retried, and lifecycle sweeps leftovers.
+      await upload.delete({ ignoreNotFound: true }).catch(() => undefined);
+    }
+  }
+}
+
+async function guarded<T>(what: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw classify(what, error);
+  }
+}
+
+/** Rewrites a client error as one of ours: permissions and bad requests are terminal. */
+function classify(what: string, error: unknown): CartlensError {
+  const code = (error as { code?: number | string }).code;
+  const message = ((error as Error).message ?? String(error)).split('\n')[0];
+  if (code === 401 || code === 403) {
+    return new CartlensError(`${what} was refused (${code}): ${message}`, "check Application Default Credentials and that the pipeline's service account has roles/storage.objectUser on the bucket (deploy/iam.yaml)", false, { cause: error });
+  }
+  if (code === 412) {
+    return new CartlensError(`${what}: the object changed while publishing (412)`, 'another writer publishes to the same prefix: give each environment its own prefix', false, { cause: error });
+  }
+  const transient = code === undefined || code === 408 || code === 429 || (typeof code === 'number' && code >= 500) || typeof code === 'string';
+  return new CartlensError(`${what} failed${code ? ` (${code})` : ''}: ${message}`, transient ? 'a temporary Cloud Storage problem: run again' : 'check the export config (bucket, prefix)', transient, { cause: error });
+}

@@ -1,0 +1,164 @@
+// The GCS exporter with the real @google-cloud/storage client, pointed at a local fake of the
+// JSON API: the retry scenarios of the client's conformance suite, a connection reset mid-upload
+// and a CRC32C mismatch. After each, a final name holds a whole object or nothing.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { csvContent } from '../src/exports/csv.js';
+import { GcsExporter } from '../src/exports/gcs/gcs-exporter.js';
+import { openBucket } from '../src/exports/gcs/storage-client.js';
+import { PUBLISHED_TABLES } from '../src/exports/published-tables.js';
+import { CartlensError } from '../src/util/errors.js';
+import { FakeGcs } from './support/fake-gcs.js';
+import { ev, item, tempDir, writeInput } from './support/pipeline.js';
+import { parseConfig } from '../src/config/load.js';
+import { runPipeline } from '../src/pipeline/run.js';
+
+const FUNNEL = PUBLISHED_TABLES[0]!;
+const DATE = '2026-11-01';
+const FINAL = 'exports/cart_funnel_daily/dt=2026-11-01/cart_funnel_daily_20261101.csv';
+const MANIFEST = 'exports/cart_funnel_daily/dt=2026-11-01/manifest.json';
+const ROW = ['2026-11-01', '10', '8', '4', '2', '1', '3', '0.7500', '1', '12.50', '99.90'];
+const UPLOAD = /^\/upload\//;
+const REWRITE = /rewriteTo/;
+
+let gcs: FakeGcs;
+let endpoint: string;
+let exporter: GcsExporter;
+
+async function* rows() {
+  yield [ROW];
+}
+
+const publish = () => exporter.publish(FUNNEL.name, DATE, csvContent(FUNNEL, rows()));
+const finals = () => [...gcs.objects.keys()].filter((name) => !name.includes('_incoming/')).sort();
+
+beforeEach(async () => {
+  gcs = new FakeGcs();
+  endpoint = await gcs.start();
+  exporter = new GcsExporter(openBucket({ bucket: 'test-bucket', apiEndpoint: endpoint, maxRetries: 3, maxRetryDelaySeconds: 1 }), 'exports/');
+});
+
+afterEach(() => gcs.stop());
+
+describe('GCS exporter', () => {
+  it('publishes the file and then its manifest at their final names, leaving no upload behind', async () => {
+    const published = await publish();
+    expect(finals()).toEqual([FINAL, MANIFEST]);
+    expect(gcs.text(FINAL)).toBe(`${FUNNEL.columns.map((c) => c.name).join(',')}\n${ROW.join(',')}\n`);
+    expect(JSON.parse(gcs.text(MANIFEST)!)).toMatchObject({ rows: 1, sha256: published.sha256, file: 'cart_funnel_daily_20261101.csv' });
+    expect(gcs.objects.size).toBe(2);
+    expect(published.location).toBe(`gs://test-bucket/${FINAL}`);
+    // Every upload and copy carried a precondition.
+    expect(gcs.requests.filter((r) => r.method === 'POST').every((r) => r.query.has('ifGenerationMatch'))).toBe(true);
+  });
+
+  it('replaces an existing file under a generation precondition', async () => {
+    await publish();
+    const before = gcs.objects.get(FINAL)!.generation;
+    await publish();
+    const copies = gcs.requests.filter((r) => REWRITE.test(r.path) && r.path.endsWith('.csv'));
+    expect(copies.map((r) => r.query.get('ifGenerationMatch'))).toEqual(['0', String(before)]);
+    expect(finals()).toEqual([FINAL, MANIFEST]);
+  });
+
+  it('503 twice then success: retried, published once', async () => {
+    gcs.inject({ method: 'POST', path: UPLOAD }, { kind: 'status', status: 503 }, 2);
+    await publish();
+    expect(gcs.count('POST', UPLOAD)).toBe(2 + 2); // the csv's 3 attempts, the manifest's 1
+    expect(finals()).toEqual([FINAL, MANIFEST]);
+  });
+
+  it('precondition present: the copy is retried after a 503', async () => {
+    gcs.inject({ method: 'POST', path: REWRITE }, { kind: 'status', status: 503 }, 1);
+    await publish();
+    expect(gcs.count('POST', REWRITE)).toBe(2 + 1);
+    expect(finals()).toEqual([FINAL, MANIFEST]);
+  });
+
+  it('precondition absent: the delete of an upload is not retried, and the publish still succeeds', async () => {
+    gcs.inject({ method: 'DELETE' }, { kind: 'status', status: 503 }, 1);
+    await publish();
+    expect(gcs.count('DELETE', /_incoming\//)).toBe(2); // one failed (not retried) + the manifest's upload
+    expect(finals()).toEqual([FINAL, MANIFEST]);
+  });
+
+  for (const status of [400, 401]) {
+    it(`${status} is never retried, and nothing reaches a final name`, async () => {
+      gcs.inject({ method: 'POST', path: UPLOAD }, { kind: 'status', status }, 5);
+      const error = await publish().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(CartlensError);
+      expect((error as CartlensError).transient).toBe(false);
+      expect(gcs.count('POST', UPLOAD)).toBe(1);
+      expect(finals()).toEqual([]);
+    });
+  }
+
+  it('503 then 400: fails at the 400, nothing at a final name', async () => {
+    gcs.inject({ method: 'POST', path: UPLOAD }, { kind: 'status', status: 503 }, 1);
+    gcs.inject({ method: 'POST', path: UPLOAD }, { kind: 'status', status: 400 }, 1);
+    await expect(publish()).rejects.toThrow(/\(400\)/);
+    expect(gcs.count('POST', UPLOAD)).toBe(2);
+    expect(finals()).toEqual([]);
+  });
+
+  it('a connection reset mid-upload is retried; the final object is whole', async () => {
+    gcs.inject({ method: 'POST', path: UPLOAD }, { kind: 'reset' }, 1);
+    await publish();
+    expect(gcs.text(FINAL)).toContain(ROW.join(','));
+    expect(finals()).toEqual([FINAL, MANIFEST]);
+  });
+
+  it('resets on every attempt: fails, nothing at a final name', async () => {
+    gcs.inject({ method: 'POST', path: UPLOAD }, { kind: 'reset' }, 10);
+    const error = await publish().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CartlensError);
+    expect(finals()).toEqual([]);
+  });
+
+  it('a CRC32C mismatch: the client drops the upload, it is sent again, the final object is right', async () => {
+    gcs.inject({ method: 'POST', path: UPLOAD }, { kind: 'bad-crc' }, 1);
+    await publish();
+    expect(gcs.count('POST', UPLOAD)).toBe(2 + 1);
+    expect(gcs.text(FINAL)).toContain(ROW.join(','));
+    expect(finals()).toEqual([FINAL, MANIFEST]);
+  });
+
+  it('a CRC32C mismatch every time: fails, nothing at a final name', async () => {
+    gcs.inject({ method: 'POST', path: UPLOAD }, { kind: 'bad-crc' }, 10);
+    await expect(publish()).rejects.toThrow(/did not match/);
+    expect(finals()).toEqual([]);
+  });
+
+  it('removes a date: the manifest first, then the file', async () => {
+    await publish();
+    await exporter.remove(FUNNEL.name, DATE);
+    expect(finals()).toEqual([]);
+    const deletes = gcs.requests.filter((r) => r.method === 'DELETE' && !r.path.includes('_incoming/')).map((r) => r.path.split('/').pop());
+    expect(deletes).toEqual(['manifest.json', 'cart_funnel_daily_20261101.csv']);
+  });
+});
+
+describe('a run exporting to Cloud Storage', () => {
+  it('publishes every table, manifest and run report into the bucket', async () => {
+    const dir = await tempDir();
+    await writeInput(dir, { 'a.json': [ev('add_to_cart', { items: [item('A')] })] });
+    const config = parseConfig(
+      `source: { type: ga4-export-files, path: "input/*.json" }
+warehouse: { type: duckdb, path: "state/w.duckdb" }
+landing: { dir: "state/landing" }
+export: { type: gcs, bucket: test-bucket, prefix: exports, api_endpoint: "${endpoint}", max_retry_delay_seconds: 1 }`,
+      `${dir}/cartlens.yaml`,
+    );
+    const report = await runPipeline({ loaded: config });
+    expect(report.export_root).toBe('gs://test-bucket/exports/');
+    expect(finals()).toEqual([
+      'exports/abandoned_carts/dt=2026-11-01/abandoned_carts_20261101.csv',
+      'exports/abandoned_carts/dt=2026-11-01/manifest.json',
+      'exports/cart_funnel_daily/dt=2026-11-01/cart_funnel_daily_20261101.csv',
+      'exports/cart_funnel_daily/dt=2026-11-01/manifest.json',
+      'exports/cart_items_daily/dt=2026-11-01/cart_items_daily_20261101.csv',
+      'exports/cart_items_daily/dt=2026-11-01/manifest.json',
+      'exports/run_report/dt=2026-11-01/run_report_20261101.json',
+      'exports/run_report/last_run.json',
+    ]);
+  });
+});
