@@ -6,7 +6,7 @@ import { planModels, readModels } from '../../models/graph.js';
 import { DuckDbDialect } from '../../warehouse/duckdb/duckdb-dialect.js';
 import { BigQueryDialect } from '../../warehouse/bigquery/bigquery-dialect.js';
 import { CartlensError } from '../../util/errors.js';
-import { parseDate } from '../dates.js';
+import { parseDate } from '../../pipeline/dates.js';
 
 export function compileCommand(program: Command): void {
   program

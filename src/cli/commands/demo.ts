@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { DEMO_DEFAULTS, generateDemoExport } from '../../sources/demo/generator.js';
 import { CartlensError } from '../../util/errors.js';
-import { parseDate } from '../dates.js';
+import { parseDate } from '../../pipeline/dates.js';
 
 const positiveInt = (name: string) => (value: string) => {
   const n = Number(value);

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
 import { formatRunTable } from '../../pipeline/report.js';
 import { runPipeline } from '../../pipeline/run.js';
-import { datesFromOptions } from '../dates.js';
+import { datesFromOptions } from '../../pipeline/dates.js';
 import { createProgress } from '../progress.js';
 
 export function runCommand(program: Command): void {

@@ -1,0 +1,47 @@
+import { http, type Request, type Response } from '@google-cloud/functions-framework';
+import { loadConfig } from '../../config/load.js';
+import { datesFromOptions } from '../../pipeline/dates.js';
+import { runPipeline, type RunProgress } from '../../pipeline/run.js';
+import { CartlensError } from '../../util/errors.js';
+
+/** The entry point's name, as `gcloud functions deploy --entry-point` and the tests know it. */
+export const FUNCTION_NAME = 'cartlensDaily';
+
+/**
+ * The daily job as an HTTP function for Cloud Run functions, invoked by Cloud Scheduler with an
+ * OIDC token (the service is deployed without unauthenticated access, so only callers granted
+ * roles/run.invoker reach this code). It runs exactly what `cartlens run` runs with the config at
+ * $CARTLENS_CONFIG; a JSON body or query may name `date`, or `from` and `to`. It answers the run
+ * report (200), or an error: 503 when trying again can help (Scheduler retries), 500 otherwise.
+ */
+export async function handleDaily(req: Request, res: Response): Promise<void> {
+  if (req.method !== 'POST') {
+    res.status(405).set('Allow', 'POST').json({ error: 'use POST' });
+    return;
+  }
+  const started = Date.now();
+  try {
+    const options = { ...(req.query as Record<string, string>), ...(typeof req.body === 'object' && req.body ? (req.body as Record<string, string>) : {}) };
+    const dates = datesFromOptions({ date: options.date, from: options.from, to: options.to });
+    const loaded = await loadConfig(process.env.CARTLENS_CONFIG ?? 'cartlens.yaml');
+    const report = await runPipeline({ loaded, ...(dates ? { dates } : {}), progress: cloudLogging() });
+    const ok = report.missing_dates.length === 0;
+    log(ok ? 'INFO' : 'ERROR', ok ? 'run complete' : `no events for ${report.missing_dates.join(', ')}`, { run_id: report.run_id, seconds: (Date.now() - started) / 1000 });
+    res.status(ok ? 200 : 500).json(report);
+  } catch (error) {
+    const known = error instanceof CartlensError ? error : undefined;
+    log('ERROR', known ? known.oneLine : (error as Error).message, { transient: known?.transient ?? false });
+    res.status(known?.transient ? 503 : 500).json({ error: known ? known.oneLine : 'internal error: see the function logs', transient: known?.transient ?? false });
+  }
+}
+
+/** One JSON object per line on stdout: Cloud Logging reads `severity` and `message`. */
+function log(severity: 'INFO' | 'ERROR', message: string, fields: Record<string, unknown> = {}): void {
+  process.stdout.write(`${JSON.stringify({ severity, message, component: 'cartlens', ...fields })}\n`);
+}
+
+function cloudLogging(): RunProgress {
+  return { step: (message) => log('INFO', message), startBytes: (total, label) => log('INFO', label, { bytes: total }), addBytes() {}, endBytes() {} };
+}
+
+http(FUNCTION_NAME, handleDaily);

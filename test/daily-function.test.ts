@@ -1,0 +1,67 @@
+// The HTTP function started locally on 127.0.0.1 and invoked as Cloud Scheduler would.
+import { spawn } from 'node:child_process';
+import type { Server } from 'node:http';
+import { join } from 'node:path';
+import { getTestServer } from '@google-cloud/functions-framework/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FUNCTION_NAME } from '../src/cloud/function/daily-function.js';
+import type { RunReport } from '../src/pipeline/report.js';
+import { ev, item, tempDir, writeConfig, writeInput } from './support/pipeline.js';
+
+let server: Server;
+let url: string;
+let dir: string;
+
+beforeAll(async () => {
+  dir = await tempDir();
+  await writeInput(dir, { 'a.json': [ev('add_to_cart', { items: [item('A')] }), ev('page_view', { date: '20261102' })] });
+  process.env.CARTLENS_CONFIG = await writeConfig(dir);
+  server = getTestServer(FUNCTION_NAME);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
+});
+
+afterAll(() => {
+  delete process.env.CARTLENS_CONFIG;
+  server.close();
+});
+
+describe('the daily function', () => {
+  it('runs the job and answers the run report', async () => {
+    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(response.status).toBe(200);
+    const report = (await response.json()) as RunReport;
+    expect(report.dates.map((d) => [d.date, d.status])).toEqual([['2026-11-01', 'published'], ['2026-11-02', 'published']]);
+    expect(report.export_root).toBe(join(dir, 'exports'));
+  });
+
+  it('runs one date when the body names it', async () => {
+    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ date: '2026-11-02' }) });
+    expect(((await response.json()) as RunReport).dates.map((d) => d.date)).toEqual(['2026-11-02']);
+  });
+
+  it('answers a date without events with 500 and the report', async () => {
+    const response = await fetch(`${url}?date=2026-12-25`, { method: 'POST' });
+    expect(response.status).toBe(500);
+    expect(((await response.json()) as { error: string }).error).toMatch(/no events for 2026-12-25/);
+  });
+
+  it('refuses anything but POST', async () => {
+    expect((await fetch(url)).status).toBe(405);
+  });
+
+  it('answers 503 when another run holds the warehouse, so that Scheduler retries', async () => {
+    // Another process holds the DuckDB file, as a second run would.
+    const holder = spawn(process.execPath, ['-e', `import('@duckdb/node-api').then(async (m) => { await m.DuckDBInstance.create(${JSON.stringify(join(dir, 'state', 'warehouse.duckdb'))}); console.log('held'); setTimeout(() => {}, 60000); })`], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      await new Promise<void>((resolve) => holder.stdout!.once('data', () => resolve()));
+      const response = await fetch(url, { method: 'POST' });
+      expect(response.status).toBe(503);
+      expect(((await response.json()) as { transient: boolean }).transient).toBe(true);
+    } finally {
+      holder.kill('SIGKILL');
+    }
+  });
+});
