@@ -5,6 +5,7 @@ import { demoCommand } from './commands/demo.js';
 import { validateCommand } from './commands/validate.js';
 import { compileCommand } from './commands/compile.js';
 import { iamCommand } from './commands/iam.js';
+import { gcpCommand } from './commands/gcp.js';
 
 const program = new Command('cartlens')
   .description("Turns an online store's cart events into daily cart metrics published as CSV files.")
@@ -17,6 +18,7 @@ demoCommand(program);
 validateCommand(program);
 compileCommand(program);
 iamCommand(program);
+gcpCommand(program);
 
 // The one place that ends the process: commands return an exit code or throw.
 try {

@@ -54,6 +54,15 @@ const gcsExport = z
     api_endpoint: z.string().url().optional(),
     max_retries: z.number().int().min(0).max(10).default(3),
     max_retry_delay_seconds: z.number().positive().default(32),
+    /** The project that owns (or will create) the bucket; ADC's project when absent. */
+    project: z.string().optional(),
+    // Bucket rules, applied by `cartlens gcp apply` (docs/google-cloud.md).
+    location: z.string().default('southamerica-east1'),
+    delete_after_days: z.number().int().min(1).default(90),
+    storage_class_steps: z
+      .array(z.object({ after_days: z.number().int().min(1), class: z.enum(['NEARLINE', 'COLDLINE', 'ARCHIVE']) }).strict())
+      .default([]),
+    soft_delete_days: z.number().int().min(0).max(90).default(7),
   })
   .strict();
 

@@ -31,6 +31,8 @@ export interface LoggedRequest {
 
 export class FakeGcs {
   readonly objects = new Map<string, StoredObject>();
+  /** Bucket resources by name, as the JSON API returns them. */
+  readonly buckets = new Map<string, Record<string, unknown>>();
   readonly requests: LoggedRequest[] = [];
   private readonly faults: ArmedFault[] = [];
   private nextGeneration = 1_700_000_000_000_000;
@@ -111,6 +113,25 @@ export class FakeGcs {
       const stored = this.store(target, source.data, source.contentType);
       const size = String(stored.data.length);
       return reply(200, { kind: 'storage#rewriteResponse', totalBytesRewritten: size, objectSize: size, done: true, resource: this.resource(target, stored) });
+    }
+    const bucketPath = /^\/storage\/v1\/b(?:\/([^/]+))?$/.exec(path);
+    if (bucketPath) {
+      const name = bucketPath[1];
+      if (method === 'POST' && !name) {
+        const resource = JSON.parse(body.toString('utf8') || '{}') as Record<string, unknown>;
+        if (this.buckets.has(String(resource.name))) return reply(409, { error: { code: 409, message: 'You already own this bucket' } });
+        const created = { kind: 'storage#bucket', ...resource, location: String(resource.location ?? 'US').toUpperCase(), metageneration: '1' };
+        this.buckets.set(String(resource.name), created);
+        return reply(200, created);
+      }
+      const bucket = name ? this.buckets.get(name) : undefined;
+      if (!bucket) return reply(404, { error: { code: 404, message: 'The specified bucket does not exist.' } });
+      if (method === 'GET') return reply(200, bucket);
+      if (method === 'PATCH') {
+        Object.assign(bucket, JSON.parse(body.toString('utf8') || '{}'));
+        bucket.metageneration = String(Number(bucket.metageneration) + 1);
+        return reply(200, bucket);
+      }
     }
     if (object && (method === 'GET' || method === 'DELETE')) {
       const stored = this.objects.get(object[2]!);

@@ -1,5 +1,4 @@
-import { IdempotencyStrategy, Storage } from '@google-cloud/storage';
-import type { GcsBucketLike } from './gcs-exporter.js';
+import { IdempotencyStrategy, Storage, type Bucket } from '@google-cloud/storage';
 
 export interface GcsClientOptions {
   bucket: string;
@@ -7,15 +6,17 @@ export interface GcsClientOptions {
   apiEndpoint?: string;
   maxRetries: number;
   maxRetryDelaySeconds: number;
+  projectId?: string;
 }
 
 /**
  * The real client, with Application Default Credentials (never a key file) and retries only for
  * requests that are safe to repeat (those with preconditions: IdempotencyStrategy.RetryConditional).
  */
-export function openBucket(options: GcsClientOptions): GcsBucketLike {
+export function openBucket(options: GcsClientOptions): Bucket {
   const storage = new Storage({
     ...(options.apiEndpoint ? { apiEndpoint: options.apiEndpoint } : {}),
+    ...(options.projectId ? { projectId: options.projectId } : {}),
     retryOptions: {
       autoRetry: true,
       maxRetries: options.maxRetries,
