@@ -1,0 +1,122 @@
+import type { BigQuery, Job, JobOptions } from '@google-cloud/bigquery';
+import { CartlensError } from '../../util/errors.js';
+
+/** The slice of the BigQuery SDK that cartlens calls, so tests can point the real client anywhere. */
+export type BigQueryLike = Pick<BigQuery, 'createJob' | 'job'>;
+
+/**
+ * The most one query may bill unless the config says otherwise: 10 GiB, about US$0.06 at
+ * on-demand prices. A day of GA4 export for a large store is well under 1 GiB with the
+ * date-suffix filter; a query that would scan more fails before it runs, costing nothing.
+ */
+export const DEFAULT_MAXIMUM_BYTES_BILLED = 10 * 2 ** 30;
+/** A job still running after this is cancelled by BigQuery. */
+export const JOB_TIMEOUT_MS = 30 * 60 * 1000;
+
+export interface QueryStep {
+  runId: string;
+  /** The step's name (a model, `load`, `export`…): part of the job id. */
+  step: string;
+  /** The date the step computes, when it computes one. */
+  date?: string;
+  sql: string;
+  /** Named query parameters (the HMAC pads are passed this way, never as SQL text). */
+  params?: Record<string, string | number | Buffer>;
+  /** Replace one partition of a table with the query's rows: `table$YYYYMMDD`, WRITE_TRUNCATE. */
+  replacePartition?: { projectId: string; datasetId: string; tableId: string; date: string };
+}
+
+/**
+ * Runs query jobs with ids derived from (run, step, date, attempt). The client retries an insert
+ * whose response was lost; BigQuery then answers 409 for the job it already created, and that
+ * job is fetched and used instead of starting another: a step never runs twice.
+ */
+export class BigQueryJobs {
+  constructor(
+    private readonly bigquery: BigQueryLike,
+    private readonly options: { location: string; maximumBytesBilled: number },
+  ) {}
+
+  static jobId(step: Pick<QueryStep, 'runId' | 'step' | 'date'>, attempt: number): string {
+    const raw = ['cartlens', step.runId, step.step, step.date?.replaceAll('-', '') ?? 'all', `a${attempt}`].join('_');
+    return raw.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 1024);
+  }
+
+  /** Runs the step's query to completion and returns its rows. */
+  async run(step: QueryStep, attempt = 1): Promise<Record<string, unknown>[]> {
+    const jobId = BigQueryJobs.jobId(step, attempt);
+    let job: Job;
+    try {
+      [job] = await this.bigquery.createJob(this.jobOptions(step, jobId, false));
+    } catch (error) {
+      if ((error as { code?: number }).code !== 409) throw classify(`job ${jobId}`, error);
+      job = this.bigquery.job(jobId, { location: this.options.location });
+    }
+    try {
+      const [rows] = await job.getQueryResults();
+      return rows as Record<string, unknown>[];
+    } catch (error) {
+      throw classify(`job ${jobId}`, error);
+    }
+  }
+
+  /** The bytes the step's query would process, from a dry run (free, nothing runs). */
+  async dryRun(step: QueryStep): Promise<number> {
+    try {
+      const [job] = await this.bigquery.createJob(this.jobOptions(step, BigQueryJobs.jobId(step, 0), true));
+      const statistics = job.metadata?.statistics as { totalBytesProcessed?: string; query?: { totalBytesProcessed?: string } } | undefined;
+      return Number(statistics?.query?.totalBytesProcessed ?? statistics?.totalBytesProcessed ?? 0);
+    } catch (error) {
+      throw classify(`dry run of ${step.step}`, error);
+    }
+  }
+
+  private jobOptions(step: QueryStep, jobId: string, dryRun: boolean): JobOptions {
+    const params = Object.entries(step.params ?? {});
+    const partition = step.replacePartition;
+    return {
+      jobId,
+      location: this.options.location,
+      configuration: {
+        dryRun,
+        jobTimeoutMs: String(JOB_TIMEOUT_MS),
+        query: {
+          query: step.sql,
+          useLegacySql: false,
+          maximumBytesBilled: String(this.options.maximumBytesBilled),
+          ...(params.length > 0
+            ? {
+                parameterMode: 'NAMED',
+                queryParameters: params.map(([name, value]) => ({
+                  name,
+                  parameterType: { type: Buffer.isBuffer(value) ? 'BYTES' : typeof value === 'number' ? 'INT64' : 'STRING' },
+                  parameterValue: { value: Buffer.isBuffer(value) ? value.toString('base64') : String(value) },
+                })),
+              }
+            : {}),
+          ...(partition
+            ? {
+                destinationTable: { projectId: partition.projectId, datasetId: partition.datasetId, tableId: `${partition.tableId}$${partition.date.replaceAll('-', '')}` },
+                writeDisposition: 'WRITE_TRUNCATE',
+                timePartitioning: { type: 'DAY', field: 'date' },
+              }
+            : {}),
+        },
+      },
+    } as JobOptions;
+  }
+}
+
+/** BigQuery errors as ours: quota, permissions and bad SQL are terminal; 5xx and rate limits are not. */
+function classify(what: string, error: unknown): CartlensError {
+  const code = (error as { code?: number }).code;
+  const message = ((error as Error).message ?? String(error)).split('\n')[0]!;
+  if (/bytes billed|maximumBytesBilled|exceeded limit for bytes/i.test(message)) {
+    return new CartlensError(`${what} would bill more than the cost guard allows: ${message}`, 'check the date filter, or raise warehouse.maximum_bytes_billed on purpose', false, { cause: error });
+  }
+  if (code === 401 || code === 403) {
+    return new CartlensError(`${what} was refused (${code}): ${message}`, "grant the pipeline's service account roles/bigquery.jobUser and dataEditor on its datasets (deploy/iam.yaml)", false, { cause: error });
+  }
+  const transient = code === undefined || code === 429 || code >= 500;
+  return new CartlensError(`${what} failed${code ? ` (${code})` : ''}: ${message}`, transient ? 'a temporary BigQuery problem: run again' : 'the SQL or the tables it reads are wrong: see `cartlens compile`', transient, { cause: error });
+}

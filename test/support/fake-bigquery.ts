@@ -1,0 +1,99 @@
+// A local fake of the slice of BigQuery's REST API that cartlens uses (jobs.insert, jobs.get,
+// jobs.getQueryResults), for testing the real @google-cloud/bigquery client against it.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+
+export interface FakeJob {
+  jobReference: { projectId: string; jobId: string; location?: string };
+  configuration: Record<string, unknown> & { query?: Record<string, unknown>; dryRun?: boolean };
+}
+
+export interface QueryAnswer {
+  fields: { name: string; type: string }[];
+  rows: (string | null)[][];
+  bytesProcessed: number;
+}
+
+export type BigQueryFault = { kind: 'status'; status: number } | { kind: 'lose-response' };
+
+export class FakeBigQuery {
+  /** Jobs that really ran (dry runs excluded), by id. */
+  readonly jobs = new Map<string, FakeJob>();
+  readonly inserts: FakeJob[] = [];
+  private readonly faults: { fault: BigQueryFault; times: number }[] = [];
+  private server: Server | undefined;
+
+  constructor(private readonly answer: (sql: string) => QueryAnswer) {}
+
+  async start(): Promise<string> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(this.server.address() as { port: number }).port}`;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+  }
+
+  /** The next `times` job inserts fail with `fault` (`lose-response`: the job is created, the answer lost). */
+  inject(fault: BigQueryFault, times = 1): void {
+    this.faults.push({ fault, times });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const body = await new Promise<string>((resolve) => {
+      let text = '';
+      req.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      req.on('end', () => resolve(text));
+    });
+    const reply = (status: number, json: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(json));
+    };
+    const insert = /^\/bigquery\/v2\/projects\/([^/]+)\/jobs$/.exec(url.pathname);
+    const get = /^\/bigquery\/v2\/projects\/([^/]+)\/jobs\/([^/]+)$/.exec(url.pathname);
+    const results = /^\/bigquery\/v2\/projects\/([^/]+)\/queries\/([^/]+)$/.exec(url.pathname);
+    if (req.method === 'POST' && insert) {
+      const job = JSON.parse(body) as FakeJob;
+      this.inserts.push(job);
+      const armed = this.faults.find((f) => f.times > 0);
+      if (armed) armed.times--;
+      if (armed?.fault.kind === 'status') return reply(armed.fault.status, { error: { code: armed.fault.status, message: `injected ${armed.fault.status}` } });
+      const sql = String(job.configuration.query?.query ?? '');
+      if (job.configuration.dryRun) {
+        return reply(200, { ...job, status: { state: 'DONE' }, statistics: { totalBytesProcessed: String(this.answer(sql).bytesProcessed), query: { totalBytesProcessed: String(this.answer(sql).bytesProcessed) } } });
+      }
+      const id = job.jobReference.jobId;
+      if (this.jobs.has(id)) return reply(409, { error: { code: 409, status: 'ALREADY_EXISTS', message: `Already Exists: Job ${job.jobReference.projectId}:${job.jobReference.location}.${id}` } });
+      this.jobs.set(id, job);
+      if (armed?.fault.kind === 'lose-response') {
+        res.socket?.destroy(); // the job exists; the client never hears so
+        return;
+      }
+      return reply(200, this.resource(job));
+    }
+    if (req.method === 'GET' && get) {
+      const job = this.jobs.get(get[2]!);
+      return job ? reply(200, this.resource(job)) : reply(404, { error: { code: 404, message: 'Not found: Job' } });
+    }
+    if (req.method === 'GET' && results) {
+      const job = this.jobs.get(results[2]!);
+      if (!job) return reply(404, { error: { code: 404, message: 'Not found: Job' } });
+      const answer = this.answer(String(job.configuration.query?.query ?? ''));
+      return reply(200, {
+        kind: 'bigquery#getQueryResultsResponse',
+        jobReference: job.jobReference,
+        jobComplete: true,
+        totalRows: String(answer.rows.length),
+        schema: { fields: answer.fields },
+        rows: answer.rows.map((row) => ({ f: row.map((v) => ({ v })) })),
+      });
+    }
+    reply(501, { error: { code: 501, message: `the fake does not implement ${req.method} ${url.pathname}` } });
+  }
+
+  private resource(job: FakeJob) {
+    return { kind: 'bigquery#job', id: `${job.jobReference.projectId}:${job.jobReference.location}.${job.jobReference.jobId}`, ...job, status: { state: 'DONE' } };
+  }
+}
