@@ -60,3 +60,12 @@ describe('config', () => {
     expect(errorOf('source:\n  type: [unclosed\n')).toMatch(/^cartlens\.yaml(:\d+)?: invalid YAML/);
   });
 });
+
+describe('shipped configs', () => {
+  it('the Google Cloud config and the demo config are valid', async () => {
+    const { loadConfig } = await import('../src/config/load.js');
+    const gcp = await loadConfig('deploy/cartlens.gcp.yaml', { CARTLENS_USER_KEY_SECRET: 'x'.repeat(32) });
+    expect(gcp.config.export).toMatchObject({ type: 'gcs', prefix: 'exports/', location: 'southamerica-east1' });
+    expect((await loadConfig('examples/demo.yaml')).config.source.type).toBe('demo');
+  });
+});
