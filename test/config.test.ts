@@ -25,7 +25,7 @@ describe('config', () => {
     const { config } = parse(MINIMAL, { CARTLENS_USER_KEY_SECRET: 'a secret with: yaml # chars' });
     expect(config.privacy.user_key_secret).toBe('a secret with: yaml # chars');
     expect(config.source).toEqual({ type: 'ga4-export-files', path: 'data/events_*.json.gz' });
-    expect(config.warehouse.path).toMatch(/\/\.cartlens\/warehouse\.duckdb$/);
+    expect(config.warehouse).toMatchObject({ type: 'duckdb', path: expect.stringMatching(/\/\.cartlens\/warehouse\.duckdb$/) });
   });
 
   it('needs nothing but source.path', () => {

@@ -11,7 +11,7 @@ import { DuckDbDialect } from '../src/warehouse/duckdb/duckdb-dialect.js';
 import { BigQueryDialect } from '../src/warehouse/bigquery/bigquery-dialect.js';
 
 // Every dialect, every model: a model cannot be added for one warehouse only.
-const DIALECTS = { duckdb: new DuckDbDialect(), bigquery: new BigQueryDialect('my-project.cartlens') };
+const DIALECTS = { duckdb: new DuckDbDialect(), bigquery: new BigQueryDialect({ staging: 'my-project.cartlens_staging', marts: 'my-project.cartlens_marts', published: PUBLISHED_TABLE_NAMES }) };
 
 describe.each(Object.entries(DIALECTS))('golden SQL for %s', async (name, dialect) => {
   const plan = planModels(await readModels(), PUBLISHED_TABLE_NAMES);

@@ -92,7 +92,7 @@ function resolvePaths(config: CartlensConfig, baseDir: string): CartlensConfig {
   return {
     ...config,
     source,
-    warehouse: { ...config.warehouse, path: at(config.warehouse.path) },
+    warehouse: config.warehouse.type === 'duckdb' ? { ...config.warehouse, path: at(config.warehouse.path) } : config.warehouse,
     export: config.export.type === 'local' ? { ...config.export, dir: at(config.export.dir) } : config.export,
     landing: { ...config.landing, dir: at(config.landing.dir), ...(config.landing.scratch_dir ? { scratch_dir: at(config.landing.scratch_dir) } : {}) },
   };

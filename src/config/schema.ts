@@ -11,6 +11,18 @@ const ga4ExportFilesSource = z
   })
   .strict();
 
+const projectId = z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'a Google Cloud project id');
+const datasetId = z.string().regex(/^[A-Za-z0-9_]{1,1024}$/, 'a BigQuery dataset id');
+
+const ga4ExportBigQuerySource = z
+  .object({
+    type: z.literal('ga4-export-bigquery'),
+    /** The project and dataset of GA4's BigQuery export: `PROJECT.analytics_PROPERTY.events_YYYYMMDD`. */
+    project: projectId,
+    dataset: datasetId,
+  })
+  .strict();
+
 const demoSource = z
   .object({
     type: z.literal('demo'),
@@ -31,6 +43,21 @@ const duckdbWarehouse = z
     /** DuckDB spills to disk past this, which keeps a large day within a fixed memory budget. */
     memory_limit: z.string().default('512MB'),
     threads: z.number().int().min(1).optional(),
+  })
+  .strict();
+
+const bigqueryWarehouse = z
+  .object({
+    type: z.literal('bigquery'),
+    project: projectId,
+    /** Where the datasets are and the jobs run; must be the export bucket's location. */
+    location: z.string().default('southamerica-east1'),
+    staging_dataset: datasetId.default('cartlens_staging'),
+    marts_dataset: datasetId.default('cartlens_marts'),
+    /** The cost guard of every query (docs/google-cloud.md). */
+    maximum_bytes_billed: z.number().int().positive().default(10 * 2 ** 30),
+    /** An emulator's endpoint (tests); unset in production. */
+    api_endpoint: z.string().url().optional(),
   })
   .strict();
 
@@ -68,8 +95,8 @@ const gcsExport = z
 
 export const configSchema = z
   .object({
-    source: z.discriminatedUnion('type', [ga4ExportFilesSource, demoSource]),
-    warehouse: z.discriminatedUnion('type', [duckdbWarehouse]).default({ type: 'duckdb', path: '.cartlens/warehouse.duckdb', memory_limit: '512MB' }),
+    source: z.discriminatedUnion('type', [ga4ExportFilesSource, demoSource, ga4ExportBigQuerySource]),
+    warehouse: z.discriminatedUnion('type', [duckdbWarehouse, bigqueryWarehouse]).default({ type: 'duckdb', path: '.cartlens/warehouse.duckdb', memory_limit: '512MB' }),
     export: z.discriminatedUnion('type', [localExport, gcsExport]).default({ type: 'local', dir: '.cartlens/exports' }),
     landing: z
       .object({

@@ -39,7 +39,8 @@ export interface RunReport {
   source: string;
   warehouse: string;
   export_root: string;
-  files: { path: string; sha256: string; bytes: number; lines: number; blank_lines: number }[];
+  /** Each input (a file, or an export table) with what landing measured (files only) and its lines. */
+  files: { path: string; sha256: string | null; bytes: number | null; lines: number; blank_lines: number }[];
   /** Lines whose date cannot be read: they belong to no date (duplicates of them included). */
   undated: { quarantined_by_reason: Record<string, number>; duplicates: number };
   dates: DateReport[];

@@ -10,11 +10,13 @@ import type { Exporter, PublishedFile } from '../exports/exporter.js';
 import { compileModels } from '../models/compile.js';
 import { planModels, readModels } from '../models/graph.js';
 import { createSource } from '../sources/index.js';
-import { InputError } from '../util/errors.js';
+import { ConfigError, InputError } from '../util/errors.js';
 import { openWarehouse } from '../warehouse/index.js';
-import type { StagedLineCount, Warehouse } from '../warehouse/warehouse.js';
+import { readsBigQueryExport, readsLandedFiles, type StagedLineCount, type Warehouse } from '../warehouse/warehouse.js';
+import type { EventSource } from '../sources/source.js';
+import type { CartlensConfig } from '../config/schema.js';
 import { crashPoint } from './crash-points.js';
-import { landFiles } from './landing.js';
+import { landFiles, type LandedFile } from './landing.js';
 import type { DateReport, QualityReport, RunReport } from './report.js';
 import { resolveUserKeySecret } from './user-key.js';
 
@@ -51,22 +53,9 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
 
   const plan = planModels(await readModels(), PUBLISHED_TABLE_NAMES);
   const source = createSource(config.source, loaded.baseDir);
-  await source.prepare((message) => progress.step(message));
-  const files = await source.listFiles();
-
   const warehouse = await openWarehouse(config.warehouse);
   try {
-    const landingDir = config.landing.dir;
-    const scratchRoot = config.landing.scratch_dir ?? join(landingDir, 'scratch');
-    const scratchDir = join(scratchRoot, runId);
-    // Holding the warehouse means no other run is active: leftovers of a killed run can go.
-    await removeLeftovers(landingDir, scratchRoot);
-    progress.startBytes(files.reduce((sum, f) => sum + f.bytes, 0), `landing ${files.length} file(s)`);
-    const landed = await landFiles(files, landingDir, scratchDir, runId, (bytes) => progress.addBytes(bytes));
-    progress.endBytes();
-    crashPoint('after-landing');
-
-    await warehouse.stageLandedFiles(landed, (message) => progress.step(message));
+    const landed = await stageInput(source, warehouse, config, runId, request.dates, progress);
     crashPoint('after-staging');
     const found = await warehouse.stagedDates();
     const { dates, missing } = chooseDates(request.dates, found);
@@ -75,9 +64,10 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
       throw new InputError(`no events for ${missing.join(', ')} in ${source.description} (${seen})`, 'choose a date the input covers, or add that day\'s export files');
     }
 
-    await warehouse.setUserKeySecret(await resolveUserKeySecret(config.privacy.user_key_secret, config.warehouse.path));
+    await warehouse.setUserKeySecret(await resolveUserKeySecret(config.privacy.user_key_secret, config.warehouse.type === 'duckdb' ? config.warehouse.path : undefined));
     await warehouse.prepareSchema();
     const steps = compileModels(plan, warehouse.dialect, dates);
+    const fileStats = await warehouse.stagedFiles();
     progress.step(`loading ${dates.length} date(s)`);
     await warehouse.transaction(async () => {
       await warehouse.loadStaged(dates, runId);
@@ -87,13 +77,12 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
       }
       progress.step('committing');
       await warehouse.execute(
-        `INSERT INTO runs VALUES ('${runId}', TIMESTAMP '${startedAt.toISOString().replace('T', ' ').replace('Z', '')}', now()::TIMESTAMP, '${dates.join(',')}', '${source.description.replaceAll("'", "''")}', ${files.length})`,
+        `INSERT INTO ${warehouse.dialect.tableName('runs', false)} VALUES ('${runId}', TIMESTAMP '${startedAt.toISOString().replace('T', ' ').replace('Z', '')}', CURRENT_TIMESTAMP, '${dates.join(',')}', '${source.description.replaceAll("'", "''")}', ${fileStats.length})`,
       );
       crashPoint('before-commit');
     });
 
     const exporter = createExporter(config.export);
-    const fileStats = await warehouse.stagedFiles();
     const lineCounts = await warehouse.stagedLineCounts();
     const dateReports: DateReport[] = [];
     for (const date of dates) {
@@ -108,12 +97,12 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
       source: source.description,
       warehouse: warehouse.description,
       export_root: exporter.description,
-      files: landed.map((f, i) => ({
-        path: f.sourcePath,
-        sha256: f.sha256,
-        bytes: f.bytes,
-        lines: fileStats[i]?.lines ?? 0,
-        blank_lines: fileStats[i]?.blankLines ?? 0,
+      files: fileStats.map((f, i) => ({
+        path: f.name,
+        sha256: landed?.[i]?.sha256 ?? null,
+        bytes: landed?.[i]?.bytes ?? null,
+        lines: f.lines,
+        blank_lines: f.blankLines,
       })),
       undated: {
         quarantined_by_reason: quarantinedByReason(lineCounts, null),
@@ -132,6 +121,45 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
     await warehouse.close();
     await rm(join(config.landing.scratch_dir ?? join(config.landing.dir, 'scratch'), runId), { recursive: true, force: true });
   }
+}
+
+/**
+ * Gets the input into the warehouse's staging, the way the source and the warehouse allow (their
+ * capabilities, not their names): files are landed, then read by a warehouse that reads landed
+ * files; GA4's BigQuery export is read in place by a warehouse that can. Returns the landed files.
+ */
+async function stageInput(
+  source: EventSource,
+  warehouse: Warehouse,
+  config: CartlensConfig,
+  runId: string,
+  dates: string[] | undefined,
+  progress: RunProgress,
+): Promise<LandedFile[] | undefined> {
+  if (source.kind === 'bigquery-export') {
+    if (!readsBigQueryExport(warehouse)) {
+      throw new ConfigError(`source ${config.source.type} is read in place by BigQuery, and warehouse ${config.warehouse.type} cannot`, 'use warehouse type bigquery with this source');
+    }
+    await warehouse.stageBigQueryExport(source, dates, (message) => progress.step(message));
+    crashPoint('after-staging');
+    return undefined;
+  }
+  if (!readsLandedFiles(warehouse)) {
+    throw new ConfigError(`warehouse ${config.warehouse.type} does not read landed files`, 'use source type ga4-export-bigquery with the bigquery warehouse, or warehouse type duckdb');
+  }
+  await source.prepare((message) => progress.step(message));
+  const files = await source.listFiles();
+  const landingDir = config.landing.dir;
+  const scratchRoot = config.landing.scratch_dir ?? join(landingDir, 'scratch');
+  // Holding the warehouse means no other run is active: leftovers of a killed run can go.
+  await removeLeftovers(landingDir, scratchRoot);
+  progress.startBytes(files.reduce((sum, f) => sum + f.bytes, 0), `landing ${files.length} file(s)`);
+  const landed = await landFiles(files, landingDir, join(scratchRoot, runId), runId, (bytes) => progress.addBytes(bytes));
+  progress.endBytes();
+  crashPoint('after-landing');
+  await warehouse.stageLandedFiles(landed, (message) => progress.step(message));
+  crashPoint('after-staging');
+  return landed;
 }
 
 async function removeLeftovers(landingDir: string, scratchRoot: string): Promise<void> {

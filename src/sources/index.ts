@@ -1,6 +1,7 @@
 import type { SourceConfig } from '../config/schema.js';
 import { DemoSource } from './demo/demo-source.js';
 import { Ga4ExportFilesSource } from './ga4-export-files/files-source.js';
+import { bigQueryExportSource } from './ga4-export-bigquery/bigquery-export-source.js';
 import type { EventSource } from './source.js';
 
 export function createSource(config: SourceConfig, baseDir: string): EventSource {
@@ -16,6 +17,8 @@ export function createSource(config: SourceConfig, baseDir: string): EventSource
         seed: config.seed,
         dirtyRate: config.dirty_rate,
       });
+    case 'ga4-export-bigquery':
+      return bigQueryExportSource(config.project, config.dataset);
     default: {
       const unknown: never = config;
       throw new Error(`unknown source type ${(unknown as { type: string }).type}`);

@@ -8,7 +8,8 @@ export interface InputFile {
  * A source of GA4 export events as files of newline-delimited JSON. The pipeline lands them
  * unchanged, then the warehouse reads the landed copies: a source only finds its files.
  */
-export interface EventSource {
+export interface FileEventSource {
+  readonly kind: 'files';
   /** Says where events come from, for messages and the run report. */
   readonly description: string;
   /** Makes the input available (the demo generates it); a no-op for real files. */
@@ -16,3 +17,16 @@ export interface EventSource {
   /** The input files, sorted by path. Fails with an InputError when there are none. */
   listFiles(): Promise<InputFile[]>;
 }
+
+/**
+ * GA4's BigQuery export, read in place by a BigQuery warehouse: `project.dataset.events_YYYYMMDD`,
+ * one table per day. Nothing is landed: the export tables are themselves immutable per day.
+ */
+export interface BigQueryExportSource {
+  readonly kind: 'bigquery-export';
+  readonly description: string;
+  readonly project: string;
+  readonly dataset: string;
+}
+
+export type EventSource = FileEventSource | BigQueryExportSource;

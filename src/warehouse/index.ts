@@ -1,14 +1,24 @@
 import type { WarehouseConfig } from '../config/schema.js';
 import { DuckDbWarehouse } from './duckdb/duckdb-warehouse.js';
+import { BigQueryWarehouse } from './bigquery/bigquery-warehouse.js';
 import type { Warehouse } from './warehouse.js';
 
 export async function openWarehouse(config: WarehouseConfig): Promise<Warehouse> {
   switch (config.type) {
     case 'duckdb':
       return DuckDbWarehouse.open({ path: config.path, memoryLimit: config.memory_limit, ...(config.threads ? { threads: config.threads } : {}) });
+    case 'bigquery':
+      return BigQueryWarehouse.open({
+        project: config.project,
+        location: config.location,
+        stagingDataset: config.staging_dataset,
+        martsDataset: config.marts_dataset,
+        maximumBytesBilled: config.maximum_bytes_billed,
+        ...(config.api_endpoint ? { apiEndpoint: config.api_endpoint } : {}),
+      });
     default: {
-      const unknown: never = config.type;
-      throw new Error(`unknown warehouse type ${String(unknown)}`);
+      const unknown: never = config;
+      throw new Error(`unknown warehouse type ${(unknown as { type: string }).type}`);
     }
   }
 }

@@ -1,4 +1,5 @@
 import type { LandedFile } from '../pipeline/landing.js';
+import type { BigQueryExportSource } from '../sources/source.js';
 import type { Dialect, MaterializationDialect } from './dialect.js';
 
 /** Lines of the staged files by date (null: unreadable), quarantine reason (null: included) and duplicate flag. */
@@ -27,20 +28,42 @@ export interface Warehouse {
   transaction<T>(work: () => Promise<T>): Promise<T>;
   /** Makes the HMAC key for `user_key` available to the models (session state, never SQL text). */
   setUserKeySecret(secret: Buffer): Promise<void>;
-  /**
-   * Reads the landed files into the run's staging relations (`_run_lines`, `_line_text`) and
-   * applies the contract's line-level cleaning. See docs/cleaning.md.
-   */
-  stageLandedFiles(files: LandedFile[], onStep?: (message: string) => void): Promise<void>;
-  /** Dates that lines of the staged files belong to (readable event_date), ascending. */
+  /** Dates that lines of the staged input belong to (readable event_date), ascending. */
   stagedDates(): Promise<{ date: string; includedEvents: number }[]>;
   /** Counts of the staged lines, for the run report. */
   stagedLineCounts(): Promise<StagedLineCount[]>;
-  /** Physical and blank lines of each staged file, in input order. */
-  stagedFiles(): Promise<{ lines: number; blankLines: number }[]>;
+  /** Each staged input (a file, or an export table) with its physical and blank lines, in input order. */
+  stagedFiles(): Promise<{ name: string; lines: number; blankLines: number }[]>;
   /** Creates the warehouse's own tables when missing. */
   prepareSchema(): Promise<void>;
   /** Replaces the given dates' staged events, items, quarantined lines and quality counts. */
   loadStaged(dates: readonly string[], runId: string): Promise<void>;
   close(): Promise<void>;
 }
+
+/** A warehouse that reads landed files (DuckDB reads them from local disk). */
+export interface LandedFileReader {
+  /**
+   * Reads the landed files into the run's staging and applies the contract's line-level
+   * cleaning (docs/architecture.md).
+   */
+  stageLandedFiles(files: LandedFile[], onStep?: (message: string) => void): Promise<void>;
+}
+
+/** A warehouse that reads GA4's BigQuery export in place. */
+export interface BigQueryExportReader {
+  /**
+   * Stages the export tables of `dates` (all days found when undefined), applying the contract's
+   * cleaning in SQL; only the tables of those days are read.
+   */
+  stageBigQueryExport(source: BigQueryExportSource, dates: readonly string[] | undefined, onStep?: (message: string) => void): Promise<void>;
+}
+
+export function readsLandedFiles(warehouse: Warehouse): warehouse is Warehouse & LandedFileReader {
+  return typeof (warehouse as Partial<LandedFileReader>).stageLandedFiles === 'function';
+}
+
+export function readsBigQueryExport(warehouse: Warehouse): warehouse is Warehouse & BigQueryExportReader {
+  return typeof (warehouse as Partial<BigQueryExportReader>).stageBigQueryExport === 'function';
+}
+

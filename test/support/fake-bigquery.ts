@@ -93,7 +93,21 @@ export class FakeBigQuery {
     reply(501, { error: { code: 501, message: `the fake does not implement ${req.method} ${url.pathname}` } });
   }
 
+  /** The session a job opened or joined (createSession / connectionProperties). */
+  sessionOf(job: FakeJob): string | undefined {
+    const query = job.configuration.query as { createSession?: boolean; connectionProperties?: { key: string; value: string }[] } | undefined;
+    if (query?.createSession) return `session-of-${job.jobReference.jobId}`;
+    return query?.connectionProperties?.find((p) => p.key === 'session_id')?.value;
+  }
+
   private resource(job: FakeJob) {
-    return { kind: 'bigquery#job', id: `${job.jobReference.projectId}:${job.jobReference.location}.${job.jobReference.jobId}`, ...job, status: { state: 'DONE' } };
+    const session = this.sessionOf(job);
+    return {
+      kind: 'bigquery#job',
+      id: `${job.jobReference.projectId}:${job.jobReference.location}.${job.jobReference.jobId}`,
+      ...job,
+      status: { state: 'DONE' },
+      statistics: session ? { sessionInfo: { sessionId: session } } : {},
+    };
   }
 }

@@ -15,11 +15,16 @@ export function compileCommand(program: Command): void {
     .requiredOption('-c, --config <file>', 'the config file (YAML)')
     .requiredOption('--date <date>', 'the date (YYYY-MM-DD)')
     .option('--dialect <name>', "the warehouse whose SQL to print: duckdb or bigquery (default: the config's)")
-    .option('--dataset <project.dataset>', 'with --dialect bigquery: the dataset of the warehouse tables', 'PROJECT.cartlens')
-    .action(async (options: { config: string; date: string; dialect?: string; dataset: string }) => {
+    .action(async (options: { config: string; date: string; dialect?: string }) => {
       const { config } = await loadConfig(options.config);
       const name = options.dialect ?? config.warehouse.type;
-      const dialect = name === 'duckdb' ? new DuckDbDialect() : name === 'bigquery' ? new BigQueryDialect(options.dataset) : undefined;
+      const bq = config.warehouse.type === 'bigquery' ? config.warehouse : { project: 'PROJECT', staging_dataset: 'cartlens_staging', marts_dataset: 'cartlens_marts' };
+      const dialect =
+        name === 'duckdb'
+          ? new DuckDbDialect()
+          : name === 'bigquery'
+            ? new BigQueryDialect({ staging: `${bq.project}.${bq.staging_dataset}`, marts: `${bq.project}.${bq.marts_dataset}`, published: PUBLISHED_TABLE_NAMES })
+            : undefined;
       if (!dialect) throw new CartlensError(`--dialect ${name} is not a warehouse cartlens knows`, 'use duckdb or bigquery');
       const steps = compileModels(planModels(await readModels(), PUBLISHED_TABLE_NAMES), dialect, [parseDate(options.date, '--date')]);
       for (const step of steps) process.stdout.write(`-- step: ${step.model} (${step.materialized})\n${step.statements.join(';\n')};\n\n`);

@@ -1,7 +1,7 @@
 import { readFile, writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Ga4ExportFilesSource } from '../ga4-export-files/files-source.js';
-import type { EventSource, InputFile } from '../source.js';
+import type { FileEventSource, InputFile } from '../source.js';
 import { DEMO_DEFAULTS, generateDemoExport, type DemoOptions } from './generator.js';
 
 export type DemoSourceOptions = Omit<DemoOptions, 'onProgress' | 'utcOffsetHours' | 'catalogSize'>;
@@ -10,7 +10,8 @@ export type DemoSourceOptions = Omit<DemoOptions, 'onProgress' | 'utcOffsetHours
  * The built-in generator as a source: writes a deterministic GA4 export into `outDir` (once per
  * set of options) and then reads it exactly like `ga4-export-files`.
  */
-export class DemoSource implements EventSource {
+export class DemoSource implements FileEventSource {
+  readonly kind = 'files';
   private readonly files: Ga4ExportFilesSource;
 
   constructor(private readonly options: DemoSourceOptions) {

@@ -1,12 +1,13 @@
 import { stat } from 'node:fs/promises';
 import { glob } from 'tinyglobby';
 import { InputError } from '../../util/errors.js';
-import type { EventSource, InputFile } from '../source.js';
+import type { FileEventSource, InputFile } from '../source.js';
 
 const SUPPORTED = /\.(json|ndjson|jsonl)(\.gz)?$/i;
 
 /** GA4 BigQuery-export files matched by a glob (`.json`, `.ndjson`, optionally gzip-compressed). */
-export class Ga4ExportFilesSource implements EventSource {
+export class Ga4ExportFilesSource implements FileEventSource {
+  readonly kind = 'files';
   constructor(
     private readonly pattern: string,
     private readonly baseDir: string,

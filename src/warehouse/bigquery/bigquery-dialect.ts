@@ -1,17 +1,28 @@
 import type { ColumnKind } from '../../exports/published-tables.js';
 import type { Dialect, MaterializationDialect } from '../dialect.js';
 
+/** Where the warehouse's tables live: published tables in the marts dataset, the rest in staging. */
+export interface BigQueryDatasets {
+  /** `project.dataset` of the staged events, quarantine, quality and run state. */
+  staging: string;
+  /** `project.dataset` of the published tables (what BI readers may see). */
+  marts: string;
+  /** The published tables' names. */
+  published: readonly string[];
+}
+
 /**
- * BigQuery's GoogleSQL. Warehouse tables live in one dataset (`project.dataset`); run-scoped
- * tables are script temporary tables, so a run's statements execute as one multi-statement query
- * (a script with a transaction around the date replacements). The HMAC key pads are the query
- * parameters @cartlens_user_key_ipad and @cartlens_user_key_opad (BYTES), never SQL text.
+ * BigQuery's GoogleSQL. Run-scoped tables are temporary tables of the run's BigQuery session, in
+ * which the date replacements run as one multi-statement transaction. The HMAC key pads are the
+ * query parameters @cartlens_user_key_ipad and @cartlens_user_key_opad (BYTES), never SQL text.
  */
 export class BigQueryDialect implements Dialect, MaterializationDialect {
   readonly name = 'bigquery';
 
-  constructor(private readonly dataset: string) {
-    if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_]+)?$/.test(dataset)) throw new Error(`not a dataset: ${dataset}`);
+  constructor(private readonly datasets: BigQueryDatasets) {
+    for (const dataset of [datasets.staging, datasets.marts]) {
+      if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_]+$/.test(dataset)) throw new Error(`not a project.dataset: ${dataset}`);
+    }
   }
 
   quoteIdentifier(name: string): string {
@@ -75,7 +86,9 @@ export class BigQueryDialect implements Dialect, MaterializationDialect {
   }
 
   tableName(name: string, temporary: boolean): string {
-    return temporary ? this.quoteIdentifier(name) : this.quoteIdentifier(`${this.dataset}.${name}`);
+    if (temporary) return this.quoteIdentifier(name);
+    const dataset = this.datasets.published.includes(name) ? this.datasets.marts : this.datasets.staging;
+    return this.quoteIdentifier(`${dataset}.${name}`);
   }
 
   createTempTable(name: string, select: string): string[] {
@@ -87,7 +100,7 @@ export class BigQueryDialect implements Dialect, MaterializationDialect {
     const staged = this.tableName(`_new_${name}`, true);
     return [
       `CREATE TEMP TABLE ${staged} AS\n${select}`,
-      `CREATE TABLE IF NOT EXISTS ${table} PARTITION BY date AS SELECT * FROM ${staged} WHERE FALSE`,
+      // DDL cannot run inside a transaction: prepareSchema creates the table before the run's.
       `DELETE FROM ${table} WHERE date IN ${this.dateList(dates)}`,
       `INSERT INTO ${table} SELECT * FROM ${staged}`,
     ];

@@ -32,9 +32,15 @@ export interface QueryStep {
  * job is fetched and used instead of starting another: a step never runs twice.
  */
 export class BigQueryJobs {
+  private sessionId: string | undefined;
+
+  /**
+   * With `session`, the first job opens a BigQuery session and every later job joins it, so that
+   * temporary tables and a transaction can span jobs.
+   */
   constructor(
     private readonly bigquery: BigQueryLike,
-    private readonly options: { location: string; maximumBytesBilled: number },
+    private readonly options: { location: string; maximumBytesBilled: number; session?: boolean },
   ) {}
 
   static jobId(step: Pick<QueryStep, 'runId' | 'step' | 'date'>, attempt: number): string {
@@ -51,7 +57,10 @@ export class BigQueryJobs {
     } catch (error) {
       if ((error as { code?: number }).code !== 409) throw classify(`job ${jobId}`, error);
       job = this.bigquery.job(jobId, { location: this.options.location });
+      await job.getMetadata();
     }
+    const session = (job.metadata?.statistics as { sessionInfo?: { sessionId?: string } } | undefined)?.sessionInfo?.sessionId;
+    if (this.options.session && !this.sessionId && session) this.sessionId = session;
     try {
       const [rows] = await job.getQueryResults();
       return rows as Record<string, unknown>[];
@@ -81,6 +90,11 @@ export class BigQueryJobs {
         dryRun,
         jobTimeoutMs: String(JOB_TIMEOUT_MS),
         query: {
+          ...(this.options.session && !dryRun
+            ? this.sessionId
+              ? { connectionProperties: [{ key: 'session_id', value: this.sessionId }] }
+              : { createSession: true }
+            : {}),
           query: step.sql,
           useLegacySql: false,
           maximumBytesBilled: String(this.options.maximumBytesBilled),

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { CartlensError, WarehouseBusyError } from '../../util/errors.js';
 import type { LandedFile } from '../../pipeline/landing.js';
-import type { Row, StagedLineCount, Warehouse } from '../warehouse.js';
+import type { LandedFileReader, Row, StagedLineCount, Warehouse } from '../warehouse.js';
 import { DuckDbDialect } from './duckdb-dialect.js';
 import { sqlString, stageLandedFiles } from './ingest.js';
 import { readFileSync } from 'node:fs';
@@ -23,7 +23,7 @@ export interface DuckDbOptions {
 export type DuckDbConnectionLike = Pick<DuckDBConnection, 'run' | 'runAndReadAll' | 'stream' | 'createAppender' | 'closeSync'>;
 
 /** The embedded warehouse: one DuckDB file, held exclusively by one cartlens process at a time. */
-export class DuckDbWarehouse implements Warehouse {
+export class DuckDbWarehouse implements Warehouse, LandedFileReader {
   readonly dialect = new DuckDbDialect();
 
   private constructor(
@@ -118,9 +118,9 @@ export class DuckDbWarehouse implements Warehouse {
     return rows.map((r) => ({ date: r.date === null ? null : String(r.date), reason: r.reason === null ? null : String(r.reason), duplicate: r.is_duplicate === true, lines: Number(r.lines) }));
   }
 
-  async stagedFiles(): Promise<{ lines: number; blankLines: number }[]> {
-    const rows = await this.query(`SELECT lines, blank_lines FROM _run_files ORDER BY file_idx`);
-    return rows.map((r) => ({ lines: Number(r.lines), blankLines: Number(r.blank_lines) }));
+  async stagedFiles(): Promise<{ name: string; lines: number; blankLines: number }[]> {
+    const rows = await this.query(`SELECT source_file, lines, blank_lines FROM _run_files ORDER BY file_idx`);
+    return rows.map((r) => ({ name: String(r.source_file), lines: Number(r.lines), blankLines: Number(r.blank_lines) }));
   }
 
   async prepareSchema(): Promise<void> {

@@ -16,8 +16,6 @@ SELECT
 FROM `int_sessions`
 WHERE is_abandoned;
 
-CREATE TABLE IF NOT EXISTS `my-project.cartlens.abandoned_carts` PARTITION BY date AS SELECT * FROM `_new_abandoned_carts` WHERE FALSE;
+DELETE FROM `my-project.cartlens_marts.abandoned_carts` WHERE date IN (DATE '2026-11-01');
 
-DELETE FROM `my-project.cartlens.abandoned_carts` WHERE date IN (DATE '2026-11-01');
-
-INSERT INTO `my-project.cartlens.abandoned_carts` SELECT * FROM `_new_abandoned_carts`;
+INSERT INTO `my-project.cartlens_marts.abandoned_carts` SELECT * FROM `_new_abandoned_carts`;

@@ -32,8 +32,6 @@ SELECT
 FROM sessions AS s
 LEFT JOIN transactions AS t ON t.event_date = s.event_date;
 
-CREATE TABLE IF NOT EXISTS `my-project.cartlens.cart_funnel_daily` PARTITION BY date AS SELECT * FROM `_new_cart_funnel_daily` WHERE FALSE;
+DELETE FROM `my-project.cartlens_marts.cart_funnel_daily` WHERE date IN (DATE '2026-11-01');
 
-DELETE FROM `my-project.cartlens.cart_funnel_daily` WHERE date IN (DATE '2026-11-01');
-
-INSERT INTO `my-project.cartlens.cart_funnel_daily` SELECT * FROM `_new_cart_funnel_daily`;
+INSERT INTO `my-project.cartlens_marts.cart_funnel_daily` SELECT * FROM `_new_cart_funnel_daily`;

@@ -3,8 +3,8 @@ WITH item_events AS (
   SELECT
     e.event_date, e.event_name, e.input_seq, e.transaction_id,
     i.item_id, i.item_name, i.item_category, i.quantity, i.price, i.item_revenue
-  FROM `my-project.cartlens.stg_events` AS e
-  JOIN `my-project.cartlens.stg_event_items` AS i
+  FROM `my-project.cartlens_staging.stg_events` AS e
+  JOIN `my-project.cartlens_staging.stg_event_items` AS i
     ON i.event_date = e.event_date AND i.input_seq = e.input_seq
   WHERE e.event_date IN (DATE '2026-11-01')
     AND i.event_date IN (DATE '2026-11-01')
@@ -85,8 +85,6 @@ LEFT JOIN abandoned AS ab ON ab.event_date = a.event_date AND ab.item_id = a.ite
 WHERE a.views > 0 OR a.add_to_cart_units > 0 OR a.remove_from_cart_units > 0
    OR COALESCE(p.purchased_units, 0) > 0 OR COALESCE(ab.abandoned_units, 0) > 0;
 
-CREATE TABLE IF NOT EXISTS `my-project.cartlens.cart_items_daily` PARTITION BY date AS SELECT * FROM `_new_cart_items_daily` WHERE FALSE;
+DELETE FROM `my-project.cartlens_marts.cart_items_daily` WHERE date IN (DATE '2026-11-01');
 
-DELETE FROM `my-project.cartlens.cart_items_daily` WHERE date IN (DATE '2026-11-01');
-
-INSERT INTO `my-project.cartlens.cart_items_daily` SELECT * FROM `_new_cart_items_daily`;
+INSERT INTO `my-project.cartlens_marts.cart_items_daily` SELECT * FROM `_new_cart_items_daily`;

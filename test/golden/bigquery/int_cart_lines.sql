@@ -10,8 +10,8 @@ SELECT
   COALESCE(
     ARRAY_AGG(CASE WHEN e.event_name = 'add_to_cart' THEN i.price END IGNORE NULLS ORDER BY e.event_ts DESC, e.input_seq DESC, i.item_index DESC LIMIT 1)[SAFE_OFFSET(0)],
     0) AS cart_price
-FROM `my-project.cartlens.stg_events` AS e
-JOIN `my-project.cartlens.stg_event_items` AS i
+FROM `my-project.cartlens_staging.stg_events` AS e
+JOIN `my-project.cartlens_staging.stg_event_items` AS i
   ON i.event_date = e.event_date AND i.input_seq = e.input_seq
 WHERE e.event_date IN (DATE '2026-11-01')
   AND i.event_date IN (DATE '2026-11-01')

@@ -1,7 +1,7 @@
 CREATE TEMP TABLE `int_sessions` AS
 WITH events AS (
   SELECT *
-  FROM `my-project.cartlens.stg_events`
+  FROM `my-project.cartlens_staging.stg_events`
   WHERE event_date IN (DATE '2026-11-01') AND session_id IS NOT NULL
 ),
 flags AS (

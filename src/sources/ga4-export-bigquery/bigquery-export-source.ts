@@ -1,0 +1,6 @@
+import type { BigQueryExportSource } from '../source.js';
+
+/** GA4's BigQuery export tables, `project.dataset.events_YYYYMMDD`. */
+export function bigQueryExportSource(project: string, dataset: string): BigQueryExportSource {
+  return { kind: 'bigquery-export', description: `GA4 BigQuery export ${project}.${dataset}.events_*`, project, dataset };
+}

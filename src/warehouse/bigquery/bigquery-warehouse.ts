@@ -1,0 +1,173 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { BigQuery } from '@google-cloud/bigquery';
+import { PUBLISHED_TABLES, PUBLISHED_TABLE_NAMES, type ColumnKind } from '../../exports/published-tables.js';
+import type { BigQueryExportSource } from '../../sources/source.js';
+import { InputError } from '../../util/errors.js';
+import type { BigQueryExportReader, Row, StagedLineCount, Warehouse } from '../warehouse.js';
+import { BigQueryDialect } from './bigquery-dialect.js';
+import { BigQueryJobs, type BigQueryLike } from './bigquery-jobs.js';
+
+const sqlFile = (name: string) => readFileSync(fileURLToPath(new URL(`./sql/${name}`, import.meta.url)), 'utf8');
+const STAGE_EXPORT = sqlFile('stage-export.sql');
+const LOAD = sqlFile('load.sql');
+const SCHEMA = sqlFile('schema.sql');
+
+export interface BigQueryWarehouseOptions {
+  project: string;
+  location: string;
+  stagingDataset: string;
+  martsDataset: string;
+  maximumBytesBilled: number;
+  apiEndpoint?: string;
+}
+
+const BIGQUERY_TYPES: Record<ColumnKind, string> = { date: 'DATE', integer: 'INT64', money: 'NUMERIC', rate: 'NUMERIC', boolean: 'BOOL', timestamp: 'TIMESTAMP', text: 'STRING' };
+
+/**
+ * BigQuery as the warehouse, the engine that scales: every statement is a query job of the run's
+ * BigQuery session (so temporary tables and the run's transaction span jobs), under a
+ * deterministic job id and the cost guard. Reads GA4's export in place; does not read files.
+ */
+export class BigQueryWarehouse implements Warehouse, BigQueryExportReader {
+  readonly dialect: BigQueryDialect;
+  private readonly jobs: BigQueryJobs;
+  /** Job ids are `cartlens_<run>_<n>`: one per statement of this run, in order. */
+  private readonly run = `${new Date().toISOString().slice(0, 10).replaceAll('-', '')}_${randomBytes(4).toString('hex')}`;
+  private statement = 0;
+  private userKeyParams: Record<string, Buffer> = {};
+  private exportDataset = '';
+
+  constructor(
+    client: BigQueryLike,
+    private readonly options: BigQueryWarehouseOptions,
+  ) {
+    this.dialect = new BigQueryDialect({
+      staging: `${options.project}.${options.stagingDataset}`,
+      marts: `${options.project}.${options.martsDataset}`,
+      published: PUBLISHED_TABLE_NAMES,
+    });
+    this.jobs = new BigQueryJobs(client, { location: options.location, maximumBytesBilled: options.maximumBytesBilled, session: true });
+  }
+
+  /** With Application Default Credentials (or no credentials against an emulator's endpoint). */
+  static open(options: BigQueryWarehouseOptions): BigQueryWarehouse {
+    const client = new BigQuery({ projectId: options.project, location: options.location, ...(options.apiEndpoint ? { apiEndpoint: options.apiEndpoint } : {}) });
+    return new BigQueryWarehouse(client, options);
+  }
+
+  get description(): string {
+    return `BigQuery ${this.options.project} (${this.options.location})`;
+  }
+
+  async execute(sql: string): Promise<void> {
+    await this.runJob(sql);
+  }
+
+  async query(sql: string): Promise<Row[]> {
+    return (await this.runJob(sql)).map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, plain(v)])));
+  }
+
+  async *streamRows(sql: string): AsyncIterable<(string | null)[][]> {
+    const rows = await this.query(sql);
+    for (let i = 0; i < rows.length; i += 2048) {
+      yield rows.slice(i, i + 2048).map((row) => Object.values(row).map((v) => (v === null ? null : String(v))));
+    }
+  }
+
+  async transaction<T>(work: () => Promise<T>): Promise<T> {
+    await this.execute('BEGIN TRANSACTION');
+    try {
+      const result = await work();
+      await this.execute('COMMIT TRANSACTION');
+      return result;
+    } catch (error) {
+      await this.execute('ROLLBACK TRANSACTION').catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async setUserKeySecret(secret: Buffer): Promise<void> {
+    const block = Buffer.alloc(64);
+    (secret.length > 64 ? createHash('sha256').update(secret).digest() : secret).copy(block);
+    this.userKeyParams = {
+      cartlens_user_key_ipad: Buffer.from(block.map((b) => b ^ 0x36)),
+      cartlens_user_key_opad: Buffer.from(block.map((b) => b ^ 0x5c)),
+    };
+  }
+
+  async stageBigQueryExport(source: BigQueryExportSource, dates: readonly string[] | undefined, onStep?: (message: string) => void): Promise<void> {
+    const exportDataset = `${source.project}.${source.dataset}`;
+    this.exportDataset = exportDataset;
+    let suffixes = dates?.map((d) => d.replaceAll('-', ''));
+    if (!suffixes) {
+      onStep?.(`listing the daily tables of ${exportDataset}`);
+      const tables = await this.query(
+        `SELECT table_name FROM \`${exportDataset}.INFORMATION_SCHEMA.TABLES\` WHERE REGEXP_CONTAINS(table_name, r'^events_[0-9]{8}$') ORDER BY table_name`,
+      );
+      suffixes = tables.map((t) => String(t.table_name).slice('events_'.length));
+      if (suffixes.length === 0) throw new InputError(`no daily export tables in ${exportDataset}`, 'check source.project and source.dataset (analytics_<property id>)');
+    }
+    onStep?.(`reading ${suffixes.length} day(s) of ${exportDataset}`);
+    await this.execute(STAGE_EXPORT.replaceAll('{{export}}', exportDataset).replaceAll('{{suffixes}}', suffixes.map((s) => `'${s}'`).join(', ')));
+  }
+
+  async stagedDates(): Promise<{ date: string; includedEvents: number }[]> {
+    const rows = await this.query(`
+      SELECT FORMAT_DATE('%F', event_date) AS date, COUNTIF(reason IS NULL AND NOT is_duplicate AND session_id IS NOT NULL) AS included
+      FROM _run_settled WHERE event_date IS NOT NULL GROUP BY event_date ORDER BY event_date`);
+    return rows.map((r) => ({ date: String(r.date), includedEvents: Number(r.included) }));
+  }
+
+  async stagedLineCounts(): Promise<StagedLineCount[]> {
+    const rows = await this.query(`
+      SELECT FORMAT_DATE('%F', event_date) AS date, reason, is_duplicate, COUNT(*) AS lines
+      FROM _run_settled GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`);
+    return rows.map((r) => ({ date: r.date === null ? null : String(r.date), reason: r.reason === null ? null : String(r.reason), duplicate: r.is_duplicate === true, lines: Number(r.lines) }));
+  }
+
+  async stagedFiles(): Promise<{ name: string; lines: number; blankLines: number }[]> {
+    const rows = await this.query(`SELECT CONCAT('events_', table_suffix) AS name, COUNT(*) AS lines FROM _run_settled GROUP BY 1 ORDER BY 1`);
+    return rows.map((r) => ({ name: String(r.name), lines: Number(r.lines), blankLines: 0 }));
+  }
+
+  async prepareSchema(): Promise<void> {
+    const marts = PUBLISHED_TABLES.map(
+      (table) =>
+        `CREATE TABLE IF NOT EXISTS ${this.dialect.tableName(table.name, false)} (${table.columns.map((c) => `${c.name} ${BIGQUERY_TYPES[c.kind]}`).join(', ')}) PARTITION BY date;`,
+    );
+    await this.execute([SCHEMA.replaceAll('{{staging}}', `${this.options.project}.${this.options.stagingDataset}`), ...marts].join('\n'));
+  }
+
+  async loadStaged(dates: readonly string[], runId: string): Promise<void> {
+    const table = (name: string) => this.dialect.tableName(name, false);
+    await this.execute(
+      LOAD.replaceAll('{{dates}}', this.dialect.dateList(dates))
+        .replaceAll('{{run_id}}', `'${runId}'`)
+        .replaceAll('{{stg_events}}', table('stg_events'))
+        .replaceAll('{{stg_event_items}}', table('stg_event_items'))
+        .replaceAll('{{quarantined_events}}', table('quarantined_events'))
+        .replaceAll('{{quality_daily}}', table('quality_daily'))
+        .replaceAll('{{export}}', this.exportDataset),
+    );
+  }
+
+  async close(): Promise<void> {
+    // Ends the session now rather than when it idles out, dropping its temporary tables.
+    await this.execute('CALL BQ.ABORT_SESSION()').catch(() => undefined);
+  }
+
+  private runJob(sql: string): Promise<Record<string, unknown>[]> {
+    const params = sql.includes('@cartlens_user_key') ? this.userKeyParams : undefined;
+    return this.jobs.run({ runId: this.run, step: String(++this.statement), sql, ...(params ? { params } : {}) });
+  }
+}
+
+/** The client's typed values (BigQueryDate, Big, BigQueryTimestamp…) as plain JSON-safe values. */
+function plain(value: unknown): string | number | boolean | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
+  if (typeof value === 'object' && 'value' in value) return String((value as { value: unknown }).value);
+  return String(value);
+}

@@ -1,0 +1,40 @@
+-- Loads the run's settled rows (_run_settled, see stage-export.sql) for {{dates}}, inside the
+-- run's transaction: included events and their items, quarantined rows, quality counts.
+DELETE FROM {{stg_events}} WHERE event_date IN {{dates}};
+INSERT INTO {{stg_events}}
+SELECT event_date, input_seq, event_name, event_timestamp, user_pseudo_id, session_id, device_category, country,
+       source, medium, transaction_id, purchase_revenue, {{run_id}}
+FROM _run_settled
+WHERE NOT is_duplicate AND reason IS NULL AND event_date IN {{dates}};
+
+DELETE FROM {{stg_event_items}} WHERE event_date IN {{dates}};
+INSERT INTO {{stg_event_items}}
+SELECT s.event_date, s.input_seq, i.item_index, i.item_id, i.item_name, i.item_category,
+       IF(IS_NAN(i.price) OR IS_INF(i.price), NULL, CAST(i.price AS NUMERIC)),
+       -- An item without quantity counts as quantity 1.
+       COALESCE(i.quantity, 1),
+       IF(IS_NAN(i.item_revenue) OR IS_INF(i.item_revenue), NULL, CAST(i.item_revenue AS NUMERIC))
+FROM _run_settled AS s, UNNEST(s.items) AS i
+WHERE NOT s.is_duplicate AND s.reason IS NULL AND s.event_date IN {{dates}};
+
+DELETE FROM {{quarantined_events}} WHERE event_date IN {{dates}};
+INSERT INTO {{quarantined_events}}
+SELECT event_date, {{run_id}}, CONCAT('{{export}}.events_', table_suffix), '', input_seq, reason, raw_line
+FROM _run_settled
+WHERE NOT is_duplicate AND reason IS NOT NULL AND event_date IN {{dates}};
+
+DELETE FROM {{quality_daily}} WHERE date IN {{dates}};
+INSERT INTO {{quality_daily}}
+SELECT
+  event_date,
+  {{run_id}},
+  COUNT(*),
+  COUNTIF(is_duplicate),
+  COUNTIF(NOT is_duplicate AND reason IS NOT NULL),
+  COUNTIF(NOT is_duplicate AND reason IS NULL AND session_id IS NOT NULL),
+  COUNTIF(NOT is_duplicate AND reason IS NULL AND session_id IS NULL),
+  SUM(IF(NOT is_duplicate AND reason IS NULL, (SELECT COUNTIF(i.item_id IS NULL) FROM UNNEST(items) AS i), 0)),
+  COUNTIF(NOT is_duplicate AND reason IS NULL AND event_name = 'purchase' AND transaction_id IS NULL)
+FROM _run_settled
+WHERE event_date IN {{dates}}
+GROUP BY event_date;

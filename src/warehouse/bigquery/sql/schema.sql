@@ -1,0 +1,24 @@
+-- The warehouse's own tables in the staging dataset ({{staging}}), date-partitioned. Runs before
+-- the run's transaction: DDL cannot run inside one.
+CREATE TABLE IF NOT EXISTS `{{staging}}.stg_events` (
+  event_date DATE NOT NULL, input_seq INT64 NOT NULL, event_name STRING NOT NULL, event_ts INT64 NOT NULL,
+  user_pseudo_id STRING NOT NULL, session_id INT64, device_category STRING, country STRING,
+  source STRING, medium STRING, transaction_id STRING, purchase_revenue NUMERIC, run_id STRING NOT NULL
+) PARTITION BY event_date;
+CREATE TABLE IF NOT EXISTS `{{staging}}.stg_event_items` (
+  event_date DATE NOT NULL, input_seq INT64 NOT NULL, item_index INT64 NOT NULL, item_id STRING,
+  item_name STRING, item_category STRING, price NUMERIC, quantity INT64 NOT NULL, item_revenue NUMERIC
+) PARTITION BY event_date;
+CREATE TABLE IF NOT EXISTS `{{staging}}.quarantined_events` (
+  event_date DATE, run_id STRING NOT NULL, source_file STRING NOT NULL, landed_sha256 STRING NOT NULL,
+  line_no INT64 NOT NULL, reason STRING NOT NULL, raw_line STRING
+) PARTITION BY event_date;
+CREATE TABLE IF NOT EXISTS `{{staging}}.quality_daily` (
+  date DATE NOT NULL, run_id STRING NOT NULL, lines INT64 NOT NULL, duplicates INT64 NOT NULL,
+  quarantined INT64 NOT NULL, included_events INT64 NOT NULL, events_without_session INT64 NOT NULL,
+  items_without_id INT64 NOT NULL, purchases_without_transaction_id INT64 NOT NULL
+) PARTITION BY date;
+CREATE TABLE IF NOT EXISTS `{{staging}}.runs` (
+  run_id STRING NOT NULL, started_at TIMESTAMP NOT NULL, committed_at TIMESTAMP NOT NULL,
+  dates STRING NOT NULL, source STRING NOT NULL, files INT64 NOT NULL
+);

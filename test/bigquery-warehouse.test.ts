@@ -1,0 +1,99 @@
+// A whole run on the bigquery warehouse and the ga4-export-bigquery source, with the real client
+// against the local fake of the REST API. The fake does not execute SQL: it answers the run's
+// own queries with fixed rows, so this checks the wiring — session, transaction, job order, cost
+// guard, parameters, date-suffix filter — and that exports come from the warehouse's rows.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../src/config/load.js';
+import { runPipeline } from '../src/pipeline/run.js';
+import { FakeBigQuery, type QueryAnswer } from './support/fake-bigquery.js';
+import { tempDir } from './support/pipeline.js';
+
+const none: QueryAnswer = { fields: [], rows: [], bytesProcessed: 0 };
+const answer = (sql: string): QueryAnswer => {
+  if (sql.includes("COUNTIF(reason IS NULL AND NOT is_duplicate AND session_id IS NOT NULL) AS included")) {
+    return { fields: [{ name: 'date', type: 'STRING' }, { name: 'included', type: 'INTEGER' }], rows: [['2026-11-01', '5']], bytesProcessed: 10 };
+  }
+  if (sql.includes("CONCAT('events_', table_suffix) AS name")) return { fields: [{ name: 'name', type: 'STRING' }, { name: 'lines', type: 'INTEGER' }], rows: [['events_20261101', '6']], bytesProcessed: 10 };
+  if (sql.includes('reason, is_duplicate, COUNT(*) AS lines')) {
+    return {
+      fields: [{ name: 'date', type: 'STRING' }, { name: 'reason', type: 'STRING' }, { name: 'is_duplicate', type: 'BOOLEAN' }, { name: 'lines', type: 'INTEGER' }],
+      rows: [['2026-11-01', null, 'false', '5'], ['2026-11-01', 'missing_user_pseudo_id', 'false', '1']],
+      bytesProcessed: 10,
+    };
+  }
+  if (sql.includes('cartlens_staging.quality_daily` WHERE date')) {
+    const names = ['date', 'run_id', 'lines', 'duplicates', 'quarantined', 'included_events', 'events_without_session', 'items_without_id', 'purchases_without_transaction_id'];
+    return { fields: names.map((name) => ({ name, type: 'STRING' })), rows: [['2026-11-01', 'r', '6', '0', '1', '5', '0', '0', '0']], bytesProcessed: 10 };
+  }
+  if (sql.includes('cartlens_marts.cart_funnel_daily` AS t')) {
+    const names = ['date', 'sessions', 'sessions_with_view_item', 'sessions_with_add_to_cart', 'sessions_with_begin_checkout', 'sessions_with_purchase', 'abandoned_carts', 'cart_abandonment_rate', 'purchases', 'revenue', 'abandoned_value'];
+    return { fields: names.map((name) => ({ name, type: 'STRING' })), rows: [['2026-11-01', '3', '2', '2', '1', '1', '1', '0.5000', '1', '12.50', '10.00']], bytesProcessed: 10 };
+  }
+  return none;
+};
+
+let fake: FakeBigQuery;
+let endpoint: string;
+
+beforeEach(async () => {
+  fake = new FakeBigQuery(answer);
+  endpoint = await fake.start();
+});
+afterEach(() => fake.stop());
+
+describe('a run on BigQuery', () => {
+  it('reads the export in place, in one session and one transaction, under the cost guard', async () => {
+    const dir = await tempDir();
+    const loaded = parseConfig(
+      `source: { type: ga4-export-bigquery, project: my-project, dataset: analytics_123 }
+warehouse: { type: bigquery, project: my-project, location: southamerica-east1, api_endpoint: "${endpoint}" }
+export: { type: local, dir: exports }
+privacy: { user_key_secret: "a-secret-of-enough-length" }`,
+      join(dir, 'cartlens.yaml'),
+    );
+    const report = await runPipeline({ loaded, dates: ['2026-11-01'] });
+    const sqls = fake.inserts.map((job) => String(job.configuration.query?.query ?? ''));
+
+    // The export is read with a date-suffix filter, never a whole wildcard scan.
+    const stage = sqls.find((sql) => sql.includes('events_*'))!;
+    expect(stage).toContain('FROM `my-project.analytics_123.events_*` AS e');
+    expect(stage).toContain("WHERE _TABLE_SUFFIX IN ('20261101')");
+
+    // One session: the first job opens it, every later one joins it.
+    const sessions = fake.inserts.map((job) => fake.sessionOf(job));
+    expect(new Set(sessions).size).toBe(1);
+    expect((fake.inserts[0]!.configuration.query as { createSession?: boolean }).createSession).toBe(true);
+
+    // Schema first (DDL cannot run in a transaction), then BEGIN, loads, models, COMMIT.
+    const at = (pattern: RegExp) => sqls.findIndex((sql) => pattern.test(sql));
+    const last = (pattern: RegExp) => sqls.length - 1 - [...sqls].reverse().findIndex((sql) => pattern.test(sql));
+    expect(at(/CREATE TABLE IF NOT EXISTS/)).toBeLessThan(at(/^BEGIN TRANSACTION$/));
+    expect(at(/^BEGIN TRANSACTION$/)).toBeLessThan(at(/DELETE FROM `my-project.cartlens_staging.stg_events`/));
+    expect(last(/INSERT INTO `my-project.cartlens_marts.cart_items_daily`/)).toBeLessThan(at(/^COMMIT TRANSACTION$/));
+    expect(sqls.at(-1)).toBe('CALL BQ.ABORT_SESSION()');
+
+    // Every job carries the cost guard; only the user_key job carries the key pads.
+    expect(fake.inserts.every((job) => (job.configuration.query as { maximumBytesBilled?: string }).maximumBytesBilled === String(10 * 2 ** 30))).toBe(true);
+    const withParams = fake.inserts.filter((job) => (job.configuration.query as { queryParameters?: unknown[] }).queryParameters);
+    expect(withParams.map((job) => String(job.configuration.query?.query))).toEqual([expect.stringContaining('AS user_key')]);
+
+    // The report and the files come from the warehouse's rows.
+    expect(report.files).toEqual([{ path: 'events_20261101', sha256: null, bytes: null, lines: 6, blank_lines: 0 }]);
+    expect(report.dates[0]).toMatchObject({ date: '2026-11-01', status: 'published', quality: { quarantined: 1, quarantined_by_reason: { missing_user_pseudo_id: 1 } } });
+    expect(await readFile(join(dir, 'exports', 'cart_funnel_daily', 'dt=2026-11-01', 'cart_funnel_daily_20261101.csv'), 'utf8')).toBe(
+      'date,sessions,sessions_with_view_item,sessions_with_add_to_cart,sessions_with_begin_checkout,sessions_with_purchase,abandoned_carts,cart_abandonment_rate,purchases,revenue,abandoned_value\n2026-11-01,3,2,2,1,1,1,0.5000,1,12.50,10.00\n',
+    );
+  });
+
+  it('refuses the files source, which BigQuery does not read', async () => {
+    const dir = await tempDir();
+    const loaded = parseConfig(
+      `source: { type: ga4-export-files, path: "x/*.json" }
+warehouse: { type: bigquery, project: my-project, api_endpoint: "${endpoint}" }`,
+      join(dir, 'cartlens.yaml'),
+    );
+    await expect(runPipeline({ loaded })).rejects.toThrow(/does not read landed files/);
+  });
+});
