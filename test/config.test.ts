@@ -66,6 +66,17 @@ describe('shipped configs', () => {
     const { loadConfig } = await import('../src/config/load.js');
     const gcp = await loadConfig('deploy/cartlens.gcp.yaml', { CARTLENS_USER_KEY_SECRET: 'x'.repeat(32) });
     expect(gcp.config.export).toMatchObject({ type: 'gcs', prefix: 'exports/', location: 'southamerica-east1' });
+    expect(gcp.config.warehouse).toMatchObject({ type: 'bigquery', location: 'southamerica-east1' });
     expect((await loadConfig('examples/demo.yaml')).config.source.type).toBe('demo');
+  });
+});
+
+describe('Google Cloud locations', () => {
+  it("refuses a bucket in another location than the BigQuery datasets", () => {
+    const text = `source: { type: ga4-export-bigquery, project: my-project, dataset: analytics_1 }
+warehouse: { type: bigquery, project: my-project, location: US }
+export: { type: gcs, bucket: my-bucket, location: southamerica-east1 }`;
+    expect(errorOf(text)).toMatch(/cartlens\.yaml:3: export\.location: the bucket's location \(southamerica-east1\) must equal the dataset's \(warehouse\.location: US\)/);
+    expect(parse(text.replace('location: US', 'location: southamerica-east1')).config.warehouse.type).toBe('bigquery');
   });
 });

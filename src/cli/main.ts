@@ -6,6 +6,7 @@ import { validateCommand } from './commands/validate.js';
 import { compileCommand } from './commands/compile.js';
 import { iamCommand } from './commands/iam.js';
 import { gcpCommand } from './commands/gcp.js';
+import { planCommand } from './commands/plan.js';
 
 const program = new Command('cartlens')
   .description("Turns an online store's cart events into daily cart metrics published as CSV files.")
@@ -19,6 +20,7 @@ validateCommand(program);
 compileCommand(program);
 iamCommand(program);
 gcpCommand(program);
+planCommand(program);
 
 // The one place that ends the process: commands return an exit code or throw.
 try {

@@ -118,7 +118,17 @@ export const configSchema = z
       .strict()
       .default({}),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    // BigQuery cannot write to, nor EXPORT DATA into, a bucket in another location.
+    if (config.warehouse.type === 'bigquery' && config.export.type === 'gcs' && config.warehouse.location.toLowerCase() !== config.export.location.toLowerCase()) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['export', 'location'],
+        message: `the bucket's location (${config.export.location}) must equal the dataset's (warehouse.location: ${config.warehouse.location})`,
+      });
+    }
+  });
 
 export type CartlensConfig = z.infer<typeof configSchema>;
 export type SourceConfig = CartlensConfig['source'];

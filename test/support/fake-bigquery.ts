@@ -19,6 +19,8 @@ export class FakeBigQuery {
   /** Jobs that really ran (dry runs excluded), by id. */
   readonly jobs = new Map<string, FakeJob>();
   readonly inserts: FakeJob[] = [];
+  /** Datasets by id, as the REST API returns them. */
+  readonly datasets = new Map<string, Record<string, unknown>>();
   private readonly faults: { fault: BigQueryFault; times: number }[] = [];
   private server: Server | undefined;
 
@@ -54,6 +56,18 @@ export class FakeBigQuery {
     const insert = /^\/bigquery\/v2\/projects\/([^/]+)\/jobs$/.exec(url.pathname);
     const get = /^\/bigquery\/v2\/projects\/([^/]+)\/jobs\/([^/]+)$/.exec(url.pathname);
     const results = /^\/bigquery\/v2\/projects\/([^/]+)\/queries\/([^/]+)$/.exec(url.pathname);
+    const datasets = /^\/bigquery\/v2\/projects\/([^/]+)\/datasets(?:\/([^/]+))?$/.exec(url.pathname);
+    if (datasets) {
+      if (req.method === 'POST') {
+        const resource = JSON.parse(body) as { datasetReference: { datasetId: string }; location?: string };
+        if (this.datasets.has(resource.datasetReference.datasetId)) return reply(409, { error: { code: 409, message: 'Already Exists: Dataset' } });
+        const created = { kind: 'bigquery#dataset', ...resource, location: resource.location ?? 'US' };
+        this.datasets.set(resource.datasetReference.datasetId, created);
+        return reply(200, created);
+      }
+      const dataset = datasets[2] ? this.datasets.get(datasets[2]) : undefined;
+      return dataset ? reply(200, dataset) : reply(404, { error: { code: 404, message: 'Not found: Dataset' } });
+    }
     if (req.method === 'POST' && insert) {
       const job = JSON.parse(body) as FakeJob;
       this.inserts.push(job);

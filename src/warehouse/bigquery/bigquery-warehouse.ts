@@ -10,6 +10,7 @@ import { BigQueryDialect } from './bigquery-dialect.js';
 import { BigQueryJobs, type BigQueryLike } from './bigquery-jobs.js';
 
 const sqlFile = (name: string) => readFileSync(fileURLToPath(new URL(`./sql/${name}`, import.meta.url)), 'utf8');
+const READ_EXPORT = sqlFile('read-export.sql').replace(/^--.*\n/gm, '').trim();
 const STAGE_EXPORT = sqlFile('stage-export.sql');
 const LOAD = sqlFile('load.sql');
 const SCHEMA = sqlFile('schema.sql');
@@ -98,8 +99,20 @@ export class BigQueryWarehouse implements Warehouse, BigQueryExportReader {
   }
 
   async stageBigQueryExport(source: BigQueryExportSource, dates: readonly string[] | undefined, onStep?: (message: string) => void): Promise<void> {
+    this.exportDataset = `${source.project}.${source.dataset}`;
+    const read = await this.readExportSql(source, dates, onStep);
+    onStep?.(`reading ${this.exportDataset}`);
+    await this.execute(STAGE_EXPORT.replaceAll('{{read_export}}', read));
+  }
+
+  /** The bytes the read of the export would process (a dry run: free, nothing runs). */
+  async dryRunExportRead(source: BigQueryExportSource, dates: readonly string[] | undefined): Promise<number> {
+    return this.jobs.dryRun({ runId: this.run, step: 'dry_run', sql: await this.readExportSql(source, dates) });
+  }
+
+  /** The SELECT over the export's tables of `dates` (all daily tables when undefined). */
+  private async readExportSql(source: BigQueryExportSource, dates: readonly string[] | undefined, onStep?: (message: string) => void): Promise<string> {
     const exportDataset = `${source.project}.${source.dataset}`;
-    this.exportDataset = exportDataset;
     let suffixes = dates?.map((d) => d.replaceAll('-', ''));
     if (!suffixes) {
       onStep?.(`listing the daily tables of ${exportDataset}`);
@@ -109,8 +122,7 @@ export class BigQueryWarehouse implements Warehouse, BigQueryExportReader {
       suffixes = tables.map((t) => String(t.table_name).slice('events_'.length));
       if (suffixes.length === 0) throw new InputError(`no daily export tables in ${exportDataset}`, 'check source.project and source.dataset (analytics_<property id>)');
     }
-    onStep?.(`reading ${suffixes.length} day(s) of ${exportDataset}`);
-    await this.execute(STAGE_EXPORT.replaceAll('{{export}}', exportDataset).replaceAll('{{suffixes}}', suffixes.map((s) => `'${s}'`).join(', ')));
+    return READ_EXPORT.replaceAll('{{export}}', exportDataset).replaceAll('{{suffixes}}', suffixes.map((s) => `'${s}'`).join(', '));
   }
 
   async stagedDates(): Promise<{ date: string; includedEvents: number }[]> {
