@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { withDateOptions } from '../date-options.js';
 import { loadConfig } from '../../config/load.js';
 import { PUBLISHED_TABLE_NAMES } from '../../exports/published-tables.js';
 import { planModels, readModels } from '../../models/graph.js';
@@ -8,13 +9,9 @@ import { BigQueryWarehouse } from '../../warehouse/bigquery/bigquery-warehouse.j
 import { formatBytes } from '../progress.js';
 
 export function planCommand(program: Command): void {
-  program
-    .command('plan')
+  withDateOptions(program.command('plan'))
     .description('print the ordered steps of a run without running them (--dry-run: what BigQuery would scan)')
     .requiredOption('-c, --config <file>', 'the config file (YAML)')
-    .option('--date <date>', 'one date (YYYY-MM-DD)')
-    .option('--from <date>', 'first date of a range')
-    .option('--to <date>', 'last date of a range')
     .option('--dry-run', 'with the bigquery warehouse: price the read of the export with a dry run (free)')
     .action(async (options: { config: string; date?: string; from?: string; to?: string; dryRun?: boolean }) => {
       const dates = datesFromOptions(options);

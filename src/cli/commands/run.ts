@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { withDateOptions } from '../date-options.js';
 import { loadConfig } from '../../config/load.js';
 import { formatRunTable } from '../../pipeline/report.js';
 import { runPipeline } from '../../pipeline/run.js';
@@ -6,13 +7,9 @@ import { datesFromOptions } from '../../pipeline/dates.js';
 import { createProgress } from '../progress.js';
 
 export function runCommand(program: Command): void {
-  program
-    .command('run')
+  withDateOptions(program.command('run'))
     .description('run the daily job: land → clean → load → models → export')
     .requiredOption('-c, --config <file>', 'the config file (YAML)')
-    .option('--date <date>', 'compute one date (YYYY-MM-DD)')
-    .option('--from <date>', 'first date of a range')
-    .option('--to <date>', 'last date of a range')
     .option('--json', 'print the run report as JSON on stdout')
     .action(async (options: { config: string; date?: string; from?: string; to?: string; json?: boolean }) => {
       const dates = datesFromOptions(options);

@@ -1,16 +1,7 @@
 -- materialized: partitioned
 -- description: Item-level cart metrics, one row per date and item_id with any count above 0.
 WITH item_events AS (
-  SELECT
-    e.event_date, e.event_name, e.input_seq, e.transaction_id,
-    i.item_id, i.item_name, i.item_category, i.quantity, i.price, i.item_revenue
-  FROM {{ ref('stg_events') }} AS e
-  JOIN {{ ref('stg_event_items') }} AS i
-    ON i.event_date = e.event_date AND i.input_seq = e.input_seq
-  WHERE e.event_date IN {{ run_dates }}
-    AND i.event_date IN {{ run_dates }}
-    AND e.session_id IS NOT NULL
-    AND i.item_id IS NOT NULL
+  SELECT * FROM {{ ref('int_item_events') }}
 ),
 -- Name and category: the most frequent non-empty value that day; ties: the smallest.
 names AS (

@@ -1,5 +1,6 @@
 import type { ColumnKind } from '../../exports/published-tables.js';
 import type { Dialect, MaterializationDialect } from '../dialect.js';
+import { dateList, dateLiteral } from '../sql-literals.js';
 
 /** DuckDB's SQL. The HMAC key pads are session variables set by the connection (see userKeyPads). */
 export class DuckDbDialect implements Dialect, MaterializationDialect {
@@ -10,14 +11,9 @@ export class DuckDbDialect implements Dialect, MaterializationDialect {
     return `"${name.replaceAll('"', '""')}"`;
   }
 
-  dateLiteral(isoDate: string): string {
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(isoDate)) throw new Error(`not a date: ${isoDate}`);
-    return `DATE '${isoDate}'`;
-  }
-
-  dateList(isoDates: readonly string[]): string {
-    return isoDates.length === 0 ? '(NULL)' : `(${isoDates.map((d) => this.dateLiteral(d)).join(', ')})`;
-  }
+  // Standard SQL date literals: the same text in both dialects.
+  readonly dateLiteral = dateLiteral;
+  readonly dateList = dateList;
 
   money(expression: string): string {
     // ROUND on a DECIMAL rounds half away from zero, exactly.

@@ -1,15 +1,6 @@
 CREATE TEMP TABLE `_new_cart_items_daily` AS
 WITH item_events AS (
-  SELECT
-    e.event_date, e.event_name, e.input_seq, e.transaction_id,
-    i.item_id, i.item_name, i.item_category, i.quantity, i.price, i.item_revenue
-  FROM `my-project.cartlens_staging.stg_events` AS e
-  JOIN `my-project.cartlens_staging.stg_event_items` AS i
-    ON i.event_date = e.event_date AND i.input_seq = e.input_seq
-  WHERE e.event_date IN (DATE '2026-11-01')
-    AND i.event_date IN (DATE '2026-11-01')
-    AND e.session_id IS NOT NULL
-    AND i.item_id IS NOT NULL
+  SELECT * FROM `int_item_events`
 ),
 -- Name and category: the most frequent non-empty value that day; ties: the smallest.
 names AS (

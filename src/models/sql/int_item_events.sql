@@ -1,0 +1,12 @@
+-- materialized: temp
+-- description: One row per item with an item_id in an included event (one with a session), with its event's fields: where every item-level figure starts.
+SELECT
+  e.event_date, e.user_pseudo_id, e.session_id, e.event_name, e.event_ts, e.input_seq, e.transaction_id,
+  i.item_index, i.item_id, i.item_name, i.item_category, i.quantity, i.price, i.item_revenue
+FROM {{ ref('stg_events') }} AS e
+JOIN {{ ref('stg_event_items') }} AS i
+  ON i.event_date = e.event_date AND i.input_seq = e.input_seq
+WHERE e.event_date IN {{ run_dates }}
+  AND i.event_date IN {{ run_dates }}
+  AND e.session_id IS NOT NULL
+  AND i.item_id IS NOT NULL
