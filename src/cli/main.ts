@@ -7,6 +7,7 @@ import { compileCommand } from './commands/compile.js';
 import { iamCommand } from './commands/iam.js';
 import { gcpCommand } from './commands/gcp.js';
 import { planCommand } from './commands/plan.js';
+import { devCommand } from './commands/dev.js';
 
 const program = new Command('cartlens')
   .description("Turns an online store's cart events into daily cart metrics published as CSV files.")
@@ -21,6 +22,7 @@ compileCommand(program);
 iamCommand(program);
 gcpCommand(program);
 planCommand(program);
+devCommand(program);
 
 // The one place that ends the process: commands return an exit code or throw.
 try {

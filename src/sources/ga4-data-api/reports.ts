@@ -1,0 +1,36 @@
+/** A Data API report cartlens fetches: dimensions × metrics, one date at a time. */
+export interface ReportDefinition {
+  /** Names the raw table (`raw_ga4_api_<name>`) and the published table. */
+  name: string;
+  dimensions: string[];
+  metrics: string[];
+}
+
+/**
+ * The default cart reports (overridable in config). GA4's own definitions, from its Data API
+ * schema: itemsViewed — "Number of units viewed for a single item"; itemsAddedToCart — "Number
+ * of units added to cart for a single item"; itemsCheckedOut — "Number of units checked out for a
+ * single item"; itemsPurchased — "Number of units for a single item included in purchase
+ * events"; itemRevenue — "Total revenue from purchases minus refunded transaction revenue from
+ * items only"; sessions — "The number of sessions that began on your site or app";
+ * addToCarts — "The number of times users added items to their shopping carts"; checkouts —
+ * "The number of times users started the checkout process"; ecommercePurchases — "The number of
+ * times users completed a purchase"; purchaseRevenue — "The sum of revenue from purchases minus
+ * refunded transaction revenue"; totalPurchasers — "The number of unique users that made at least
+ * one purchase" (a count of distinct users: never summed across rows or days).
+ */
+export const DEFAULT_REPORTS: ReportDefinition[] = [
+  {
+    name: 'items',
+    dimensions: ['date', 'itemId', 'itemName', 'itemCategory'],
+    metrics: ['itemsViewed', 'itemsAddedToCart', 'itemsCheckedOut', 'itemsPurchased', 'itemRevenue'],
+  },
+  {
+    name: 'funnel',
+    dimensions: ['date', 'deviceCategory', 'country', 'sessionSourceMedium'],
+    metrics: ['sessions', 'addToCarts', 'checkouts', 'ecommercePurchases', 'purchaseRevenue', 'totalPurchasers'],
+  },
+];
+
+/** Metrics that are not additive: summing them across rows or days is wrong. */
+export const NON_ADDITIVE_METRICS = new Set(['totalPurchasers', 'totalUsers', 'activeUsers', 'newUsers', 'sessionConversionRate', 'purchaserConversionRate']);
