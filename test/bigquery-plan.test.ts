@@ -13,7 +13,7 @@ let gcs: FakeGcs;
 let config: string;
 
 beforeEach(async () => {
-  bigquery = new FakeBigQuery((sql) => ({ fields: [], rows: [], bytesProcessed: sql.includes("_TABLE_SUFFIX IN ('20261101')") ? 734_003_200 : 0 }));
+  bigquery = new FakeBigQuery((sql) => ({ fields: [], rows: [], bytesProcessed: sql.includes("_TABLE_SUFFIX IN ('0261101')") ? 734_003_200 : 0 }));
   gcs = new FakeGcs();
   const [bq, storage] = [await bigquery.start(), await gcs.start()];
   config = join(await tempDir(), 'cartlens.yaml');

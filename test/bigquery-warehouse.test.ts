@@ -57,9 +57,12 @@ privacy: { user_key_secret: "a-secret-of-enough-length" }`,
     const sqls = fake.inserts.map((job) => String(job.configuration.query?.query ?? ''));
 
     // The export is read with a date-suffix filter, never a whole wildcard scan.
-    const stage = sqls.find((sql) => sql.includes('events_*'))!;
-    expect(stage).toContain('FROM `my-project.analytics_123.events_*` AS e');
-    expect(stage).toContain("WHERE _TABLE_SUFFIX IN ('20261101')");
+    const stage = sqls.find((sql) => sql.includes('_run_raw'))!;
+    expect(stage).toContain('FROM `my-project.analytics_123.events_2*` AS e');
+    expect(stage).toContain("WHERE _TABLE_SUFFIX IN ('0261101')");
+    expect(stage.match(/CREATE TEMP TABLE _run_raw AS/g)).toHaveLength(1);
+    expect(stage).not.toContain('{{');
+    expect(stage).toContain("r'^[0-9]+$'"); // inserted verbatim: `$'` is not a replacement pattern here
 
     // One session: the first job opens it, every later one joins it.
     const sessions = fake.inserts.map((job) => fake.sessionOf(job));

@@ -29,3 +29,10 @@ describe.each(Object.entries(DIALECTS))('golden SQL for %s', async (name, dialec
     expect(text).toBe(await readFile(file, 'utf8'));
   });
 });
+
+describe('string literals', () => {
+  it('escape as each dialect reads them', () => {
+    expect(DIALECTS.duckdb.stringLiteral("it's \\ ok")).toBe("'it''s \\ ok'");
+    expect(DIALECTS.bigquery.stringLiteral("it's \\ ok\n")).toBe("'it\\'s \\\\ ok\\n'");
+  });
+});

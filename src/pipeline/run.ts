@@ -76,8 +76,11 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
         for (const statement of step.statements) await warehouse.execute(statement);
       }
       progress.step('committing');
+      // A timestamp taken here, not CURRENT_TIMESTAMP: inside a transaction that can be its start.
+      const literal = (date: Date) => `TIMESTAMP '${date.toISOString().replace('T', ' ').replace('Z', '')}'`;
+      const { dialect } = warehouse;
       await warehouse.execute(
-        `INSERT INTO ${warehouse.dialect.tableName('runs', false)} VALUES ('${runId}', TIMESTAMP '${startedAt.toISOString().replace('T', ' ').replace('Z', '')}', CURRENT_TIMESTAMP, '${dates.join(',')}', '${source.description.replaceAll("'", "''")}', ${fileStats.length})`,
+        `INSERT INTO ${dialect.tableName('runs', false)} VALUES (${dialect.stringLiteral(runId)}, ${literal(startedAt)}, ${literal(now())}, ${dialect.stringLiteral(dates.join(','))}, ${dialect.stringLiteral(source.description)}, ${fileStats.length})`,
       );
       crashPoint('before-commit');
     });

@@ -9,6 +9,8 @@ export interface Dialect {
   readonly name: string;
   quoteIdentifier(name: string): string;
   dateLiteral(isoDate: string): string;
+  /** A string literal: any text, quoted and escaped as the dialect reads it. */
+  stringLiteral(text: string): string;
   /** `(DATE '…', …)`, for `IN`. */
   dateList(isoDates: readonly string[]): string;
   /** Money rounded half away from zero to 2 decimals, as an exact decimal. */

@@ -34,6 +34,11 @@ export class BigQueryDialect implements Dialect, MaterializationDialect {
   readonly dateLiteral = dateLiteral;
   readonly dateList = dateList;
 
+  stringLiteral(text: string): string {
+    // GoogleSQL escapes with backslashes; a doubled quote is not an escape there.
+    return `'${text.replaceAll('\\', '\\\\').replaceAll("'", "\\'").replaceAll('\n', '\\n').replaceAll('\r', '\\r')}'`;
+  }
+
   money(expression: string): string {
     // ROUND on NUMERIC rounds half away from zero, exactly.
     return `ROUND(CAST(${expression} AS NUMERIC), 2)`;

@@ -63,9 +63,15 @@ export class BigQueryJobs {
     if (this.options.session && !this.sessionId && session) this.sessionId = session;
     try {
       const [rows] = await job.getQueryResults();
+      if (this.options.session && !this.sessionId) {
+        // The insert's answer may not carry the session yet; the finished job does.
+        const [metadata] = await job.getMetadata();
+        this.sessionId = (metadata.statistics as { sessionInfo?: { sessionId?: string } } | undefined)?.sessionInfo?.sessionId;
+        if (!this.sessionId) throw new CartlensError(`job ${jobId} opened no session`, 'BigQuery did not return a session id: temporary tables and the transaction cannot span jobs');
+      }
       return rows as Record<string, unknown>[];
     } catch (error) {
-      throw classify(`job ${jobId}`, error);
+      throw error instanceof CartlensError ? error : classify(`job ${jobId}`, error);
     }
   }
 

@@ -102,7 +102,7 @@ export class BigQueryWarehouse implements Warehouse, BigQueryExportReader {
     this.exportDataset = `${source.project}.${source.dataset}`;
     const read = await this.readExportSql(source, dates, onStep);
     onStep?.(`reading ${this.exportDataset}`);
-    await this.execute(STAGE_EXPORT.replaceAll('{{read_export}}', read));
+    await this.execute(STAGE_EXPORT.replaceAll('{{read_export}}', () => read));
   }
 
   /** The bytes the read of the export would process (a dry run: free, nothing runs). */
@@ -122,7 +122,9 @@ export class BigQueryWarehouse implements Warehouse, BigQueryExportReader {
       suffixes = tables.map((t) => String(t.table_name).slice('events_'.length));
       if (suffixes.length === 0) throw new InputError(`no daily export tables in ${exportDataset}`, 'check source.project and source.dataset (analytics_<property id>)');
     }
-    return READ_EXPORT.replaceAll('{{export}}', exportDataset).replaceAll('{{suffixes}}', suffixes.map((s) => `'${s}'`).join(', '));
+    // `events_2*` takes the dates less their leading 2 as suffixes (read-export.sql).
+    const quoted = suffixes.map((s) => `'${s.slice(1)}'`).join(', ');
+    return READ_EXPORT.replaceAll('{{export}}', () => exportDataset).replaceAll('{{suffixes}}', () => quoted);
   }
 
   async stagedDates(): Promise<{ date: string; includedEvents: number }[]> {
@@ -149,19 +151,19 @@ export class BigQueryWarehouse implements Warehouse, BigQueryExportReader {
       (table) =>
         `CREATE TABLE IF NOT EXISTS ${this.dialect.tableName(table.name, false)} (${table.columns.map((c) => `${c.name} ${BIGQUERY_TYPES[c.kind]}`).join(', ')}) PARTITION BY date;`,
     );
-    await this.execute([SCHEMA.replaceAll('{{staging}}', `${this.options.project}.${this.options.stagingDataset}`), ...marts].join('\n'));
+    await this.execute([SCHEMA.replaceAll('{{staging}}', () => `${this.options.project}.${this.options.stagingDataset}`), ...marts].join('\n'));
   }
 
   async loadStaged(dates: readonly string[], runId: string): Promise<void> {
     const table = (name: string) => this.dialect.tableName(name, false);
     await this.execute(
-      LOAD.replaceAll('{{dates}}', this.dialect.dateList(dates))
-        .replaceAll('{{run_id}}', `'${runId}'`)
-        .replaceAll('{{stg_events}}', table('stg_events'))
-        .replaceAll('{{stg_event_items}}', table('stg_event_items'))
-        .replaceAll('{{quarantined_events}}', table('quarantined_events'))
-        .replaceAll('{{quality_daily}}', table('quality_daily'))
-        .replaceAll('{{export}}', this.exportDataset),
+      LOAD.replaceAll('{{dates}}', () => this.dialect.dateList(dates))
+        .replaceAll('{{run_id}}', () => `'${runId}'`)
+        .replaceAll('{{stg_events}}', () => table('stg_events'))
+        .replaceAll('{{stg_event_items}}', () => table('stg_event_items'))
+        .replaceAll('{{quarantined_events}}', () => table('quarantined_events'))
+        .replaceAll('{{quality_daily}}', () => table('quality_daily'))
+        .replaceAll('{{export}}', () => this.exportDataset),
     );
   }
 

@@ -15,6 +15,8 @@ export class DuckDbDialect implements Dialect, MaterializationDialect {
   readonly dateLiteral = dateLiteral;
   readonly dateList = dateList;
 
+  readonly stringLiteral = duckdbString;
+
   money(expression: string): string {
     // ROUND on a DECIMAL rounds half away from zero, exactly.
     return `CAST(ROUND(CAST(${expression} AS ${this.types.amount}), 2) AS ${this.types.money})`;
@@ -69,4 +71,9 @@ export class DuckDbDialect implements Dialect, MaterializationDialect {
       `INSERT INTO ${table} BY NAME SELECT * FROM ${staged}`,
     ];
   }
+}
+
+/** A DuckDB string literal: quotes doubled. */
+export function duckdbString(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
 }

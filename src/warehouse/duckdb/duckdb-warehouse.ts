@@ -4,8 +4,8 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { CartlensError, WarehouseBusyError } from '../../util/errors.js';
 import type { LandedFile } from '../../pipeline/landing.js';
 import type { LandedFileReader, Row, StagedLineCount, Warehouse } from '../warehouse.js';
-import { DuckDbDialect } from './duckdb-dialect.js';
-import { sqlString, stageLandedFiles } from './ingest.js';
+import { DuckDbDialect, duckdbString } from './duckdb-dialect.js';
+import { stageLandedFiles } from './ingest.js';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -128,9 +128,9 @@ export class DuckDbWarehouse implements Warehouse, LandedFileReader {
   }
 
   async loadStaged(dates: readonly string[], runId: string): Promise<void> {
-    const sql = LOAD.replaceAll('{{dates}}', this.dialect.dateList(dates))
-      .replaceAll('{{date_array}}', `[${dates.map((d) => this.dialect.dateLiteral(d)).join(', ')}]::DATE[]`)
-      .replaceAll('{{run_id}}', sqlString(runId));
+    const sql = LOAD.replaceAll('{{dates}}', () => this.dialect.dateList(dates))
+      .replaceAll('{{date_array}}', () => `[${dates.map((d) => this.dialect.dateLiteral(d)).join(', ')}]::DATE[]`)
+      .replaceAll('{{run_id}}', () => duckdbString(runId));
     await this.connection.run(sql);
   }
 

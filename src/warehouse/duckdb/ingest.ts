@@ -5,6 +5,7 @@ import { InputError } from '../../util/errors.js';
 import { forEachLine } from '../../util/extract-lines.js';
 import type { LandedFile } from '../../pipeline/landing.js';
 import type { DuckDbConnectionLike } from './duckdb-warehouse.js';
+import { duckdbString } from './duckdb-dialect.js';
 
 const sqlFile = (name: string) => readFileSync(fileURLToPath(new URL(`./ingest/${name}`, import.meta.url)), 'utf8');
 const MACROS = sqlFile('macros.sql');
@@ -40,10 +41,10 @@ export async function stageLandedFiles(
   for (const file of files) {
     const render = (sql: string, table: string) =>
       sql
-        .replaceAll('{{into}}', file.index === 0 ? `CREATE TEMP TABLE ${table} AS` : `INSERT INTO ${table}`)
-        .replaceAll('{{file_idx}}', String(file.index))
-        .replaceAll('{{path}}', sqlString(file.plainPath))
-        .replaceAll('{{max_line_bytes}}', String(MAX_LINE_BYTES));
+        .replaceAll('{{into}}', () => file.index === 0 ? `CREATE TEMP TABLE ${table} AS` : `INSERT INTO ${table}`)
+        .replaceAll('{{file_idx}}', () => String(file.index))
+        .replaceAll('{{path}}', () => duckdbString(file.plainPath))
+        .replaceAll('{{max_line_bytes}}', () => String(MAX_LINE_BYTES));
     onStep?.(`reading lines: ${file.sourcePath}`);
     await runReading(connection, render(SCAN_LINES, '_run_lines'), file);
     onStep?.(`parsing events: ${file.sourcePath}`);
@@ -61,7 +62,7 @@ export async function stageLandedFiles(
       );
     }
     await connection.run(
-      `INSERT INTO _run_files VALUES (${file.index}, ${sqlString(file.sourcePath)}, '${file.sha256}', ${physical}, ${Number(counts!.blank)}, ${lineRows}, ${eventRows})`,
+      `INSERT INTO _run_files VALUES (${file.index}, ${duckdbString(file.sourcePath)}, '${file.sha256}', ${physical}, ${Number(counts!.blank)}, ${lineRows}, ${eventRows})`,
     );
     lineRows += physical;
     eventRows += events;
@@ -114,8 +115,4 @@ async function runReading(connection: DuckDbConnectionLike, sql: string, file: L
     }
     throw new InputError(`${at}: cannot read: ${message.split('\n')[0]}`, 'check that the file is newline-delimited JSON', false, { cause: error });
   }
-}
-
-export function sqlString(text: string): string {
-  return `'${text.replaceAll("'", "''")}'`;
 }

@@ -10,10 +10,10 @@ WHERE NOT is_duplicate AND reason IS NULL AND event_date IN {{dates}};
 DELETE FROM {{stg_event_items}} WHERE event_date IN {{dates}};
 INSERT INTO {{stg_event_items}}
 SELECT s.event_date, s.input_seq, i.item_index, i.item_id, i.item_name, i.item_category,
-       IF(IS_NAN(i.price) OR IS_INF(i.price), NULL, CAST(i.price AS NUMERIC)),
+       SAFE_CAST(i.price AS NUMERIC),
        -- An item without quantity counts as quantity 1.
        COALESCE(i.quantity, 1),
-       IF(IS_NAN(i.item_revenue) OR IS_INF(i.item_revenue), NULL, CAST(i.item_revenue AS NUMERIC))
+       SAFE_CAST(i.item_revenue AS NUMERIC)
 FROM _run_settled AS s, UNNEST(s.items) AS i
 WHERE NOT s.is_duplicate AND s.reason IS NULL AND s.event_date IN {{dates}};
 

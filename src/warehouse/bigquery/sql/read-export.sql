@@ -1,8 +1,9 @@
 -- The export rows of the run's days, read in place with a date-suffix filter: only the tables of
--- those days are scanned (intraday tables do not match). What `cartlens plan --dry-run` prices.
+-- those days are scanned. What `cartlens plan --dry-run` prices. Reading every column (the
+-- dedupe compares whole rows) bills the whole day: raise the cost guard for very large properties.
 -- Placeholders: {{export}} (`project.dataset`), {{suffixes}} ('YYYYMMDD', …).
 SELECT
-  _TABLE_SUFFIX AS table_suffix,
+  CONCAT('2', _TABLE_SUFFIX) AS table_suffix,
   TO_JSON_STRING(e) AS row_json,
   e.event_date AS raw_event_date,
   e.event_timestamp,
@@ -17,11 +18,14 @@ SELECT
   e.traffic_source.source AS source,
   e.traffic_source.medium AS medium,
   NULLIF(e.ecommerce.transaction_id, '') AS transaction_id,
-  IF(IS_NAN(e.ecommerce.purchase_revenue) OR IS_INF(e.ecommerce.purchase_revenue), NULL, CAST(e.ecommerce.purchase_revenue AS NUMERIC)) AS purchase_revenue,
+  -- NaN, infinities and values beyond NUMERIC are NULL, which the models count as 0.
+  SAFE_CAST(e.ecommerce.purchase_revenue AS NUMERIC) AS purchase_revenue,
   ARRAY(
     SELECT AS STRUCT NULLIF(i.item_id, '') AS item_id, NULLIF(i.item_name, '') AS item_name, NULLIF(i.item_category, '') AS item_category,
       i.price, i.quantity, i.item_revenue, CAST(position + 1 AS INT64) AS item_index
     FROM UNNEST(e.items) AS i WITH OFFSET AS position
   ) AS items
-FROM `{{export}}.events_*` AS e
+-- `events_2*`, not `events_*`: the wildcard would also match `events_intraday_*`, whose schema
+-- can differ (a wildcard takes the newest matching table's). Suffixes are the dates less the 2.
+FROM `{{export}}.events_2*` AS e
 WHERE _TABLE_SUFFIX IN ({{suffixes}})

@@ -2,16 +2,19 @@
 -- whole wildcard scan; intraday tables do not match), and applies the contract's cleaning in SQL.
 -- The export is typed, so the rules about JSON text (valid JSON, arrays, integers written as
 -- text) cannot be broken here; the others are checked as in the DuckDB cleaning.
--- Placeholder: {{read_export}} (read-export.sql).
+-- The first statement's SELECT is read-export.sql, put in by bigquery-warehouse.ts.
 CREATE TEMP TABLE _run_raw AS
 {{read_export}};
 
--- Tables have no line order. Where the contract breaks ties by input order, a fingerprint of
--- the row stands in: stable from run to run, unique among distinct rows, and computed without a
--- global sort (which would not scale). Identical rows count once (the export can repeat events).
+-- Tables have no line order. Where the contract breaks ties by input order, (table, timestamp,
+-- fingerprint of the row) stands in: stable from run to run. Identical rows count once (the
+-- export can repeat events).
 CREATE TEMP TABLE _run_settled AS
 WITH ordered AS (
-  SELECT *, FARM_FINGERPRINT(row_json) AS input_seq
+  -- Day (table) first, then timestamp, then the row's fingerprint: unique, and without a sort
+  -- across the whole run (each day sorts on its own).
+  SELECT *, CAST(table_suffix AS INT64) * 4294967296
+    + ROW_NUMBER() OVER (PARTITION BY table_suffix ORDER BY event_timestamp, FARM_FINGERPRINT(row_json), row_json) AS input_seq
   FROM _run_raw
 ),
 checked AS (
@@ -22,10 +25,12 @@ checked AS (
       WHEN event_name IS NULL OR event_name = '' THEN 'missing_event_name'
       WHEN user_pseudo_id IS NULL OR user_pseudo_id = '' THEN 'missing_user_pseudo_id'
       WHEN SAFE.PARSE_DATE('%Y%m%d', raw_event_date) IS NULL OR NOT REGEXP_CONTAINS(raw_event_date, r'^[0-9]{8}$') THEN 'invalid_event_date'
-      WHEN event_timestamp IS NULL THEN 'invalid_event_timestamp'
+      -- Outside TIMESTAMP's range a timestamp cannot be published (DuckDB's rule: not a BIGINT).
+      WHEN event_timestamp IS NULL OR SAFE.TIMESTAMP_MICROS(event_timestamp) IS NULL THEN 'invalid_event_timestamp'
       WHEN EXISTS(SELECT 1 FROM UNNEST(items) AS i WHERE i.quantity IS NOT NULL AND i.quantity <= 0) THEN 'invalid_item_quantity'
-      WHEN EXISTS(SELECT 1 FROM UNNEST(items) AS i WHERE IS_NAN(i.price) OR IS_INF(i.price)) THEN 'invalid_item_price'
-      WHEN EXISTS(SELECT 1 FROM UNNEST(items) AS i WHERE IS_NAN(i.item_revenue) OR IS_INF(i.item_revenue)) THEN 'invalid_item_revenue'
+      -- Not finite, or beyond NUMERIC (as DuckDB's DECIMAL(38,9)): not a number money can hold.
+      WHEN EXISTS(SELECT 1 FROM UNNEST(items) AS i WHERE i.price IS NOT NULL AND SAFE_CAST(i.price AS NUMERIC) IS NULL) THEN 'invalid_item_price'
+      WHEN EXISTS(SELECT 1 FROM UNNEST(items) AS i WHERE i.item_revenue IS NOT NULL AND SAFE_CAST(i.item_revenue AS NUMERIC) IS NULL) THEN 'invalid_item_revenue'
     END AS reason
   FROM ordered
 )
