@@ -23,6 +23,24 @@ const ga4ExportBigQuerySource = z
   })
   .strict();
 
+const ga4DataApiSource = z
+  .object({
+    type: z.literal('ga4-data-api'),
+    property: z.string().regex(/^properties\/\d+$/, 'properties/<number>'),
+    /** The emulator's endpoint (`cartlens dev ga4-api`); unset in production (ADC). */
+    api_endpoint: z.string().url().optional(),
+    /** Recent days are fetched again on every run: GA4 revises them. Older than 72 h, final. */
+    lookback_days: z.number().int().min(0).max(30).default(3),
+    /** Tokens a run may spend before it stops and leaves the rest for the next run. */
+    token_budget: z.number().int().positive().default(150_000),
+    page_size: z.number().int().min(1).max(250_000).default(10_000),
+    time_zone: z.string().default('America/Sao_Paulo'),
+    reports: z
+      .array(z.object({ name: z.string().regex(/^[a-z][a-z0-9_]*$/), dimensions: z.array(z.string()).min(1), metrics: z.array(z.string()).min(1) }).strict())
+      .optional(),
+  })
+  .strict();
+
 const demoSource = z
   .object({
     type: z.literal('demo'),
@@ -95,7 +113,7 @@ const gcsExport = z
 
 export const configSchema = z
   .object({
-    source: z.discriminatedUnion('type', [ga4ExportFilesSource, demoSource, ga4ExportBigQuerySource]),
+    source: z.discriminatedUnion('type', [ga4ExportFilesSource, demoSource, ga4ExportBigQuerySource, ga4DataApiSource]),
     warehouse: z.discriminatedUnion('type', [duckdbWarehouse, bigqueryWarehouse]).default({ type: 'duckdb', path: '.cartlens/warehouse.duckdb', memory_limit: '512MB' }),
     export: z.discriminatedUnion('type', [localExport, gcsExport]).default({ type: 'local', dir: '.cartlens/exports' }),
     landing: z

@@ -18,7 +18,8 @@ export interface PublishedFile {
  */
 export interface Exporter {
   readonly description: string;
-  publish(table: string, date: string, csv: CsvContent): Promise<PublishedFile>;
+  /** `extra` goes into the manifest beside the file's own fields (e.g. data-quality signals). */
+  publish(table: string, date: string, csv: CsvContent, extra?: Record<string, unknown>): Promise<PublishedFile>;
   /** Removes a date's file and manifest (a re-run found no included event for it). */
   remove(table: string, date: string): Promise<void>;
   /** Writes a JSON document at `<root>/<relativePath>`, atomically. */

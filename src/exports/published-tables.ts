@@ -81,5 +81,47 @@ export const PUBLISHED_TABLES: readonly PublishedTable[] = [
 
 export const PUBLISHED_TABLE_NAMES = PUBLISHED_TABLES.map((t) => t.name);
 
+/**
+ * The GA4 Data API's tables (issue 4), in the contract's file rules. Columns keep GA4's metric
+ * meanings (src/sources/ga4-data-api/reports.ts); rates are recomputed from additive counts and
+ * non-additive metrics (totalPurchasers) are published per row, never summed.
+ */
+export const API_TABLES: readonly PublishedTable[] = [
+  {
+    name: 'ga4_api_items_daily',
+    doc: 'GA4 Data API item report, one row per date and item.',
+    key: ['date', 'item_id'],
+    columns: [
+      col('date', 'date', 'The report date (property time zone).'),
+      col('item_id', 'text', 'itemId.'),
+      col('item_name', 'text', 'itemName.'),
+      col('item_category', 'text', 'itemCategory.'),
+      col('items_viewed', 'integer', 'itemsViewed: units viewed.'),
+      col('items_added_to_cart', 'integer', 'itemsAddedToCart: units added to cart.'),
+      col('items_checked_out', 'integer', 'itemsCheckedOut: units checked out.'),
+      col('items_purchased', 'integer', 'itemsPurchased: units in purchase events.'),
+      col('item_revenue', 'money', 'itemRevenue: revenue from purchases minus refunds, items only.'),
+      col('cart_to_purchase_rate', 'rate', 'items_purchased / items_added_to_cart, recomputed from the counts; empty when none were added.'),
+    ],
+  },
+  {
+    name: 'ga4_api_funnel_daily',
+    doc: 'GA4 Data API funnel report, one row per date, device, country and session source / medium.',
+    key: ['date', 'device_category', 'country', 'session_source_medium'],
+    columns: [
+      col('date', 'date', 'The report date (property time zone).'),
+      col('device_category', 'text', 'deviceCategory.'),
+      col('country', 'text', 'country.'),
+      col('session_source_medium', 'text', 'sessionSourceMedium.'),
+      col('sessions', 'integer', 'sessions: sessions that began.'),
+      col('add_to_carts', 'integer', 'addToCarts: times items were added to carts.'),
+      col('checkouts', 'integer', 'checkouts: times checkout started.'),
+      col('ecommerce_purchases', 'integer', 'ecommercePurchases: purchases completed.'),
+      col('purchase_revenue', 'money', 'purchaseRevenue: revenue from purchases minus refunds.'),
+      col('total_purchasers', 'integer', 'totalPurchasers: distinct purchasing users of this row; not additive across rows or days.'),
+    ],
+  },
+];
+
 /** Text columns a spreadsheet could run as a formula: the CSV writer guards them. */
 export const isTextColumn = (column: PublishedColumn) => column.kind === 'text';

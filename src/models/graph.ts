@@ -19,6 +19,8 @@ export interface Model {
 export const LOADED_RELATIONS = ['stg_events', 'stg_event_items'] as const;
 
 export const MODELS_DIR = fileURLToPath(new URL('./sql/', import.meta.url));
+/** The GA4 Data API's models, on the raw report tables (`raw_ga4_api_<report>`). */
+export const API_MODELS_DIR = fileURLToPath(new URL('./ga4-api/', import.meta.url));
 
 /** Reads every `*.sql` model with its header (`-- materialized: …`, `-- description: …`). */
 export async function readModels(dir = MODELS_DIR): Promise<Model[]> {
@@ -41,10 +43,10 @@ export async function readModels(dir = MODELS_DIR): Promise<Model[]> {
  * name). Every problem is collected first — a reference nothing produces, a cycle as its chain
  * `a > b > a`, a required model that is missing — then reported together (Dataform's way).
  */
-export function planModels(models: Model[], required: readonly string[] = []): Model[] {
+export function planModels(models: Model[], required: readonly string[] = [], loadedRelations: readonly string[] = LOADED_RELATIONS): Model[] {
   const problems: string[] = [];
   const byName = new Map(models.map((m) => [m.name, m]));
-  const loaded = new Set<string>(LOADED_RELATIONS);
+  const loaded = new Set<string>(loadedRelations);
   for (const model of models) {
     for (const dep of model.dependsOn) {
       if (!byName.has(dep) && !loaded.has(dep)) {

@@ -147,6 +147,7 @@ async function stageInput(
     crashPoint('after-staging');
     return undefined;
   }
+  if (source.kind === 'ga4-data-api') throw new ConfigError('the ga4-data-api source publishes its own tables', 'run it with `cartlens run` (runApiPipeline), not the events pipeline');
   if (!readsLandedFiles(warehouse)) {
     throw new ConfigError(`warehouse ${config.warehouse.type} does not read landed files`, 'use source type ga4-export-bigquery with the bigquery warehouse, or warehouse type duckdb');
   }

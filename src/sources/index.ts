@@ -19,6 +19,8 @@ export function createSource(config: SourceConfig, baseDir: string): EventSource
       });
     case 'ga4-export-bigquery':
       return bigQueryExportSource(config.project, config.dataset);
+    case 'ga4-data-api':
+      return { kind: 'ga4-data-api', description: `GA4 Data API ${config.property}`, property: config.property };
     default: {
       const unknown: never = config;
       throw new Error(`unknown source type ${(unknown as { type: string }).type}`);

@@ -29,4 +29,14 @@ export interface BigQueryExportSource {
   readonly dataset: string;
 }
 
-export type EventSource = FileEventSource | BigQueryExportSource;
+export type EventSource = FileEventSource | BigQueryExportSource | Ga4DataApiSource;
+
+/**
+ * GA4's Data API: reports (dimensions × metrics), not events. A run of this source fetches each
+ * report per date, lands every response page, and publishes its own tables (ga4_api_*).
+ */
+export interface Ga4DataApiSource {
+  readonly kind: 'ga4-data-api';
+  readonly description: string;
+  readonly property: string;
+}

@@ -67,3 +67,30 @@ export function readsBigQueryExport(warehouse: Warehouse): warehouse is Warehous
   return typeof (warehouse as Partial<BigQueryExportReader>).stageBigQueryExport === 'function';
 }
 
+/** A warehouse that loads landed GA4 Data API response pages into raw report tables. */
+export interface ApiPageReader {
+  /**
+   * Replaces `date` in `raw_ga4_api_<report>` with the rows of the landed pages (one column per
+   * dimension and metric, snake_case; metrics as exact decimals), and records the fetch.
+   */
+  loadApiPages(load: ApiPagesLoad): Promise<void>;
+  /** Dates of `property` whose every report was fetched when already final. */
+  finalApiDates(property: string, reports: readonly string[]): Promise<Set<string>>;
+}
+
+export interface ApiPagesLoad {
+  property: string;
+  report: { name: string; dimensions: string[]; metrics: string[] };
+  date: string;
+  pageFiles: string[];
+  runId: string;
+  rowCount: number;
+  tokens: number;
+  final: boolean;
+  quality: unknown;
+}
+
+export function readsApiPages(warehouse: Warehouse): warehouse is Warehouse & ApiPageReader {
+  return typeof (warehouse as Partial<ApiPageReader>).loadApiPages === 'function';
+}
+

@@ -3,6 +3,7 @@ import { withDateOptions } from '../date-options.js';
 import { loadConfig } from '../../config/load.js';
 import { formatRunTable } from '../../pipeline/report.js';
 import { runPipeline } from '../../pipeline/run.js';
+import { runApiPipeline } from '../../pipeline/api-run.js';
 import { datesFromOptions } from '../../pipeline/dates.js';
 import { createProgress } from '../progress.js';
 
@@ -14,6 +15,20 @@ export function runCommand(program: Command): void {
     .action(async (options: { config: string; date?: string; from?: string; to?: string; json?: boolean }) => {
       const dates = datesFromOptions(options);
       const loaded = await loadConfig(options.config);
+      if (loaded.config.source.type === 'ga4-data-api') {
+        const apiReport = await runApiPipeline({ loaded, ...(dates ? { dates } : {}), progress: createProgress(process.stderr, options.json === true) });
+        if (options.json) process.stdout.write(`${JSON.stringify(apiReport, null, 2)}\n`);
+        else {
+          for (const d of apiReport.dates) {
+            const flags = Object.entries(d.quality).filter(([, q]) => q.subjectToThresholding || q.dataLossFromOtherRow || q.samplingMetadatas.length > 0).map(([r]) => r);
+            process.stdout.write(`${d.date}  ${d.status.padEnd(9)}  ${d.final ? 'final' : 'provisional'}  ${Object.entries(d.rows).map(([t, n]) => `${t}: ${n} rows`).join(', ')}${flags.length ? `  quality flags: ${flags.join(', ')}` : ''}\n`);
+          }
+          process.stdout.write(`${apiReport.tokens_spent} quota tokens spent\n`);
+        }
+        const deferred = apiReport.dates.filter((d) => d.status === 'deferred').map((d) => d.date);
+        if (deferred.length > 0) process.stderr.write(`warning: quota reached: ${deferred.join(', ')} deferred; the next run fetches them\n`);
+        return;
+      }
       const report = await runPipeline({ loaded, ...(dates ? { dates } : {}), progress: createProgress(process.stderr, options.json === true) });
       if (options.json) {
         process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

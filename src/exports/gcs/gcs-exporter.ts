@@ -33,7 +33,7 @@ export class GcsExporter implements Exporter {
     return `gs://${this.bucket.name}/${this.prefix}`;
   }
 
-  async publish(table: string, date: string, csv: CsvContent): Promise<PublishedFile> {
+  async publish(table: string, date: string, csv: CsvContent, extra: Record<string, unknown> = {}): Promise<PublishedFile> {
     const chunks: Buffer[] = [];
     for await (const chunk of csv.chunks) chunks.push(Buffer.from(chunk, 'utf8'));
     const bytes = Buffer.concat(chunks);
@@ -41,7 +41,7 @@ export class GcsExporter implements Exporter {
     const folder = `${this.prefix}${table}/dt=${date}/`;
     const name = csvFileName(table, date);
     await this.putObject(`${folder}${name}`, bytes, 'text/csv; charset=utf-8');
-    const manifest = { table, date, file: name, rows: csv.rowCount(), bytes: bytes.length, sha256 };
+    const manifest = { table, date, file: name, rows: csv.rowCount(), bytes: bytes.length, sha256, ...extra };
     await this.putObject(`${folder}manifest.json`, Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`), 'application/json');
     return { table, date, location: `gs://${this.bucket.name}/${folder}${name}`, rows: manifest.rows, bytes: bytes.length, sha256 };
   }

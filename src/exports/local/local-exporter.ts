@@ -12,7 +12,7 @@ export class LocalExporter implements Exporter {
     return this.root;
   }
 
-  async publish(table: string, date: string, csv: CsvContent): Promise<PublishedFile> {
+  async publish(table: string, date: string, csv: CsvContent, extra: Record<string, unknown> = {}): Promise<PublishedFile> {
     const dir = join(this.root, table, `dt=${date}`);
     const name = csvFileName(table, date);
     const hash = createHash('sha256');
@@ -26,7 +26,7 @@ export class LocalExporter implements Exporter {
       }
     });
     const published: PublishedFile = { table, date, location: join(dir, name), rows: csv.rowCount(), bytes, sha256: hash.digest('hex') };
-    const manifest = { table, date, file: name, rows: published.rows, bytes, sha256: published.sha256 };
+    const manifest = { table, date, file: name, rows: published.rows, bytes, sha256: published.sha256, ...extra };
     await writeAtomically(join(dir, 'manifest.json'), (write) => write(Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`)));
     return published;
   }

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { CartlensError, WarehouseBusyError } from '../../util/errors.js';
 import type { LandedFile } from '../../pipeline/landing.js';
-import type { LandedFileReader, Row, StagedLineCount, Warehouse } from '../warehouse.js';
+import type { ApiPageReader, ApiPagesLoad, LandedFileReader, Row, StagedLineCount, Warehouse } from '../warehouse.js';
 import { DuckDbDialect, duckdbString } from './duckdb-dialect.js';
 import { stageLandedFiles } from './ingest.js';
 import { readFileSync } from 'node:fs';
@@ -23,7 +23,7 @@ export interface DuckDbOptions {
 export type DuckDbConnectionLike = Pick<DuckDBConnection, 'run' | 'runAndReadAll' | 'stream' | 'createAppender' | 'closeSync'>;
 
 /** The embedded warehouse: one DuckDB file, held exclusively by one cartlens process at a time. */
-export class DuckDbWarehouse implements Warehouse, LandedFileReader {
+export class DuckDbWarehouse implements Warehouse, LandedFileReader, ApiPageReader {
   readonly dialect = new DuckDbDialect();
 
   private constructor(
@@ -132,6 +132,40 @@ export class DuckDbWarehouse implements Warehouse, LandedFileReader {
       .replaceAll('{{date_array}}', () => `[${dates.map((d) => this.dialect.dateLiteral(d)).join(', ')}]::DATE[]`)
       .replaceAll('{{run_id}}', () => duckdbString(runId));
     await this.connection.run(sql);
+  }
+
+  async loadApiPages(load: ApiPagesLoad): Promise<void> {
+    const snake = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+    const dimensions = load.report.dimensions.map((name, i) => ({ name, i })).filter((d) => d.name !== 'date');
+    const columns = [
+      `${this.dialect.dateLiteral(load.date)} AS date`,
+      ...dimensions.map((d) => `r.dimensionValues[${d.i + 1}].value AS ${this.dialect.quoteIdentifier(snake(d.name))}`),
+      ...load.report.metrics.map((name, i) => `TRY_CAST(r.metricValues[${i + 1}].value AS DECIMAL(38,9)) AS ${this.dialect.quoteIdentifier(snake(name))}`),
+      `${duckdbString(load.runId)} AS run_id`,
+    ];
+    const table = this.dialect.quoteIdentifier(`raw_ga4_api_${load.report.name}`);
+    const pages = load.pageFiles.length === 0 ? `(SELECT NULL::STRUCT(dimensionValues STRUCT(value VARCHAR)[], metricValues STRUCT(value VARCHAR)[]) AS r WHERE false)` : `(SELECT unnest(response.rows) AS r FROM read_json([${load.pageFiles.map(duckdbString).join(', ')}], columns = {response: 'STRUCT(rows STRUCT(dimensionValues STRUCT(value VARCHAR)[], metricValues STRUCT(value VARCHAR)[])[])'}))`;
+    const select = `SELECT ${columns.join(', ')} FROM ${pages}`;
+    await this.connection.run(`
+      CREATE TABLE IF NOT EXISTS ${table} AS ${select} WHERE false;
+      DELETE FROM ${table} WHERE date = ${this.dialect.dateLiteral(load.date)};
+      INSERT INTO ${table} BY NAME ${select};
+      CREATE TABLE IF NOT EXISTS ga4_api_fetches (
+        property VARCHAR NOT NULL, report VARCHAR NOT NULL, date DATE NOT NULL, run_id VARCHAR NOT NULL,
+        fetched_at TIMESTAMP NOT NULL, final BOOLEAN NOT NULL, row_count BIGINT NOT NULL, tokens BIGINT NOT NULL, quality JSON);
+      DELETE FROM ga4_api_fetches WHERE property = ${duckdbString(load.property)} AND report = ${duckdbString(load.report.name)} AND date = ${this.dialect.dateLiteral(load.date)};
+      INSERT INTO ga4_api_fetches VALUES (${duckdbString(load.property)}, ${duckdbString(load.report.name)}, ${this.dialect.dateLiteral(load.date)},
+        ${duckdbString(load.runId)}, now()::TIMESTAMP, ${load.final}, ${load.rowCount}, ${load.tokens}, ${duckdbString(JSON.stringify(load.quality))});`);
+  }
+
+  async finalApiDates(property: string, reports: readonly string[]): Promise<Set<string>> {
+    const exists = await this.query(`SELECT count(*)::INTEGER AS n FROM duckdb_tables() WHERE table_name = 'ga4_api_fetches'`);
+    if (Number(exists[0]?.n) === 0) return new Set();
+    const rows = await this.query(`
+      SELECT strftime(date, '%Y-%m-%d') AS date FROM ga4_api_fetches
+      WHERE property = ${duckdbString(property)} AND final AND report IN (${reports.map(duckdbString).join(', ')})
+      GROUP BY date HAVING count(DISTINCT report) = ${reports.length}`);
+    return new Set(rows.map((r) => String(r.date)));
   }
 
   async close(): Promise<void> {

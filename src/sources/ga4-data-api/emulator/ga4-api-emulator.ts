@@ -52,7 +52,7 @@ export class Ga4ApiEmulator {
   private server: Server | undefined;
   private tokensUsedToday = 0;
   private tokensUsedThisHour = 0;
-  private readonly options: Required<EmulatorOptions>;
+  private options: Required<EmulatorOptions>;
 
   private constructor(
     private readonly reports: Map<string, ReportRows>,
@@ -134,6 +134,10 @@ export class Ga4ApiEmulator {
     const definition = DEFAULT_REPORTS.find((r) => r.name === report)!;
     const rows = this.reports.get(reportKey(definition))!;
     rows.set(date, (rows.get(date) ?? []).map(change));
+  }
+
+  setTokensPerDay(tokens: number): void {
+    this.options.tokensPerDay = tokens;
   }
 
   /** A new day of quota: what the next run sees. */
