@@ -8,6 +8,7 @@ import { iamCommand } from './commands/iam.js';
 import { gcpCommand } from './commands/gcp.js';
 import { planCommand } from './commands/plan.js';
 import { devCommand } from './commands/dev.js';
+import { reconcileCommand } from './commands/reconcile.js';
 
 const program = new Command('cartlens')
   .description("Turns an online store's cart events into daily cart metrics published as CSV files.")
@@ -23,6 +24,7 @@ iamCommand(program);
 gcpCommand(program);
 planCommand(program);
 devCommand(program);
+reconcileCommand(program);
 
 // The one place that ends the process: commands return an exit code or throw.
 try {

@@ -35,6 +35,8 @@ const ga4DataApiSource = z
     token_budget: z.number().int().positive().default(150_000),
     page_size: z.number().int().min(1).max(250_000).default(10_000),
     time_zone: z.string().default('America/Sao_Paulo'),
+    /** When the warehouse also holds the export's tables, drift beyond this share is a warning. */
+    reconcile_tolerance: z.number().min(0).default(0.02),
     reports: z
       .array(z.object({ name: z.string().regex(/^[a-z][a-z0-9_]*$/), dimensions: z.array(z.string()).min(1), metrics: z.array(z.string()).min(1) }).strict())
       .optional(),

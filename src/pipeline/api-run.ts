@@ -13,7 +13,8 @@ import { FETCHER_DEFAULTS, QuotaDeferral, ReportFetcher, type FetchedReport, typ
 import { DEFAULT_REPORTS, type ReportDefinition } from '../sources/ga4-data-api/reports.js';
 import { ConfigError } from '../util/errors.js';
 import { openWarehouse } from '../warehouse/index.js';
-import { readsApiPages } from '../warehouse/warehouse.js';
+import { readsApiPages, type Warehouse } from '../warehouse/warehouse.js';
+import { reconcile, type Reconciliation } from './reconcile.js';
 import type { RunProgress, RunRequest } from './run.js';
 import { SILENT_PROGRESS } from './run.js';
 
@@ -25,6 +26,8 @@ export interface ApiDateReport {
   quality: Record<string, ReportQuality>;
   rows: Record<string, number>;
   files: PublishedFile[];
+  /** Against the export's tables in the same warehouse, when they have this date. */
+  reconciliation?: Reconciliation;
 }
 
 export interface ApiRunReport {
@@ -102,13 +105,25 @@ export async function runApiPipeline(request: RunRequest): Promise<ApiRunReport>
         files.push(published);
         rows[table.name] = published.rows;
       }
-      results.push({ date, status: 'published', final, quality, rows, files });
+      results.push({ date, status: 'published', final, quality, rows, files, ...(await reconcileIfPossible(warehouse, date, source.reconcile_tolerance, progress)) });
     }
     const report: ApiRunReport = { run_id: runId, property: source.property, tokens_spent: fetcher.spent, dates: results };
     await exporter.writeJson(join('run_report', 'ga4_api_last_run.json'), report);
     return report;
   } finally {
     await warehouse.close();
+  }
+}
+
+/** Reconciles with the export's tables when the warehouse has them for the date; warnings go to the report. */
+async function reconcileIfPossible(warehouse: Warehouse, date: string, tolerance: number, progress: RunProgress): Promise<{ reconciliation?: Reconciliation }> {
+  try {
+    const reconciliation = await reconcile(warehouse, date, tolerance);
+    if (reconciliation.drifts.every((d) => d.export === 0)) return {}; // the export has not run for this date
+    for (const warning of reconciliation.warnings) progress.step(`warning: ${warning}`);
+    return { reconciliation };
+  } catch {
+    return {}; // no export tables in this warehouse
   }
 }
 
