@@ -127,6 +127,20 @@ export const configSchema = z
       })
       .strict()
       .default({ dir: '.cartlens/landing' }),
+    /** Checks beyond those declared beside the models (docs/operations.md). */
+    assertions: z
+      .array(
+        z
+          .object({
+            model: z.string(),
+            kind: z.enum(['unique', 'not_null', 'accepted_values', 'row', 'volume']),
+            check: z.string().min(1),
+            severity: z.enum(['warn', 'error']).default('error'),
+            blocking: z.boolean().optional(),
+          })
+          .strict(),
+      )
+      .default([]),
     privacy: z
       .object({
         /**

@@ -23,5 +23,5 @@ export function compileModels(plan: Model[], dialect: Dialect & MaterializationD
 }
 
 function stripHeader(sql: string): string {
-  return sql.replace(/^(--\s*(materialized|description):.*\n)+/, '');
+  return sql.replace(/^(--\s*(materialized|description|assert\s+\w+):.*\n)+/, '');
 }

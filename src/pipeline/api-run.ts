@@ -11,7 +11,10 @@ import { API_MODELS_DIR, planModels, readModels } from '../models/graph.js';
 import { openDataClient } from '../sources/ga4-data-api/data-api-client.js';
 import { FETCHER_DEFAULTS, QuotaDeferral, ReportFetcher, type FetchedReport, type ReportQuality } from '../sources/ga4-data-api/fetcher.js';
 import { DEFAULT_REPORTS, type ReportDefinition } from '../sources/ga4-data-api/reports.js';
-import { ConfigError } from '../util/errors.js';
+import { ConfigError, ModelGraphError } from '../util/errors.js';
+import { planAssertions } from '../models/assertions.js';
+import { checkAssertions } from './check-assertions.js';
+import type { AssertionFailure } from './report.js';
 import { openWarehouse } from '../warehouse/index.js';
 import { readsApiPages, type Warehouse } from '../warehouse/warehouse.js';
 import { reconcile, type Reconciliation } from './reconcile.js';
@@ -20,8 +23,9 @@ import { SILENT_PROGRESS } from './run.js';
 
 export interface ApiDateReport {
   date: string;
-  /** `published`: fetched and published; `final`: already final, not fetched again; `deferred`: left for the next run (quota). */
-  status: 'published' | 'final' | 'deferred';
+  /** `published`: fetched and published; `final`: already final, not fetched again; `deferred`: left for the next run (quota); `failed`: a blocking assertion failed. */
+  status: 'published' | 'final' | 'deferred' | 'failed';
+  assertion_failures?: AssertionFailure[];
   final: boolean;
   quality: Record<string, ReportQuality>;
   rows: Record<string, number>;
@@ -57,10 +61,13 @@ export async function runApiPipeline(request: RunRequest): Promise<ApiRunReport>
   const lookbackStart = addDays(today, -source.lookback_days);
   const dates = request.dates ?? range(lookbackStart, addDays(today, -1));
   const plan = planModels(await readModels(API_MODELS_DIR), API_TABLES.map((t) => t.name), reports.map((r) => `raw_ga4_api_${r.name}`));
+  const { assertions, problems } = planAssertions(plan, API_TABLES, []);
+  if (problems.length > 0) throw new ModelGraphError(problems);
 
   const warehouse = await openWarehouse(config.warehouse);
   try {
     if (!readsApiPages(warehouse)) throw new ConfigError(`warehouse ${config.warehouse.type} does not load GA4 Data API pages`, 'use warehouse type duckdb with the ga4-data-api source');
+    await warehouse.prepareSchema();
     const alreadyFinal = await warehouse.finalApiDates(source.property, reports.map((r) => r.name));
     const fetcher = new ReportFetcher(openDataClient(source.api_endpoint), { ...FETCHER_DEFAULTS, property: source.property, pageSize: source.page_size, tokenBudget: source.token_budget });
     const exporter = createExporter(config.export);
@@ -91,13 +98,19 @@ export async function runApiPipeline(request: RunRequest): Promise<ApiRunReport>
         continue;
       }
       const quality = Object.fromEntries(fetched.map((f) => [f.report, f.quality]));
-      await warehouse.transaction(async () => {
+      const failures = await warehouse.transaction(async () => {
         for (const [i, report] of reports.entries()) {
           const pageFiles = await landPages(join(config.landing.dir, 'ga4-api', runId, date, report.name), fetched[i]!);
           await warehouse.loadApiPages({ property: source.property, report, date, pageFiles, runId, rowCount: fetched[i]!.rowCount, tokens: fetched[i]!.tokens, final, quality: fetched[i]!.quality });
         }
         for (const step of compileModels(plan, warehouse.dialect, [date])) for (const statement of step.statements) await warehouse.execute(statement);
+        return (await checkAssertions(warehouse, assertions, [date], runId)).get(date) ?? [];
       });
+      if (failures.some((f) => f.blocking)) {
+        progress.step(`${date}: assertion ${failures.find((f) => f.blocking)!.assertion} failed: files withheld`);
+        results.push({ date, status: 'failed', final, quality, rows: {}, files: [], assertion_failures: failures });
+        continue;
+      }
       const files: PublishedFile[] = [];
       const rows: Record<string, number> = {};
       for (const table of API_TABLES) {

@@ -22,10 +22,26 @@ export interface DateSummary {
   abandoned_value: string;
 }
 
+/** An assertion that found violating rows for a date. */
+export interface AssertionFailure {
+  assertion: string;
+  model: string;
+  severity: 'warn' | 'error';
+  blocking: boolean;
+  failing_rows: number;
+  /** Up to 5 violating rows. */
+  sample: Record<string, unknown>[];
+}
+
 export interface DateReport {
   date: string;
-  /** `published`: all three files written; `no_events`: no included event, nothing published. */
-  status: 'published' | 'no_events';
+  /**
+   * `published`: all three files written; `no_events`: no included event, nothing published;
+   * `failed`: a blocking assertion failed, the date's files were withheld.
+   */
+  status: 'published' | 'no_events' | 'failed';
+  /** Assertions that found violating rows (warnings included). */
+  assertion_failures: AssertionFailure[];
   rows: Record<string, number>;
   quality: QualityReport;
   summary: DateSummary | null;

@@ -8,16 +8,18 @@ import { exportQuery } from '../exports/export-query.js';
 import { PUBLISHED_TABLES, PUBLISHED_TABLE_NAMES } from '../exports/published-tables.js';
 import type { Exporter, PublishedFile } from '../exports/exporter.js';
 import { compileModels } from '../models/compile.js';
+import { planAssertions } from '../models/assertions.js';
+import { checkAssertions } from './check-assertions.js';
 import { planModels, readModels } from '../models/graph.js';
 import { createSource } from '../sources/index.js';
-import { ConfigError, InputError } from '../util/errors.js';
+import { ConfigError, InputError, ModelGraphError } from '../util/errors.js';
 import { openWarehouse } from '../warehouse/index.js';
 import { readsBigQueryExport, readsLandedFiles, type StagedLineCount, type Warehouse } from '../warehouse/warehouse.js';
 import type { EventSource } from '../sources/source.js';
 import type { CartlensConfig } from '../config/schema.js';
 import { crashPoint } from './crash-points.js';
 import { landFiles, type LandedFile } from './landing.js';
-import type { DateReport, QualityReport, RunReport } from './report.js';
+import type { AssertionFailure, DateReport, QualityReport, RunReport } from './report.js';
 import { resolveUserKeySecret } from './user-key.js';
 
 /** Receives what a run is doing, for a progress bar on a terminal or plain lines elsewhere. */
@@ -52,6 +54,8 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
   const runId = `${startedAt.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
 
   const plan = planModels(await readModels(), PUBLISHED_TABLE_NAMES);
+  const { assertions, problems } = planAssertions(plan, PUBLISHED_TABLES, config.assertions);
+  if (problems.length > 0) throw new ModelGraphError(problems);
   const source = createSource(config.source, loaded.baseDir);
   const warehouse = await openWarehouse(config.warehouse);
   try {
@@ -69,12 +73,14 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
     const steps = compileModels(plan, warehouse.dialect, dates);
     const fileStats = await warehouse.stagedFiles();
     progress.step(`loading ${dates.length} date(s)`);
-    await warehouse.transaction(async () => {
+    const failures = await warehouse.transaction(async () => {
       await warehouse.loadStaged(dates, runId);
       for (const step of steps) {
         progress.step(`model ${step.model}`);
         for (const statement of step.statements) await warehouse.execute(statement);
       }
+      progress.step(`checking ${assertions.length} assertions`);
+      const found = await checkAssertions(warehouse, assertions, dates, runId);
       progress.step('committing');
       // A timestamp taken here, not CURRENT_TIMESTAMP: inside a transaction that can be its start.
       const literal = (date: Date) => `TIMESTAMP '${date.toISOString().replace('T', ' ').replace('Z', '')}'`;
@@ -83,6 +89,7 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
         `INSERT INTO ${dialect.tableName('runs', false)} VALUES (${dialect.stringLiteral(runId)}, ${literal(startedAt)}, ${literal(now())}, ${dialect.stringLiteral(dates.join(','))}, ${dialect.stringLiteral(source.description)}, ${fileStats.length})`,
       );
       crashPoint('before-commit');
+      return found;
     });
 
     const exporter = createExporter(config.export);
@@ -91,7 +98,7 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
     for (const date of dates) {
       progress.step(`publishing ${date}`);
       const byReason = quarantinedByReason(lineCounts, date);
-      dateReports.push(await publishDate(warehouse, exporter, date, found.find((f) => f.date === date)?.includedEvents ?? 0, byReason));
+      dateReports.push(await publishDate(warehouse, exporter, date, found.find((f) => f.date === date)?.includedEvents ?? 0, byReason, failures.get(date) ?? []));
     }
     const report: RunReport = {
       run_id: runId,
@@ -185,11 +192,20 @@ function chooseDates(requested: string[] | undefined, found: { date: string; inc
 }
 
 /** Publishes the three files of a date (when it has included events) and reports on it. */
-async function publishDate(warehouse: Warehouse, exporter: Exporter, date: string, includedEvents: number, byReason: Record<string, number>): Promise<DateReport> {
+async function publishDate(
+  warehouse: Warehouse,
+  exporter: Exporter,
+  date: string,
+  includedEvents: number,
+  byReason: Record<string, number>,
+  failures: AssertionFailure[],
+): Promise<DateReport> {
   const quality = await qualityOf(warehouse, date, byReason);
   const files: PublishedFile[] = [];
   const rows: Record<string, number> = {};
-  for (const table of PUBLISHED_TABLES) {
+  // A blocking failure withholds the date's files: consumers keep the last ones that passed.
+  const blocked = failures.some((f) => f.blocking);
+  for (const table of blocked ? [] : PUBLISHED_TABLES) {
     if (includedEvents === 0) {
       // Nothing to publish: files of an earlier run for this date must not outlive its rows.
       await exporter.remove(table.name, date);
@@ -203,7 +219,8 @@ async function publishDate(warehouse: Warehouse, exporter: Exporter, date: strin
   const [funnel] = includedEvents > 0 ? await warehouse.query(exportQuery(warehouse.dialect, PUBLISHED_TABLES[0]!, date)) : [];
   return {
     date,
-    status: includedEvents > 0 ? 'published' : 'no_events',
+    status: blocked ? 'failed' : includedEvents > 0 ? 'published' : 'no_events',
+    assertion_failures: failures,
     rows,
     quality,
     summary: funnel

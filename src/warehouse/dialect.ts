@@ -22,6 +22,10 @@ export interface Dialect {
   /** Microseconds since the epoch → TIMESTAMP truncated to milliseconds. */
   timestampMillis(micros: string): string;
 
+  /** Aggregate: the median of `expression`. */
+  median(expression: string): string;
+  /** A DATE expression moved by a number of days. */
+  addDays(dateExpression: string, days: number): string;
   /** Aggregate: `expression` on the row that sorts first by `order` (a parenthesized row), NULL included. */
   firstBy(expression: string, order: string): string;
   /** Aggregate: the last non-NULL `expression` by `order` (a parenthesized row). */

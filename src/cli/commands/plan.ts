@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { withDateOptions } from '../date-options.js';
 import { loadConfig } from '../../config/load.js';
-import { PUBLISHED_TABLE_NAMES } from '../../exports/published-tables.js';
+import { PUBLISHED_TABLES, PUBLISHED_TABLE_NAMES } from '../../exports/published-tables.js';
+import { planAssertions } from '../../models/assertions.js';
 import { planModels, readModels } from '../../models/graph.js';
 import { datesFromOptions } from '../../pipeline/dates.js';
 import { createSource } from '../../sources/index.js';
@@ -25,7 +26,8 @@ export function planCommand(program: Command): void {
         ['clean', 'dedupe identical lines, quarantine with reasons, sessions (the contract\'s rules)'],
         ['load', 'stg_events, stg_event_items, quarantined_events, quality_daily — the run\'s dates, in one transaction'],
         ...models.map((m): [string, string] => ['model', `${m.name} (${m.materialized}) ← ${m.dependsOn.join(', ')}`]),
-        ['export', `${PUBLISHED_TABLE_NAMES.join(', ')} → ${exportRoot}, after the commit`],
+        ...planAssertions(models, PUBLISHED_TABLES, config.assertions).assertions.map((a): [string, string] => ['assert', `${a.name} (${a.severity}${a.blocking ? ', blocks the export' : ''}): ${a.kind} ${a.args}`]),
+        ['export', `${PUBLISHED_TABLE_NAMES.join(', ')} → ${exportRoot}, after the commit, for dates whose blocking assertions passed`],
       ];
       process.stdout.write(`plan for ${dates ? dates.join(', ') : 'every date in the input'} on ${config.warehouse.type}:\n`);
       steps.forEach(([kind, what], i) => process.stdout.write(`${String(i + 1).padStart(3)}. ${kind.padEnd(7)} ${what}\n`));

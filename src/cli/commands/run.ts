@@ -38,6 +38,12 @@ export function runCommand(program: Command): void {
         if (quarantined > 0) process.stdout.write(`${quarantined} line(s) quarantined: kept in the warehouse table quarantined_events, with their reasons in the run report.\n`);
         process.stdout.write(`CSV files: ${report.export_root}/<table>/dt=<date>/\nRun report: ${report.export_root}/run_report/last_run.json\n`);
       }
+      for (const d of report.dates) {
+        for (const f of d.assertion_failures) {
+          process.stderr.write(`${f.blocking ? 'error' : 'warning'}: ${d.date}: assertion ${f.assertion} (${f.severity}) failed on ${f.failing_rows} row(s), e.g. ${JSON.stringify(f.sample[0])}${f.blocking ? ' — the date\'s files were withheld' : ''}\n`);
+        }
+      }
+      const failed = report.dates.some((d) => d.status === 'failed');
       const empty = report.dates.filter((d) => d.status === 'no_events').map((d) => d.date);
       if (empty.length > 0) {
         process.stderr.write(`${dates ? 'error' : 'warning'}: no included events for ${empty.join(', ')} (every line quarantined or without a session) — nothing published for them; see the run report\n`);
@@ -46,6 +52,6 @@ export function runCommand(program: Command): void {
         process.stderr.write(`error: no events for ${report.missing_dates.join(', ')} — those dates were not computed; add their export files and run again\n`);
       }
       // A date asked for by name that yields nothing is a failure; found in passing, a warning.
-      if (report.missing_dates.length > 0 || (dates && empty.length > 0)) process.exitCode = 1;
+      if (failed || report.missing_dates.length > 0 || (dates && empty.length > 0)) process.exitCode = 1;
     });
 }

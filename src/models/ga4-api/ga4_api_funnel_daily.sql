@@ -1,5 +1,7 @@
 -- materialized: partitioned
 -- description: GA4 Data API funnel report, typed; rows are published as GA4 sends them (totalPurchasers is not additive).
+-- assert unique: date, device_category, country, session_source_medium
+-- assert not_null: date
 SELECT
   date,
   device_category,

@@ -1,5 +1,7 @@
 -- materialized: partitioned
 -- description: GA4 Data API item report, typed, with the cart-to-purchase rate recomputed from its counts.
+-- assert unique: date, item_id
+-- assert not_null: date, item_id
 SELECT
   date,
   item_id,

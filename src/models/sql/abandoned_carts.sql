@@ -1,5 +1,10 @@
 -- materialized: partitioned
 -- description: The remarketing list: one row per abandoned cart, keyed by a pseudonymous user_key.
+-- assert unique: date, user_key, session_id
+-- assert not_null: date, user_key, session_id, first_add_at, last_cart_event_at
+-- assert row: units > 0 AND distinct_items > 0 AND cart_value >= 0
+-- assert row: last_cart_event_at >= first_add_at
+-- assert volume: COUNT(*) within 0.5 (warn)
 SELECT
   event_date AS date,
   {{ user_key(user_pseudo_id) }} AS user_key,

@@ -1,5 +1,12 @@
 -- materialized: partitioned
 -- description: The cart funnel, one row per date.
+-- assert unique: date
+-- assert not_null: date, sessions, purchases, revenue, abandoned_value
+-- assert row: cart_abandonment_rate IS NULL OR cart_abandonment_rate BETWEEN 0 AND 1
+-- assert row: sessions >= sessions_with_add_to_cart AND sessions_with_add_to_cart >= abandoned_carts
+-- assert row: sessions >= sessions_with_view_item AND sessions >= sessions_with_begin_checkout AND sessions >= sessions_with_purchase
+-- assert row: revenue >= 0 AND abandoned_value >= 0
+-- assert volume: SUM(sessions) within 0.5 (warn)
 WITH sessions AS (
   SELECT
     event_date,

@@ -1,5 +1,10 @@
 -- materialized: partitioned
 -- description: Item-level cart metrics, one row per date and item_id with any count above 0.
+-- assert unique: date, item_id
+-- assert not_null: date, item_id
+-- assert row: views >= 0 AND add_to_cart_units >= 0 AND remove_from_cart_units >= 0 AND purchased_units >= 0 AND abandoned_units >= 0
+-- assert row: cart_to_purchase_rate IS NULL OR cart_to_purchase_rate >= 0
+-- assert volume: COUNT(*) within 0.5 (warn)
 WITH item_events AS (
   SELECT * FROM {{ ref('int_item_events') }}
 ),

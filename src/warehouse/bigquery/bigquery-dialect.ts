@@ -59,6 +59,14 @@ export class BigQueryDialect implements Dialect, MaterializationDialect {
     return `TIMESTAMP_MILLIS(DIV(${micros}, 1000))`;
   }
 
+  median(expression: string): string {
+    return `APPROX_QUANTILES(${expression}, 2)[OFFSET(1)]`;
+  }
+
+  addDays(dateExpression: string, days: number): string {
+    return `DATE_ADD(${dateExpression}, INTERVAL ${Math.trunc(days)} DAY)`;
+  }
+
   firstBy(expression: string, order: string): string {
     // A STRUCT keeps a NULL value in the array (ARRAY_AGG refuses bare NULLs).
     return `ARRAY_AGG(STRUCT(${expression} AS value) ORDER BY ${unwrap(order)} LIMIT 1)[OFFSET(0)].value`;

@@ -33,6 +33,14 @@ export class DuckDbDialect implements Dialect, MaterializationDialect {
     return `sha256(getvariable('cartlens_user_key_opad') || unhex(sha256(getvariable('cartlens_user_key_ipad') || encode(${expression}))))`;
   }
 
+  median(expression: string): string {
+    return `median(${expression})`;
+  }
+
+  addDays(dateExpression: string, days: number): string {
+    return `CAST(${dateExpression} + INTERVAL (${Math.trunc(days)}) DAY AS DATE)`;
+  }
+
   firstBy(expression: string, order: string): string {
     return `arg_min_null(${expression}, ${order})`;
   }

@@ -22,3 +22,8 @@ CREATE TABLE IF NOT EXISTS runs (
   run_id VARCHAR NOT NULL, started_at TIMESTAMP NOT NULL, committed_at TIMESTAMP NOT NULL,
   dates VARCHAR NOT NULL, source VARCHAR NOT NULL, files INTEGER NOT NULL
 );
+-- Every assertion's outcome per run and date (0 failing rows: it passed).
+CREATE TABLE IF NOT EXISTS assertion_results (
+  run_id VARCHAR NOT NULL, date DATE NOT NULL, model VARCHAR NOT NULL, assertion VARCHAR NOT NULL,
+  severity VARCHAR NOT NULL, blocking BOOLEAN NOT NULL, failing_rows BIGINT NOT NULL, sample VARCHAR
+);

@@ -22,3 +22,7 @@ CREATE TABLE IF NOT EXISTS `{{staging}}.runs` (
   run_id STRING NOT NULL, started_at TIMESTAMP NOT NULL, committed_at TIMESTAMP NOT NULL,
   dates STRING NOT NULL, source STRING NOT NULL, files INT64 NOT NULL
 );
+CREATE TABLE IF NOT EXISTS `{{staging}}.assertion_results` (
+  run_id STRING NOT NULL, date DATE NOT NULL, model STRING NOT NULL, assertion STRING NOT NULL,
+  severity STRING NOT NULL, blocking BOOL NOT NULL, failing_rows INT64 NOT NULL, sample STRING
+) PARTITION BY date;
