@@ -9,6 +9,8 @@ import { gcpCommand } from './commands/gcp.js';
 import { planCommand } from './commands/plan.js';
 import { devCommand } from './commands/dev.js';
 import { reconcileCommand } from './commands/reconcile.js';
+import { statusCommand } from './commands/status.js';
+import { backfillCommand } from './commands/backfill.js';
 
 const program = new Command('cartlens')
   .description("Turns an online store's cart events into daily cart metrics published as CSV files.")
@@ -25,6 +27,8 @@ gcpCommand(program);
 planCommand(program);
 devCommand(program);
 reconcileCommand(program);
+statusCommand(program);
+backfillCommand(program);
 
 // The one place that ends the process: commands return an exit code or throw.
 try {

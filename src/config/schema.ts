@@ -127,6 +127,15 @@ export const configSchema = z
       })
       .strict()
       .default({ dir: '.cartlens/landing' }),
+    /** The GA4 property's clock: what "yesterday" and "final" mean (never the machine's UTC date). */
+    property: z
+      .object({
+        time_zone: z.string().default('America/Sao_Paulo'),
+        /** Recent days computed again on every due run: GA4 revises them for about 72 hours. */
+        lookback_days: z.number().int().min(1).max(30).default(3),
+      })
+      .strict()
+      .default({ time_zone: 'America/Sao_Paulo', lookback_days: 3 }),
     /** Checks beyond those declared beside the models (docs/operations.md). */
     assertions: z
       .array(

@@ -20,6 +20,7 @@ import { readsApiPages, type Warehouse } from '../warehouse/warehouse.js';
 import { reconcile, type Reconciliation } from './reconcile.js';
 import type { RunProgress, RunRequest } from './run.js';
 import { SILENT_PROGRESS } from './run.js';
+import { addDays, dateRange as range, localDate } from './due-dates.js';
 
 export interface ApiDateReport {
   date: string;
@@ -151,19 +152,4 @@ async function landPages(dir: string, fetched: FetchedReport): Promise<string[]>
     files.push(file);
   }
   return files;
-}
-
-/** The calendar date of `instant` in `timeZone`, `YYYY-MM-DD`. */
-export function localDate(instant: Date, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(instant);
-}
-
-function addDays(date: string, days: number): string {
-  return new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
-}
-
-function range(from: string, to: string): string[] {
-  const out: string[] = [];
-  for (let d = from; d <= to; d = addDays(d, 1)) out.push(d);
-  return out;
 }

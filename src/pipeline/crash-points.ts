@@ -1,9 +1,18 @@
 /**
- * Named points where a test can have the process killed with SIGKILL (`CARTLENS_CRASH_AT=name`),
- * to prove that a run dying there loses nothing. Does nothing otherwise.
+ * Named points where a test can have the process killed with SIGKILL (`CARTLENS_CRASH_AT=name`,
+ * or `name:N` for its N-th passage in the process), to prove that dying there loses nothing.
+ * Does nothing otherwise.
  */
 export type CrashPoint = 'after-landing' | 'after-staging' | 'before-commit' | 'mid-export';
 
+const passages = new Map<CrashPoint, number>();
+
 export function crashPoint(name: CrashPoint): void {
-  if (process.env.CARTLENS_CRASH_AT === name) process.kill(process.pid, 'SIGKILL');
+  const wanted = process.env.CARTLENS_CRASH_AT;
+  if (!wanted) return;
+  const [point, nth = '1'] = wanted.split(':');
+  if (point !== name) return;
+  const passage = (passages.get(name) ?? 0) + 1;
+  passages.set(name, passage);
+  if (passage === Number(nth)) process.kill(process.pid, 'SIGKILL');
 }

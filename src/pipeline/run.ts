@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
@@ -12,7 +12,9 @@ import { planAssertions } from '../models/assertions.js';
 import { checkAssertions } from './check-assertions.js';
 import { planModels, readModels } from '../models/graph.js';
 import { createSource } from '../sources/index.js';
-import { ConfigError, InputError, ModelGraphError } from '../util/errors.js';
+import { CartlensError, ConfigError, ModelGraphError, NoEventsError } from '../util/errors.js';
+import { dueDates, isFinal, type DayStatus } from './due-dates.js';
+import { readDays, recordDays } from './run-state.js';
 import { openWarehouse } from '../warehouse/index.js';
 import { readsBigQueryExport, readsLandedFiles, type StagedLineCount, type Warehouse } from '../warehouse/warehouse.js';
 import type { EventSource } from '../sources/source.js';
@@ -34,8 +36,10 @@ export const SILENT_PROGRESS: RunProgress = { step() {}, startBytes() {}, addByt
 
 export interface RunRequest {
   loaded: LoadedConfig;
-  /** Dates to compute (`YYYY-MM-DD`); undefined: every date found in the input. */
+  /** Dates to compute (`YYYY-MM-DD`); undefined: every date found in the input (or, with `due`, the due dates). */
   dates?: string[];
+  /** Compute the due dates (docs/operations.md) instead of every date in the input. */
+  due?: boolean;
   progress?: RunProgress;
   now?: () => Date;
 }
@@ -58,14 +62,20 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
   if (problems.length > 0) throw new ModelGraphError(problems);
   const source = createSource(config.source, loaded.baseDir);
   const warehouse = await openWarehouse(config.warehouse);
+  let asked: string[] | undefined = request.dates;
   try {
-    const landed = await stageInput(source, warehouse, config, runId, request.dates, progress);
+    await warehouse.prepareSchema();
+    if (request.due && !asked) {
+      asked = dueDates(now(), config.property.time_zone, await readDays(warehouse, source.description), config.property.lookback_days);
+      progress.step(`due: ${asked.join(', ')}`);
+    }
+    const landed = await stageInput(source, warehouse, config, runId, asked, progress);
     crashPoint('after-staging');
     const found = await warehouse.stagedDates();
-    const { dates, missing } = chooseDates(request.dates, found);
+    const { dates, missing } = chooseDates(asked, found);
     if (dates.length === 0) {
       const seen = found.length > 0 ? `the input has ${found[0]!.date} … ${found[found.length - 1]!.date}` : 'the input has no readable event';
-      throw new InputError(`no events for ${missing.join(', ')} in ${source.description} (${seen})`, 'choose a date the input covers, or add that day\'s export files');
+      throw new NoEventsError(`no events for ${missing.join(', ')} in ${source.description} (${seen})`, 'choose a date the input covers, or add that day\'s export files');
     }
 
     await warehouse.setUserKeySecret(await resolveUserKeySecret(config.privacy.user_key_secret, config.warehouse.type === 'duckdb' ? config.warehouse.path : undefined));
@@ -126,7 +136,28 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
     }
     await exporter.writeJson(join('run_report', 'last_run.json'), report);
     progress.step('closing the warehouse');
+    const finishedAt = now().toISOString();
+    const fingerprint = landed ? createHash('sha256').update(landed.map((f) => f.sha256).sort().join(',')).digest('hex') : null;
+    await recordDays(warehouse, [
+      ...dateReports.map((d) => {
+        const final = isFinal(d.date, now(), config.property.time_zone);
+        const status: DayStatus = d.status === 'published' ? (final ? 'complete' : 'provisional') : 'failed';
+        const error = d.status === 'failed' ? `assertion ${d.assertion_failures.find((f) => f.blocking)?.assertion} failed` : d.status === 'no_events' ? 'no included events' : null;
+        return { source: source.description, date: d.date, status, run_id: runId, started_at: startedAt.toISOString(), finished_at: finishedAt, input_fingerprint: fingerprint, rows: d.rows, final, last_error: error };
+      }),
+      // A day asked for whose input is not there yet waits for it; it is due again next time.
+      ...missing.map((date) => ({ source: source.description, date, status: 'deferred' as const, run_id: runId, started_at: startedAt.toISOString(), finished_at: finishedAt, input_fingerprint: fingerprint, rows: {}, final: false, last_error: 'no events in the input yet' })),
+    ]);
     return report;
+  } catch (error) {
+    // The days the run was for are marked failed with the reason (best effort: the run's own error wins).
+    if (asked && asked.length > 0) {
+      const message = error instanceof CartlensError ? error.oneLine : (error as Error).message;
+      const at = now().toISOString();
+      const status: DayStatus = error instanceof NoEventsError ? 'deferred' : 'failed';
+      await recordDays(warehouse, asked.map((date) => ({ source: source.description, date, status, run_id: runId, started_at: startedAt.toISOString(), finished_at: at, input_fingerprint: null, rows: {}, final: false, last_error: message }))).catch(() => undefined);
+    }
+    throw error;
   } finally {
     await warehouse.close();
     await rm(join(config.landing.scratch_dir ?? join(config.landing.dir, 'scratch'), runId), { recursive: true, force: true });

@@ -25,6 +25,9 @@ export class ConfigError extends CartlensError {}
 /** The input cannot be read (missing files, corrupt gzip, no events for a requested date). */
 export class InputError extends CartlensError {}
 
+/** None of the asked dates has events in the input (yet): for a scheduled run, their input is late. */
+export class NoEventsError extends InputError {}
+
 /** Another run holds the warehouse; trying again later can succeed. */
 export class WarehouseBusyError extends CartlensError {
   constructor(message: string, hint: string, options?: { cause?: unknown }) {

@@ -12,7 +12,8 @@ export function runCommand(program: Command): void {
     .description('run the daily job: land → clean → load → models → export')
     .requiredOption('-c, --config <file>', 'the config file (YAML)')
     .option('--json', 'print the run report as JSON on stdout')
-    .action(async (options: { config: string; date?: string; from?: string; to?: string; json?: boolean }) => {
+    .option('--due', 'compute the due dates: missed days, the lookback window, and days not yet complete (docs/operations.md)')
+    .action(async (options: { config: string; date?: string; from?: string; to?: string; json?: boolean; due?: boolean }) => {
       const dates = datesFromOptions(options);
       const loaded = await loadConfig(options.config);
       if (loaded.config.source.type === 'ga4-data-api') {
@@ -29,7 +30,7 @@ export function runCommand(program: Command): void {
         if (deferred.length > 0) process.stderr.write(`warning: quota reached: ${deferred.join(', ')} deferred; the next run fetches them\n`);
         return;
       }
-      const report = await runPipeline({ loaded, ...(dates ? { dates } : {}), progress: createProgress(process.stderr, options.json === true) });
+      const report = await runPipeline({ loaded, ...(dates ? { dates } : {}), due: options.due === true, progress: createProgress(process.stderr, options.json === true) });
       if (options.json) {
         process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       } else {

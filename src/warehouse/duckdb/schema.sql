@@ -27,3 +27,10 @@ CREATE TABLE IF NOT EXISTS assertion_results (
   run_id VARCHAR NOT NULL, date DATE NOT NULL, model VARCHAR NOT NULL, assertion VARCHAR NOT NULL,
   severity VARCHAR NOT NULL, blocking BOOLEAN NOT NULL, failing_rows BIGINT NOT NULL, sample VARCHAR
 );
+-- Where every day stands, per source: complete (final and published), provisional (published,
+-- GA4 may still revise it), failed (with the reason), deferred (its input is not there yet).
+CREATE TABLE IF NOT EXISTS run_state (
+  source VARCHAR NOT NULL, date DATE NOT NULL, status VARCHAR NOT NULL, run_id VARCHAR NOT NULL,
+  started_at TIMESTAMP NOT NULL, finished_at TIMESTAMP NOT NULL, input_fingerprint VARCHAR,
+  rows_json VARCHAR, final BOOLEAN NOT NULL, last_error VARCHAR
+);

@@ -26,3 +26,8 @@ CREATE TABLE IF NOT EXISTS `{{staging}}.assertion_results` (
   run_id STRING NOT NULL, date DATE NOT NULL, model STRING NOT NULL, assertion STRING NOT NULL,
   severity STRING NOT NULL, blocking BOOL NOT NULL, failing_rows INT64 NOT NULL, sample STRING
 ) PARTITION BY date;
+CREATE TABLE IF NOT EXISTS `{{staging}}.run_state` (
+  source STRING NOT NULL, date DATE NOT NULL, status STRING NOT NULL, run_id STRING NOT NULL,
+  started_at TIMESTAMP NOT NULL, finished_at TIMESTAMP NOT NULL, input_fingerprint STRING,
+  rows_json STRING, final BOOL NOT NULL, last_error STRING
+);
