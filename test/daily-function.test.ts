@@ -27,8 +27,8 @@ afterAll(() => {
 });
 
 describe('the daily function', () => {
-  it('runs the job and answers the run report', async () => {
-    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+  it('runs the job for the dates asked and answers the run report', async () => {
+    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ from: '2026-11-01', to: '2026-11-02' }) });
     expect(response.status).toBe(200);
     const report = (await response.json()) as RunReport;
     expect(report.dates.map((d) => [d.date, d.status])).toEqual([['2026-11-01', 'published'], ['2026-11-02', 'published']]);

@@ -11,6 +11,7 @@ import { devCommand } from './commands/dev.js';
 import { reconcileCommand } from './commands/reconcile.js';
 import { statusCommand } from './commands/status.js';
 import { backfillCommand } from './commands/backfill.js';
+import { scheduleCommand } from './commands/schedule.js';
 
 const program = new Command('cartlens')
   .description("Turns an online store's cart events into daily cart metrics published as CSV files.")
@@ -29,6 +30,7 @@ devCommand(program);
 reconcileCommand(program);
 statusCommand(program);
 backfillCommand(program);
+scheduleCommand(program);
 
 // The one place that ends the process: commands return an exit code or throw.
 try {

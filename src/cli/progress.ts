@@ -7,9 +7,12 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr, quie
   const started = Date.now();
   const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
   if (!stream.isTTY) {
+    // Not a terminal (a log collector, a pipe): one JSON object per line.
+    const log = (message: string, fields: Record<string, unknown> = {}) =>
+      stream.write(`${JSON.stringify({ time: new Date().toISOString(), level: message.startsWith('warning') ? 'warning' : 'info', message, elapsed_s: Number(elapsed().slice(0, -1)), ...fields })}\n`);
     return {
-      step: (message) => stream.write(`[${elapsed()}] ${message}\n`),
-      startBytes: (total, label) => stream.write(`[${elapsed()}] ${label} (${formatBytes(total)})\n`),
+      step: (message) => log(message),
+      startBytes: (total, label) => log(label, { bytes: total }),
       addBytes() {},
       endBytes() {},
     };

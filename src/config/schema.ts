@@ -136,6 +136,35 @@ export const configSchema = z
       })
       .strict()
       .default({ time_zone: 'America/Sao_Paulo', lookback_days: 3 }),
+    /** Where failed or deferred days are reported (docs/operations.md). */
+    alerts: z
+      .object({
+        /** A Slack or Google Chat incoming webhook. A secret: use ${ENV}. */
+        webhook_url: z.string().url(),
+        retries: z.number().int().min(0).max(10).default(3),
+      })
+      .strict()
+      .optional(),
+    /** How long identifiable raw data is kept (LGPD: no longer than needed). */
+    retention: z
+      .object({
+        /** Landed input files and run manifests older than this are deleted. */
+        landed_days: z.number().int().min(1).default(30),
+        /** Quarantined events (verbatim lines) of days older than this are deleted. */
+        quarantine_days: z.number().int().min(1).default(90),
+      })
+      .strict()
+      .default({ landed_days: 30, quarantine_days: 90 }),
+    /** The daily schedule of `cartlens schedule`, in property.time_zone. */
+    schedule: z
+      .object({
+        at: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM, 24-hour').default('06:30'),
+        /** Attempts at a failed run (transient errors only), with growing waits. */
+        retries: z.number().int().min(0).max(10).default(3),
+        retry_wait_seconds: z.number().positive().default(300),
+      })
+      .strict()
+      .default({ at: '06:30', retries: 3, retry_wait_seconds: 300 }),
     /** Checks beyond those declared beside the models (docs/operations.md). */
     assertions: z
       .array(
@@ -179,4 +208,4 @@ export type WarehouseConfig = CartlensConfig['warehouse'];
 export type ExportConfig = CartlensConfig['export'];
 
 /** Config keys whose values are secrets: never printed, logged or written to a report. */
-export const SECRET_KEYS = ['privacy.user_key_secret'] as const;
+export const SECRET_KEYS = ['privacy.user_key_secret', 'alerts.webhook_url'] as const;

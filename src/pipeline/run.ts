@@ -14,7 +14,9 @@ import { planModels, readModels } from '../models/graph.js';
 import { createSource } from '../sources/index.js';
 import { CartlensError, ConfigError, ModelGraphError, NoEventsError } from '../util/errors.js';
 import { dueDates, isFinal, type DayStatus } from './due-dates.js';
-import { readDays, recordDays } from './run-state.js';
+import { readDays, recordDays, type DayState } from './run-state.js';
+import { alertFor, sendAlert } from '../ops/alerts.js';
+import { purgeExpired } from '../ops/retention.js';
 import { openWarehouse } from '../warehouse/index.js';
 import { readsBigQueryExport, readsLandedFiles, type StagedLineCount, type Warehouse } from '../warehouse/warehouse.js';
 import type { EventSource } from '../sources/source.js';
@@ -65,6 +67,8 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
   let asked: string[] | undefined = request.dates;
   try {
     await warehouse.prepareSchema();
+    const purged = await purgeExpired(warehouse, source.kind === 'files' ? config.landing.dir : undefined, config.retention, now(), config.property.time_zone);
+    if (purged.files > 0) progress.step(`retention: deleted ${purged.files} landed file(s) older than ${config.retention.landed_days} days`);
     if (request.due && !asked) {
       asked = dueDates(now(), config.property.time_zone, await readDays(warehouse, source.description), config.property.lookback_days);
       progress.step(`due: ${asked.join(', ')}`);
@@ -138,7 +142,7 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
     progress.step('closing the warehouse');
     const finishedAt = now().toISOString();
     const fingerprint = landed ? createHash('sha256').update(landed.map((f) => f.sha256).sort().join(',')).digest('hex') : null;
-    await recordDays(warehouse, [
+    const days: DayState[] = [
       ...dateReports.map((d) => {
         const final = isFinal(d.date, now(), config.property.time_zone);
         const status: DayStatus = d.status === 'published' ? (final ? 'complete' : 'provisional') : 'failed';
@@ -147,7 +151,9 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
       }),
       // A day asked for whose input is not there yet waits for it; it is due again next time.
       ...missing.map((date) => ({ source: source.description, date, status: 'deferred' as const, run_id: runId, started_at: startedAt.toISOString(), finished_at: finishedAt, input_fingerprint: fingerprint, rows: {}, final: false, last_error: 'no events in the input yet' })),
-    ]);
+    ];
+    await recordDays(warehouse, days);
+    await notify(config, days, progress);
     return report;
   } catch (error) {
     // The days the run was for are marked failed with the reason (best effort: the run's own error wins).
@@ -155,7 +161,9 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
       const message = error instanceof CartlensError ? error.oneLine : (error as Error).message;
       const at = now().toISOString();
       const status: DayStatus = error instanceof NoEventsError ? 'deferred' : 'failed';
-      await recordDays(warehouse, asked.map((date) => ({ source: source.description, date, status, run_id: runId, started_at: startedAt.toISOString(), finished_at: at, input_fingerprint: null, rows: {}, final: false, last_error: message }))).catch(() => undefined);
+      const failedDays: DayState[] = asked.map((date) => ({ source: source.description, date, status, run_id: runId, started_at: startedAt.toISOString(), finished_at: at, input_fingerprint: null, rows: {}, final: false, last_error: message }));
+      await recordDays(warehouse, failedDays).catch(() => undefined);
+      await notify(config, failedDays, progress);
     }
     throw error;
   } finally {
@@ -282,6 +290,18 @@ async function qualityOf(warehouse: Warehouse, date: string, byReason: Record<st
     items_without_id: n('items_without_id'),
     purchases_without_transaction_id: n('purchases_without_transaction_id'),
   };
+}
+
+/** Alerts the configured webhook about failed and deferred days (best effort: never fails the run). */
+async function notify(config: CartlensConfig, days: DayState[], progress: RunProgress): Promise<void> {
+  const attention = days.filter((d) => d.status === 'failed' || d.status === 'deferred');
+  if (!config.alerts || attention.length === 0) return;
+  const delivered = await sendAlert(config.alerts.webhook_url, alertFor(attention.map((d) => ({ date: d.date, status: d.status, reason: d.last_error }))), {
+    retries: config.alerts.retries,
+    timeoutMs: 10_000,
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  });
+  progress.step(delivered ? `alert sent for ${attention.length} day(s)` : 'warning: the alert could not be delivered to the webhook');
 }
 
 function quarantinedByReason(counts: StagedLineCount[], date: string | null): Record<string, number> {

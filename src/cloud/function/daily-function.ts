@@ -10,8 +10,8 @@ export const FUNCTION_NAME = 'cartlensDaily';
 /**
  * The daily job as an HTTP function for Cloud Run functions, invoked by Cloud Scheduler with an
  * OIDC token (the service is deployed without unauthenticated access, so only callers granted
- * roles/run.invoker reach this code). It runs exactly what `cartlens run` runs with the config at
- * $CARTLENS_CONFIG; a JSON body or query may name `date`, or `from` and `to`. It answers the run
+ * roles/run.invoker reach this code). It runs exactly what `cartlens run --due` runs with the
+ * config at $CARTLENS_CONFIG (a JSON body or query may name `date`, or `from` and `to`, instead). It answers the run
  * report (200), or an error: 503 when trying again can help (Scheduler retries), 500 otherwise.
  */
 export async function handleDaily(req: Request, res: Response): Promise<void> {
@@ -24,7 +24,8 @@ export async function handleDaily(req: Request, res: Response): Promise<void> {
     const options = { ...(req.query as Record<string, string>), ...(typeof req.body === 'object' && req.body ? (req.body as Record<string, string>) : {}) };
     const dates = datesFromOptions({ date: options.date, from: options.from, to: options.to });
     const loaded = await loadConfig(process.env.CARTLENS_CONFIG ?? 'cartlens.yaml');
-    const report = await runPipeline({ loaded, ...(dates ? { dates } : {}), progress: cloudLogging() });
+    // Without dates, the due dates — the same logic as `cartlens run --due` and `cartlens schedule`.
+    const report = await runPipeline({ loaded, ...(dates ? { dates } : { due: true }), progress: cloudLogging() });
     const ok = report.missing_dates.length === 0;
     log(ok ? 'INFO' : 'ERROR', ok ? 'run complete' : `no events for ${report.missing_dates.join(', ')}`, { run_id: report.run_id, seconds: (Date.now() - started) / 1000 });
     res.status(ok ? 200 : 500).json(report);

@@ -1,0 +1,42 @@
+/** What an alert says: one line for people, and the failing days for machines. */
+export interface Alert {
+  text: string;
+  days: { date: string; status: string; reason: string | null }[];
+}
+
+export interface AlertOptions {
+  retries: number;
+  sleep: (ms: number) => Promise<void>;
+  timeoutMs: number;
+}
+
+/**
+ * POSTs the alert as JSON to a webhook (a Slack or Google Chat incoming webhook accepts
+ * `{ "text": … }` as is), retrying network errors and 5xx with jittered back-off, never 4xx.
+ * The body holds dates, statuses and reasons only: no config, no secret, no user data. The
+ * webhook's URL is itself a secret and is never logged. Returns whether it was delivered.
+ */
+export async function sendAlert(url: string, alert: Alert, options: AlertOptions): Promise<boolean> {
+  for (let attempt = 0; ; attempt++) {
+    let status = 0;
+    try {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(alert),
+        signal: AbortSignal.timeout(options.timeoutMs),
+      });
+      status = response.status;
+      if (response.ok) return true;
+    } catch {
+      status = 0; // network error or timeout: worth another try
+    }
+    if ((status >= 400 && status < 500) || attempt >= options.retries) return false;
+    await options.sleep(Math.round(2 ** attempt * 500 * (0.5 + Math.random())));
+  }
+}
+
+export function alertFor(days: Alert['days']): Alert {
+  const worst = days.map((d) => `${d.date} ${d.status}${d.reason ? ` (${d.reason})` : ''}`).join('; ');
+  return { text: `cartlens: ${days.length} day(s) need attention: ${worst}`, days };
+}

@@ -1,0 +1,73 @@
+import { Cron } from 'croner';
+
+/** `HH:MM` as a daily cron pattern (minute hour * * *). */
+export function dailyPattern(at: string): string {
+  const [hours, minutes] = at.split(':').map(Number);
+  return `${minutes} ${hours} * * *`;
+}
+
+/** The next `count` times a daily `at` fires in `timeZone`, after `from` (DST included: croner's). */
+export function nextFireTimes(at: string, timeZone: string, from: Date, count: number): Date[] {
+  return new Cron(dailyPattern(at), { timezone: timeZone, paused: true }).nextRuns(count, from);
+}
+
+export interface Scheduler {
+  next(): Date | null;
+  /** Stops firing, and waits for a run in progress (and its retries) to end. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs `job` every day at `at` in `timeZone`, through croner (no home-made timer loop). A run
+ * never overlaps the previous one (`protect`); a run that fails with a transient error is tried
+ * again up to `retries` times after growing, jittered waits; `stop` interrupts the waits.
+ */
+export function startScheduler(options: {
+  at: string;
+  timeZone: string;
+  retries: number;
+  retryWaitMs: number;
+  job: () => Promise<void>;
+  isTransient: (error: unknown) => boolean;
+  onEvent: (message: string) => void;
+}): Scheduler {
+  let running: Promise<void> | undefined;
+  let stopping = false;
+  let wakeUp: (() => void) | undefined;
+  const wait = (ms: number) => new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    wakeUp = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+  });
+  const attempt = async () => {
+    for (let n = 0; ; n++) {
+      try {
+        await options.job();
+        return;
+      } catch (error) {
+        const retry = options.isTransient(error) && n < options.retries && !stopping;
+        options.onEvent(`run failed${retry ? `, trying again (${n + 1}/${options.retries})` : ''}: ${(error as Error).message}`);
+        if (!retry) return;
+        await wait(Math.round(options.retryWaitMs * 2 ** n * (0.75 + Math.random() / 2)));
+        if (stopping) return;
+      }
+    }
+  };
+  const cron = new Cron(dailyPattern(options.at), { timezone: options.timeZone, protect: true }, async () => {
+    options.onEvent('scheduled run starting');
+    running = attempt();
+    await running;
+    running = undefined;
+  });
+  return {
+    next: () => cron.nextRun(),
+    async stop() {
+      stopping = true;
+      cron.stop();
+      wakeUp?.();
+      await running;
+    },
+  };
+}

@@ -1,0 +1,108 @@
+// Alerts to a webhook (a local HTTP server), retention, the scheduler across a DST change and
+// its clean stop, and the JSON log lines off a terminal.
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import { mkdir, utimes, writeFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { nextFireTimes } from '../src/ops/scheduler.js';
+import { cli } from './support/cli.js';
+import { ev, queryWarehouse, tempDir, writeConfig, writeInput } from './support/pipeline.js';
+
+async function webhook(statuses: number[]) {
+  const received: { body: Record<string, unknown> }[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c));
+    req.on('end', () => {
+      received.push({ body: JSON.parse(body) as Record<string, unknown> });
+      res.writeHead(statuses.shift() ?? 200).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`, received, close: () => server.close() };
+}
+
+describe('alerts', () => {
+  it('a failed day is posted to the webhook as JSON, retried after a 500, with no secret in it', async () => {
+    const hook = await webhook([500, 200]);
+    try {
+      const dir = await tempDir();
+      await writeInput(dir, { 'a.json': [ev('page_view'), ev('page_view', { session: 2 })] });
+      const config = await writeConfig(dir, `alerts: { webhook_url: "${hook.url}" }\nassertions:\n  - { model: cart_funnel_daily, kind: row, check: "sessions < 2" }\n`);
+      const run = await cli(['run', '--config', config]);
+      expect(run.code).toBe(1);
+      expect(hook.received).toHaveLength(2);
+      const alert = hook.received[1]!.body as { text: string; days: { date: string; status: string; reason: string }[] };
+      expect(alert.text).toMatch(/^cartlens: 1 day\(s\) need attention: 2026-11-01 failed \(assertion cart_funnel_daily__row_101 failed\)$/);
+      expect(alert.days).toEqual([{ date: '2026-11-01', status: 'failed', reason: 'assertion cart_funnel_daily__row_101 failed' }]);
+      expect(JSON.stringify(hook.received)).not.toContain('test-secret-key');
+      expect(run.stderr).toContain('alert sent for 1 day(s)');
+      expect(run.stderr).not.toContain(hook.url);
+    } finally {
+      hook.close();
+    }
+  });
+});
+
+describe('retention', () => {
+  it('deletes landed files and quarantined events past their retention', async () => {
+    const dir = await tempDir();
+    await writeInput(dir, { 'a.json': [ev('page_view'), 'not json {"event_date":"20261101"'] });
+    const config = await writeConfig(dir, 'retention: { landed_days: 10, quarantine_days: 20 }\n');
+    await mkdir(join(dir, 'state', 'landing', 'objects'), { recursive: true });
+    const stale = join(dir, 'state', 'landing', 'objects', 'old.json.gz');
+    await writeFile(stale, 'x');
+    await utimes(stale, new Date('2020-01-01'), new Date('2020-01-01'));
+    expect((await cli(['run', '--config', config])).code).toBe(0);
+    expect(await readdir(join(dir, 'state', 'landing', 'objects'))).not.toContain('old.json.gz');
+    expect((await readdir(join(dir, 'state', 'landing', 'objects'))).length).toBe(1); // this run's input stays
+    const quarantined = () => queryWarehouse(join(dir, 'state', 'warehouse.duckdb'), `SELECT count(*)::INTEGER AS n FROM quarantined_events WHERE event_date = DATE '2026-11-01'`);
+    expect(await quarantined()).toEqual([{ n: 1 }]);
+    // A later run over other days: the 1st's quarantined line is past 20 days (today is later) and goes.
+    await writeInput(dir, { 'a.json': [ev('page_view', { date: '20261102' })] });
+    expect((await cli(['run', '--config', config])).code).toBe(0);
+    expect(await quarantined()).toEqual([{ n: 0 }]);
+  });
+});
+
+describe('the scheduler', () => {
+  it('fires at the configured local time across a daylight-saving change', () => {
+    const fires = nextFireTimes('06:30', 'America/New_York', new Date('2026-10-30T12:00:00Z'), 4).map((d) => d.toISOString());
+    // 06:30 EDT is 10:30 UTC; after the 1 November change, 06:30 EST is 11:30 UTC.
+    expect(fires).toEqual(['2026-10-31T10:30:00.000Z', '2026-11-01T11:30:00.000Z', '2026-11-02T11:30:00.000Z', '2026-11-03T11:30:00.000Z']);
+    expect(nextFireTimes('06:30', 'America/Sao_Paulo', new Date('2026-10-30T12:00:00Z'), 1)[0]!.toISOString()).toBe('2026-10-31T09:30:00.000Z');
+  });
+
+  it('logs its next run as JSON and stops cleanly on SIGTERM', async () => {
+    const dir = await tempDir();
+    const config = await writeConfig(dir, 'schedule: { at: "03:15" }\n');
+    const child = spawn(process.execPath, [fileURLToPath(new URL('../bin/cartlens.js', import.meta.url)), 'schedule', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c));
+    await new Promise<void>((resolve) => {
+      const check = () => (stderr.includes('next run') ? resolve() : setTimeout(check, 50));
+      check();
+    });
+    const first = JSON.parse(stderr.split('\n')[0]!) as { message: string };
+    expect(first.message).toMatch(/^scheduled daily at 03:15 America\/Sao_Paulo; next run \d{4}-\d{2}-\d{2}T06:15:00\.000Z$/);
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code).toBe(0);
+    expect(stderr).toContain('"message":"stopped"');
+  });
+});
+
+describe('logs', () => {
+  it('are one JSON object per line when not on a terminal', async () => {
+    const dir = await tempDir();
+    await writeInput(dir, { 'a.json': [ev('page_view')] });
+    const run = await cli(['run', '--config', await writeConfig(dir)]);
+    const lines = run.stderr.trim().split('\n');
+    const events = lines.map((l) => JSON.parse(l) as { time: string; level: string; message: string; elapsed_s: number });
+    expect(events.length).toBeGreaterThan(5);
+    expect(events.some((e) => /^model cart_funnel_daily$/.test(e.message))).toBe(true);
+    expect(events.every((e) => typeof e.time === 'string' && typeof e.elapsed_s === 'number')).toBe(true);
+  });
+});
