@@ -58,3 +58,11 @@ describe('CSV files', () => {
     expect(content.rowCount()).toBe(3);
   });
 });
+
+describe('the data dictionary', () => {
+  it('is current with the published tables (npm run data-dictionary)', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { dataDictionary } = await import('../src/exports/data-dictionary.js');
+    expect(await readFile('docs/data-dictionary.md', 'utf8')).toBe(dataDictionary());
+  });
+});
