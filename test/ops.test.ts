@@ -104,5 +104,8 @@ describe('logs', () => {
     expect(events.length).toBeGreaterThan(5);
     expect(events.some((e) => /^model cart_funnel_daily$/.test(e.message))).toBe(true);
     expect(events.every((e) => typeof e.time === 'string' && typeof e.elapsed_s === 'number')).toBe(true);
+    const exported = events.find((e) => e.message === '2026-11-01: published') as unknown as { run_id: string; step: string; date: string; rows: Record<string, number> };
+    expect(exported).toMatchObject({ step: 'export', date: '2026-11-01', rows: { cart_funnel_daily: 1, abandoned_carts: 0, cart_items_daily: 0 } });
+    expect(exported.run_id).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]{6}$/);
   });
 });

@@ -11,7 +11,7 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr, quie
     const log = (message: string, fields: Record<string, unknown> = {}) =>
       stream.write(`${JSON.stringify({ time: new Date().toISOString(), level: message.startsWith('warning') ? 'warning' : 'info', message, elapsed_s: Number(elapsed().slice(0, -1)), ...fields })}\n`);
     return {
-      step: (message) => log(message),
+      step: (message, fields) => log(message, fields),
       startBytes: (total, label) => log(label, { bytes: total }),
       addBytes() {},
       endBytes() {},

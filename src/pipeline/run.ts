@@ -28,7 +28,8 @@ import { resolveUserKeySecret } from './user-key.js';
 
 /** Receives what a run is doing, for a progress bar on a terminal or plain lines elsewhere. */
 export interface RunProgress {
-  step(message: string): void;
+  /** A step began; `fields` are the structured parts of the log line (run id, step, date, rows…). */
+  step(message: string, fields?: Record<string, unknown>): void;
   startBytes(total: number, label: string): void;
   addBytes(bytes: number): void;
   endBytes(): void;
@@ -54,10 +55,12 @@ export interface RunRequest {
 export async function runPipeline(request: RunRequest): Promise<RunReport> {
   const { loaded } = request;
   const { config } = loaded;
-  const progress = request.progress ?? SILENT_PROGRESS;
+  const baseProgress = request.progress ?? SILENT_PROGRESS;
   const now = request.now ?? (() => new Date());
   const startedAt = now();
   const runId = `${startedAt.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
+  // Every log line of the run carries its id.
+  const progress: RunProgress = { ...baseProgress, step: (message, fields) => baseProgress.step(message, { run_id: runId, ...fields }) };
 
   const plan = planModels(await readModels(), PUBLISHED_TABLE_NAMES);
   const { assertions, problems } = planAssertions(plan, PUBLISHED_TABLES, config.assertions);
@@ -86,16 +89,16 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
     await warehouse.prepareSchema();
     const steps = compileModels(plan, warehouse.dialect, dates);
     const fileStats = await warehouse.stagedFiles();
-    progress.step(`loading ${dates.length} date(s)`);
+    progress.step(`loading ${dates.length} date(s)`, { step: 'load', dates });
     const failures = await warehouse.transaction(async () => {
       await warehouse.loadStaged(dates, runId);
       for (const step of steps) {
-        progress.step(`model ${step.model}`);
+        progress.step(`model ${step.model}`, { step: 'model', model: step.model });
         for (const statement of step.statements) await warehouse.execute(statement);
       }
-      progress.step(`checking ${assertions.length} assertions`);
+      progress.step(`checking ${assertions.length} assertions`, { step: 'assertions' });
       const found = await checkAssertions(warehouse, assertions, dates, runId);
-      progress.step('committing');
+      progress.step('committing', { step: 'commit' });
       // A timestamp taken here, not CURRENT_TIMESTAMP: inside a transaction that can be its start.
       const literal = (date: Date) => `TIMESTAMP '${date.toISOString().replace('T', ' ').replace('Z', '')}'`;
       const { dialect } = warehouse;
@@ -110,9 +113,11 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
     const lineCounts = await warehouse.stagedLineCounts();
     const dateReports: DateReport[] = [];
     for (const date of dates) {
-      progress.step(`publishing ${date}`);
+      progress.step(`publishing ${date}`, { step: 'export', date });
       const byReason = quarantinedByReason(lineCounts, date);
       dateReports.push(await publishDate(warehouse, exporter, date, found.find((f) => f.date === date)?.includedEvents ?? 0, byReason, failures.get(date) ?? []));
+      const published = dateReports.at(-1)!;
+      progress.step(`${date}: ${published.status}`, { step: 'export', date, status: published.status, rows: published.rows });
     }
     const report: RunReport = {
       run_id: runId,
