@@ -66,7 +66,8 @@ describe('backfill', () => {
     expect(runs).toEqual(['2026-11-01', '2026-11-02', '2026-11-03', '2026-11-04'].map((dates) => ({ dates, n: 1 })));
     const again = await cli(['backfill', '--config', config, ...range]);
     expect(again.stderr).toContain('backfill: 0 day(s) to compute, 4 already complete');
-    const forced = await cli(['backfill', '--config', config, '--from', '2026-11-01', '--to', '2026-11-01', '--force']);
+    const forced = await cli(['backfill', '--config', config, '--from', '2026-11-01', '--to', '2026-11-01', '--force', '--parallel', '4']);
     expect(forced.stdout).toBe('2026-11-01  published\n');
+    expect(forced.stderr).toContain('one at a time (duckdb has one writer)');
   });
 });

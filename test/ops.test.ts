@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { nextFireTimes } from '../src/ops/scheduler.js';
+import { localDate } from '../src/pipeline/due-dates.js';
 import { cli } from './support/cli.js';
 import { ev, queryWarehouse, tempDir, writeConfig, writeInput } from './support/pipeline.js';
 
@@ -107,5 +108,53 @@ describe('logs', () => {
     const exported = events.find((e) => e.message === '2026-11-01: published') as unknown as { run_id: string; step: string; date: string; rows: Record<string, number> };
     expect(exported).toMatchObject({ step: 'export', date: '2026-11-01', rows: { cart_funnel_daily: 1, abandoned_carts: 0, cart_items_daily: 0 } });
     expect(exported.run_id).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]{6}$/);
+  });
+});
+
+describe('two schedulers on one warehouse', () => {
+  it('never run at once: the second waits for the first, then runs', async () => {
+    const dir = await tempDir();
+    // An event of yesterday (São Paulo), so that the due run has a day to compute.
+    const yesterday = localDate(new Date(Date.now() - 86_400_000), 'America/Sao_Paulo').replaceAll('-', '');
+    await writeInput(dir, { 'a.json': [ev('page_view', { date: yesterday })] });
+    const config = await writeConfig(dir, 'schedule: { at: "03:15", retry_wait_seconds: 1 }\n');
+    const start = () => {
+      const child = spawn(process.execPath, [fileURLToPath(new URL('../bin/cartlens.js', import.meta.url)), 'schedule', '--config', config, '--run-now'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const log = { text: '' };
+      child.stderr.on('data', (c: Buffer) => (log.text += c));
+      return { child, log };
+    };
+    // A third process holds the warehouse for a moment, as a long run would, while both start.
+    await mkdir(join(dir, 'state'), { recursive: true });
+    const holder = spawn(process.execPath, ['-e', `import('@duckdb/node-api').then(async (m) => { const db = await m.DuckDBInstance.create(${JSON.stringify(join(dir, 'state', 'warehouse.duckdb'))}); console.log('held'); setTimeout(() => { db.closeSync(); process.exit(0); }, 4000); })`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve) => holder.stdout!.once('data', () => resolve()));
+    const [a, b] = [start(), start()];
+    const done = (log: { text: string }) => /"message":"run \S+ done/.test(log.text) || /run failed: /.test(log.text);
+    await new Promise<void>((resolve, reject) => {
+      const deadline = Date.now() + 60_000;
+      const check = () => (done(a.log) && done(b.log) ? resolve() : Date.now() > deadline ? reject(new Error(`timeout:\n${a.log.text}\n${b.log.text}`)) : setTimeout(check, 100));
+      check();
+    });
+    for (const p of [a, b]) p.child.kill('SIGTERM');
+    const logs = [a.log.text, b.log.text];
+    // Both met the lock, waited and tried again, and ran to the end — never two at once.
+    expect(logs.every((l) => /in use by another process/.test(l) && /trying again/.test(l))).toBe(true);
+    expect(logs.every((l) => /"message":"run \S+ done/.test(l))).toBe(true);
+  });
+});
+
+describe('the backfill pool', () => {
+  it('never has more than its bound in flight, and keeps the results in order', async () => {
+    const { inPool } = await import('../src/util/pool.js');
+    let inFlight = 0;
+    let most = 0;
+    const results = await inPool([5, 1, 4, 2, 3], 2, async (n) => {
+      most = Math.max(most, ++inFlight);
+      await new Promise((resolve) => setTimeout(resolve, n * 5));
+      inFlight--;
+      return n * 10;
+    });
+    expect(most).toBe(2);
+    expect(results).toEqual([50, 10, 40, 20, 30]);
   });
 });

@@ -142,6 +142,8 @@ export const configSchema = z
         /** A Slack or Google Chat incoming webhook. A secret: use ${ENV}. */
         webhook_url: z.string().url(),
         retries: z.number().int().min(0).max(10).default(3),
+        /** Which day statuses raise an alert; `provisional` is the normal state of the lookback days. */
+        on: z.array(z.enum(['failed', 'deferred', 'provisional'])).default(['failed', 'deferred']),
       })
       .strict()
       .optional(),

@@ -13,6 +13,8 @@ export function nextFireTimes(at: string, timeZone: string, from: Date, count: n
 
 export interface Scheduler {
   next(): Date | null;
+  /** Runs now, as a scheduled fire would (never beside a run in progress). */
+  trigger(): void;
   /** Stops firing, and waits for a run in progress (and its retries) to end. */
   stop(): Promise<void>;
 }
@@ -63,6 +65,7 @@ export function startScheduler(options: {
   });
   return {
     next: () => cron.nextRun(),
+    trigger: () => void cron.trigger(),
     async stop() {
       stopping = true;
       cron.stop();

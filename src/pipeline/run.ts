@@ -297,10 +297,12 @@ async function qualityOf(warehouse: Warehouse, date: string, byReason: Record<st
   };
 }
 
-/** Alerts the configured webhook about failed and deferred days (best effort: never fails the run). */
+/** Alerts the configured webhook about the days whose status it watches (best effort: never fails the run). */
 async function notify(config: CartlensConfig, days: DayState[], progress: RunProgress): Promise<void> {
-  const attention = days.filter((d) => d.status === 'failed' || d.status === 'deferred');
-  if (!config.alerts || attention.length === 0) return;
+  if (!config.alerts) return;
+  const on = new Set<string>(config.alerts.on);
+  const attention = days.filter((d) => on.has(d.status));
+  if (attention.length === 0) return;
   const delivered = await sendAlert(config.alerts.webhook_url, alertFor(attention.map((d) => ({ date: d.date, status: d.status, reason: d.last_error }))), {
     retries: config.alerts.retries,
     timeoutMs: 10_000,

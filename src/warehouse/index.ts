@@ -3,6 +3,14 @@ import { DuckDbWarehouse } from './duckdb/duckdb-warehouse.js';
 import { BigQueryWarehouse } from './bigquery/bigquery-warehouse.js';
 import type { Warehouse } from './warehouse.js';
 
+/**
+ * What a warehouse allows before it is opened. `concurrentRuns`: several runs at once (BigQuery:
+ * each in its own session); DuckDB has one writer per file.
+ */
+export function warehouseCapabilities(config: WarehouseConfig): { concurrentRuns: boolean } {
+  return { concurrentRuns: config.type === 'bigquery' };
+}
+
 export async function openWarehouse(config: WarehouseConfig): Promise<Warehouse> {
   switch (config.type) {
     case 'duckdb':

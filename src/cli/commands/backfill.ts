@@ -6,7 +6,8 @@ import { readDays } from '../../pipeline/run-state.js';
 import { runPipeline } from '../../pipeline/run.js';
 import { createSource } from '../../sources/index.js';
 import { CartlensError } from '../../util/errors.js';
-import { openWarehouse } from '../../warehouse/index.js';
+import { openWarehouse, warehouseCapabilities } from '../../warehouse/index.js';
+import { inPool } from '../../util/pool.js';
 import { createProgress } from '../progress.js';
 
 export function backfillCommand(program: Command): void {
@@ -17,7 +18,8 @@ export function backfillCommand(program: Command): void {
     .requiredOption('--from <date>', 'first day')
     .requiredOption('--to <date>', 'last day')
     .option('--force', 'compute complete final days again too')
-    .action(async (options: { config: string; from: string; to: string; force?: boolean }) => {
+    .option('--parallel <n>', 'days computed at once, where the warehouse allows several runs (BigQuery)', '1')
+    .action(async (options: { config: string; from: string; to: string; force?: boolean; parallel: string }) => {
       const loaded = await loadConfig(options.config);
       const [from, to] = [parseDate(options.from, '--from'), parseDate(options.to, '--to')];
       if (from > to) throw new CartlensError(`--from ${from} is after --to ${to}`, 'swap them');
@@ -32,11 +34,12 @@ export function backfillCommand(program: Command): void {
         await warehouse.close();
       }
       const todo = dateRange(from, to).filter((d) => options.force || !done.has(d));
-      process.stderr.write(`backfill: ${todo.length} day(s) to compute, ${dateRange(from, to).length - todo.length} already complete\n`);
-      // One day at a time: the embedded warehouse has one writer, and a day is the unit that
-      // commits or not; a failed day is reported and the next one still runs.
+      const asked = Math.max(1, Math.floor(Number(options.parallel) || 1));
+      const parallel = warehouseCapabilities(loaded.config.warehouse).concurrentRuns ? asked : 1;
+      process.stderr.write(`backfill: ${todo.length} day(s) to compute, ${dateRange(from, to).length - todo.length} already complete${asked > parallel ? `; one at a time (${loaded.config.warehouse.type} has one writer)` : parallel > 1 ? `; ${parallel} at a time` : ''}\n`);
+      // A day is the unit that commits or not; a failed day is reported and the others still run.
       let failures = 0;
-      for (const date of todo) {
+      await inPool(todo, parallel, async (date) => {
         try {
           const report = await runPipeline({ loaded, dates: [date], progress: createProgress(process.stderr, true) });
           const day = report.dates[0];
@@ -46,7 +49,7 @@ export function backfillCommand(program: Command): void {
           failures++;
           process.stdout.write(`${date}  failed: ${error instanceof CartlensError ? error.oneLine : (error as Error).message}\n`);
         }
-      }
+      });
       if (failures > 0) process.exitCode = 1;
     });
 }

@@ -10,7 +10,8 @@ export function scheduleCommand(program: Command): void {
     .command('schedule')
     .description('run the due dates every day at schedule.at (property time zone) until stopped (SIGTERM / Ctrl-C)')
     .requiredOption('-c, --config <file>', 'the config file (YAML)')
-    .action(async (options: { config: string }) => {
+    .option('--run-now', 'also run the due dates once at start')
+    .action(async (options: { config: string; runNow?: boolean }) => {
       const loaded = await loadConfig(options.config);
       const { schedule, property } = loaded.config;
       const log = (message: string) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), component: 'scheduler', message })}\n`);
@@ -28,6 +29,7 @@ export function scheduleCommand(program: Command): void {
         onEvent: log,
       });
       log(`scheduled daily at ${schedule.at} ${property.time_zone}; next run ${scheduler.next()?.toISOString() ?? 'never'}`);
+      if (options.runNow) scheduler.trigger();
       await new Promise<void>((resolve) => {
         process.once('SIGTERM', resolve);
         process.once('SIGINT', resolve);
