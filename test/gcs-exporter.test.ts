@@ -138,7 +138,7 @@ describe('GCS exporter', () => {
 });
 
 describe('a run exporting to Cloud Storage', () => {
-  it('publishes every table, manifest and run report into the bucket', async () => {
+  it('publishes every table, manifest, daily report and run report into the bucket', async () => {
     const dir = await tempDir();
     await writeInput(dir, { 'a.json': [ev('add_to_cart', { items: [item('A')] })] });
     const config = parseConfig(
@@ -157,8 +157,12 @@ export: { type: gcs, bucket: test-bucket, prefix: exports, api_endpoint: "${endp
       'exports/cart_funnel_daily/dt=2026-11-01/manifest.json',
       'exports/cart_items_daily/dt=2026-11-01/cart_items_daily_20261101.csv',
       'exports/cart_items_daily/dt=2026-11-01/manifest.json',
+      'exports/report/dt=2026-11-01/report.html',
       'exports/run_report/dt=2026-11-01/run_report_20261101.json',
       'exports/run_report/last_run.json',
     ]);
+    // Served as a page, not a download, when a dashboard links to it.
+    expect(gcs.objects.get('exports/report/dt=2026-11-01/report.html')!.contentType).toBe('text/html; charset=utf-8');
+    expect(gcs.text('exports/report/dt=2026-11-01/report.html')).toContain('data-tile="sessions_with_add_to_cart" data-value="1"');
   });
 });

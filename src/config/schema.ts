@@ -133,9 +133,13 @@ export const configSchema = z
         time_zone: z.string().default('America/Sao_Paulo'),
         /** Recent days computed again on every due run: GA4 revises them for about 72 hours. */
         lookback_days: z.number().int().min(1).max(30).default(3),
+        /** The property's currency (ISO 4217): money in the tables is in it, as the export reports it. */
+        currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as BRL or USD').default('BRL'),
       })
       .strict()
-      .default({ time_zone: 'America/Sao_Paulo', lookback_days: 3 }),
+      .default({ time_zone: 'America/Sao_Paulo', lookback_days: 3, currency: 'BRL' }),
+    /** Labels and number formats of the daily report. */
+    locale: z.enum(['en', 'pt-BR']).default('en'),
     /** Where failed or deferred days are reported (docs/operations.md). */
     alerts: z
       .object({

@@ -24,6 +24,8 @@ export interface Exporter {
   remove(table: string, date: string): Promise<void>;
   /** Writes a JSON document at `<root>/<relativePath>`, atomically. */
   writeJson(relativePath: string, document: unknown): Promise<string>;
+  /** Writes a text file (e.g. the daily report.html) at `<root>/<relativePath>`, atomically. */
+  writeText(relativePath: string, text: string, contentType: string): Promise<string>;
 }
 
 export function csvFileName(table: string, date: string): string {

@@ -7,6 +7,7 @@ import { csvContent } from '../exports/csv.js';
 import { exportQuery } from '../exports/export-query.js';
 import { PUBLISHED_TABLES, PUBLISHED_TABLE_NAMES } from '../exports/published-tables.js';
 import type { Exporter, PublishedFile } from '../exports/exporter.js';
+import { buildDailyReport, reportPath, type DailyReportOptions } from '../reports/daily-report.js';
 import { compileModels } from '../models/compile.js';
 import { planAssertions } from '../models/assertions.js';
 import { checkAssertions } from './check-assertions.js';
@@ -115,7 +116,8 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
     for (const date of dates) {
       progress.step(`publishing ${date}`, { step: 'export', date });
       const byReason = quarantinedByReason(lineCounts, date);
-      dateReports.push(await publishDate(warehouse, exporter, date, found.find((f) => f.date === date)?.includedEvents ?? 0, byReason, failures.get(date) ?? []));
+      const reportOptions = { locale: config.locale, currency: config.property.currency };
+      dateReports.push(await publishDate(warehouse, exporter, date, found.find((f) => f.date === date)?.includedEvents ?? 0, byReason, failures.get(date) ?? [], reportOptions));
       const published = dateReports.at(-1)!;
       progress.step(`${date}: ${published.status}`, { step: 'export', date, status: published.status, rows: published.rows });
     }
@@ -243,6 +245,7 @@ async function publishDate(
   includedEvents: number,
   byReason: Record<string, number>,
   failures: AssertionFailure[],
+  reportOptions: DailyReportOptions,
 ): Promise<DateReport> {
   const quality = await qualityOf(warehouse, date, byReason);
   const files: PublishedFile[] = [];
@@ -259,6 +262,11 @@ async function publishDate(
     files.push(published);
     rows[table.name] = published.rows;
     crashPoint('mid-export');
+  }
+  if (!blocked && includedEvents > 0) {
+    // Written after the CSVs, from the same queries, so it never shows numbers they lack.
+    const html = await buildDailyReport(warehouse, date, reportOptions);
+    if (html) await exporter.writeText(reportPath(date), html, 'text/html; charset=utf-8');
   }
   const [funnel] = includedEvents > 0 ? await warehouse.query(exportQuery(warehouse.dialect, PUBLISHED_TABLES[0]!, date)) : [];
   return {

@@ -55,8 +55,12 @@ export class GcsExporter implements Exporter {
   }
 
   async writeJson(relativePath: string, document: unknown): Promise<string> {
+    return this.writeText(relativePath, `${JSON.stringify(document, null, 2)}\n`, 'application/json');
+  }
+
+  async writeText(relativePath: string, text: string, contentType: string): Promise<string> {
     const name = `${this.prefix}${relativePath}`;
-    await this.putObject(name, Buffer.from(`${JSON.stringify(document, null, 2)}\n`), 'application/json');
+    await this.putObject(name, Buffer.from(text), contentType);
     return `gs://${this.bucket.name}/${name}`;
   }
 

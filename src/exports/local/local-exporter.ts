@@ -40,8 +40,12 @@ export class LocalExporter implements Exporter {
   }
 
   async writeJson(relativePath: string, document: unknown): Promise<string> {
+    return this.writeText(relativePath, `${JSON.stringify(document, null, 2)}\n`, 'application/json');
+  }
+
+  async writeText(relativePath: string, text: string, _contentType: string): Promise<string> {
     const path = join(this.root, relativePath);
-    await writeAtomically(path, (write) => write(Buffer.from(`${JSON.stringify(document, null, 2)}\n`)));
+    await writeAtomically(path, (write) => write(Buffer.from(text)));
     return path;
   }
 }
