@@ -56,6 +56,7 @@ describe('dates without included events', () => {
     for (const table of ['cart_funnel_daily', 'abandoned_carts', 'cart_items_daily']) {
       expect(await readdir(join(first.dir, 'exports', table))).toEqual([`dt=${D}`]);
     }
+    expect(await readdir(join(first.dir, 'exports', 'report'))).toEqual([`dt=${D}`]);
     expect(await second.query(`SELECT count(*)::INTEGER AS n FROM cart_funnel_daily WHERE date = DATE '2026-11-02'`)).toEqual([{ n: 0 }]);
   });
 });

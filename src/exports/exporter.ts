@@ -26,6 +26,8 @@ export interface Exporter {
   writeJson(relativePath: string, document: unknown): Promise<string>;
   /** Writes a text file (e.g. the daily report.html) at `<root>/<relativePath>`, atomically. */
   writeText(relativePath: string, text: string, contentType: string): Promise<string>;
+  /** Deletes the file at `<root>/<relativePath>`; a missing file is not an error. */
+  deleteFile(relativePath: string): Promise<void>;
 }
 
 export function csvFileName(table: string, date: string): string {

@@ -58,6 +58,11 @@ export class GcsExporter implements Exporter {
     return this.writeText(relativePath, `${JSON.stringify(document, null, 2)}\n`, 'application/json');
   }
 
+  async deleteFile(relativePath: string): Promise<void> {
+    const name = `${this.prefix}${relativePath}`;
+    await guarded(`delete gs://${this.bucket.name}/${name}`, () => this.bucket.file(name).delete({ ignoreNotFound: true }));
+  }
+
   async writeText(relativePath: string, text: string, contentType: string): Promise<string> {
     const name = `${this.prefix}${relativePath}`;
     await this.putObject(name, Buffer.from(text), contentType);

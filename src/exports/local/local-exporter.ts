@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rename, rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { CsvContent } from '../csv.js';
 import { csvFileName, type Exporter, type PublishedFile } from '../exporter.js';
@@ -41,6 +41,13 @@ export class LocalExporter implements Exporter {
 
   async writeJson(relativePath: string, document: unknown): Promise<string> {
     return this.writeText(relativePath, `${JSON.stringify(document, null, 2)}\n`, 'application/json');
+  }
+
+  async deleteFile(relativePath: string): Promise<void> {
+    const path = join(this.root, relativePath);
+    await rm(path, { force: true });
+    // Leave no empty dt= folder behind, as `remove` does not.
+    await rmdir(dirname(path)).catch(() => undefined);
   }
 
   async writeText(relativePath: string, text: string, _contentType: string): Promise<string> {
