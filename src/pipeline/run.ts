@@ -263,13 +263,12 @@ async function publishDate(
     rows[table.name] = published.rows;
     crashPoint('mid-export');
   }
+  const [funnel] = includedEvents > 0 ? await warehouse.query(exportQuery(warehouse.dialect, PUBLISHED_TABLES[0]!, date)) : [];
   if (!blocked) {
     // Written after the CSVs, from the same queries, so it never shows numbers they lack.
-    const html = includedEvents > 0 ? await buildDailyReport(warehouse, date, reportOptions) : undefined;
-    if (html) await exporter.writeText(reportPath(date), html, 'text/html; charset=utf-8');
+    if (funnel) await exporter.writeText(reportPath(date), await buildDailyReport(warehouse, date, funnel, reportOptions), 'text/html; charset=utf-8');
     else await exporter.deleteFile(reportPath(date));
   }
-  const [funnel] = includedEvents > 0 ? await warehouse.query(exportQuery(warehouse.dialect, PUBLISHED_TABLES[0]!, date)) : [];
   return {
     date,
     status: blocked ? 'failed' : includedEvents > 0 ? 'published' : 'no_events',

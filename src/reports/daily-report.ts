@@ -74,12 +74,10 @@ const LABELS = {
   },
 } as const satisfies Record<ReportLocale, Record<string, string>>;
 
-/** Reads the day's rows from the warehouse (the export queries) and renders the report. */
-export async function buildDailyReport(warehouse: Warehouse, date: string, options: DailyReportOptions): Promise<string | undefined> {
-  const [funnelTable, , itemsTable] = PUBLISHED_TABLES;
-  const [funnel] = await warehouse.query(exportQuery(warehouse.dialect, funnelTable!, date));
-  if (!funnel) return undefined;
-  const items = await warehouse.query(exportQuery(warehouse.dialect, itemsTable!, date));
+/** Renders the report from the day's published funnel row and its items (the export query). */
+export async function buildDailyReport(warehouse: Warehouse, date: string, funnel: Row, options: DailyReportOptions): Promise<string> {
+  const itemsTable = PUBLISHED_TABLES.find((t) => t.name === 'cart_items_daily')!;
+  const items = await warehouse.query(exportQuery(warehouse.dialect, itemsTable, date));
   return renderDailyReport(date, funnel, items, options);
 }
 
