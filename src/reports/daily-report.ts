@@ -19,7 +19,7 @@ export interface DailyReportOptions {
   topItems?: number;
 }
 
-/** The published row of cart_funnel_daily, as the export query returns it. */
+/** A published row (cart_funnel_daily or cart_items_daily) as the export query returns it. */
 export type Row = Record<string, unknown>;
 
 export const REPORT_FILE = 'report.html';
