@@ -113,10 +113,10 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
     const exporter = createExporter(config.export);
     const lineCounts = await warehouse.stagedLineCounts();
     const dateReports: DateReport[] = [];
+    const reportOptions = { locale: config.locale, currency: config.property.currency };
     for (const date of dates) {
       progress.step(`publishing ${date}`, { step: 'export', date });
       const byReason = quarantinedByReason(lineCounts, date);
-      const reportOptions = { locale: config.locale, currency: config.property.currency };
       dateReports.push(await publishDate(warehouse, exporter, date, found.find((f) => f.date === date)?.includedEvents ?? 0, byReason, failures.get(date) ?? [], reportOptions));
       const published = dateReports.at(-1)!;
       progress.step(`${date}: ${published.status}`, { step: 'export', date, status: published.status, rows: published.rows });
