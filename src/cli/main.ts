@@ -12,6 +12,7 @@ import { reconcileCommand } from './commands/reconcile.js';
 import { statusCommand } from './commands/status.js';
 import { backfillCommand } from './commands/backfill.js';
 import { scheduleCommand } from './commands/schedule.js';
+import { serveCommand } from './commands/serve.js';
 
 const program = new Command('cartlens')
   .description("Turns an online store's cart events into daily cart metrics published as CSV files.")
@@ -31,6 +32,7 @@ reconcileCommand(program);
 statusCommand(program);
 backfillCommand(program);
 scheduleCommand(program);
+serveCommand(program);
 
 // The one place that ends the process: commands return an exit code or throw.
 try {

@@ -138,8 +138,19 @@ export const configSchema = z
       })
       .strict()
       .default({ time_zone: 'America/Sao_Paulo', lookback_days: 3, currency: 'BRL' }),
-    /** Labels and number formats of the daily report. */
+    /** Labels and number formats of the daily report and the dashboard. */
     locale: z.enum(['en', 'pt-BR']).default('en'),
+    /** `cartlens serve`, the dashboard (docs/dashboard.md). */
+    serve: z
+      .object({
+        /** Any address but 127.0.0.1, ::1 or localhost needs `token`. */
+        host: z.string().min(1).default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(8080),
+        /** Asked of every request when set. A secret: use ${ENV}; CARTLENS_SERVE_TOKEN works too. */
+        token: z.string().min(16, 'use at least 16 characters').optional(),
+      })
+      .strict()
+      .default({ host: '127.0.0.1', port: 8080 }),
     /** Where failed or deferred days are reported (docs/operations.md). */
     alerts: z
       .object({

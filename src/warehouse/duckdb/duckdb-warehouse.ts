@@ -17,6 +17,21 @@ export interface DuckDbOptions {
   path: string;
   memoryLimit: string;
   threads?: number;
+  /** How long to wait out another process's lock: the dashboard holds one for a moment per copy. */
+  lockWaitMs?: number;
+}
+
+/** Opens the file, trying again while another process holds its lock, up to `waitMs`. */
+async function createWaitingOutReaders(path: string, settings: Record<string, string>, waitMs: number): Promise<DuckDBInstance> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      return await DuckDBInstance.create(path, settings);
+    } catch (error) {
+      if (!/lock/i.test((error as Error).message) || Date.now() >= deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
 }
 
 /** The slice of @duckdb/node-api that cartlens calls, so tests could hand in a fake. */
@@ -47,7 +62,7 @@ export class DuckDbWarehouse implements Warehouse, LandedFileReader, ApiPageRead
     if (options.threads) settings.threads = String(options.threads);
     let instance: DuckDBInstance;
     try {
-      instance = await DuckDBInstance.create(options.path, settings);
+      instance = await createWaitingOutReaders(options.path, settings, options.lockWaitMs ?? 5000);
     } catch (error) {
       const message = (error as Error).message;
       if (/lock/i.test(message)) {

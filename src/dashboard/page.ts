@@ -1,0 +1,176 @@
+import { BASE_STYLE, escapeHtml, Formats, funnelSvg, isBlank, tilesHtml, topItemsHtml, type ReportFormatOptions } from '../reports/render.js';
+import type { Row } from '../warehouse/warehouse.js';
+import { daysBetween, type DashboardData } from './queries.js';
+import { addDays } from '../pipeline/due-dates.js';
+
+/** A link to one of a day's published files. */
+export interface FileLink {
+  name: string;
+  href: string;
+}
+
+export interface PageContext {
+  format: ReportFormatOptions;
+  /** When the copy of the warehouse was taken, and whether a run held it at the last look. */
+  takenAt: Date | null;
+  busy: boolean;
+  /** The day's files, for the status table. */
+  links: (date: string) => FileLink[];
+}
+
+/**
+ * The dashboard, rendered on the server as one HTML page with inline SVG charts and no script:
+ * it paints as soon as it arrives, and the range form is a plain GET.
+ */
+export function renderDashboard(data: DashboardData, context: PageContext): string {
+  const formats = new Formats(context.format);
+  const { text } = formats;
+  const { range, previous } = data;
+  // With no published day before the range, there is nothing to compare with (not zeros).
+  const hasPrevious = Number(data.previousTotals.days) > 0;
+  const body =
+    data.available.last === null
+      ? `<p class="empty">${escapeHtml(text.noData)}</p>`
+      : `<section class="tiles">
+${tilesHtml(data.totals, formats, hasPrevious ? data.previousTotals : undefined)}
+</section>
+<p class="previous">${text.vsPrevious} ${text.previous}: ${previous.from} – ${previous.to} (${data.previousTotals.days}/${daysBetween(previous.from, previous.to)} ${text.publishedDays})</p>
+<h2>${text.trend}</h2>
+${trendSvg(data.trend, range, formats)}
+<h2>${text.funnel}</h2>
+${funnelSvg(data.totals, formats)}
+<h2>${text.topItems}</h2>
+${topItemsHtml(data.topItems, formats, text.noItemsInRange)}
+<div class="breakdowns">
+${breakdownSvg('device', text.device, data.breakdowns.device, formats)}
+${breakdownSvg('country', text.country, data.breakdowns.country, formats)}
+${breakdownSvg('source_medium', text.sourceMedium, data.breakdowns.sourceMedium, formats)}
+</div>
+<h2>${text.status}</h2>
+${daysTable(data.days, formats, context.links)}`;
+
+  return `<!doctype html>
+<html lang="${context.format.locale}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${text.dashboard} ${range.from} – ${range.to}</title>
+<style>
+${BASE_STYLE}
+form.range { display: flex; gap: 0.75rem; align-items: end; margin-bottom: 1rem; }
+form.range label { display: flex; flex-direction: column; font-size: 0.8rem; color: #52606d; }
+.change.up { color: #0b6e4f; } .change.down { color: #b42318; }
+.asof { font-size: 0.8rem; color: #52606d; } .busy { color: #b54708; }
+.breakdowns { display: grid; grid-template-columns: repeat(auto-fit, minmax(26rem, 1fr)); gap: 1rem; }
+table.days td:first-child { white-space: nowrap; }
+.status-failed { color: #b42318; font-weight: 600; } .status-provisional { color: #b54708; }
+td.files a { margin-right: 0.5rem; }
+</style>
+</head>
+<body>
+<h1>${text.dashboard}</h1>
+<form class="range" method="get" action="/">
+<label>${text.from}<input type="date" name="from" value="${range.from}"${data.available.first ? ` min="${data.available.first}"` : ''}${data.available.last ? ` max="${data.available.last}"` : ''}></label>
+<label>${text.to}<input type="date" name="to" value="${range.to}"${data.available.first ? ` min="${data.available.first}"` : ''}${data.available.last ? ` max="${data.available.last}"` : ''}></label>
+<button type="submit">${text.apply}</button>
+<span class="asof">${text.dataAsOf} ${context.takenAt ? escapeHtml(context.takenAt.toISOString().slice(0, 19).replace('T', ' ')) : '—'} UTC${context.busy ? ` · <span class="busy">${text.busy}</span>` : ''}</span>
+</form>
+${body}
+</body>
+</html>
+`;
+}
+
+/** Abandoned value as bars and the abandonment rate as a line, one slot per day of the range. */
+function trendSvg(trend: Row[], range: { from: string; to: string }, formats: Formats): string {
+  const width = 760;
+  const height = 220;
+  const left = 90;
+  const right = 70;
+  const top = 10;
+  const bottom = 30;
+  const days: string[] = [];
+  for (let d = range.from; d <= range.to; d = addDays(d, 1)) days.push(d);
+  const byDate = new Map(trend.map((row) => [String(row.date), row]));
+  const slot = (width - left - right) / days.length;
+  const maxValue = Math.max(1, ...trend.map((r) => Number(r.abandoned_value)));
+  const rates = trend.filter((r) => !isBlank(r.cart_abandonment_rate)).map((r) => Number(r.cart_abandonment_rate));
+  const maxRate = Math.max(0.01, ...rates);
+  const plotHeight = height - top - bottom;
+  const bars: string[] = [];
+  const points: string[] = [];
+  const dots: string[] = [];
+  days.forEach((date, index) => {
+    const row = byDate.get(date);
+    if (!row) return;
+    const x = left + index * slot;
+    const value = Number(row.abandoned_value);
+    const barHeight = (plotHeight * value) / maxValue;
+    bars.push(
+      `<rect class="value-bar" data-date="${date}" data-value="${escapeHtml(String(row.abandoned_value))}" x="${(x + slot * 0.15).toFixed(1)}" y="${(top + plotHeight - barHeight).toFixed(1)}" width="${Math.max(1, slot * 0.7).toFixed(1)}" height="${barHeight.toFixed(1)}" fill="#9fc3f7"><title>${date}: ${escapeHtml(formats.money(value))}</title></rect>`,
+    );
+    if (isBlank(row.cart_abandonment_rate)) return;
+    const rate = Number(row.cart_abandonment_rate);
+    const cx = (x + slot / 2).toFixed(1);
+    const cy = (top + plotHeight - (plotHeight * rate) / maxRate).toFixed(1);
+    points.push(`${cx},${cy}`);
+    dots.push(`<circle class="rate-point" data-date="${date}" data-rate="${escapeHtml(String(row.cart_abandonment_rate))}" cx="${cx}" cy="${cy}" r="3" fill="#b42318"><title>${date}: ${escapeHtml(formats.rate(rate))}</title></circle>`);
+  });
+  const axis = [
+    `<text x="${left - 6}" y="${top + 10}" font-size="11" text-anchor="end">${escapeHtml(formats.money(maxValue))}</text>`,
+    `<text x="${width - right + 6}" y="${top + 10}" font-size="11" fill="#b42318">${escapeHtml(formats.rate(maxRate))}</text>`,
+    `<text x="${left}" y="${height - 8}" font-size="11">${days[0]}</text>`,
+    `<text x="${width - right}" y="${height - 8}" font-size="11" text-anchor="end">${days.at(-1)}</text>`,
+    `<line x1="${left}" y1="${top + plotHeight}" x2="${width - right}" y2="${top + plotHeight}" stroke="#9aa5b1"></line>`,
+  ].join('');
+  const line = points.length > 1 ? `<polyline class="rate-line" points="${points.join(' ')}" fill="none" stroke="#b42318" stroke-width="2"></polyline>` : '';
+  return `<svg class="trend" role="img" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" xmlns="http://www.w3.org/2000/svg">${axis}${bars.join('')}${line}${dots.join('')}</svg>`;
+}
+
+/** One dimension's abandoned carts: a bar per value, sized by its share of abandoned value. */
+function breakdownSvg(dimension: string, title: string, rows: Row[], formats: Formats): string {
+  const { text } = formats;
+  const width = 520;
+  const rowHeight = 24;
+  const labelWidth = 150;
+  const height = Math.max(1, rows.length) * rowHeight;
+  const bars = rows
+    .map((row, index) => {
+      const y = index * rowHeight;
+      const share = Number(row.share ?? 0);
+      const key = row.key === null ? text.other : String(row.key);
+      const barWidth = Math.max(1, Math.round((width - labelWidth - 200) * share));
+      return (
+        `<g data-key="${escapeHtml(row.key === null ? '' : String(row.key))}" data-carts="${row.carts}" data-value="${escapeHtml(String(row.value))}">` +
+        `<text x="0" y="${y + 16}" font-size="12">${escapeHtml(key.length > 22 ? `${key.slice(0, 21)}…` : key)}<title>${escapeHtml(key)}</title></text>` +
+        `<rect x="${labelWidth}" y="${y + 3}" width="${barWidth}" height="${rowHeight - 8}" fill="#f0a35e"></rect>` +
+        `<text x="${labelWidth + barWidth + 6}" y="${y + 16}" font-size="12">${formats.integer(row.carts)} · ${escapeHtml(formats.money(row.value))} (${formats.percentFormat.format(share)})</text></g>`
+      );
+    })
+    .join('');
+  return `<section class="breakdown"><h3>${text.breakdown} ${title.toLowerCase()}</h3><svg class="breakdown-chart" data-dimension="${dimension}" role="img" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" xmlns="http://www.w3.org/2000/svg">${bars}</svg></section>`;
+}
+
+function daysTable(days: Row[], formats: Formats, links: (date: string) => FileLink[]): string {
+  const { text } = formats;
+  const statusLabel = (status: unknown) => (isBlank(status) ? text.notRun : (text[String(status) as 'complete' | 'provisional' | 'failed' | 'deferred'] ?? String(status)));
+  const count = (value: unknown) => (isBlank(value) ? '—' : formats.integer(value));
+  const rows = [...days]
+    .reverse()
+    .map((day) => {
+      const date = String(day.date);
+      const status = isBlank(day.status) ? 'not_run' : String(day.status);
+      const files = links(date)
+        .map((link) => `<a href="${escapeHtml(link.href)}">${escapeHtml(link.name)}</a>`)
+        .join('');
+      return (
+        `<tr data-date="${date}" data-status="${status}"><td>${date}</td>` +
+        `<td class="status-${status}"${isBlank(day.last_error) ? '' : ` title="${escapeHtml(String(day.last_error))}"`}>${escapeHtml(statusLabel(day.status))}</td>` +
+        `<td>${isBlank(day.final) ? '—' : day.final ? text.yes : text.no}</td>` +
+        `<td class="num" data-quarantined="${isBlank(day.quarantined) ? '' : day.quarantined}">${count(day.quarantined)}</td><td class="num">${count(day.duplicates)}</td>` +
+        `<td class="files">${files}</td></tr>`
+      );
+    })
+    .join('\n');
+  return `<table class="days"><thead><tr><th>${text.date}</th><th>${text.state}</th><th>${text.final}</th><th class="num">${text.quarantined}</th><th class="num">${text.duplicates}</th><th>${text.files}</th></tr></thead><tbody>\n${rows}\n</tbody></table>`;
+}

@@ -1,0 +1,132 @@
+import { addDays } from '../pipeline/due-dates.js';
+import { DuckDbDialect } from '../warehouse/duckdb/duckdb-dialect.js';
+import type { Row } from '../warehouse/warehouse.js';
+import { InputError } from '../util/errors.js';
+import type { WarehouseSnapshot } from './snapshot.js';
+
+/**
+ * The dashboard's numbers for a date range, from the copy of the published tables.
+ * A range's counts and money are sums of the published days; its rates are computed again from
+ * those sums with the contract's rounding (never an average of daily rates), so they are what
+ * the CSVs of the range give. docs/dashboard.md says why.
+ */
+
+export interface DateRange {
+  from: string;
+  to: string;
+}
+
+export interface DashboardData {
+  range: DateRange;
+  previous: DateRange;
+  /** The published days that exist, oldest and newest (null: nothing published yet). */
+  available: { first: string | null; last: string | null };
+  totals: Row;
+  previousTotals: Row;
+  /** One row per published day of the range: date, cart_abandonment_rate, abandoned_value. */
+  trend: Row[];
+  topItems: Row[];
+  breakdowns: { device: Row[]; country: Row[]; sourceMedium: Row[] };
+  /** One row per day of the range, published or not, with its run status and quality counts. */
+  days: Row[];
+}
+
+const dialect = new DuckDbDialect();
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+/** A year and a bit: the longest range one request may ask for. */
+export const MAX_RANGE_DAYS = 400;
+/** Rows of a breakdown before the rest is summed into one "(other)" row. */
+const BREAKDOWN_ROWS = 8;
+
+/** The range asked for, or the last 7 published days; checked, with a clear message. */
+export async function resolveRange(snapshot: WarehouseSnapshot, asked: { from?: string | undefined; to?: string | undefined }): Promise<{ range: DateRange; available: DashboardData['available'] }> {
+  const [bounds] = await snapshot.query(`SELECT strftime(min(date), '%Y-%m-%d') AS first, strftime(max(date), '%Y-%m-%d') AS last FROM cart_funnel_daily`);
+  const available = { first: (bounds?.first as string | null) ?? null, last: (bounds?.last as string | null) ?? null };
+  for (const [name, value] of Object.entries(asked)) {
+    if (value !== undefined && (!DATE.test(value) || Number.isNaN(Date.parse(value)))) throw new InputError(`${name}=${value} is not a date`, 'use YYYY-MM-DD');
+  }
+  const to = asked.to ?? available.last ?? new Date().toISOString().slice(0, 10);
+  const from = asked.from ?? addDays(to, -6);
+  if (from > to) throw new InputError(`from=${from} is after to=${to}`, 'choose a start on or before the end');
+  if (daysBetween(from, to) > MAX_RANGE_DAYS) throw new InputError(`${from}..${to} spans more than ${MAX_RANGE_DAYS} days`, 'choose a shorter range');
+  return { range: { from, to }, available };
+}
+
+export async function dashboardData(snapshot: WarehouseSnapshot, range: DateRange, available: DashboardData['available']): Promise<DashboardData> {
+  const length = daysBetween(range.from, range.to);
+  const previous = { from: addDays(range.from, -length), to: addDays(range.from, -1) };
+  const [totals, previousTotals, trend, topItems, device, country, sourceMedium, days] = await Promise.all([
+    snapshot.query(totalsSql(range)),
+    snapshot.query(totalsSql(previous)),
+    snapshot.query(`SELECT strftime(date, '%Y-%m-%d') AS date, cart_abandonment_rate, abandoned_value FROM cart_funnel_daily WHERE ${within(range)} ORDER BY date`),
+    snapshot.query(topItemsSql(range)),
+    snapshot.query(breakdownSql(range, 'device_category')),
+    snapshot.query(breakdownSql(range, 'country')),
+    snapshot.query(breakdownSql(range, `concat(coalesce(source, '(none)'), ' / ', coalesce(medium, '(none)'))`)),
+    snapshot.query(daysSql(range)),
+  ]);
+  return { range, previous, available, totals: totals[0]!, previousTotals: previousTotals[0]!, trend, topItems, breakdowns: { device, country, sourceMedium }, days };
+}
+
+/** Whole days from `from` to `to`, both included. */
+export function daysBetween(from: string, to: string): number {
+  return Math.round((Date.parse(to) - Date.parse(from)) / 86_400_000) + 1;
+}
+
+function within(range: DateRange, column = 'date'): string {
+  return `${column} BETWEEN ${dialect.dateLiteral(range.from)} AND ${dialect.dateLiteral(range.to)}`;
+}
+
+function totalsSql(range: DateRange): string {
+  const sum = (column: string) => `coalesce(sum(${column}), 0)`;
+  return `
+SELECT count(*)::BIGINT AS days,
+  ${sum('sessions')}::BIGINT AS sessions,
+  ${sum('sessions_with_view_item')}::BIGINT AS sessions_with_view_item,
+  ${sum('sessions_with_add_to_cart')}::BIGINT AS sessions_with_add_to_cart,
+  ${sum('sessions_with_begin_checkout')}::BIGINT AS sessions_with_begin_checkout,
+  ${sum('sessions_with_purchase')}::BIGINT AS sessions_with_purchase,
+  ${sum('abandoned_carts')}::BIGINT AS abandoned_carts,
+  ${dialect.rate(sum('abandoned_carts'), sum('sessions_with_add_to_cart'))} AS cart_abandonment_rate,
+  ${sum('purchases')}::BIGINT AS purchases,
+  ${sum('revenue')}::DECIMAL(38,2) AS revenue,
+  ${sum('abandoned_value')}::DECIMAL(38,2) AS abandoned_value
+FROM cart_funnel_daily WHERE ${within(range)}`;
+}
+
+function topItemsSql(range: DateRange): string {
+  // An item's name and category: those of its latest day in the range.
+  return `
+SELECT item_id, arg_max(item_name, date) AS item_name, arg_max(item_category, date) AS item_category,
+  sum(abandoned_units)::BIGINT AS abandoned_units, sum(abandoned_value)::DECIMAL(38,2) AS abandoned_value,
+  ${dialect.rate('sum(purchased_units)', 'sum(add_to_cart_units)')} AS cart_to_purchase_rate
+FROM cart_items_daily WHERE ${within(range)}
+GROUP BY item_id HAVING sum(abandoned_value) > 0
+ORDER BY abandoned_value DESC, item_id LIMIT 10`;
+}
+
+/** Abandoned carts and their value by one dimension: the top rows, the rest as one "(other)" row. */
+function breakdownSql(range: DateRange, dimension: string): string {
+  return `
+WITH grouped AS (
+  SELECT coalesce(${dimension}, '(not set)') AS label, count(*)::BIGINT AS carts, sum(cart_value)::DECIMAL(38,2) AS value
+  FROM abandoned_carts WHERE ${within(range)} GROUP BY 1
+), ranked AS (
+  SELECT *, CASE WHEN row_number() OVER (ORDER BY value DESC, carts DESC, label) <= ${BREAKDOWN_ROWS} THEN label END AS bucket FROM grouped
+)
+SELECT bucket AS key, sum(carts)::BIGINT AS carts, sum(value)::DECIMAL(38,2) AS value,
+  (sum(value) / nullif(sum(sum(value)) OVER (), 0))::DOUBLE AS share
+FROM ranked GROUP BY bucket
+ORDER BY bucket IS NULL, value DESC, carts DESC, bucket`;
+}
+
+/** Every day of the range, with its run state and the quality counts of its last load. */
+function daysSql(range: DateRange): string {
+  return `
+SELECT strftime(d.date, '%Y-%m-%d') AS date, s.status, s.final, s.last_error, q.lines, q.duplicates, q.quarantined, f.date IS NOT NULL AS published
+FROM (SELECT CAST(unnest(generate_series(${dialect.dateLiteral(range.from)}, ${dialect.dateLiteral(range.to)}, INTERVAL 1 DAY)) AS DATE) AS date) d
+LEFT JOIN run_state s ON s.date = d.date
+LEFT JOIN quality_daily q ON q.date = d.date
+LEFT JOIN cart_funnel_daily f ON f.date = d.date
+ORDER BY d.date`;
+}

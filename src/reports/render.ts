@@ -1,0 +1,256 @@
+/**
+ * What the daily report.html and the dashboard draw alike: labels in the configured locale,
+ * number formats, the tiles, the funnel and the top-items table. Everything is static HTML with
+ * inline SVG, so both pages show their numbers with no script and no network.
+ */
+
+export type ReportLocale = 'en' | 'pt-BR';
+
+export interface ReportFormatOptions {
+  locale: ReportLocale;
+  /** ISO 4217, the property's currency. */
+  currency: string;
+}
+
+/** A published row (or a range's sum of them) as the queries return it. */
+export type Row = Record<string, unknown>;
+
+export const LABELS = {
+  en: {
+    title: 'Cart report',
+    dashboard: 'Cart dashboard',
+    sessions: 'Sessions',
+    sessionsWithCart: 'Sessions with a cart',
+    abandonmentRate: 'Cart abandonment rate',
+    abandonedValue: 'Abandoned value',
+    abandonedCarts: 'Abandoned carts',
+    purchases: 'Purchases',
+    revenue: 'Revenue',
+    funnel: 'Funnel',
+    viewItem: 'View item',
+    addToCart: 'Add to cart',
+    checkout: 'Checkout',
+    purchase: 'Purchase',
+    topItems: 'Items with the most abandoned value',
+    item: 'Item',
+    category: 'Category',
+    abandonedUnits: 'Abandoned units',
+    cartToPurchase: 'Cart-to-purchase rate',
+    noItems: 'No abandoned items this day.',
+    noItemsInRange: 'No abandoned items in this period.',
+    ofSessions: 'of sessions',
+    from: 'From',
+    to: 'To',
+    apply: 'Apply',
+    previous: 'previous period',
+    vsPrevious: 'vs.',
+    trend: 'Daily abandonment rate and abandoned value',
+    breakdown: 'Abandoned carts by',
+    device: 'Device',
+    country: 'Country',
+    sourceMedium: 'Source / medium',
+    share: 'Share of value',
+    other: '(other)',
+    status: 'Run status and data quality',
+    date: 'Date',
+    state: 'Status',
+    final: 'Final',
+    quarantined: 'Quarantined lines',
+    duplicates: 'Duplicate lines',
+    files: 'Files',
+    notRun: 'not run',
+    yes: 'yes',
+    no: 'no',
+    noData: 'No published day yet: run `cartlens run` first.',
+    publishedDays: 'days published',
+    dataAsOf: 'Data as of',
+    busy: 'a run is writing the warehouse; showing the last snapshot',
+    complete: 'complete',
+    provisional: 'provisional',
+    failed: 'failed',
+    deferred: 'deferred',
+  },
+  'pt-BR': {
+    title: 'Relatório de carrinhos',
+    dashboard: 'Painel de carrinhos',
+    sessions: 'Sessões',
+    sessionsWithCart: 'Sessões com carrinho',
+    abandonmentRate: 'Taxa de abandono de carrinho',
+    abandonedValue: 'Valor abandonado',
+    abandonedCarts: 'Carrinhos abandonados',
+    purchases: 'Compras',
+    revenue: 'Receita',
+    funnel: 'Funil',
+    viewItem: 'Visualizou item',
+    addToCart: 'Adicionou ao carrinho',
+    checkout: 'Checkout',
+    purchase: 'Compra',
+    topItems: 'Itens com maior valor abandonado',
+    item: 'Item',
+    category: 'Categoria',
+    abandonedUnits: 'Unidades abandonadas',
+    cartToPurchase: 'Taxa carrinho→compra',
+    noItems: 'Nenhum item abandonado neste dia.',
+    noItemsInRange: 'Nenhum item abandonado neste período.',
+    ofSessions: 'das sessões',
+    from: 'De',
+    to: 'Até',
+    apply: 'Aplicar',
+    previous: 'período anterior',
+    vsPrevious: 'vs.',
+    trend: 'Taxa de abandono e valor abandonado por dia',
+    breakdown: 'Carrinhos abandonados por',
+    device: 'Dispositivo',
+    country: 'País',
+    sourceMedium: 'Origem / mídia',
+    share: 'Parcela do valor',
+    other: '(outros)',
+    status: 'Status das execuções e qualidade dos dados',
+    date: 'Data',
+    state: 'Status',
+    final: 'Final',
+    quarantined: 'Linhas em quarentena',
+    duplicates: 'Linhas duplicadas',
+    files: 'Arquivos',
+    notRun: 'não executado',
+    yes: 'sim',
+    no: 'não',
+    noData: 'Nenhum dia publicado ainda: execute `cartlens run` primeiro.',
+    publishedDays: 'dias publicados',
+    dataAsOf: 'Dados de',
+    busy: 'uma execução está gravando o warehouse; mostrando o último retrato',
+    complete: 'completo',
+    provisional: 'provisório',
+    failed: 'falhou',
+    deferred: 'adiado',
+  },
+} as const satisfies Record<ReportLocale, Record<string, string>>;
+
+export type Labels = (typeof LABELS)[ReportLocale];
+
+/** The locale's formats; an empty rate (no add_to_cart) stays visibly empty rather than 0 %. */
+export class Formats {
+  readonly text: Labels;
+  readonly integerFormat: Intl.NumberFormat;
+  readonly moneyFormat: Intl.NumberFormat;
+  readonly percentFormat: Intl.NumberFormat;
+
+  constructor(readonly options: ReportFormatOptions) {
+    this.text = LABELS[options.locale];
+    this.integerFormat = new Intl.NumberFormat(options.locale);
+    this.moneyFormat = new Intl.NumberFormat(options.locale, { style: 'currency', currency: options.currency });
+    this.percentFormat = new Intl.NumberFormat(options.locale, { style: 'percent', minimumFractionDigits: 1, maximumFractionDigits: 1 });
+  }
+
+  integer = (value: unknown) => this.integerFormat.format(Number(value));
+  money = (value: unknown) => this.moneyFormat.format(Number(value));
+  rate = (value: unknown) => (isBlank(value) ? '—' : this.percentFormat.format(Number(value)));
+}
+
+/** The six tiles: [key (the published column), label, how the value is shown]. */
+export const TILES = [
+  ['sessions', 'sessions', 'integer'],
+  ['sessions_with_add_to_cart', 'sessionsWithCart', 'integer'],
+  ['cart_abandonment_rate', 'abandonmentRate', 'rate'],
+  ['abandoned_value', 'abandonedValue', 'money'],
+  ['purchases', 'purchases', 'integer'],
+  ['revenue', 'revenue', 'money'],
+] as const satisfies readonly (readonly [string, keyof Labels, 'integer' | 'rate' | 'money'])[];
+
+/**
+ * The tiles of a funnel row (a day's, or a range's sum). Each carries its raw published value in
+ * `data-value`; with a `previous` row, also the change against it.
+ */
+export function tilesHtml(funnel: Row, formats: Formats, previous?: Row): string {
+  return TILES.map(([key, label, kind]) => {
+    const raw = funnel[key];
+    const change = previous ? changeHtml(raw, previous[key], kind, formats) : '';
+    return (
+      `<div class="tile" data-tile="${key}" data-value="${escapeHtml(isBlank(raw) ? '' : String(raw))}"${previous ? ` data-previous="${escapeHtml(isBlank(previous[key]) ? '' : String(previous[key]))}"` : ''}>` +
+      `<div class="label">${formats.text[label]}</div><div class="value">${escapeHtml(formats[kind](raw))}</div>${change}</div>`
+    );
+  }).join('\n');
+}
+
+/** A rate changes in percentage points; counts and money in percent of the previous value. */
+function changeHtml(current: unknown, previous: unknown, kind: 'integer' | 'rate' | 'money', formats: Formats): string {
+  const { text } = formats;
+  const shownPrevious = formats[kind](previous);
+  if (isBlank(current) || isBlank(previous)) return `<div class="change">${text.vsPrevious} ${escapeHtml(shownPrevious)}</div>`;
+  const now = Number(current);
+  const before = Number(previous);
+  let delta: string;
+  if (kind === 'rate') {
+    const points = (now - before) * 100;
+    delta = `${points >= 0 ? '+' : '−'}${new Intl.NumberFormat(formats.options.locale, { minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(Math.abs(points))} p.p.`;
+  } else if (before === 0) {
+    delta = now === 0 ? '=' : '+∞';
+  } else {
+    const ratio = (now - before) / before;
+    delta = `${ratio >= 0 ? '+' : '−'}${formats.percentFormat.format(Math.abs(ratio))}`;
+  }
+  const direction = now > before ? 'up' : now < before ? 'down' : 'same';
+  return `<div class="change ${direction}">${escapeHtml(delta)} ${text.vsPrevious} ${escapeHtml(shownPrevious)}</div>`;
+}
+
+/** The funnel: sessions → view item → add to cart → checkout → purchase, as horizontal bars. */
+export function funnelSvg(funnel: Row, formats: Formats): string {
+  const { text } = formats;
+  const steps: [string, number][] = [
+    [text.sessions, Number(funnel.sessions ?? 0)],
+    [text.viewItem, Number(funnel.sessions_with_view_item ?? 0)],
+    [text.addToCart, Number(funnel.sessions_with_add_to_cart ?? 0)],
+    [text.checkout, Number(funnel.sessions_with_begin_checkout ?? 0)],
+    [text.purchase, Number(funnel.sessions_with_purchase ?? 0)],
+  ];
+  const barHeight = 28;
+  const width = 720;
+  const labelWidth = 190;
+  const base = steps[0]![1] || 1;
+  const bars = steps
+    .map(([label, count], index) => {
+      const y = index * (barHeight + 8);
+      const barWidth = Math.max(1, Math.round(((width - labelWidth - 230) * count) / base));
+      return (
+        `<g data-step="${index}" data-count="${count}"><text x="0" y="${y + 19}" font-size="13">${escapeHtml(label)}</text>` +
+        `<rect x="${labelWidth}" y="${y}" width="${barWidth}" height="${barHeight}" fill="#2f80ed"></rect>` +
+        `<text x="${labelWidth + barWidth + 6}" y="${y + 19}" font-size="13">${formats.integer(count)} (${formats.percentFormat.format(count / base)} ${text.ofSessions})</text></g>`
+      );
+    })
+    .join('');
+  const height = steps.length * (barHeight + 8);
+  return `<svg class="funnel" role="img" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" xmlns="http://www.w3.org/2000/svg">${bars}</svg>`;
+}
+
+/** The items with the most abandoned value (ties: item_id), with their cart-to-purchase rate. */
+export function topItemsHtml(items: Row[], formats: Formats, emptyText: string): string {
+  const { text } = formats;
+  if (items.length === 0) return `<p>${emptyText}</p>`;
+  const rows = items
+    .map(
+      (item) =>
+        `<tr data-item-id="${escapeHtml(String(item.item_id))}"><td>${escapeHtml(String(item.item_name ?? item.item_id))}</td><td>${escapeHtml(String(item.item_category ?? ''))}</td>` +
+        `<td class="num">${formats.integer(item.abandoned_units)}</td><td class="num">${formats.money(item.abandoned_value)}</td><td class="num">${formats.rate(item.cart_to_purchase_rate)}</td></tr>`,
+    )
+    .join('\n');
+  return `<table class="top-items"><thead><tr><th>${text.item}</th><th>${text.category}</th><th class="num">${text.abandonedUnits}</th><th class="num">${text.abandonedValue}</th><th class="num">${text.cartToPurchase}</th></tr></thead><tbody>\n${rows}\n</tbody></table>`;
+}
+
+export const BASE_STYLE = `body { font-family: system-ui, sans-serif; margin: 2rem; color: #1f2933; }
+.tiles { display: grid; grid-template-columns: repeat(auto-fit, minmax(11rem, 1fr)); gap: 0.75rem; }
+.tile { border: 1px solid #d9e2ec; border-radius: 6px; padding: 0.75rem; }
+.tile .label { font-size: 0.8rem; color: #52606d; }
+.tile .value { font-size: 1.5rem; font-weight: 600; }
+.tile .change { font-size: 0.8rem; color: #52606d; }
+table { border-collapse: collapse; width: 100%; }
+th, td { text-align: left; padding: 0.3rem 0.5rem; border-bottom: 1px solid #e4e7eb; }
+.num { text-align: right; font-variant-numeric: tabular-nums; }
+svg { max-width: 100%; height: auto; }`;
+
+export function isBlank(value: unknown): boolean {
+  return value === null || value === undefined || value === '';
+}
+
+export function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
