@@ -43,7 +43,7 @@ export async function resolveRange(snapshot: WarehouseSnapshot, asked: { from?: 
   const [bounds] = await snapshot.query(`SELECT strftime(min(date), '%Y-%m-%d') AS first, strftime(max(date), '%Y-%m-%d') AS last FROM cart_funnel_daily`);
   const available = { first: (bounds?.first as string | null) ?? null, last: (bounds?.last as string | null) ?? null };
   for (const [name, value] of Object.entries(asked)) {
-    if (value !== undefined && (!DATE.test(value) || Number.isNaN(Date.parse(value)))) throw new InputError(`${name}=${value} is not a date`, 'use YYYY-MM-DD');
+    if (value !== undefined && !isCalendarDate(value)) throw new InputError(`${name}=${value} is not a date`, 'use YYYY-MM-DD');
   }
   const to = asked.to ?? available.last ?? new Date().toISOString().slice(0, 10);
   const from = asked.from ?? addDays(to, -6);
@@ -66,6 +66,11 @@ export async function dashboardData(snapshot: WarehouseSnapshot, range: DateRang
     snapshot.query(daysSql(range)),
   ]);
   return { range, previous, available, totals: totals[0]!, previousTotals: previousTotals[0]!, trend, topItems, breakdowns: { device, country, sourceMedium }, days };
+}
+
+/** YYYY-MM-DD naming a real day (Date.parse alone takes 2026-02-30 as 2 March). */
+function isCalendarDate(value: string): boolean {
+  return DATE.test(value) && !Number.isNaN(Date.parse(value)) && new Date(Date.parse(value)).toISOString().slice(0, 10) === value;
 }
 
 /** Whole days from `from` to `to`, both included. */

@@ -49,7 +49,8 @@ export class DuckDbWarehouse implements Warehouse, LandedFileReader, ApiPageRead
 
   /**
    * Opens (creating if needed) the warehouse file. DuckDB locks the file for the process, so a
-   * second run against the same warehouse fails here, fast, before it has touched anything.
+   * second run against the same warehouse fails here, before it has touched anything, once it
+   * has waited `lockWaitMs` (long enough to outlast a dashboard copy, short of a run).
    */
   static async open(options: DuckDbOptions): Promise<DuckDbWarehouse> {
     await mkdir(dirname(options.path), { recursive: true });

@@ -1,0 +1,175 @@
+// `cartlens serve` without a browser: read-only beside a running pipeline, and its HTTP edges.
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../src/config/load.js';
+import { startDashboard, type DashboardOptions, type RunningDashboard } from '../src/dashboard/server.js';
+import { addDays } from '../src/pipeline/due-dates.js';
+import { runPipeline } from '../src/pipeline/run.js';
+import { createSource } from '../src/sources/index.js';
+import { DEMO_DEFAULTS, generateDemoExport } from '../src/sources/demo/generator.js';
+import { cli } from './support/cli.js';
+import { tempDir, writeConfig } from './support/pipeline.js';
+import { DuckDbWarehouse } from '../src/warehouse/duckdb/duckdb-warehouse.js';
+
+const FIRST = DEMO_DEFAULTS.startDate;
+const sha256 = async (file: string) => createHash('sha256').update(await readFile(file)).digest('hex');
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface DashboardJson {
+  available: { first: string | null; last: string | null };
+  totals: Record<string, string | null>;
+  snapshot: { busy: boolean };
+}
+
+/**
+ * Holds the warehouse in another process (DuckDB's lock is per process): as a writer after one
+ * write, like a run; or attached READ_ONLY, like the dashboard taking its copy.
+ */
+function holdWarehouse(path: string, as: 'writer' | 'reader'): Promise<{ release(): Promise<void> }> {
+  const open =
+    as === 'writer'
+      ? `const db = await DuckDBInstance.create(${JSON.stringify(path)}); const c = await db.connect();
+         await c.run('CREATE OR REPLACE TABLE held_by_test AS SELECT 1 AS x; CHECKPOINT');`
+      : `const db = await DuckDBInstance.create(':memory:'); const c = await db.connect();
+         await c.run(${JSON.stringify(`ATTACH '${path}' AS wh (READ_ONLY)`)});`;
+  const script = `
+    import { DuckDBInstance } from '@duckdb/node-api';
+    ${open}
+    process.stdout.write('held\\n');
+    process.stdin.resume();
+    process.stdin.on('end', () => { c.closeSync(); db.closeSync(); process.exit(0); });`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.stdout.once('data', () =>
+      resolve({
+        release: () =>
+          new Promise<void>((done) => {
+            child.once('close', () => done());
+            child.stdin.end();
+          }),
+      }),
+    );
+  });
+}
+
+describe('cartlens serve', () => {
+  let dir: string;
+  let configFile: string;
+  let options: DashboardOptions;
+  let dashboard: RunningDashboard;
+  const json = async (url = dashboard.url) => {
+    const response = await fetch(`${url}api/dashboard.json`);
+    return { status: response.status, body: response.status === 200 ? ((await response.json()) as DashboardJson) : null };
+  };
+
+  beforeAll(async () => {
+    dir = await tempDir();
+    await generateDemoExport({ ...DEMO_DEFAULTS, outDir: join(dir, 'input'), days: 5, sessionsPerDay: 100 });
+    configFile = await writeConfig(dir);
+    const loaded = parseConfig(await readFile(configFile, 'utf8'), configFile);
+    // Days 1–4 now; the test below publishes day 5 while the dashboard serves.
+    await runPipeline({ loaded, dates: [0, 1, 2, 3].map((n) => addDays(FIRST, n)) });
+    options = {
+      host: '127.0.0.1',
+      port: 0,
+      warehousePath: join(dir, 'state', 'warehouse.duckdb'),
+      source: createSource(loaded.config.source, loaded.baseDir).description,
+      format: { locale: 'en', currency: 'BRL' },
+      exportConfig: loaded.config.export,
+    };
+    dashboard = await startDashboard(options);
+  }, 120_000);
+
+  afterAll(() => dashboard?.close());
+
+  it('never writes the warehouse', async () => {
+    const before = await sha256(options.warehousePath);
+    for (const query of ['', `?from=${FIRST}&to=${FIRST}`, `?from=${FIRST}&to=${addDays(FIRST, 3)}`]) expect((await fetch(`${dashboard.url}${query}`)).status).toBe(200);
+    expect(await sha256(options.warehousePath)).toBe(before);
+  });
+
+  it('keeps serving while a pipeline run writes, and shows the new day once it has committed', async () => {
+    expect((await json()).body!.available.last).toBe(addDays(FIRST, 3));
+    const run = cli(['run', '--config', configFile]);
+    let finished = false;
+    void run.finally(() => (finished = true));
+    const statuses: number[] = [];
+    while (!finished) {
+      statuses.push((await json()).status);
+      await sleep(50);
+    }
+    const result = await run;
+    // The run was never stopped by the dashboard's copies, and no request failed during it.
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).not.toMatch(/"level":"(warn|error)"/);
+    expect(statuses.length).toBeGreaterThan(5);
+    expect(new Set(statuses)).toEqual(new Set([200]));
+    await sleep(1100);
+    expect((await json()).body!.available.last).toBe(addDays(FIRST, 4));
+  }, 120_000);
+
+  it('while a run holds the warehouse, serves the last copy and says so', async () => {
+    const before = (await json()).body!;
+    const holder = await holdWarehouse(options.warehousePath, 'writer');
+    try {
+      await sleep(1100);
+      const during = await json();
+      expect(during.status).toBe(200);
+      expect(during.body!.snapshot.busy).toBe(true);
+      expect(during.body!.totals).toEqual(before.totals);
+      expect(await (await fetch(dashboard.url)).text()).toContain('a run is writing the warehouse');
+    } finally {
+      await holder.release();
+    }
+    await sleep(1100);
+    expect((await json()).body!.snapshot.busy).toBe(false);
+  }, 30_000);
+
+  it("a run that starts while the dashboard takes its copy waits it out instead of failing", async () => {
+    const copy = await holdWarehouse(options.warehousePath, 'reader');
+    const started = Date.now();
+    const released = sleep(1000).then(() => copy.release());
+    const warehouse = await DuckDbWarehouse.open({ path: options.warehousePath, memoryLimit: '256MB' });
+    await warehouse.close();
+    await released;
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+  }, 30_000);
+
+  it('answers bad requests clearly and serves nothing outside the export folder', async () => {
+    const bad = await fetch(`${dashboard.url}?from=2026-02-30&to=2026-11-01`);
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toMatch(/from=2026-02-30 is not a date/);
+    expect((await fetch(`${dashboard.url}?from=${addDays(FIRST, 2)}&to=${FIRST}`)).status).toBe(400);
+    expect((await fetch(`${dashboard.url}?from=2020-01-01&to=2026-01-01`)).status).toBe(400);
+    for (const path of ['files/../cartlens.yaml', 'files/%2e%2e/cartlens.yaml', 'files/..%2Fstate%2Fwarehouse.duckdb', 'files/cart_funnel_daily']) {
+      expect((await fetch(`${dashboard.url}${path}`)).status, path).toBe(404);
+    }
+    expect((await fetch(dashboard.url, { method: 'POST' })).status).toBe(405);
+    const page = await fetch(dashboard.url);
+    expect(page.headers.get('content-security-policy')).toContain("default-src 'none'");
+  });
+
+  it('with no run yet, says so and creates nothing', async () => {
+    const empty = await tempDir();
+    const server = await startDashboard({ ...options, warehousePath: join(empty, 'warehouse.duckdb') });
+    try {
+      const page = await fetch(server.url);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('No published day yet');
+      expect(existsSync(join(empty, 'warehouse.duckdb'))).toBe(false);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('the CLI refuses to bind beyond localhost without a token, naming the key', async () => {
+    const result = await cli(['serve', '--config', configFile, '--host', '0.0.0.0', '--port', '0'], { env: { CARTLENS_SERVE_TOKEN: '' } });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/serve\.host 0\.0\.0\.0 .*no access token.*serve\.token/);
+  });
+});
