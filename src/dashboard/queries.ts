@@ -114,8 +114,8 @@ ORDER BY abandoned_value DESC, item_id LIMIT 10`;
 function breakdownSql(range: DateRange, dimension: string): string {
   return `
 WITH grouped AS (
-  SELECT coalesce(${dimension}, '(not set)') AS label, count(*)::BIGINT AS carts, sum(cart_value)::DECIMAL(38,2) AS value
-  FROM abandoned_carts WHERE ${within(range)} GROUP BY 1
+  SELECT coalesce(${dimension}, '(not set)') AS label, sum(carts)::BIGINT AS carts, sum(value)::DECIMAL(38,2) AS value
+  FROM abandoned_carts_by_dimension WHERE ${within(range)} GROUP BY 1
 ), ranked AS (
   SELECT *, CASE WHEN row_number() OVER (ORDER BY value DESC, carts DESC, label) <= ${BREAKDOWN_ROWS} THEN label END AS bucket FROM grouped
 )

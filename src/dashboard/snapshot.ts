@@ -12,7 +12,7 @@ import type { Row } from '../warehouse/warehouse.js';
  * takes to copy the published tables (a year of days: well under a second, see the benchmark),
  * then detaches. While a run holds the file, the last copy is served and marked as such; the run,
  * for its part, waits out a copy in progress (DuckDbWarehouse.open).
- * Only what the dashboard shows is copied: no user_key, no quarantined lines.
+ * Only what the dashboard shows is copied: no user_key, no cart-level row, no quarantined line.
  */
 export class WarehouseSnapshot {
   private constructor(
@@ -100,7 +100,7 @@ export class WarehouseSnapshot {
         await connection.run('BEGIN TRANSACTION');
         for (const [table, select] of Object.entries(copySelects(this.source))) {
           await connection.run(`DELETE FROM ${table}`);
-          if (present.has(table)) await connection.run(`INSERT INTO ${table} BY NAME ${select}`);
+          if (present.has(SOURCE_TABLE[table] ?? table)) await connection.run(`INSERT INTO ${table} BY NAME ${select}`);
         }
         await connection.run('COMMIT');
       } catch (error) {
@@ -138,17 +138,22 @@ CREATE TABLE cart_funnel_daily (
 CREATE TABLE cart_items_daily (
   date DATE, item_id VARCHAR, item_name VARCHAR, item_category VARCHAR, add_to_cart_units BIGINT,
   purchased_units BIGINT, abandoned_units BIGINT, abandoned_value DECIMAL(38,2));
-CREATE TABLE abandoned_carts (
-  date DATE, device_category VARCHAR, country VARCHAR, source VARCHAR, medium VARCHAR, cart_value DECIMAL(38,2));
+CREATE TABLE abandoned_carts_by_dimension (
+  date DATE, device_category VARCHAR, country VARCHAR, source VARCHAR, medium VARCHAR, carts BIGINT, value DECIMAL(38,2));
 CREATE TABLE run_state (date DATE, status VARCHAR, final BOOLEAN, finished_at TIMESTAMP, last_error VARCHAR);
 CREATE TABLE quality_daily (date DATE, lines BIGINT, duplicates BIGINT, quarantined BIGINT);
 `;
+
+/** The warehouse table a copied table is made from, where the names differ. */
+const SOURCE_TABLE: Record<string, string> = { abandoned_carts_by_dimension: 'abandoned_carts' };
 
 function copySelects(source: string): Record<string, string> {
   return {
     cart_funnel_daily: 'SELECT * FROM wh.cart_funnel_daily',
     cart_items_daily: 'SELECT date, item_id, item_name, item_category, add_to_cart_units, purchased_units, abandoned_units, abandoned_value FROM wh.cart_items_daily',
-    abandoned_carts: 'SELECT date, device_category, country, source, medium, cart_value FROM wh.abandoned_carts',
+    // Counted per day and dimensions: a tenth of the rows, and no cart-level data at all.
+    abandoned_carts_by_dimension:
+      'SELECT date, device_category, country, source, medium, count(*) AS carts, sum(cart_value) AS value FROM wh.abandoned_carts GROUP BY ALL',
     // The configured source's days only: the GA4 Data API pipeline keeps its own in the same table.
     run_state: `SELECT date, status, final, finished_at, last_error FROM wh.run_state WHERE source = ${duckdbString(source)}`,
     quality_daily: 'SELECT date, lines, duplicates, quarantined FROM wh.quality_daily',
