@@ -2,7 +2,7 @@
 // its clean stop, and the JSON log lines off a terminal.
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
-import { mkdir, utimes, writeFile, readdir } from 'node:fs/promises';
+import { mkdir, readFile, utimes, writeFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -118,6 +118,8 @@ describe('two schedulers on one warehouse', () => {
     const yesterday = localDate(new Date(Date.now() - 86_400_000), 'America/Sao_Paulo').replaceAll('-', '');
     await writeInput(dir, { 'a.json': [ev('page_view', { date: yesterday })] });
     const config = await writeConfig(dir, 'schedule: { at: "03:15", retry_wait_seconds: 1 }\n');
+    // No lock wait in open: the scheduler's own retry of a busy warehouse is what is tested here.
+    await writeFile(config, (await readFile(config, 'utf8')).replace('threads: 2 }', 'threads: 2, lock_wait_seconds: 0 }'));
     const start = () => {
       const child = spawn(process.execPath, [fileURLToPath(new URL('../bin/cartlens.js', import.meta.url)), 'schedule', '--config', config, '--run-now'], { stdio: ['ignore', 'pipe', 'pipe'] });
       const log = { text: '' };

@@ -63,6 +63,8 @@ const duckdbWarehouse = z
     /** DuckDB spills to disk past this, which keeps a large day within a fixed memory budget. */
     memory_limit: z.string().default('512MB'),
     threads: z.number().int().min(1).optional(),
+    /** How long a run waits for another process's lock before failing (the dashboard's copies take well under 1 s). */
+    lock_wait_seconds: z.number().min(0).max(600).default(5),
   })
   .strict();
 
@@ -116,7 +118,7 @@ const gcsExport = z
 export const configSchema = z
   .object({
     source: z.discriminatedUnion('type', [ga4ExportFilesSource, demoSource, ga4ExportBigQuerySource, ga4DataApiSource]),
-    warehouse: z.discriminatedUnion('type', [duckdbWarehouse, bigqueryWarehouse]).default({ type: 'duckdb', path: '.cartlens/warehouse.duckdb', memory_limit: '512MB' }),
+    warehouse: z.discriminatedUnion('type', [duckdbWarehouse, bigqueryWarehouse]).default({ type: 'duckdb', path: '.cartlens/warehouse.duckdb', memory_limit: '512MB', lock_wait_seconds: 5 }),
     export: z.discriminatedUnion('type', [localExport, gcsExport]).default({ type: 'local', dir: '.cartlens/exports' }),
     landing: z
       .object({

@@ -14,7 +14,7 @@ export function warehouseCapabilities(config: WarehouseConfig): { concurrentRuns
 export async function openWarehouse(config: WarehouseConfig): Promise<Warehouse> {
   switch (config.type) {
     case 'duckdb':
-      return DuckDbWarehouse.open({ path: config.path, memoryLimit: config.memory_limit, ...(config.threads ? { threads: config.threads } : {}) });
+      return DuckDbWarehouse.open({ path: config.path, memoryLimit: config.memory_limit, lockWaitMs: config.lock_wait_seconds * 1000, ...(config.threads ? { threads: config.threads } : {}) });
     case 'bigquery':
       return BigQueryWarehouse.open({
         project: config.project,
