@@ -67,17 +67,19 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 
 const snapshot = await WarehouseSnapshot.create(yearWarehouse, source);
 const [, copyMs] = await time(() => snapshot.refresh());
-const counts = await snapshot.query(`SELECT (SELECT count(*) FROM cart_funnel_daily) AS days, (SELECT sum(carts) FROM abandoned_carts_by_dimension) AS abandoned_carts, (SELECT count(*) FROM abandoned_carts_by_dimension) AS breakdown_rows, (SELECT count(*) FROM cart_items_daily) AS item_rows`);
+const counts = await snapshot.read((query) => query(`SELECT (SELECT count(*) FROM cart_funnel_daily) AS days, (SELECT sum(carts) FROM abandoned_carts_by_dimension) AS abandoned_carts, (SELECT count(*) FROM abandoned_carts_by_dimension) AS breakdown_rows, (SELECT count(*) FROM cart_items_daily) AS item_rows`));
 process.stdout.write(`${JSON.stringify({ bench: 'dashboard-year', sessions_per_day: SESSIONS_PER_DAY, ...counts[0], copy_ms: Math.round(copyMs) })}\n`);
 
 for (const days of [7, 30, YEAR]) {
   const asked = { from: addDays(lastDay, -(days - 1)), to: lastDay };
   const samples: number[] = [];
   for (let i = 0; i < 15; i++) {
-    const [, ms] = await time(async () => {
-      const { range, available } = await resolveRange(snapshot, asked);
-      return dashboardData(snapshot, range, available);
-    });
+    const [, ms] = await time(() =>
+      snapshot.read(async (query) => {
+        const { range, available } = await resolveRange(query, asked);
+        return dashboardData(query, range, available);
+      }),
+    );
     samples.push(ms);
   }
   process.stdout.write(`${JSON.stringify({ bench: 'dashboard-queries', range_days: days, median_ms: +median(samples).toFixed(1), max_ms: +Math.max(...samples).toFixed(1) })}\n`);

@@ -2,7 +2,8 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { get as httpGet, type IncomingHttpHeaders } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config/load.js';
@@ -54,6 +55,19 @@ function holdWarehouse(path: string, as: 'writer' | 'reader'): Promise<{ release
           }),
       }),
     );
+  });
+}
+
+/** A GET with the path sent as it is, and any Host header. */
+function rawGet(base: string, path: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
+  const url = new URL(base);
+  return new Promise((resolve, reject) => {
+    const request = httpGet({ host: url.hostname, port: url.port, path, headers }, (response) => {
+      let body = '';
+      response.on('data', (chunk: Buffer) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode!, headers: response.headers, body }));
+    });
+    request.on('error', reject);
   });
 }
 
@@ -135,9 +149,12 @@ describe('cartlens serve', () => {
     const started = Date.now();
     const released = sleep(1000).then(() => copy.release());
     const warehouse = await DuckDbWarehouse.open({ path: options.warehousePath, memoryLimit: '256MB' });
+    const openedAfter = Date.now() - started;
     await warehouse.close();
     await released;
-    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    // It opened once the copy let go: not before, and well within its 5 s wait.
+    expect(openedAfter).toBeGreaterThanOrEqual(900);
+    expect(openedAfter).toBeLessThan(4500);
   }, 30_000);
 
   it('answers bad requests clearly and serves nothing outside the export folder', async () => {
@@ -146,12 +163,37 @@ describe('cartlens serve', () => {
     expect(await bad.text()).toMatch(/from=2026-02-30 is not a date/);
     expect((await fetch(`${dashboard.url}?from=${addDays(FIRST, 2)}&to=${FIRST}`)).status).toBe(400);
     expect((await fetch(`${dashboard.url}?from=2020-01-01&to=2026-01-01`)).status).toBe(400);
-    for (const path of ['files/../cartlens.yaml', 'files/%2e%2e/cartlens.yaml', 'files/..%2Fstate%2Fwarehouse.duckdb', 'files/cart_funnel_daily']) {
-      expect((await fetch(`${dashboard.url}${path}`)).status, path).toBe(404);
+    // Sent as raw paths (fetch would tidy the dots away): an existing .json file outside the export folder.
+    await writeFile(join(dir, 'outside.json'), '{"secret": true}');
+    for (const path of ['/files/..%2Foutside.json', '/files/%2e%2e%2foutside.json', '/files/../outside.json', '/files/%E0%A4%A', '/files/cart_funnel_daily']) {
+      expect((await rawGet(dashboard.url, path)).status, path).toBe(404);
     }
+    expect((await rawGet(dashboard.url, '/files/run_report/last_run.json')).status).toBe(200);
     expect((await fetch(dashboard.url, { method: 'POST' })).status).toBe(405);
     const page = await fetch(dashboard.url);
     expect(page.headers.get('content-security-policy')).toContain("default-src 'none'");
+  });
+
+  it('without a token, answers only to the names of this machine (no DNS rebinding)', async () => {
+    expect((await rawGet(dashboard.url, '/api/dashboard.json', { host: 'evil.example' })).status).toBe(421);
+    expect((await rawGet(dashboard.url, '/files/run_report/last_run.json', { host: `evil.example:${new URL(dashboard.url).port}` })).status).toBe(421);
+    expect((await rawGet(dashboard.url, '/', { host: `localhost:${new URL(dashboard.url).port}` })).status).toBe(200);
+  });
+
+  it('with a token: too short is refused; ?token= becomes a Lax cookie and a same-site redirect', async () => {
+    await expect(startDashboard({ ...options, token: 'short' })).rejects.toThrow(/shorter than 16 characters/);
+    const token = 'a-long-enough-dashboard-token';
+    const server = await startDashboard({ ...options, token });
+    try {
+      expect((await rawGet(server.url, '/')).status).toBe(401);
+      const redirect = await rawGet(server.url, `/a/..//evil.example/x?token=${token}`);
+      expect(redirect.status).toBe(303);
+      expect(redirect.headers.location).toBe('/evil.example/x');
+      expect(redirect.headers['set-cookie']?.[0]).toMatch(/^cartlens_token=[^;]+; HttpOnly; SameSite=Lax; Path=\/$/);
+      expect((await rawGet(server.url, '/', { cookie: redirect.headers['set-cookie']![0]!.split(';')[0]! })).status).toBe(200);
+    } finally {
+      await server.close();
+    }
   });
 
   it('with no run yet, says so and creates nothing', async () => {
@@ -165,6 +207,11 @@ describe('cartlens serve', () => {
     } finally {
       await server.close();
     }
+  });
+
+  it('a port in use is a one-line error naming it', async () => {
+    const port = Number(new URL(dashboard.url).port);
+    await expect(startDashboard({ ...options, port })).rejects.toThrow(`serve: 127.0.0.1:${port} is in use`);
   });
 
   it('the CLI refuses to bind beyond localhost without a token, naming the key', async () => {

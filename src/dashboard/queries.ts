@@ -2,7 +2,7 @@ import { addDays } from '../pipeline/due-dates.js';
 import { DuckDbDialect } from '../warehouse/duckdb/duckdb-dialect.js';
 import type { Row } from '../warehouse/warehouse.js';
 import { InputError } from '../util/errors.js';
-import type { WarehouseSnapshot } from './snapshot.js';
+import type { Query } from './snapshot.js';
 
 /**
  * The dashboard's numbers for a date range, from the copy of the published tables.
@@ -39,8 +39,8 @@ export const MAX_RANGE_DAYS = 400;
 const BREAKDOWN_ROWS = 8;
 
 /** The range asked for, or the last 7 published days; checked, with a clear message. */
-export async function resolveRange(snapshot: WarehouseSnapshot, asked: { from?: string | undefined; to?: string | undefined }): Promise<{ range: DateRange; available: DashboardData['available'] }> {
-  const [bounds] = await snapshot.query(`SELECT strftime(min(date), '%Y-%m-%d') AS first, strftime(max(date), '%Y-%m-%d') AS last FROM cart_funnel_daily`);
+export async function resolveRange(query: Query, asked: { from?: string | undefined; to?: string | undefined }): Promise<{ range: DateRange; available: DashboardData['available'] }> {
+  const [bounds] = await query(`SELECT strftime(min(date), '%Y-%m-%d') AS first, strftime(max(date), '%Y-%m-%d') AS last FROM cart_funnel_daily`);
   const available = { first: (bounds?.first as string | null) ?? null, last: (bounds?.last as string | null) ?? null };
   for (const [name, value] of Object.entries(asked)) {
     if (value !== undefined && !isCalendarDate(value)) throw new InputError(`${name}=${value} is not a date`, 'use YYYY-MM-DD');
@@ -52,19 +52,18 @@ export async function resolveRange(snapshot: WarehouseSnapshot, asked: { from?: 
   return { range: { from, to }, available };
 }
 
-export async function dashboardData(snapshot: WarehouseSnapshot, range: DateRange, available: DashboardData['available']): Promise<DashboardData> {
+export async function dashboardData(query: Query, range: DateRange, available: DashboardData['available']): Promise<DashboardData> {
   const length = daysBetween(range.from, range.to);
   const previous = { from: addDays(range.from, -length), to: addDays(range.from, -1) };
-  const [totals, previousTotals, trend, topItems, device, country, sourceMedium, days] = await Promise.all([
-    snapshot.query(totalsSql(range)),
-    snapshot.query(totalsSql(previous)),
-    snapshot.query(`SELECT strftime(date, '%Y-%m-%d') AS date, cart_abandonment_rate, abandoned_value FROM cart_funnel_daily WHERE ${within(range)} ORDER BY date`),
-    snapshot.query(topItemsSql(range)),
-    snapshot.query(breakdownSql(range, 'device_category')),
-    snapshot.query(breakdownSql(range, 'country')),
-    snapshot.query(breakdownSql(range, `concat(coalesce(source, '(none)'), ' / ', coalesce(medium, '(none)'))`)),
-    snapshot.query(daysSql(range)),
-  ]);
+  // One connection runs one statement at a time: in sequence, on the request's transaction.
+  const totals = await query(totalsSql(range));
+  const previousTotals = await query(totalsSql(previous));
+  const trend = await query(`SELECT strftime(date, '%Y-%m-%d') AS date, cart_abandonment_rate, abandoned_value FROM cart_funnel_daily WHERE ${within(range)} ORDER BY date`);
+  const topItems = await query(topItemsSql(range));
+  const device = await query(breakdownSql(range, notSet('device_category')));
+  const country = await query(breakdownSql(range, notSet('country')));
+  const sourceMedium = await query(breakdownSql(range, `concat(${notSet('source')}, ' / ', ${notSet('medium')})`));
+  const days = await query(daysSql(range));
   return { range, previous, available, totals: totals[0]!, previousTotals: previousTotals[0]!, trend, topItems, breakdowns: { device, country, sourceMedium }, days };
 }
 
@@ -76,6 +75,11 @@ function isCalendarDate(value: string): boolean {
 /** Whole days from `from` to `to`, both included. */
 export function daysBetween(from: string, to: string): number {
   return Math.round((Date.parse(to) - Date.parse(from)) / 86_400_000) + 1;
+}
+
+/** Missing and empty values alike read "(not set)", as in GA4's own reports. */
+function notSet(column: string): string {
+  return `coalesce(nullif(${column}, ''), '(not set)')`;
 }
 
 function within(range: DateRange, column = 'date'): string {
@@ -114,7 +118,7 @@ ORDER BY abandoned_value DESC, item_id LIMIT 10`;
 function breakdownSql(range: DateRange, dimension: string): string {
   return `
 WITH grouped AS (
-  SELECT coalesce(${dimension}, '(not set)') AS label, sum(carts)::BIGINT AS carts, sum(value)::DECIMAL(38,2) AS value
+  SELECT ${dimension} AS label, sum(carts)::BIGINT AS carts, sum(value)::DECIMAL(38,2) AS value
   FROM abandoned_carts_by_dimension WHERE ${within(range)} GROUP BY 1
 ), ranked AS (
   SELECT *, CASE WHEN row_number() OVER (ORDER BY value DESC, carts DESC, label) <= ${BREAKDOWN_ROWS} THEN label END AS bucket FROM grouped

@@ -1,9 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { extname, resolve, sep } from 'node:path';
+import { basename, extname, resolve, sep } from 'node:path';
 import type { ExportConfig } from '../config/schema.js';
 import { csvFileName } from '../exports/exporter.js';
 import { PUBLISHED_TABLE_NAMES } from '../exports/published-tables.js';
@@ -50,6 +51,9 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
       'set serve.token (e.g. "${CARTLENS_SERVE_TOKEN}") or the CARTLENS_SERVE_TOKEN environment variable, or bind to 127.0.0.1',
     );
   }
+  if (options.token !== undefined && options.token.trim().length < 16) {
+    throw new ConfigError('the dashboard token (serve.token or CARTLENS_SERVE_TOKEN) is shorter than 16 characters', 'use a long random value, e.g. `openssl rand -hex 24`');
+  }
   const snapshot = await WarehouseSnapshot.create(options.warehousePath, options.source);
   const links = fileLinks(options.exportConfig);
   const server = createServer((request, response) => {
@@ -58,6 +62,12 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://dashboard');
+    if (!options.token && !LOOPBACK_HOSTS.has(hostName(request.headers.host))) {
+      // Without a token, only this machine's own names: a page elsewhere that points its domain
+      // at 127.0.0.1 (DNS rebinding) must not read the dashboard.
+      send(response, 421, 'text/plain; charset=utf-8', '421: without a token, this dashboard answers only to 127.0.0.1, [::1] and localhost\n');
+      return;
+    }
     if (options.token && !authorized(request, url, options.token)) {
       response.writeHead(401, { 'content-type': 'text/plain; charset=utf-8', 'www-authenticate': 'Bearer realm="cartlens"', ...SECURITY_HEADERS });
       response.end('401: an access token is required (Authorization: Bearer <token>, or ?token=<token> once)\n');
@@ -66,7 +76,10 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
     if (options.token && url.searchParams.has('token')) {
       // Keep the token in a cookie, and out of the address bar, history and the page's links.
       url.searchParams.delete('token');
-      response.writeHead(303, { location: `${url.pathname}${url.search}`, 'set-cookie': `${TOKEN_COOKIE}=${encodeURIComponent(options.token)}; HttpOnly; SameSite=Strict; Path=/`, ...SECURITY_HEADERS });
+      // Lax, so that a link to the dashboard from a mail or a chat still carries the cookie
+      // (the server only answers GET and HEAD, so nothing changes state on a cross-site request).
+      const location = `/${url.pathname.replace(/^\/+/, '')}${url.search}`;
+      response.writeHead(303, { location, 'set-cookie': `${TOKEN_COOKIE}=${encodeURIComponent(options.token)}; HttpOnly; SameSite=Lax; Path=/`, ...SECURITY_HEADERS });
       response.end();
       return;
     }
@@ -77,8 +90,11 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
     }
     if (url.pathname === '/' || url.pathname === '/api/dashboard.json') {
       await snapshot.refresh();
-      const { range, available } = await resolveRange(snapshot, { from: url.searchParams.get('from') || undefined, to: url.searchParams.get('to') || undefined });
-      const data = await dashboardData(snapshot, range, available);
+      const asked = { from: url.searchParams.get('from') || undefined, to: url.searchParams.get('to') || undefined };
+      const data = await snapshot.read(async (query) => {
+        const { range, available } = await resolveRange(query, asked);
+        return dashboardData(query, range, available);
+      });
       if (url.pathname === '/') {
         send(response, 200, 'text/html; charset=utf-8', renderDashboard(data, { format: options.format, takenAt: snapshot.takenAt, busy: snapshot.busy, links: links.forDate }));
       } else {
@@ -87,15 +103,25 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
       return;
     }
     if (url.pathname.startsWith('/files/') && links.localRoot) {
-      await sendFile(response, links.localRoot, decodeURIComponent(url.pathname.slice('/files/'.length)));
+      await sendFile(response, links.localRoot, url.pathname.slice('/files/'.length));
       return;
     }
     send(response, 404, 'text/plain; charset=utf-8', '404: not found\n');
   }
 
   await new Promise<void>((resolveListen, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => resolveListen());
+    const failedToListen = (error: NodeJS.ErrnoException) => {
+      snapshot.close();
+      const why = { EADDRINUSE: 'is in use', EADDRNOTAVAIL: 'is not an address of this machine', EACCES: 'needs privileges' }[error.code ?? ''];
+      reject(why ? new ConfigError(`serve: ${options.host}:${options.port} ${why}`, 'choose another with --port / --host or serve.port / serve.host', false, { cause: error }) : error);
+    };
+    server.once('error', failedToListen);
+    server.listen(options.port, options.host, () => {
+      server.off('error', failedToListen);
+      // Once listening, an error (e.g. out of file descriptors on accept) is logged, not fatal.
+      server.on('error', (error) => process.stderr.write(`dashboard: ${error.message}\n`));
+      resolveListen();
+    });
   });
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -166,20 +192,37 @@ function fileLinks(config: ExportConfig): { localRoot: string | null; forDate: (
   return { localRoot: null, forDate: (date) => paths(date).map(({ name, path }) => ({ name, href: `${base}${path}` })) };
 }
 
-async function sendFile(response: ServerResponse, root: string, relative: string): Promise<void> {
+async function sendFile(response: ServerResponse, root: string, encoded: string): Promise<void> {
+  let relative: string;
+  try {
+    relative = decodeURIComponent(encoded);
+  } catch {
+    send(response, 404, 'text/plain; charset=utf-8', '404: not found\n');
+    return;
+  }
   const file = resolve(root, relative);
   const type = FILE_TYPES[extname(file)];
-  const info = file.startsWith(root + sep) && type ? await stat(file).catch(() => null) : null;
-  if (!type || !info?.isFile()) {
+  // A run may replace or delete the file at any moment: size and bytes come from one open handle.
+  const handle = file.startsWith(root + sep) && type ? await open(file, 'r').catch(() => null) : null;
+  const info = handle ? await handle.stat().catch(() => null) : null;
+  if (!type || !handle || !info?.isFile()) {
+    await handle?.close();
     send(response, 404, 'text/plain; charset=utf-8', '404: not found\n');
     return;
   }
   // A day's report.html is shown as a page; CSV and JSON files are downloaded.
-  const disposition = type.startsWith('text/html') ? {} : { 'content-disposition': `attachment; filename="${file.slice(file.lastIndexOf(sep) + 1)}"` };
+  const disposition = type.startsWith('text/html') ? {} : { 'content-disposition': `attachment; filename="${basename(file)}"` };
   response.writeHead(200, { 'content-type': type, 'content-length': info.size, ...SECURITY_HEADERS, ...disposition });
   if (response.req.method === 'HEAD') {
+    await handle.close();
     response.end();
     return;
   }
-  createReadStream(file).pipe(response);
+  await pipeline(handle.createReadStream(), response).catch(() => response.destroy());
+}
+
+/** The name in a Host header, without its port (IPv6 addresses in brackets come out bare). */
+function hostName(header: string | undefined): string {
+  const match = /^\[([^\]]+)\](?::\d+)?$|^([^:]+)(?::\d+)?$/.exec(header ?? '');
+  return (match?.[1] ?? match?.[2] ?? '').toLowerCase();
 }

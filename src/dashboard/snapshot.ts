@@ -2,7 +2,11 @@ import { stat } from 'node:fs/promises';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { WarehouseBusyError } from '../util/errors.js';
 import { duckdbString } from '../warehouse/duckdb/duckdb-dialect.js';
+import { isLockConflict } from '../warehouse/duckdb/duckdb-warehouse.js';
 import type { Row } from '../warehouse/warehouse.js';
+
+/** A read-only query on the copy. */
+export type Query = (sql: string) => Promise<Row[]>;
 
 /**
  * The dashboard's copy of the published tables, held in an in-memory DuckDB.
@@ -77,7 +81,7 @@ export class WarehouseSnapshot {
         this.busy = false;
         return;
       } catch (error) {
-        if (!/lock/i.test((error as Error).message)) throw error;
+        if (!isLockConflict(error)) throw error;
         this.busy = true;
         if (this.version !== null) return;
         if (Date.now() > deadline) {
@@ -114,11 +118,17 @@ export class WarehouseSnapshot {
     }
   }
 
-  /** Runs a read-only query on the copy, on a connection of its own. */
-  async query(sql: string): Promise<Row[]> {
+  /**
+   * Runs one request's queries on one connection in one transaction: all of them see the same
+   * copy, even if a refresh for another request commits meanwhile.
+   */
+  async read<T>(work: (query: Query) => Promise<T>): Promise<T> {
     const connection: DuckDBConnection = await this.instance.connect();
     try {
-      return (await connection.runAndReadAll(sql)).getRowObjectsJson() as Row[];
+      await connection.run('BEGIN TRANSACTION');
+      const result = await work(async (sql) => (await connection.runAndReadAll(sql)).getRowObjectsJson() as Row[]);
+      await connection.run('COMMIT');
+      return result;
     } finally {
       connection.closeSync();
     }

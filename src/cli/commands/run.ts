@@ -37,7 +37,7 @@ export function runCommand(program: Command): void {
         process.stdout.write(`\n${formatRunTable(report)}\n\n`);
         const quarantined = report.dates.reduce((sum, d) => sum + d.quality.quarantined, 0) + Object.values(report.undated.quarantined_by_reason).reduce((a, b) => a + b, 0);
         if (quarantined > 0) process.stdout.write(`${quarantined} line(s) quarantined: kept in the warehouse table quarantined_events, with their reasons in the run report.\n`);
-        process.stdout.write(`CSV files: ${report.export_root}/<table>/dt=<date>/\nDaily reports: ${report.export_root}/report/dt=<date>/report.html\nRun report: ${report.export_root}/run_report/last_run.json\n`);
+        process.stdout.write(`CSV files: ${report.export_root}/<table>/dt=<date>/\nDaily reports: ${report.export_root}/report/dt=<date>/report.html\nRun report: ${report.export_root}/run_report/last_run.json\nDashboard: npx cartlens serve --config ${options.config}\n`);
       }
       for (const d of report.dates) {
         for (const f of d.assertion_failures) {

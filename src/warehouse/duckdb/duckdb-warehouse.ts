@@ -21,6 +21,11 @@ export interface DuckDbOptions {
   lockWaitMs?: number;
 }
 
+/** DuckDB's "another process holds this file" error (not any message that says "block"). */
+export function isLockConflict(error: unknown): boolean {
+  return /Could not set lock|Conflicting lock/i.test((error as Error)?.message ?? '');
+}
+
 /** Opens the file, trying again while another process holds its lock, up to `waitMs`. */
 async function createWaitingOutReaders(path: string, settings: Record<string, string>, waitMs: number): Promise<DuckDBInstance> {
   const deadline = Date.now() + waitMs;
@@ -28,7 +33,7 @@ async function createWaitingOutReaders(path: string, settings: Record<string, st
     try {
       return await DuckDBInstance.create(path, settings);
     } catch (error) {
-      if (!/lock/i.test((error as Error).message) || Date.now() >= deadline) throw error;
+      if (!isLockConflict(error) || Date.now() >= deadline) throw error;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
@@ -66,7 +71,7 @@ export class DuckDbWarehouse implements Warehouse, LandedFileReader, ApiPageRead
       instance = await createWaitingOutReaders(options.path, settings, options.lockWaitMs ?? 5000);
     } catch (error) {
       const message = (error as Error).message;
-      if (/lock/i.test(message)) {
+      if (isLockConflict(error)) {
         const pid = /PID (\d+)/.exec(message)?.[1];
         throw new WarehouseBusyError(
           `warehouse ${options.path} is in use by another process${pid ? ` (pid ${pid})` : ''}`,
