@@ -48,10 +48,10 @@ describe('alerts', () => {
 });
 
 describe('retention', () => {
-  it('deletes landed files and quarantined events past their retention', async () => {
+  it('deletes landed files, quarantined events and staged events past their retention', async () => {
     const dir = await tempDir();
     await writeInput(dir, { 'a.json': [ev('page_view'), 'not json {"event_date":"20261101"'] });
-    const config = await writeConfig(dir, 'retention: { landed_days: 10, quarantine_days: 20 }\n');
+    const config = await writeConfig(dir, 'retention: { landed_days: 10, quarantine_days: 20, staged_days: 20 }\n');
     await mkdir(join(dir, 'state', 'landing', 'objects'), { recursive: true });
     const stale = join(dir, 'state', 'landing', 'objects', 'old.json.gz');
     await writeFile(stale, 'x');
@@ -61,10 +61,15 @@ describe('retention', () => {
     expect((await readdir(join(dir, 'state', 'landing', 'objects'))).length).toBe(1); // this run's input stays
     const quarantined = () => queryWarehouse(join(dir, 'state', 'warehouse.duckdb'), `SELECT count(*)::INTEGER AS n FROM quarantined_events WHERE event_date = DATE '2026-11-01'`);
     expect(await quarantined()).toEqual([{ n: 1 }]);
-    // A later run over other days: the 1st's quarantined line is past 20 days (today is later) and goes.
+    const staged = () => queryWarehouse(join(dir, 'state', 'warehouse.duckdb'), `SELECT count(*)::INTEGER AS n FROM stg_events WHERE event_date = DATE '2026-11-01'`);
+    expect(await staged()).toEqual([{ n: 1 }]);
+    // A later run over other days: the 1st is past 20 days (today is later), so its quarantined
+    // line and its staged event (user_pseudo_id) go; its published rows stay.
     await writeInput(dir, { 'a.json': [ev('page_view', { date: '20261102' })] });
     expect((await cli(['run', '--config', config])).code).toBe(0);
     expect(await quarantined()).toEqual([{ n: 0 }]);
+    expect(await staged()).toEqual([{ n: 0 }]);
+    expect(await queryWarehouse(join(dir, 'state', 'warehouse.duckdb'), `SELECT count(*)::INTEGER AS n FROM cart_funnel_daily WHERE date = DATE '2026-11-01'`)).toEqual([{ n: 1 }]);
   });
 });
 

@@ -171,9 +171,11 @@ export const configSchema = z
         landed_days: z.number().int().min(1).default(30),
         /** Quarantined events (verbatim lines) of days older than this are deleted. */
         quarantine_days: z.number().int().min(1).default(90),
+        /** Staged events and items (they hold user_pseudo_id) of days older than this are deleted. */
+        staged_days: z.number().int().min(1).default(90),
       })
       .strict()
-      .default({ landed_days: 30, quarantine_days: 90 }),
+      .default({ landed_days: 30, quarantine_days: 90, staged_days: 90 }),
     /** The daily schedule of `cartlens schedule`, in property.time_zone. */
     schedule: z
       .object({

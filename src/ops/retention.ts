@@ -5,13 +5,14 @@ import { addDays, localDate } from '../pipeline/due-dates.js';
 
 /**
  * Deletes identifiable raw data past its retention (LGPD: kept no longer than needed): landed
- * input files and run manifests older than `landedDays` (by when they were landed), and
- * quarantined events of days older than `quarantineDays`. Runs while the run holds the warehouse.
+ * input files and run manifests older than `landed_days` (by when they were landed), quarantined
+ * events of days older than `quarantine_days`, and staged events and items (user_pseudo_id) of
+ * days older than `staged_days`. Runs while the run holds the warehouse.
  */
 export async function purgeExpired(
   warehouse: Warehouse,
   landingDir: string | undefined,
-  retention: { landed_days: number; quarantine_days: number },
+  retention: { landed_days: number; quarantine_days: number; staged_days: number },
   now: Date,
   timeZone: string,
 ): Promise<{ files: number }> {
@@ -30,7 +31,12 @@ export async function purgeExpired(
     }
   }
   const { dialect } = warehouse;
-  const oldest = addDays(localDate(now, timeZone), -retention.quarantine_days);
-  await warehouse.execute(`DELETE FROM ${dialect.tableName('quarantined_events', false)} WHERE event_date < ${dialect.dateLiteral(oldest)}`);
+  const today = localDate(now, timeZone);
+  const before = (days: number) => dialect.dateLiteral(addDays(today, -days));
+  await warehouse.execute(`DELETE FROM ${dialect.tableName('quarantined_events', false)} WHERE event_date < ${before(retention.quarantine_days)}`);
+  // Nothing reads a past day's staged rows again: a re-run of that day stages its input anew.
+  for (const table of ['stg_events', 'stg_event_items']) {
+    await warehouse.execute(`DELETE FROM ${dialect.tableName(table, false)} WHERE event_date < ${before(retention.staged_days)}`);
+  }
   return { files };
 }
