@@ -12,6 +12,7 @@ import { parseConfig } from '../src/config/load.js';
 import { startDashboard } from '../src/dashboard/server.js';
 import { dashboardData, resolveRange } from '../src/dashboard/queries.js';
 import { WarehouseSnapshot } from '../src/dashboard/snapshot.js';
+import { duckdbSnapshotSource } from '../src/dashboard/copy-from-duckdb.js';
 import { runPipeline } from '../src/pipeline/run.js';
 import { addDays } from '../src/pipeline/due-dates.js';
 import { createSource } from '../src/sources/index.js';
@@ -65,7 +66,7 @@ const time = async <T>(work: () => Promise<T>): Promise<[T, number]> => {
 };
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
-const snapshot = await WarehouseSnapshot.create(yearWarehouse, source);
+const snapshot = await WarehouseSnapshot.create(duckdbSnapshotSource(yearWarehouse), source);
 const [, copyMs] = await time(() => snapshot.refresh());
 const counts = await snapshot.read((query) => query(`SELECT (SELECT count(*) FROM cart_funnel_daily) AS days, (SELECT sum(carts) FROM abandoned_carts_by_dimension) AS abandoned_carts, (SELECT count(*) FROM abandoned_carts_by_dimension) AS breakdown_rows, (SELECT count(*) FROM cart_items_daily) AS item_rows`));
 process.stdout.write(`${JSON.stringify({ bench: 'dashboard-year', sessions_per_day: SESSIONS_PER_DAY, ...counts[0], copy_ms: Math.round(copyMs) })}\n`);
@@ -94,7 +95,7 @@ for (const [label, warehousePath, query] of [
   ['year', yearWarehouse, ''],
   ['year', yearWarehouse, `?from=${addDays(lastDay, -(YEAR - 1))}&to=${lastDay}`],
 ] as const) {
-  const dashboard = await startDashboard({ host: '127.0.0.1', port: 0, warehousePath, source, format: { locale: 'pt-BR', currency: 'BRL' }, exportConfig: loaded.config.export });
+  const dashboard = await startDashboard({ host: '127.0.0.1', port: 0, warehouse: duckdbSnapshotSource(warehousePath), source, format: { locale: 'pt-BR', currency: 'BRL' }, exportConfig: loaded.config.export });
   const url = `${dashboard.url}${query}`;
   const paints: number[] = [];
   if (browser) {

@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { parseConfig, type LoadedConfig } from '../src/config/load.js';
+import { duckdbSnapshotSource } from '../src/dashboard/copy-from-duckdb.js';
 import { startDashboard, type DashboardOptions, type RunningDashboard } from '../src/dashboard/server.js';
 import { addDays } from '../src/pipeline/due-dates.js';
 import { runPipeline } from '../src/pipeline/run.js';
@@ -74,7 +75,7 @@ describe('dashboard in a browser', () => {
     options = {
       host: '127.0.0.1',
       port: 0,
-      warehousePath: join(dir, 'state', 'warehouse.duckdb'),
+      warehouse: duckdbSnapshotSource(join(dir, 'state', 'warehouse.duckdb')),
       source: createSource(loaded.config.source, loaded.baseDir).description,
       format: { locale: 'en', currency: 'BRL' },
       exportConfig: loaded.config.export,

@@ -4,6 +4,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dashboardData, resolveRange } from '../src/dashboard/queries.js';
 import { WarehouseSnapshot } from '../src/dashboard/snapshot.js';
+import { duckdbSnapshotSource } from '../src/dashboard/copy-from-duckdb.js';
 import { tempDir } from './support/pipeline.js';
 
 const SOURCE = 'test source';
@@ -42,7 +43,7 @@ beforeAll(async () => {
     INSERT INTO quality_daily VALUES (DATE '2026-03-01', 110, 2, 5);`);
   c.closeSync();
   instance.closeSync();
-  snapshot = await WarehouseSnapshot.create(path, SOURCE);
+  snapshot = await WarehouseSnapshot.create(duckdbSnapshotSource(path), SOURCE);
   await snapshot.refresh();
 });
 

@@ -7,6 +7,7 @@ import { get as httpGet, type IncomingHttpHeaders } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config/load.js';
+import { duckdbSnapshotSource } from '../src/dashboard/copy-from-duckdb.js';
 import { startDashboard, type DashboardOptions, type RunningDashboard } from '../src/dashboard/server.js';
 import { addDays } from '../src/pipeline/due-dates.js';
 import { runPipeline } from '../src/pipeline/run.js';
@@ -76,6 +77,7 @@ describe('cartlens serve', () => {
   let configFile: string;
   let options: DashboardOptions;
   let dashboard: RunningDashboard;
+  let warehousePath: string;
   const json = async (url = dashboard.url) => {
     const response = await fetch(`${url}api/dashboard.json`);
     return { status: response.status, body: response.status === 200 ? ((await response.json()) as DashboardJson) : null };
@@ -88,10 +90,11 @@ describe('cartlens serve', () => {
     const loaded = parseConfig(await readFile(configFile, 'utf8'), configFile);
     // Days 1–4 now; the test below publishes day 5 while the dashboard serves.
     await runPipeline({ loaded, dates: [0, 1, 2, 3].map((n) => addDays(FIRST, n)) });
+    warehousePath = join(dir, 'state', 'warehouse.duckdb');
     options = {
       host: '127.0.0.1',
       port: 0,
-      warehousePath: join(dir, 'state', 'warehouse.duckdb'),
+      warehouse: duckdbSnapshotSource(join(dir, 'state', 'warehouse.duckdb')),
       source: createSource(loaded.config.source, loaded.baseDir).description,
       format: { locale: 'en', currency: 'BRL' },
       exportConfig: loaded.config.export,
@@ -102,9 +105,9 @@ describe('cartlens serve', () => {
   afterAll(() => dashboard?.close());
 
   it('never writes the warehouse', async () => {
-    const before = await sha256(options.warehousePath);
+    const before = await sha256(warehousePath);
     for (const query of ['', `?from=${FIRST}&to=${FIRST}`, `?from=${FIRST}&to=${addDays(FIRST, 3)}`]) expect((await fetch(`${dashboard.url}${query}`)).status).toBe(200);
-    expect(await sha256(options.warehousePath)).toBe(before);
+    expect(await sha256(warehousePath)).toBe(before);
   });
 
   it('keeps serving while a pipeline run writes, and shows the new day once it has committed', async () => {
@@ -129,7 +132,7 @@ describe('cartlens serve', () => {
 
   it('while a run holds the warehouse, serves the last copy and says so', async () => {
     const before = (await json()).body!;
-    const holder = await holdWarehouse(options.warehousePath, 'writer');
+    const holder = await holdWarehouse(warehousePath, 'writer');
     try {
       await sleep(1100);
       const during = await json();
@@ -145,10 +148,10 @@ describe('cartlens serve', () => {
   }, 30_000);
 
   it("a run that starts while the dashboard takes its copy waits it out instead of failing", async () => {
-    const copy = await holdWarehouse(options.warehousePath, 'reader');
+    const copy = await holdWarehouse(warehousePath, 'reader');
     const started = Date.now();
     const released = sleep(1000).then(() => copy.release());
-    const warehouse = await DuckDbWarehouse.open({ path: options.warehousePath, memoryLimit: '256MB' });
+    const warehouse = await DuckDbWarehouse.open({ path: warehousePath, memoryLimit: '256MB' });
     const openedAfter = Date.now() - started;
     await warehouse.close();
     await released;
@@ -198,7 +201,7 @@ describe('cartlens serve', () => {
 
   it('with no run yet, says so and creates nothing', async () => {
     const empty = await tempDir();
-    const server = await startDashboard({ ...options, warehousePath: join(empty, 'warehouse.duckdb') });
+    const server = await startDashboard({ ...options, warehouse: duckdbSnapshotSource(join(empty, 'warehouse.duckdb')) });
     try {
       const page = await fetch(server.url);
       expect(page.status).toBe(200);

@@ -30,8 +30,16 @@ describe('IAM as code', () => {
     expect(plan).toContain('bq add-iam-policy-binding --member=serviceAccount:cartlens-pipeline@my-store-analytics.iam.gserviceaccount.com --role=roles/bigquery.dataEditor my-store-analytics:cartlens_marts');
     expect(plan).toContain('gcloud storage buckets add-iam-policy-binding gs://my-store-cartlens-exports --member=group:bi-readers@my-store.example --role=roles/storage.objectViewer --condition=');
     expect(plan).toContain('--role=roles/run.invoker');
-    // Only the project-level grant is project-wide: the pipeline's job user role.
-    expect(plan.match(/gcloud projects add-iam-policy-binding/g)).toHaveLength(1);
+    // The only project-wide grants are the job user roles of the pipeline and the dashboard.
+    expect(plan.match(/gcloud projects add-iam-policy-binding .* --role=roles\/bigquery\.jobUser/g)).toHaveLength(2);
+    expect(plan.match(/gcloud projects add-iam-policy-binding/g)).toHaveLength(2);
+    // The dashboard reads two tables of staging, not the dataset that holds the staged events.
+    const dashboard = plan.split('\n').filter((line) => line.includes('cartlens-dashboard@') && !line.includes('service-accounts'));
+    expect(dashboard.some((line) => line.includes('cartlens_staging') && !line.includes('ON TABLE'))).toBe(false);
+    expect(plan).toContain(
+      "bq query --project_id=my-store-analytics --nouse_legacy_sql 'GRANT `roles/bigquery.dataViewer` ON TABLE `my-store-analytics.cartlens_staging.run_state` TO \"serviceAccount:cartlens-dashboard@my-store-analytics.iam.gserviceaccount.com\"'",
+    );
+    expect(dashboard.some((line) => /storage|dataEditor/.test(line))).toBe(false);
   });
 
   it('names every finding of a bad policy', async () => {

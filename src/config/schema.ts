@@ -226,6 +226,7 @@ export const configSchema = z
 export type CartlensConfig = z.infer<typeof configSchema>;
 export type SourceConfig = CartlensConfig['source'];
 export type WarehouseConfig = CartlensConfig['warehouse'];
+export type BigQueryWarehouseConfig = Extract<WarehouseConfig, { type: 'bigquery' }>;
 export type ExportConfig = CartlensConfig['export'];
 
 /** Config keys whose values are secrets: never printed, logged or written to a report. */

@@ -13,7 +13,7 @@ import type { ReportFormatOptions } from '../reports/render.js';
 import { CartlensError, ConfigError, InputError } from '../util/errors.js';
 import { renderDashboard, type FileLink } from './page.js';
 import { dashboardData, resolveRange } from './queries.js';
-import { WarehouseSnapshot } from './snapshot.js';
+import { WarehouseSnapshot, type SnapshotSource } from './snapshot.js';
 
 export interface DashboardOptions {
   host: string;
@@ -21,8 +21,8 @@ export interface DashboardOptions {
   port: number;
   /** Required on every request when set; required to be set when `host` is not loopback. */
   token?: string | undefined;
-  /** The DuckDB warehouse file, read only. */
-  warehousePath: string;
+  /** Where the dashboard's copy of the published tables comes from (read only). */
+  warehouse: SnapshotSource;
   /** The configured source's description: whose run states the status table shows. */
   source: string;
   format: ReportFormatOptions;
@@ -54,7 +54,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
   if (options.token !== undefined && options.token.trim().length < 16) {
     throw new ConfigError('the dashboard token (serve.token or CARTLENS_SERVE_TOKEN) is shorter than 16 characters', 'use a long random value, e.g. `openssl rand -hex 24`');
   }
-  const snapshot = await WarehouseSnapshot.create(options.warehousePath, options.source);
+  const snapshot = await WarehouseSnapshot.create(options.warehouse, options.source);
   const links = fileLinks(options.exportConfig);
   const server = createServer((request, response) => {
     handle(request, response).catch((error: unknown) => fail(response, error));

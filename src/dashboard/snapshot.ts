@@ -1,57 +1,81 @@
-import { stat } from 'node:fs/promises';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { WarehouseBusyError } from '../util/errors.js';
-import { duckdbString } from '../warehouse/duckdb/duckdb-dialect.js';
 import { isLockConflict } from '../warehouse/duckdb/duckdb-warehouse.js';
 import type { Row } from '../warehouse/warehouse.js';
 
 /** A read-only query on the copy. */
 export type Query = (sql: string) => Promise<Row[]>;
 
+/** One copied table: its name in the copy, the warehouse table it is read from, and how. */
+export interface CopiedTable {
+  table: string;
+  from: string;
+  /** The SELECT on the warehouse, given the table's qualified name and a string literal writer. */
+  select(qualified: string, literal: (value: string) => string): string;
+}
+
 /**
- * The dashboard's copy of the published tables, held in an in-memory DuckDB.
- *
- * DuckDB lets one process write a file or several read it, never both. So the dashboard does not
- * keep the warehouse open: when the file has changed, it attaches it READ_ONLY for the moment it
- * takes to copy the published tables (a year of days: well under a second, see the benchmark),
- * then detaches. While a run holds the file, the last copy is served and marked as such; the run,
- * for its part, waits out a copy in progress (DuckDbWarehouse.open).
+ * Where the copy comes from: the DuckDB warehouse file (copy-from-duckdb.ts) or BigQuery
+ * (copy-from-bigquery.ts). Each reads only; neither creates the warehouse.
+ */
+export interface SnapshotSource {
+  readonly description: string;
+  /** How often, at most, to ask whether the warehouse changed. */
+  readonly checkEveryMs: number;
+  /** Changes whenever a run changed the warehouse; `missing` while there is none. */
+  version(): Promise<string>;
+  /** Makes the warehouse readable from `into` for one copy (DuckDB: attached READ_ONLY until `close`). */
+  open(into: DuckDBConnection): Promise<SnapshotReader>;
+}
+
+export interface SnapshotReader {
+  /** Inserts the table's rows into its (empty) copy in `into`. */
+  insert(table: CopiedTable): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The dashboard's copy of the published tables, held in an in-memory DuckDB, so that the
+ * dashboard never holds the warehouse (DuckDB lets one process write a file or several read it,
+ * never both) and never pays BigQuery for a page view. The copy is taken again when the
+ * warehouse has changed. While a run holds a DuckDB file, the last copy is served and marked as
+ * such; the run, for its part, waits out a copy in progress (warehouse.lock_wait_seconds).
  * Only what the dashboard shows is copied: no user_key, no cart-level row, no quarantined line.
  */
 export class WarehouseSnapshot {
   private constructor(
     private readonly instance: DuckDBInstance,
-    private readonly warehousePath: string,
-    private readonly source: string,
+    private readonly source: SnapshotSource,
+    private readonly tables: readonly CopiedTable[],
   ) {}
 
-  /** The version of the warehouse file the copy was taken from; null before the first copy. */
+  /** The version of the warehouse the copy was taken from; null before the first copy. */
   private version: string | null = null;
   private lastCheck = 0;
   private refreshing: Promise<void> | null = null;
-  /** When the copy was taken, and whether a run held the warehouse at the last check. */
+  /** When the copy was taken, and whether a run held the warehouse at the last look. */
   takenAt: Date | null = null;
   busy = false;
 
-  static async create(warehousePath: string, source: string): Promise<WarehouseSnapshot> {
+  /** `runSource`: the configured source's description, whose run states the status table shows. */
+  static async create(source: SnapshotSource, runSource: string): Promise<WarehouseSnapshot> {
     const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
-    const snapshot = new WarehouseSnapshot(instance, warehousePath, source);
     const connection = await instance.connect();
     try {
       await connection.run(EMPTY_TABLES);
     } finally {
       connection.closeSync();
     }
-    return snapshot;
+    return new WarehouseSnapshot(instance, source, copiedTables(runSource));
   }
 
   /**
-   * Copies the warehouse again when its file changed since the last copy, checking at most every
-   * `checkEveryMs`. While a run holds the file, keeps the last copy (`busy`); with no copy at all
-   * yet, waits up to `firstWaitMs` for the run to let go, then fails as transient.
+   * Copies the warehouse again when it changed since the last copy, asking at most every
+   * `source.checkEveryMs`. While a run holds it, keeps the last copy (`busy`); with no copy at
+   * all yet, waits up to `firstWaitMs` for the run to let go, then fails as transient.
    */
-  async refresh(options: { checkEveryMs?: number; firstWaitMs?: number } = {}): Promise<void> {
-    if (Date.now() - this.lastCheck < (options.checkEveryMs ?? 1000) && this.version !== null) return;
+  async refresh(options: { firstWaitMs?: number } = {}): Promise<void> {
+    if (this.version !== null && Date.now() - this.lastCheck < this.source.checkEveryMs) return;
     this.refreshing ??= this.refreshNow(options.firstWaitMs ?? 10_000).finally(() => {
       this.refreshing = null;
       this.lastCheck = Date.now();
@@ -62,20 +86,14 @@ export class WarehouseSnapshot {
   private async refreshNow(firstWaitMs: number): Promise<void> {
     const deadline = Date.now() + firstWaitMs;
     for (;;) {
-      const version = await fileVersion(this.warehousePath);
+      const version = await this.source.version();
       if (version === this.version) {
         this.busy = false;
         return;
       }
-      if (version === 'missing') {
-        // No run yet: nothing to show, and nothing created (the dashboard never writes).
-        this.version = version;
-        this.takenAt = new Date();
-        this.busy = false;
-        return;
-      }
       try {
-        await this.copy();
+        // With no warehouse yet there is nothing to copy, and nothing is created.
+        if (version !== 'missing') await this.copy();
         this.version = version;
         this.takenAt = new Date();
         this.busy = false;
@@ -85,7 +103,7 @@ export class WarehouseSnapshot {
         this.busy = true;
         if (this.version !== null) return;
         if (Date.now() > deadline) {
-          throw new WarehouseBusyError(`warehouse ${this.warehousePath} is held by a run`, 'the dashboard shows it as soon as the run finishes: reload in a moment', { cause: error });
+          throw new WarehouseBusyError(`${this.source.description} is held by a run`, 'the dashboard shows it as soon as the run finishes: reload in a moment', { cause: error });
         }
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
@@ -95,23 +113,20 @@ export class WarehouseSnapshot {
   private async copy(): Promise<void> {
     const connection = await this.instance.connect();
     try {
-      await connection.run(`ATTACH ${duckdbString(this.warehousePath)} AS wh (READ_ONLY)`);
+      const reader = await this.source.open(connection);
       try {
-        const present = new Set(
-          (await connection.runAndReadAll(`SELECT table_name FROM duckdb_tables() WHERE database_name = 'wh'`)).getRowObjectsJson().map((r) => String(r.table_name)),
-        );
         // One transaction: a request sees the old copy or the new one, never half of each.
         await connection.run('BEGIN TRANSACTION');
-        for (const [table, select] of Object.entries(copySelects(this.source))) {
-          await connection.run(`DELETE FROM ${table}`);
-          if (present.has(SOURCE_TABLE[table] ?? table)) await connection.run(`INSERT INTO ${table} BY NAME ${select}`);
+        for (const table of this.tables) {
+          await connection.run(`DELETE FROM ${table.table}`);
+          await reader.insert(table);
         }
         await connection.run('COMMIT');
       } catch (error) {
         await connection.run('ROLLBACK').catch(() => undefined);
         throw error;
       } finally {
-        await connection.run('DETACH wh').catch(() => undefined);
+        await reader.close();
       }
     } finally {
       connection.closeSync();
@@ -150,32 +165,29 @@ CREATE TABLE cart_items_daily (
   purchased_units BIGINT, abandoned_units BIGINT, abandoned_value DECIMAL(38,2));
 CREATE TABLE abandoned_carts_by_dimension (
   date DATE, device_category VARCHAR, country VARCHAR, source VARCHAR, medium VARCHAR, carts BIGINT, value DECIMAL(38,2));
-CREATE TABLE run_state (date DATE, status VARCHAR, final BOOLEAN, finished_at TIMESTAMP, last_error VARCHAR);
+CREATE TABLE run_state (date DATE, status VARCHAR, final BOOLEAN, last_error VARCHAR);
 CREATE TABLE quality_daily (date DATE, lines BIGINT, duplicates BIGINT, quarantined BIGINT);
 `;
 
-/** The warehouse table a copied table is made from, where the names differ. */
-const SOURCE_TABLE: Record<string, string> = { abandoned_carts_by_dimension: 'abandoned_carts' };
-
-function copySelects(source: string): Record<string, string> {
-  return {
-    cart_funnel_daily: 'SELECT * FROM wh.cart_funnel_daily',
-    cart_items_daily: 'SELECT date, item_id, item_name, item_category, add_to_cart_units, purchased_units, abandoned_units, abandoned_value FROM wh.cart_items_daily',
+/** Plain SQL that DuckDB and BigQuery both read the same way. */
+function copiedTables(runSource: string): CopiedTable[] {
+  const table = (name: string, from: string, select: CopiedTable['select']): CopiedTable => ({ table: name, from, select });
+  return [
+    table(
+      'cart_funnel_daily',
+      'cart_funnel_daily',
+      (t) =>
+        `SELECT date, sessions, sessions_with_view_item, sessions_with_add_to_cart, sessions_with_begin_checkout, sessions_with_purchase, abandoned_carts, cart_abandonment_rate, purchases, revenue, abandoned_value FROM ${t}`,
+    ),
+    table('cart_items_daily', 'cart_items_daily', (t) => `SELECT date, item_id, item_name, item_category, add_to_cart_units, purchased_units, abandoned_units, abandoned_value FROM ${t}`),
     // Counted per day and dimensions: a tenth of the rows, and no cart-level data at all.
-    abandoned_carts_by_dimension:
-      'SELECT date, device_category, country, source, medium, count(*) AS carts, sum(cart_value) AS value FROM wh.abandoned_carts GROUP BY ALL',
+    table(
+      'abandoned_carts_by_dimension',
+      'abandoned_carts',
+      (t) => `SELECT date, device_category, country, source, medium, COUNT(*) AS carts, SUM(cart_value) AS value FROM ${t} GROUP BY date, device_category, country, source, medium`,
+    ),
     // The configured source's days only: the GA4 Data API pipeline keeps its own in the same table.
-    run_state: `SELECT date, status, final, finished_at, last_error FROM wh.run_state WHERE source = ${duckdbString(source)}`,
-    quality_daily: 'SELECT date, lines, duplicates, quarantined FROM wh.quality_daily',
-  };
-}
-
-/** Changes whenever DuckDB writes the file or its write-ahead log. */
-async function fileVersion(path: string): Promise<string> {
-  const part = async (file: string) => {
-    const s = await stat(file).catch(() => null);
-    return s ? `${s.mtimeMs}:${s.size}` : '-';
-  };
-  const main = await part(path);
-  return main === '-' ? 'missing' : `${main}|${await part(`${path}.wal`)}`;
+    table('run_state', 'run_state', (t, literal) => `SELECT date, status, final, last_error FROM ${t} WHERE source = ${literal(runSource)}`),
+    table('quality_daily', 'quality_daily', (t) => `SELECT date, lines, duplicates, quarantined FROM ${t}`),
+  ];
 }

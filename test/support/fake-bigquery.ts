@@ -24,7 +24,7 @@ export class FakeBigQuery {
   private readonly faults: { fault: BigQueryFault; times: number }[] = [];
   private server: Server | undefined;
 
-  constructor(private readonly answer: (sql: string) => QueryAnswer) {}
+  constructor(private readonly answer: (sql: string) => QueryAnswer | Promise<QueryAnswer>) {}
 
   async start(): Promise<string> {
     this.server = createServer((req, res) => void this.handle(req, res));
@@ -76,7 +76,8 @@ export class FakeBigQuery {
       if (armed?.fault.kind === 'status') return reply(armed.fault.status, { error: { code: armed.fault.status, message: `injected ${armed.fault.status}` } });
       const sql = String(job.configuration.query?.query ?? '');
       if (job.configuration.dryRun) {
-        return reply(200, { ...job, status: { state: 'DONE' }, statistics: { totalBytesProcessed: String(this.answer(sql).bytesProcessed), query: { totalBytesProcessed: String(this.answer(sql).bytesProcessed) } } });
+        const { bytesProcessed } = await this.answer(sql);
+        return reply(200, { ...job, status: { state: 'DONE' }, statistics: { totalBytesProcessed: String(bytesProcessed), query: { totalBytesProcessed: String(bytesProcessed) } } });
       }
       const id = job.jobReference.jobId;
       if (this.jobs.has(id)) return reply(409, { error: { code: 409, status: 'ALREADY_EXISTS', message: `Already Exists: Job ${job.jobReference.projectId}:${job.jobReference.location}.${id}` } });
@@ -94,7 +95,7 @@ export class FakeBigQuery {
     if (req.method === 'GET' && results) {
       const job = this.jobs.get(results[2]!);
       if (!job) return reply(404, { error: { code: 404, message: 'Not found: Job' } });
-      const answer = this.answer(String(job.configuration.query?.query ?? ''));
+      const answer = await this.answer(String(job.configuration.query?.query ?? ''));
       return reply(200, {
         kind: 'bigquery#getQueryResultsResponse',
         jobReference: job.jobReference,

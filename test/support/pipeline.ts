@@ -16,7 +16,8 @@ export function userKey(userPseudoId: string): string {
 }
 
 export async function tempDir(prefix = 'cartlens-test-'): Promise<string> {
-  return mkdtemp(join(tmpdir(), prefix));
+  // Under the test file's own folder (test/support/setup.ts), deleted when the file is done.
+  return mkdtemp(join(process.env.CARTLENS_TEST_TMP ?? tmpdir(), prefix));
 }
 
 /** Writes a config for a folder of input files and returns its path. */

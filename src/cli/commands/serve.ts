@@ -2,7 +2,8 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
 import { startDashboard } from '../../dashboard/server.js';
 import { createSource } from '../../sources/index.js';
-import { ConfigError } from '../../util/errors.js';
+import { bigQuerySnapshotSource } from '../../dashboard/copy-from-bigquery.js';
+import { duckdbSnapshotSource } from '../../dashboard/copy-from-duckdb.js';
 
 export function serveCommand(program: Command): void {
   program
@@ -13,22 +14,17 @@ export function serveCommand(program: Command): void {
     .option('--host <address>', 'the address to bind; default serve.host (127.0.0.1). Any other needs a token')
     .action(async (options: { config: string; port?: number; host?: string }) => {
       const { config, baseDir } = await loadConfig(options.config);
-      if (config.warehouse.type !== 'duckdb') {
-        throw new ConfigError(
-          `serve reads a DuckDB warehouse, and warehouse.type is ${config.warehouse.type}`,
-          'on BigQuery, point a BI tool at the marts dataset or open the daily report.html files in the bucket (docs/dashboard.md)',
-        );
-      }
+      const warehouse = config.warehouse.type === 'duckdb' ? duckdbSnapshotSource(config.warehouse.path) : bigQuerySnapshotSource(config.warehouse);
       const dashboard = await startDashboard({
         host: options.host ?? config.serve.host,
         port: options.port ?? config.serve.port,
         token: config.serve.token ?? (process.env.CARTLENS_SERVE_TOKEN || undefined),
-        warehousePath: config.warehouse.path,
+        warehouse,
         source: createSource(config.source, baseDir).description,
         format: { locale: config.locale, currency: config.property.currency },
         exportConfig: config.export,
       });
-      process.stdout.write(`dashboard on ${dashboard.url} (reads ${config.warehouse.path} read only); Ctrl-C stops it\n`);
+      process.stdout.write(`dashboard on ${dashboard.url} (reads ${warehouse.description}, read only); Ctrl-C stops it\n`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);

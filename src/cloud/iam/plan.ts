@@ -28,6 +28,11 @@ function commandFor(policy: IamPolicy, binding: IamBinding): string {
       return `gcloud projects add-iam-policy-binding ${q(policy.project)} ${grant} --condition=None`;
     case 'dataset':
       return `bq add-iam-policy-binding ${grant} ${q(`${policy.project}:${resource.name}`)}`;
+    case 'table': {
+      // Table-level access is granted with BigQuery's GRANT statement (table ACL).
+      const grantSql = `GRANT \`${binding.role}\` ON TABLE \`${policy.project}.${resource.dataset}.${resource.name}\` TO "${binding.member}"`;
+      return `bq query --project_id=${q(policy.project)} --nouse_legacy_sql ${q(grantSql)}`;
+    }
     case 'bucket': {
       const condition = resource.prefix
         ? ` --condition=${q(`expression=resource.name.startsWith("projects/_/buckets/${resource.name}/objects/${resource.prefix}"),title=prefix ${resource.prefix}`)}`

@@ -8,6 +8,8 @@ const name = z.string().regex(/^[A-Za-z0-9._:/@-]+$/, 'letters, digits and . _ :
 const resource = z.discriminatedUnion('type', [
   z.object({ type: z.literal('project') }).strict(),
   z.object({ type: z.literal('dataset'), name }).strict(),
+  /** One BigQuery table: for a reader that must not see the rest of its dataset. */
+  z.object({ type: z.literal('table'), dataset: name, name }).strict(),
   z.object({ type: z.literal('bucket'), name, prefix: z.string().regex(/^[^'"\\]*$/).optional() }).strict(),
   z.object({ type: z.literal('secret'), name }).strict(),
   z.object({ type: z.literal('run_service'), name }).strict(),

@@ -179,7 +179,7 @@ export class BigQueryWarehouse implements Warehouse, BigQueryExportReader {
 }
 
 /** The client's typed values (BigQueryDate, Big, BigQueryTimestamp…) as plain JSON-safe values. */
-function plain(value: unknown): string | number | boolean | null {
+export function plain(value: unknown): string | number | boolean | null {
   if (value === null || value === undefined) return null;
   if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
   if (typeof value === 'object' && 'value' in value) return String((value as { value: unknown }).value);
