@@ -73,7 +73,9 @@ privacy: { user_key_secret: "a-secret-of-enough-length" }`,
     const at = (pattern: RegExp) => sqls.findIndex((sql) => pattern.test(sql));
     const last = (pattern: RegExp) => sqls.length - 1 - [...sqls].reverse().findIndex((sql) => pattern.test(sql));
     expect(at(/CREATE TABLE IF NOT EXISTS/)).toBeLessThan(at(/^BEGIN TRANSACTION$/));
-    expect(at(/^BEGIN TRANSACTION$/)).toBeLessThan(at(/DELETE FROM `my-project.cartlens_staging.stg_events`/));
+    expect(at(/^BEGIN TRANSACTION$/)).toBeLessThan(at(/DELETE FROM `my-project.cartlens_staging.stg_events` WHERE event_date IN/));
+    // Retention's purge of old staged events comes before, on its own.
+    expect(at(/DELETE FROM `my-project.cartlens_staging.stg_events` WHERE event_date < DATE/)).toBeLessThan(at(/^BEGIN TRANSACTION$/));
     expect(last(/INSERT INTO `my-project.cartlens_marts.cart_items_daily`/)).toBeLessThan(at(/^COMMIT TRANSACTION$/));
     expect(sqls.at(-1)).toBe('CALL BQ.ABORT_SESSION()');
 
