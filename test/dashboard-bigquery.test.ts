@@ -8,11 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config/load.js';
 import type { BigQueryWarehouseConfig } from '../src/config/schema.js';
 import { bigQuerySnapshotSource } from '../src/dashboard/copy-from-bigquery.js';
-import { duckdbSnapshotSource } from '../src/dashboard/copy-from-duckdb.js';
-import { startDashboard, type DashboardOptions, type RunningDashboard } from '../src/dashboard/server.js';
+import { dashboardOptions } from '../src/dashboard/options.js';
+import { startDashboard, type RunningDashboard } from '../src/dashboard/server.js';
 import { addDays } from '../src/pipeline/due-dates.js';
 import { runPipeline } from '../src/pipeline/run.js';
-import { createSource } from '../src/sources/index.js';
 import { DEMO_DEFAULTS, generateDemoExport } from '../src/sources/demo/generator.js';
 import { FakeBigQuery, type QueryAnswer } from './support/fake-bigquery.js';
 import { tempDir, writeConfig } from './support/pipeline.js';
@@ -59,14 +58,8 @@ describe('dashboard over BigQuery', () => {
     const endpoint = await fake.start();
     const bigquery = parseConfig(`source: { type: demo }\nwarehouse: { type: bigquery, project: shop-project, api_endpoint: "${endpoint}" }`, join(dir, 'bq.yaml')).config.warehouse as BigQueryWarehouseConfig;
 
-    const options: Omit<DashboardOptions, 'warehouse'> = {
-      host: '127.0.0.1',
-      port: 0,
-      source: createSource(loaded.config.source, loaded.baseDir).description,
-      format: { locale: 'en', currency: 'BRL' },
-      exportConfig: loaded.config.export,
-    };
-    overDuckDb = await startDashboard({ ...options, warehouse: duckdbSnapshotSource(warehousePath) });
+    const options = dashboardOptions(loaded, { port: 0 });
+    overDuckDb = await startDashboard(options);
     overBigQuery = await startDashboard({ ...options, warehouse: bigQuerySnapshotSource(bigquery) });
   });
 

@@ -6,12 +6,11 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { parseConfig, type LoadedConfig } from '../src/config/load.js';
-import { duckdbSnapshotSource } from '../src/dashboard/copy-from-duckdb.js';
+import { dashboardOptions } from '../src/dashboard/options.js';
 import { startDashboard, type DashboardOptions, type RunningDashboard } from '../src/dashboard/server.js';
 import { addDays } from '../src/pipeline/due-dates.js';
 import { runPipeline } from '../src/pipeline/run.js';
 import { reportPath } from '../src/reports/daily-report.js';
-import { createSource } from '../src/sources/index.js';
 import { DEMO_DEFAULTS, generateDemoExport } from '../src/sources/demo/generator.js';
 import { ConfigError } from '../src/util/errors.js';
 import { launchBrowser } from './support/browser.js';
@@ -72,14 +71,7 @@ describe('dashboard in a browser', () => {
     const configFile = await writeConfig(dir);
     loaded = parseConfig(await readFile(configFile, 'utf8'), configFile);
     run = resultFor(dir, await runPipeline({ loaded }));
-    options = {
-      host: '127.0.0.1',
-      port: 0,
-      warehouse: duckdbSnapshotSource(join(dir, 'state', 'warehouse.duckdb')),
-      source: createSource(loaded.config.source, loaded.baseDir).description,
-      format: { locale: 'en', currency: 'BRL' },
-      exportConfig: loaded.config.export,
-    };
+    options = dashboardOptions(loaded, { port: 0 });
     [browser, dashboard] = await Promise.all([launchBrowser(), startDashboard(options)]);
     await mkdir(ARTIFACTS, { recursive: true });
   }, 120_000);

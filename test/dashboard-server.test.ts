@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config/load.js';
 import { duckdbSnapshotSource } from '../src/dashboard/copy-from-duckdb.js';
+import { dashboardOptions } from '../src/dashboard/options.js';
 import { startDashboard, type DashboardOptions, type RunningDashboard } from '../src/dashboard/server.js';
 import { addDays } from '../src/pipeline/due-dates.js';
 import { runPipeline } from '../src/pipeline/run.js';
-import { createSource } from '../src/sources/index.js';
 import { DEMO_DEFAULTS, generateDemoExport } from '../src/sources/demo/generator.js';
 import { cli } from './support/cli.js';
 import { tempDir, writeConfig } from './support/pipeline.js';
@@ -91,14 +91,7 @@ describe('cartlens serve', () => {
     // Days 1–4 now; the test below publishes day 5 while the dashboard serves.
     await runPipeline({ loaded, dates: [0, 1, 2, 3].map((n) => addDays(FIRST, n)) });
     warehousePath = join(dir, 'state', 'warehouse.duckdb');
-    options = {
-      host: '127.0.0.1',
-      port: 0,
-      warehouse: duckdbSnapshotSource(join(dir, 'state', 'warehouse.duckdb')),
-      source: createSource(loaded.config.source, loaded.baseDir).description,
-      format: { locale: 'en', currency: 'BRL' },
-      exportConfig: loaded.config.export,
-    };
+    options = dashboardOptions(loaded, { port: 0 });
     dashboard = await startDashboard(options);
   }, 120_000);
 

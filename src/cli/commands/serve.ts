@@ -1,9 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
 import { startDashboard } from '../../dashboard/server.js';
-import { createSource } from '../../sources/index.js';
-import { bigQuerySnapshotSource } from '../../dashboard/copy-from-bigquery.js';
-import { duckdbSnapshotSource } from '../../dashboard/copy-from-duckdb.js';
+import { dashboardOptions } from '../../dashboard/options.js';
 
 export function serveCommand(program: Command): void {
   program
@@ -13,18 +11,9 @@ export function serveCommand(program: Command): void {
     .option('--port <port>', 'the port (0: any free one); default serve.port', parsePort)
     .option('--host <address>', 'the address to bind; default serve.host (127.0.0.1). Any other needs a token')
     .action(async (options: { config: string; port?: number; host?: string }) => {
-      const { config, baseDir } = await loadConfig(options.config);
-      const warehouse = config.warehouse.type === 'duckdb' ? duckdbSnapshotSource(config.warehouse.path) : bigQuerySnapshotSource(config.warehouse);
-      const dashboard = await startDashboard({
-        host: options.host ?? config.serve.host,
-        port: options.port ?? config.serve.port,
-        token: config.serve.token ?? (process.env.CARTLENS_SERVE_TOKEN || undefined),
-        warehouse,
-        source: createSource(config.source, baseDir).description,
-        format: { locale: config.locale, currency: config.property.currency },
-        exportConfig: config.export,
-      });
-      process.stdout.write(`dashboard on ${dashboard.url} (reads ${warehouse.description}, read only); Ctrl-C stops it\n`);
+      const settings = dashboardOptions(await loadConfig(options.config), { host: options.host, port: options.port });
+      const dashboard = await startDashboard(settings);
+      process.stdout.write(`dashboard on ${dashboard.url} (reads ${settings.warehouse.description}, read only); Ctrl-C stops it\n`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);

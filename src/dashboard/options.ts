@@ -1,0 +1,22 @@
+import type { LoadedConfig } from '../config/load.js';
+import { createSource } from '../sources/index.js';
+import { bigQuerySnapshotSource } from './copy-from-bigquery.js';
+import { duckdbSnapshotSource } from './copy-from-duckdb.js';
+import type { DashboardOptions } from './server.js';
+
+/** The dashboard of a config: its warehouse read through the matching copy source, its locale and links. */
+export function dashboardOptions(
+  { config, baseDir }: LoadedConfig,
+  overrides: { host?: string | undefined; port?: number | undefined } = {},
+  env: NodeJS.ProcessEnv = process.env,
+): DashboardOptions {
+  return {
+    host: overrides.host ?? config.serve.host,
+    port: overrides.port ?? config.serve.port,
+    token: config.serve.token ?? (env.CARTLENS_SERVE_TOKEN || undefined),
+    warehouse: config.warehouse.type === 'duckdb' ? duckdbSnapshotSource(config.warehouse.path) : bigQuerySnapshotSource(config.warehouse),
+    source: createSource(config.source, baseDir).description,
+    format: { locale: config.locale, currency: config.property.currency },
+    exportConfig: config.export,
+  };
+}
