@@ -37,7 +37,7 @@ gcloud functions deploy "$FUNCTION" \
 
 URL="$(gcloud functions describe "$FUNCTION" --project="$PROJECT" --region="$REGION" --gen2 --format='value(serviceConfig.uri)')"
 
-step "grants that needed the function (scheduler → run.invoker)"
+step "grants that needed the function (scheduler → run.invoker); the dashboard's table grants wait for the first run"
 bash /tmp/cartlens-iam.sh
 
 step "the Cloud Scheduler job, calling the function with an OIDC token"

@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../src/config/load.js';
+import { parseConfig, type LoadedConfig } from '../src/config/load.js';
 import type { BigQueryWarehouseConfig } from '../src/config/schema.js';
 import { bigQuerySnapshotSource } from '../src/dashboard/copy-from-bigquery.js';
 import { dashboardOptions } from '../src/dashboard/options.js';
@@ -33,30 +33,56 @@ describe('dashboard over BigQuery', () => {
   let overDuckDb: RunningDashboard;
   let overBigQuery: RunningDashboard;
   const sqls: string[] = [];
+  /** Which DuckDB file the fake BigQuery answers from. */
+  const bigQueryTables = new Map<string, string>();
+  let dir: string;
+  let loaded: LoadedConfig;
+  let bigquery: BigQueryWarehouseConfig;
 
   beforeAll(async () => {
-    const dir = await tempDir();
-    await generateDemoExport({ ...DEMO_DEFAULTS, outDir: join(dir, 'input'), days: 4, sessionsPerDay: 120 });
+    dir = await tempDir();
+    await generateDemoExport({ ...DEMO_DEFAULTS, outDir: join(dir, 'input'), days: 5, sessionsPerDay: 120 });
     const configFile = await writeConfig(dir);
-    const loaded = parseConfig(await readFile(configFile, 'utf8'), configFile);
-    await runPipeline({ loaded });
-    const warehousePath = join(dir, 'state', 'warehouse.duckdb');
+    loaded = parseConfig(await readFile(configFile, 'utf8'), configFile);
+    // Days 1–4 first; a later test publishes day 5.
+    await runPipeline({ loaded, dates: [0, 1, 2, 3].map((n) => addDays(FIRST, n)) });
+    bigQueryTables.set('current', join(dir, 'state', 'warehouse.duckdb'));
 
-    // BigQuery stand-in: the warehouse's tables under the two datasets' names.
+    // BigQuery stand-in: the warehouse's tables under the two datasets' names, attached afresh
+    // for each query so that it sees later runs. Time travel and metadata are BigQuery's own:
+    // the change check is answered with fingerprints of the same tables.
     engine = await (await DuckDBInstance.create(':memory:')).connect();
-    await engine.run(`ATTACH '${warehousePath}' AS wh (READ_ONLY)`);
     fake = new FakeBigQuery(async (sql): Promise<QueryAnswer> => {
       sqls.push(sql);
-      const reader = await engine.runAndReadAll(sql.replace(/`shop-project\.cartlens_(?:marts|staging)\.(\w+)`/g, 'wh.$1'));
-      const types = reader.columnTypes().map((t) => fieldType(t.toString()));
-      return {
-        fields: reader.columnNames().map((name, i) => ({ name, type: types[i]! })),
-        rows: reader.getRowsJson().map((row) => row.map((v) => (v === null ? null : String(v)))),
-        bytesProcessed: 1000,
-      };
+      const path = bigQueryTables.get('current')!;
+      await engine.run(`ATTACH '${path}' AS wh (READ_ONLY)`);
+      try {
+        const present = (await engine.runAndReadAll(`SELECT table_name FROM duckdb_tables() WHERE database_name = 'wh'`)).getRowsJson().flat();
+        let duckSql = sql
+          .replace(/`shop-project\.cartlens_marts\.__TABLES__`/g, 'duckdb_tables()')
+          .replace(/ FOR SYSTEM_TIME AS OF TIMESTAMP '[^']*'/g, '')
+          .replace(/`shop-project\.cartlens_(?:marts|staging)\.(\w+)`/g, (_, table: string) => {
+            if (!present.includes(table)) throw Object.assign(new Error(`Not found: Table shop-project:cartlens_staging.${table} was not found in location southamerica-east1`), { status: 404 });
+            return `wh.${table}`;
+          });
+        if (sql.includes('__TABLES__')) {
+          duckSql = `SELECT now()::VARCHAR AS as_of,
+            (SELECT hash(string_agg(f::VARCHAR, ',' ORDER BY date))::VARCHAR FROM wh.cart_funnel_daily f) AS marts_modified,
+            (SELECT hash(string_agg(r::VARCHAR, ',' ORDER BY source, date))::VARCHAR FROM wh.run_state r) AS run_state`;
+        }
+        const reader = await engine.runAndReadAll(duckSql);
+        const types = reader.columnTypes().map((t) => fieldType(t.toString()));
+        return {
+          fields: reader.columnNames().map((name, i) => ({ name, type: types[i]! })),
+          rows: reader.getRowsJson().map((row) => row.map((v) => (v === null ? null : String(v)))),
+          bytesProcessed: 1000,
+        };
+      } finally {
+        await engine.run('DETACH wh');
+      }
     });
     const endpoint = await fake.start();
-    const bigquery = parseConfig(`source: { type: demo }\nwarehouse: { type: bigquery, project: shop-project, api_endpoint: "${endpoint}" }`, join(dir, 'bq.yaml')).config.warehouse as BigQueryWarehouseConfig;
+    bigquery = parseConfig(`source: { type: demo }\nwarehouse: { type: bigquery, project: shop-project, api_endpoint: "${endpoint}" }`, join(dir, 'bq.yaml')).config.warehouse as BigQueryWarehouseConfig;
 
     const options = dashboardOptions(loaded, { port: 0 });
     overDuckDb = await startDashboard(options);
@@ -69,8 +95,8 @@ describe('dashboard over BigQuery', () => {
   });
 
   const data = async (server: RunningDashboard, query: string) => {
-    const { snapshot, ...rest } = (await (await fetch(`${server.url}api/dashboard.json${query}`)).json()) as { snapshot: unknown };
-    expect(snapshot).toBeDefined();
+    const { snapshot, ...rest } = (await (await fetch(`${server.url}api/dashboard.json${query}`)).json()) as { snapshot: { stale: string | null } };
+    expect(snapshot.stale).toBeNull();
     return rest;
   };
 
@@ -86,7 +112,8 @@ describe('dashboard over BigQuery', () => {
     const jobs = fake.inserts.filter((job) => !job.configuration.dryRun);
     expect(jobs.length).toBe(6); // the version, then one per copied table
     for (const job of jobs) {
-      expect(String(job.configuration.query?.query)).toMatch(/^SELECT /);
+      expect(String(job.configuration.query?.query)).toMatch(/^SELECT\s/);
+      expect(String(job.configuration.query?.query)).not.toMatch(/\b(INSERT|UPDATE|DELETE|MERGE|CREATE|DROP|ALTER)\b/i);
       expect(job.configuration.query?.maximumBytesBilled).toBe(String(10 * 2 ** 30));
       expect(fake.sessionOf(job)).toBeUndefined();
     }
@@ -94,5 +121,46 @@ describe('dashboard over BigQuery', () => {
     expect(sqls.join('\n')).not.toMatch(/user_key|user_pseudo_id|session_id/);
     await data(overBigQuery, `?from=${FIRST}&to=${addDays(FIRST, 1)}`);
     expect(fake.inserts.length).toBe(jobs.length);
+    // Every table of a copy is read as of the moment of the change check.
+    expect(jobs.slice(1).every((job) => / FOR SYSTEM_TIME AS OF TIMESTAMP '/.test(String(job.configuration.query?.query)))).toBe(true);
+  });
+
+  it('takes a new copy once a later run has published, and no copy when nothing changed', async () => {
+    const watching = await startDashboard({ ...dashboardOptions(loaded, { port: 0 }), warehouse: bigQuerySnapshotSource(bigquery, { checkEveryMs: 0 }) });
+    try {
+      expect(((await data(watching, '')) as { available: { last: string } }).available.last).toBe(addDays(FIRST, 3));
+      const jobsBefore = fake.inserts.length;
+      await data(watching, '');
+      expect(fake.inserts.length).toBe(jobsBefore + 1); // the change check only
+      await runPipeline({ loaded, dates: [addDays(FIRST, 4)] });
+      expect(((await data(watching, '')) as { available: { last: string } }).available.last).toBe(addDays(FIRST, 4));
+
+      // BigQuery refusing the next look: the last copy stays on screen, marked as such.
+      fake.inject({ kind: 'status', status: 403 });
+      const response = await fetch(`${watching.url}api/dashboard.json`);
+      expect(response.status).toBe(200);
+      const body = (await response.json()) as { available: { last: string }; snapshot: { stale: string | null } };
+      expect(body.available.last).toBe(addDays(FIRST, 4));
+      expect(body.snapshot.stale).toMatch(/403/);
+      expect(((await data(watching, '')) as { available: { last: string } }).available.last).toBe(addDays(FIRST, 4));
+    } finally {
+      await watching.close();
+    }
+  });
+
+  it('before the first run (no run_state table yet), shows an empty dashboard', async () => {
+    const empty = await tempDir();
+    const instance = await DuckDBInstance.create(join(empty, 'empty.duckdb'));
+    instance.closeSync();
+    bigQueryTables.set('current', join(empty, 'empty.duckdb'));
+    const fresh = await startDashboard({ ...dashboardOptions(loaded, { port: 0 }), warehouse: bigQuerySnapshotSource(bigquery) });
+    try {
+      const page = await fetch(fresh.url);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('No published day yet');
+    } finally {
+      await fresh.close();
+      bigQueryTables.set('current', join(dir, 'state', 'warehouse.duckdb'));
+    }
   });
 });

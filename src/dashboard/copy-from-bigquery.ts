@@ -11,30 +11,48 @@ import type { SnapshotReader, SnapshotSource } from './snapshot.js';
 
 /**
  * BigQuery as the source of the dashboard's copy: plain SELECT jobs (no session, no DML, under
- * the cost guard), so `roles/bigquery.dataViewer` on the two datasets and `jobUser` suffice.
- * Page views never query BigQuery: only a change of `run_state` (asked at most once a minute,
- * when someone looks) brings a new copy.
+ * the cost guard), so `dataViewer` on the marts dataset and on two staging tables, plus
+ * `jobUser`, suffice (deploy/iam.yaml). Page views never query BigQuery: only a change, asked
+ * about at most every `checkEveryMs` when someone looks, brings a new copy.
  */
-export function bigQuerySnapshotSource(config: BigQueryWarehouseConfig, client?: BigQueryLike): SnapshotSource {
-  const bigquery = client ?? new BigQuery({ projectId: config.project, location: config.location, ...(config.api_endpoint ? { apiEndpoint: config.api_endpoint } : {}) });
+export function bigQuerySnapshotSource(config: BigQueryWarehouseConfig, options: { client?: BigQueryLike; checkEveryMs?: number } = {}): SnapshotSource {
+  const bigquery = options.client ?? new BigQuery({ projectId: config.project, location: config.location, ...(config.api_endpoint ? { apiEndpoint: config.api_endpoint } : {}) });
   const jobs = new BigQueryJobs(bigquery, { location: config.location, maximumBytesBilled: config.maximum_bytes_billed });
   const dialect = new BigQueryDialect({ staging: `${config.project}.${config.staging_dataset}`, marts: `${config.project}.${config.marts_dataset}`, published: PUBLISHED_TABLE_NAMES });
   // Job ids must be unique: one prefix per server, a counter per job.
   const runId = `serve_${randomBytes(4).toString('hex')}`;
   let step = 0;
   const query = async (sql: string) => (await jobs.run({ runId, step: String(++step), sql })).map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, plain(v)])));
+  /** The moment the last version was read: every table of the next copy is read as of then. */
+  let asOf = '';
   return {
     description: `BigQuery ${config.project}`,
-    // Each look is a (small) query job: at most once a minute.
-    checkEveryMs: 60_000,
+    // Each look is a (small) query job.
+    checkEveryMs: options.checkEveryMs ?? 60_000,
     async version() {
-      const [row] = await query(`SELECT CONCAT(CAST(COUNT(*) AS STRING), '|', IFNULL(CAST(MAX(finished_at) AS STRING), '')) AS version FROM ${dialect.tableName('run_state', false)}`);
-      return String(row?.version ?? 'missing');
+      // Any commit to the published tables changes the marts' last modification; any run's
+      // end changes a run_state row. Both are cheap: metadata, and a small table.
+      const sql = `SELECT
+  CAST(CURRENT_TIMESTAMP() AS STRING) AS as_of,
+  (SELECT CAST(IFNULL(MAX(last_modified_time), 0) AS STRING) FROM \`${config.project}.${config.marts_dataset}.__TABLES__\`) AS marts_modified,
+  (SELECT CAST(IFNULL(BIT_XOR(FARM_FINGERPRINT(TO_JSON_STRING(r))), 0) AS STRING) FROM ${dialect.tableName('run_state', false)} AS r) AS run_state`;
+      try {
+        const [row] = await query(sql);
+        asOf = String(row!.as_of);
+        return `${row!.marts_modified}|${row!.run_state}`;
+      } catch (error) {
+        // Before the first run there is no run_state table: nothing to show yet.
+        if (/Not found: Table/i.test((error as Error).message)) return 'missing';
+        throw error;
+      }
     },
     async open(into: DuckDBConnection): Promise<SnapshotReader> {
+      // One point in time for every table (time travel), so a run committing meanwhile cannot
+      // leave the copy with some tables from before it and some from after.
+      const atVersion = (table: string) => `${dialect.tableName(table, false)} FOR SYSTEM_TIME AS OF TIMESTAMP ${dialect.stringLiteral(asOf)}`;
       return {
         insert: async (table) => {
-          const rows = await query(table.select(dialect.tableName(table.from, false), (value) => dialect.stringLiteral(value)));
+          const rows = await query(table.select(atVersion(table.from), (value) => dialect.stringLiteral(value)));
           await insertRows(into, table.table, rows);
         },
         close: async () => undefined,

@@ -14,6 +14,8 @@ export interface PageContext {
   /** When the copy of the warehouse was taken, and whether a run held it at the last look. */
   takenAt: Date | null;
   busy: boolean;
+  /** Why the last refresh failed, while the last copy is shown. */
+  stale: string | null;
   /** The day's files, for the status table. */
   links: (date: string) => FileLink[];
 }
@@ -73,7 +75,7 @@ td.files a { margin-right: 0.5rem; }
 <label>${text.from}<input type="date" name="from" value="${range.from}"${data.available.first ? ` min="${data.available.first}"` : ''}${data.available.last ? ` max="${data.available.last}"` : ''}></label>
 <label>${text.to}<input type="date" name="to" value="${range.to}"${data.available.first ? ` min="${data.available.first}"` : ''}${data.available.last ? ` max="${data.available.last}"` : ''}></label>
 <button type="submit">${text.apply}</button>
-<span class="asof">${text.dataAsOf} ${context.takenAt ? escapeHtml(context.takenAt.toISOString().slice(0, 19).replace('T', ' ')) : '—'} UTC${context.busy ? ` · <span class="busy">${text.busy}</span>` : ''}</span>
+<span class="asof">${text.dataAsOf} ${context.takenAt ? escapeHtml(context.takenAt.toISOString().slice(0, 19).replace('T', ' ')) : '—'} UTC${context.busy ? ` · <span class="busy">${text.busy}</span>` : ''}${context.stale ? ` · <span class="busy" title="${escapeHtml(context.stale)}">${text.stale}</span>` : ''}</span>
 </form>
 ${body}
 </body>

@@ -96,9 +96,9 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
         return dashboardData(query, range, available);
       });
       if (url.pathname === '/') {
-        send(response, 200, 'text/html; charset=utf-8', renderDashboard(data, { format: options.format, takenAt: snapshot.takenAt, busy: snapshot.busy, links: links.forDate }));
+        send(response, 200, 'text/html; charset=utf-8', renderDashboard(data, { format: options.format, takenAt: snapshot.takenAt, busy: snapshot.busy, stale: snapshot.stale, links: links.forDate }));
       } else {
-        send(response, 200, 'application/json', JSON.stringify({ ...data, snapshot: { taken_at: snapshot.takenAt?.toISOString() ?? null, busy: snapshot.busy } }));
+        send(response, 200, 'application/json', JSON.stringify({ ...data, snapshot: { taken_at: snapshot.takenAt?.toISOString() ?? null, busy: snapshot.busy, stale: snapshot.stale } }));
       }
       return;
     }

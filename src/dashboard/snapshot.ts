@@ -56,6 +56,8 @@ export class WarehouseSnapshot {
   /** When the copy was taken, and whether a run held the warehouse at the last look. */
   takenAt: Date | null = null;
   busy = false;
+  /** Why the last look at the warehouse failed (the last copy is served meanwhile); null when it did not. */
+  stale: string | null = null;
 
   /** `runSource`: the configured source's description, whose run states the status table shows. */
   static async create(source: SnapshotSource, runSource: string): Promise<WarehouseSnapshot> {
@@ -86,20 +88,25 @@ export class WarehouseSnapshot {
   private async refreshNow(firstWaitMs: number): Promise<void> {
     const deadline = Date.now() + firstWaitMs;
     for (;;) {
-      const version = await this.source.version();
-      if (version === this.version) {
-        this.busy = false;
-        return;
-      }
       try {
-        // With no warehouse yet there is nothing to copy, and nothing is created.
-        if (version !== 'missing') await this.copy();
-        this.version = version;
-        this.takenAt = new Date();
+        const version = await this.source.version();
+        if (version !== this.version) {
+          // With no warehouse yet there is nothing to copy, and nothing is created.
+          if (version !== 'missing') await this.copy();
+          this.version = version;
+          this.takenAt = new Date();
+        }
         this.busy = false;
+        this.stale = null;
         return;
       } catch (error) {
-        if (!isLockConflict(error)) throw error;
+        if (!isLockConflict(error)) {
+          // A failed look (BigQuery down, a permission withdrawn) keeps the last copy on screen.
+          if (this.version === null) throw error;
+          this.stale = (error as Error).message.split('\n')[0]!;
+          process.stderr.write(`dashboard: could not refresh from ${this.source.description}: ${this.stale}\n`);
+          return;
+        }
         this.busy = true;
         if (this.version !== null) return;
         if (Date.now() > deadline) {

@@ -95,7 +95,14 @@ export class FakeBigQuery {
     if (req.method === 'GET' && results) {
       const job = this.jobs.get(results[2]!);
       if (!job) return reply(404, { error: { code: 404, message: 'Not found: Job' } });
-      const answer = await this.answer(String(job.configuration.query?.query ?? ''));
+      let answer: QueryAnswer;
+      try {
+        answer = await this.answer(String(job.configuration.query?.query ?? ''));
+      } catch (error) {
+        // An answer that throws with a status (e.g. 404 "Not found: Table …") is BigQuery's error.
+        const status = (error as { status?: number }).status ?? 400;
+        return reply(status, { error: { code: status, message: (error as Error).message } });
+      }
       return reply(200, {
         kind: 'bigquery#getQueryResultsResponse',
         jobReference: job.jobReference,

@@ -29,9 +29,11 @@ function commandFor(policy: IamPolicy, binding: IamBinding): string {
     case 'dataset':
       return `bq add-iam-policy-binding ${grant} ${q(`${policy.project}:${resource.name}`)}`;
     case 'table': {
-      // Table-level access is granted with BigQuery's GRANT statement (table ACL).
-      const grantSql = `GRANT \`${binding.role}\` ON TABLE \`${policy.project}.${resource.dataset}.${resource.name}\` TO "${binding.member}"`;
-      return `bq query --project_id=${q(policy.project)} --nouse_legacy_sql ${q(grantSql)}`;
+      // Table-level access is granted with BigQuery's GRANT statement (table ACL). The table must
+      // exist: the pipeline's first run creates it, so until then the grant waits for the next plan.
+      const table = `${policy.project}.${resource.dataset}.${resource.name}`;
+      const grantSql = `GRANT \`${binding.role}\` ON TABLE \`${table}\` TO "${binding.member}"`;
+      return `bq query --project_id=${q(policy.project)} --nouse_legacy_sql ${q(grantSql)} || echo ${q(`${table} is not there yet (the first run creates it): run this plan again after it`)}`;
     }
     case 'bucket': {
       const condition = resource.prefix
