@@ -85,7 +85,7 @@ for (const days of [7, 30, YEAR]) {
   }
   process.stdout.write(`${JSON.stringify({ bench: 'dashboard-queries', range_days: days, median_ms: +median(samples).toFixed(1), max_ms: +Math.max(...samples).toFixed(1) })}\n`);
 }
-snapshot.close();
+await snapshot.close();
 
 // First paint (the first one on a fresh server: the copy of the warehouse included) and whole
 // responses, on the 7 demo days (the issue's goal: under 1 s) and on the year.

@@ -47,7 +47,7 @@ beforeAll(async () => {
   await snapshot.refresh();
 });
 
-afterAll(() => snapshot?.close());
+afterAll(async () => snapshot?.close());
 
 describe('dashboard range queries', () => {
   it('sums the days and computes the rate again from the sums, never averaging daily rates', async () => {

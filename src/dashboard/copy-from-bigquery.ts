@@ -27,8 +27,9 @@ export function bigQuerySnapshotSource(config: BigQueryWarehouseConfig, options:
   let asOf = '';
   return {
     description: `BigQuery ${config.project}`,
-    // Each look is a (small) query job.
+    // Each look is a (small) query job: only when someone opens the page.
     checkEveryMs: options.checkEveryMs ?? 60_000,
+    watch: false,
     async version() {
       // Any commit to the published tables changes the marts' last modification; any run's
       // end changes a run_state row. Both are cheap: metadata, and a small table.

@@ -10,8 +10,9 @@ import type { SnapshotReader, SnapshotSource } from './snapshot.js';
 export function duckdbSnapshotSource(path: string): SnapshotSource {
   return {
     description: `warehouse ${path}`,
-    // A stat is free: look at every request, at most once a second.
+    // A stat is free: look every second, in the background.
     checkEveryMs: 1000,
+    watch: true,
     version: () => fileVersion(path),
     async open(into: DuckDBConnection): Promise<SnapshotReader> {
       await into.run(`ATTACH ${duckdbString(path)} AS wh (READ_ONLY)`);

@@ -111,7 +111,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
 
   await new Promise<void>((resolveListen, reject) => {
     const failedToListen = (error: NodeJS.ErrnoException) => {
-      snapshot.close();
+      void snapshot.close();
       const why = { EADDRINUSE: 'is in use', EADDRNOTAVAIL: 'is not an address of this machine', EACCES: 'needs privileges' }[error.code ?? ''];
       reject(why ? new ConfigError(`serve: ${options.host}:${options.port} ${why}`, 'choose another with --port / --host or serve.port / serve.host', false, { cause: error }) : error);
     };
@@ -123,6 +123,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
       resolveListen();
     });
   });
+  snapshot.startWatching();
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
@@ -130,7 +131,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((done) => server.close(() => done()));
-      snapshot.close();
+      await snapshot.close();
     },
   };
 }

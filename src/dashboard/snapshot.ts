@@ -22,6 +22,8 @@ export interface SnapshotSource {
   readonly description: string;
   /** How often, at most, to ask whether the warehouse changed. */
   readonly checkEveryMs: number;
+  /** Whether asking is free, so that the copy is kept current in the background (DuckDB: a stat). */
+  readonly watch: boolean;
   /** Changes whenever a run changed the warehouse; `missing` while there is none. */
   version(): Promise<string>;
   /** Makes the warehouse readable from `into` for one copy (DuckDB: attached READ_ONLY until `close`). */
@@ -156,7 +158,25 @@ export class WarehouseSnapshot {
     }
   }
 
-  close(): void {
+  /**
+   * Takes the first copy now rather than at the first page view, and, where looking is free,
+   * keeps it current in the background, so that page views do not wait for a copy.
+   */
+  startWatching(): void {
+    const look = () => this.refresh().catch((error: unknown) => process.stderr.write(`dashboard: ${(error as Error).message.split('\n')[0]}\n`));
+    void look();
+    if (this.source.watch) {
+      this.watcher = setInterval(look, this.source.checkEveryMs);
+      this.watcher.unref();
+    }
+  }
+
+  private watcher: NodeJS.Timeout | undefined;
+
+  /** Stops watching, lets a copy in progress finish, and frees the copy. */
+  async close(): Promise<void> {
+    clearInterval(this.watcher);
+    await this.refreshing?.catch(() => undefined);
     this.instance.closeSync();
   }
 }
