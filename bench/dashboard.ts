@@ -95,7 +95,7 @@ for (const [label, warehousePath, query] of [
   ['year', yearWarehouse, ''],
   ['year', yearWarehouse, `?from=${addDays(lastDay, -(YEAR - 1))}&to=${lastDay}`],
 ] as const) {
-  const dashboard = await startDashboard({ host: '127.0.0.1', port: 0, warehouse: duckdbSnapshotSource(warehousePath), source, format: { locale: 'pt-BR', currency: 'BRL' }, exportConfig: loaded.config.export });
+  const dashboard = await startDashboard({ host: '127.0.0.1', port: 0, warehouse: duckdbSnapshotSource(warehousePath), sourceDescription: source, format: { locale: 'pt-BR', currency: 'BRL' }, exportConfig: loaded.config.export });
   const url = `${dashboard.url}${query}`;
   const paints: number[] = [];
   if (browser) {

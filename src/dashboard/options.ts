@@ -15,7 +15,7 @@ export function dashboardOptions(
     port: overrides.port ?? config.serve.port,
     token: config.serve.token ?? (env.CARTLENS_SERVE_TOKEN || undefined),
     warehouse: config.warehouse.type === 'duckdb' ? duckdbSnapshotSource(config.warehouse.path) : bigQuerySnapshotSource(config.warehouse),
-    source: createSource(config.source, baseDir).description,
+    sourceDescription: createSource(config.source, baseDir).description,
     format: { locale: config.locale, currency: config.property.currency },
     exportConfig: config.export,
   };

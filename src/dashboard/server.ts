@@ -24,7 +24,7 @@ export interface DashboardOptions {
   /** Where the dashboard's copy of the published tables comes from (read only). */
   warehouse: SnapshotSource;
   /** The configured source's description: whose run states the status table shows. */
-  source: string;
+  sourceDescription: string;
   format: ReportFormatOptions;
   /** Where the day's files are, for the links of the status table. */
   exportConfig: ExportConfig;
@@ -54,7 +54,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
   if (options.token !== undefined && options.token.trim().length < 16) {
     throw new ConfigError('the dashboard token (serve.token or CARTLENS_SERVE_TOKEN) is shorter than 16 characters', 'use a long random value, e.g. `openssl rand -hex 24`');
   }
-  const snapshot = await WarehouseSnapshot.create(options.warehouse, options.source);
+  const snapshot = await WarehouseSnapshot.create(options.warehouse, options.sourceDescription);
   const links = fileLinks(options.exportConfig);
   const server = createServer((request, response) => {
     handle(request, response).catch((error: unknown) => fail(response, error));
