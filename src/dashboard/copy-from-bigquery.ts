@@ -4,7 +4,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { BigQueryWarehouseConfig } from '../config/schema.js';
 import { PUBLISHED_TABLE_NAMES } from '../exports/published-tables.js';
 import { BigQueryDialect } from '../warehouse/bigquery/bigquery-dialect.js';
-import { BigQueryJobs, type BigQueryLike } from '../warehouse/bigquery/bigquery-jobs.js';
+import { BigQueryJobs } from '../warehouse/bigquery/bigquery-jobs.js';
 import { plain } from '../warehouse/bigquery/bigquery-warehouse.js';
 import { duckdbString } from '../warehouse/duckdb/duckdb-dialect.js';
 import type { SnapshotReader, SnapshotSource } from './snapshot.js';
@@ -15,8 +15,8 @@ import type { SnapshotReader, SnapshotSource } from './snapshot.js';
  * `jobUser`, suffice (deploy/iam.yaml). Page views never query BigQuery: only a change, asked
  * about at most every `checkEveryMs` when someone looks, brings a new copy.
  */
-export function bigQuerySnapshotSource(config: BigQueryWarehouseConfig, options: { client?: BigQueryLike; checkEveryMs?: number } = {}): SnapshotSource {
-  const bigquery = options.client ?? new BigQuery({ projectId: config.project, location: config.location, ...(config.api_endpoint ? { apiEndpoint: config.api_endpoint } : {}) });
+export function bigQuerySnapshotSource(config: BigQueryWarehouseConfig, options: { checkEveryMs?: number } = {}): SnapshotSource {
+  const bigquery = new BigQuery({ projectId: config.project, location: config.location, ...(config.api_endpoint ? { apiEndpoint: config.api_endpoint } : {}) });
   const jobs = new BigQueryJobs(bigquery, { location: config.location, maximumBytesBilled: config.maximum_bytes_billed });
   const dialect = new BigQueryDialect({ staging: `${config.project}.${config.staging_dataset}`, marts: `${config.project}.${config.marts_dataset}`, published: PUBLISHED_TABLE_NAMES });
   // Job ids must be unique: one prefix per server, a counter per job.

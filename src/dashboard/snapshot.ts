@@ -76,19 +76,19 @@ export class WarehouseSnapshot {
   /**
    * Copies the warehouse again when it changed since the last copy, asking at most every
    * `source.checkEveryMs`. While a run holds it, keeps the last copy (`busy`); with no copy at
-   * all yet, waits up to `firstWaitMs` for the run to let go, then fails as transient.
+   * all yet, waits up to FIRST_COPY_WAIT_MS for the run to let go, then fails as transient.
    */
-  async refresh(options: { firstWaitMs?: number } = {}): Promise<void> {
+  async refresh(): Promise<void> {
     if (this.version !== null && Date.now() - this.lastCheck < this.source.checkEveryMs) return;
-    this.refreshing ??= this.refreshNow(options.firstWaitMs ?? 10_000).finally(() => {
+    this.refreshing ??= this.refreshNow().finally(() => {
       this.refreshing = null;
       this.lastCheck = Date.now();
     });
     return this.refreshing;
   }
 
-  private async refreshNow(firstWaitMs: number): Promise<void> {
-    const deadline = Date.now() + firstWaitMs;
+  private async refreshNow(): Promise<void> {
+    const deadline = Date.now() + FIRST_COPY_WAIT_MS;
     for (;;) {
       try {
         const version = await this.source.version();
@@ -180,6 +180,9 @@ export class WarehouseSnapshot {
     this.instance.closeSync();
   }
 }
+
+/** How long a page waits for its very first copy while a run holds the warehouse. */
+const FIRST_COPY_WAIT_MS = 10_000;
 
 /** The copied tables, typed as in the warehouse, so an empty copy answers the same queries. */
 const EMPTY_TABLES = `

@@ -136,12 +136,15 @@ export class Formats {
   readonly integerFormat: Intl.NumberFormat;
   readonly moneyFormat: Intl.NumberFormat;
   readonly percentFormat: Intl.NumberFormat;
+  /** A change of a rate, in percentage points. */
+  readonly pointsFormat: Intl.NumberFormat;
 
   constructor(readonly options: ReportFormatOptions) {
     this.text = LABELS[options.locale];
     this.integerFormat = new Intl.NumberFormat(options.locale);
     this.moneyFormat = new Intl.NumberFormat(options.locale, { style: 'currency', currency: options.currency });
     this.percentFormat = new Intl.NumberFormat(options.locale, { style: 'percent', minimumFractionDigits: 1, maximumFractionDigits: 1 });
+    this.pointsFormat = new Intl.NumberFormat(options.locale, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
   }
 
   integer = (value: unknown) => this.integerFormat.format(Number(value));
@@ -184,7 +187,7 @@ function changeHtml(current: unknown, previous: unknown, kind: 'integer' | 'rate
   let delta: string;
   if (kind === 'rate') {
     const points = (now - before) * 100;
-    delta = `${points >= 0 ? '+' : '−'}${new Intl.NumberFormat(formats.options.locale, { minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(Math.abs(points))} p.p.`;
+    delta = `${points >= 0 ? '+' : '−'}${formats.pointsFormat.format(Math.abs(points))} p.p.`;
   } else if (before === 0) {
     delta = now === 0 ? '=' : '+∞';
   } else {
