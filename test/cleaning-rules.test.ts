@@ -64,6 +64,44 @@ describe('cleaning 2: quarantine', () => {
     });
   }
 
+  describe('event_date more than one day from the UTC date of event_timestamp', () => {
+    const AT = 1_793_502_000_000_000; // 2026-11-01T03:00:00Z
+    const LAST_MICRO = 1_793_577_599_999_999; // 2026-11-01T23:59:59.999999Z
+    const at = (event_date: string, event_timestamp: number, more: Record<string, unknown> = {}) => ev('view_item', { event_date, event_timestamp, ...more });
+
+    it('accepts one day off either way, at either end of the UTC day', async () => {
+      const run = await runOn({
+        'a.json': [at('20261031', AT), at('20261102', AT, { session: 2 }), at('20261102', LAST_MICRO, { session: 3 }), at('20261031', LAST_MICRO, { session: 4 })],
+      });
+      expect(await run.query(`SELECT reason FROM quarantined_events`)).toEqual([]);
+      expect(run.report.dates.map((d) => [d.date, d.quality.included_events])).toEqual([['2026-10-31', 2], ['2026-11-02', 2]]);
+    });
+
+    it('quarantines two days off either way and 99991231 with a 2026 timestamp, as undated lines', async () => {
+      const off = [at('20261030', LAST_MICRO), at('20261103', AT), at('99991231', AT), at('20261101', 253_402_300_800_000_000), at('20261101', 9_200_000_000_000_000_000)];
+      const run = await runOn({ 'a.json': [ev('page_view'), ...off] });
+      const rows = await run.query(`SELECT reason, event_date, raw_line FROM quarantined_events ORDER BY line_no`);
+      expect(rows).toEqual(off.map((line) => ({ reason: 'event_date_mismatch', event_date: null, raw_line: JSON.stringify(line) })));
+      expect(run.report.dates.map((d) => d.date)).toEqual(['2026-11-01']);
+      expect(run.report.undated.quarantined_by_reason).toEqual({ event_date_mismatch: 5 });
+    });
+
+    it('comes after invalid_event_date and invalid_event_timestamp, before the array and item rules', async () => {
+      const run = await runOn({
+        'a.json': [
+          ev('page_view'),
+          at('99991231', 'soon' as unknown as number),
+          at('20261131', AT),
+          at('99991231', AT, { items: 'oops' }),
+          at('99991231', AT, { items: [item('A', { quantity: 0 })] }),
+        ],
+      });
+      expect((await run.query(`SELECT reason FROM quarantined_events ORDER BY line_no`)).map((r) => r.reason)).toEqual([
+        'invalid_event_timestamp', 'invalid_event_date', 'event_date_mismatch', 'event_date_mismatch',
+      ]);
+    });
+  });
+
   it('accepts the integer forms: number, integral number, digit string', async () => {
     const run = await runOn({
       'a.json': [

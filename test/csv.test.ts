@@ -19,7 +19,7 @@ const toCsv = (t: PublishedTable, rows: Record<string, string | null>[]) => form
 
 describe('CSV files', () => {
   const hostile = [
-    '=HYPERLINK("http://x","y")', '+55 11', '-1', '@SUM(A1)', '\tTab', '\rReturn',
+    '=HYPERLINK("http://x","y")', '+55 11', '-1', '@SUM(A1)', '\tTab', '\rReturn', '\nLine feed', '\n=1+1',
     'vírgula, "aspas"', 'linha 1\nlinha 2', 'Ação Coração São João ñ ü 日本', '', ' espaço ',
   ];
 
@@ -29,9 +29,22 @@ describe('CSV files', () => {
     expect(csv.startsWith('item_id,item_name,units,value\n')).toBe(true);
     expect(csv.endsWith('\n')).toBe(true);
     const back = parse(csv, { columns: true }) as Record<string, string>[];
-    expect(back.map((r) => r.item_name)).toEqual(hostile.map((h) => (/^[=+\-@\t\r]/.test(h) ? `'${h}` : h)));
+    expect(back.map((r) => r.item_name)).toEqual(hostile.map((h) => (/^[=+\-@\t\r\n]/.test(h) ? `'${h}` : h)));
     // Numbers are never prefixed, even negative ones.
     expect(back.every((r) => r.units === '-3' && r.value === '-1.50')).toBe(true);
+  });
+
+  it('writes control characters (but tab, CR, LF) as their visible Control Pictures, one to one', async () => {
+    const names = ['A\u0000B', 'A\u0001B', 'bell\u0007', '\u001b[31mred', 'del\u007f', '\u0000=1', 'tab\tcr\rlf\n'];
+    const csv = toCsv(table, names.map((name, i) => ({ item_id: name, item_name: name, units: String(i), value: null })));
+    // eslint-disable-next-line no-control-regex -- no control character may be left
+    expect(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(csv)).toBe(false);
+    const back = parse(csv, { columns: true }) as Record<string, string>[];
+    const expected = ['A\u2400B', 'A\u2401B', 'bell\u2407', '\u241b[31mred', 'del\u2421', '\u2400=1', 'tab\tcr\rlf\n'];
+    expect(back.map((r) => r.item_name)).toEqual(expected);
+    // Keys stay distinct: two ids that differ only in a control character are two ids.
+    expect(back.map((r) => r.item_id)).toEqual(expected);
+    expect(new Set(back.map((r) => r.item_id)).size).toBe(names.length);
   });
 
   it('writes NULL as an empty field and quotes only what needs it', () => {

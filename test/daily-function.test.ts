@@ -1,9 +1,10 @@
 // The HTTP function started locally on 127.0.0.1 and invoked as Cloud Scheduler would.
 import { spawn } from 'node:child_process';
 import type { Server } from 'node:http';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FUNCTION_NAME } from '../src/cloud/function/daily-function.js';
 import type { RunReport } from '../src/pipeline/report.js';
 import { ev, item, tempDir, writeConfig, writeInput } from './support/pipeline.js';
@@ -52,8 +53,9 @@ describe('the daily function', () => {
 
   it('answers 503 when another run holds the warehouse, so that Scheduler retries', async () => {
     // Another process holds the DuckDB file, as a second run would.
-    const holder = spawn(process.execPath, ['-e', `import('@duckdb/node-api').then(async (m) => { await m.DuckDBInstance.create(${JSON.stringify(join(dir, 'state', 'warehouse.duckdb'))}); console.log('held'); setTimeout(() => {}, 60000); })`], {
-      stdio: ['ignore', 'pipe', 'inherit'],
+    // It holds until killed (its stdin stays open), not for a fixed time.
+    const holder = spawn(process.execPath, ['-e', `import('@duckdb/node-api').then(async (m) => { await m.DuckDBInstance.create(${JSON.stringify(join(dir, 'state', 'warehouse.duckdb'))}); console.log('held'); process.stdin.resume(); })`], {
+      stdio: ['pipe', 'pipe', 'inherit'],
     });
     try {
       await new Promise<void>((resolve) => holder.stdout!.once('data', () => resolve()));
@@ -63,5 +65,40 @@ describe('the daily function', () => {
     } finally {
       holder.kill('SIGKILL');
     }
+  });
+
+  describe('deployed (K_SERVICE set, as Cloud Run sets it)', () => {
+    const saved = { ...process.env };
+    afterEach(() => {
+      for (const key of ['K_SERVICE', 'GOOGLE_APPLICATION_CREDENTIALS']) {
+        if (saved[key] === undefined) delete process.env[key];
+        else process.env[key] = saved[key];
+      }
+    });
+    const post = () => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ date: '2026-11-01' }) });
+
+    it('refuses to run with GOOGLE_APPLICATION_CREDENTIALS pointing to a service-account key file', async () => {
+      const keyFile = join(await tempDir(), 'sa-key.json');
+      await writeFile(keyFile, JSON.stringify({ type: 'service_account', client_email: 'x@p.iam.gserviceaccount.com', private_key: 'secret-key-material' }));
+      process.env.K_SERVICE = 'cartlens-daily';
+      process.env.GOOGLE_APPLICATION_CREDENTIALS = keyFile;
+      const response = await post();
+      expect(response.status).toBe(500);
+      const body = (await response.json()) as { error: string; transient: boolean };
+      expect(body.error).toBe(`GOOGLE_APPLICATION_CREDENTIALS points to a service-account key file (${keyFile}) in the deployed function cartlens-daily — remove the variable and the file from the deployment: the function runs as its own service account (deploy/iam.yaml), and the key should be deleted`);
+      expect(body.transient).toBe(false);
+      expect(JSON.stringify(body)).not.toContain('secret-key-material');
+    });
+
+    it('runs with Application Default Credentials, and off Cloud Run a key file is left to the developer', async () => {
+      process.env.K_SERVICE = 'cartlens-daily';
+      delete process.env.GOOGLE_APPLICATION_CREDENTIALS;
+      expect((await post()).status).toBe(200);
+      const keyFile = join(await tempDir(), 'sa-key.json');
+      await writeFile(keyFile, JSON.stringify({ type: 'service_account', private_key: 'k' }));
+      delete process.env.K_SERVICE;
+      process.env.GOOGLE_APPLICATION_CREDENTIALS = keyFile;
+      expect((await post()).status).toBe(200);
+    });
   });
 });

@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { get as httpGet, type IncomingHttpHeaders } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -168,6 +168,23 @@ describe('cartlens serve', () => {
     expect((await fetch(dashboard.url, { method: 'POST' })).status).toBe(405);
     const page = await fetch(dashboard.url);
     expect(page.headers.get('content-security-policy')).toContain("default-src 'none'");
+  });
+
+  it('serves only the files cartlens published: not another file in the export folder, not a CSV its manifest does not name', async () => {
+    const exports = join(dir, 'exports');
+    const funnel = `cart_funnel_daily/dt=${FIRST}`;
+    // As when export.dir was the input folder: raw events beside the published files.
+    await writeFile(join(exports, 'events_20261101.json'), '{"user_pseudo_id":"u1"}\n');
+    await writeFile(join(exports, funnel, 'extra.csv'), 'user_pseudo_id\nu1\n');
+    await mkdir(join(exports, 'notes', `dt=${FIRST}`), { recursive: true });
+    await writeFile(join(exports, 'notes', `dt=${FIRST}`, 'notes.json'), '{}');
+    for (const path of ['/files/events_20261101.json', `/files/${funnel}/extra.csv`, `/files/notes/dt=${FIRST}/notes.json`, '/files/run_report/other.json', `/files/report/dt=${FIRST}/other.html`]) {
+      expect((await rawGet(dashboard.url, path)).status, path).toBe(404);
+    }
+    const manifest = JSON.parse(await readFile(join(exports, funnel, 'manifest.json'), 'utf8')) as { file: string };
+    for (const path of [`/files/${funnel}/${manifest.file}`, `/files/${funnel}/manifest.json`, `/files/report/dt=${FIRST}/report.html`, `/files/run_report/dt=${FIRST}/run_report_${FIRST.replaceAll('-', '')}.json`, '/files/run_report/last_run.json']) {
+      expect((await rawGet(dashboard.url, path)).status, path).toBe(200);
+    }
   });
 
   it('without a token, answers only to the names of this machine (no DNS rebinding)', async () => {

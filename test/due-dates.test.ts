@@ -1,6 +1,8 @@
 // Due dates from an injected clock, in the property's time zone — never the machine's UTC date.
 import { describe, expect, it } from 'vitest';
-import { dueDates, isFinal, localDate, type DayStatus } from '../src/pipeline/due-dates.js';
+import { dateRange, dueDates, freshnessOf, isFinal, localDate, type DayStatus } from '../src/pipeline/due-dates.js';
+import { datesFromOptions } from '../src/pipeline/dates.js';
+import { freshnessLevel } from '../src/cli/commands/status.js';
 
 const SP = 'America/Sao_Paulo';
 const state = (entries: [string, DayStatus][]) => entries.map(([date, status]) => ({ date, status }));
@@ -38,5 +40,39 @@ describe('due dates', () => {
     const now = new Date('2026-11-16T09:00:00Z');
     expect(isFinal('2026-11-12', now, SP)).toBe(true);
     expect(isFinal('2026-11-13', now, SP)).toBe(false);
+  });
+
+  it('a corrupt date in the state (9999-12-31, 0001-01-01) neither stops the catch-up nor is due', () => {
+    const now = new Date('2026-11-16T09:00:00Z');
+    const s = state([['2026-11-10', 'complete'], ['9999-12-31', 'complete'], ['9999-12-30', 'failed'], ['0001-01-01', 'failed']]);
+    expect(dueDates(now, SP, s, 2)).toEqual(['2026-11-11', '2026-11-12', '2026-11-13', '2026-11-14', '2026-11-15']);
+  });
+});
+
+describe('bounded dates', () => {
+  it('a range never runs past the handled window', () => {
+    expect(() => dateRange('2026-11-01', '9999-12-31')).toThrow(RangeError);
+    expect(() => dateRange('0000-01-01', '2026-11-01')).toThrow(RangeError);
+    expect(dateRange('2099-12-30', '2099-12-31')).toEqual(['2099-12-30', '2099-12-31']);
+    expect(dateRange('2026-11-02', '2026-11-01')).toEqual([]);
+  });
+
+  it('run --from/--to outside the window is a one-line error, checked before any list is built', () => {
+    expect(() => datesFromOptions({ from: '2026-11-01', to: '9999-12-31' })).toThrow(/--to 9999-12-31 is outside the dates cartlens handles \(2000-01-01 … 2099-12-31\)/);
+    expect(() => datesFromOptions({ date: '0000-01-01' })).toThrow(/--date 0000-01-01 is outside/);
+    expect(() => datesFromOptions({ from: '2000-01-01', to: '2099-12-31' })).toThrow(/covers 36525 days/);
+  });
+});
+
+describe('freshness', () => {
+  it('counts the last day done up to yesterday, never a later one', () => {
+    const s = state([['2026-11-10', 'complete'], ['2026-11-12', 'provisional'], ['2026-11-13', 'failed'], ['9999-12-31', 'complete']]);
+    expect(freshnessOf(s, '2026-11-15')).toEqual({ lastDone: '2026-11-12', daysBehind: 3 });
+    expect(freshnessOf(state([['9999-12-31', 'complete']]), '2026-11-15')).toEqual({ lastDone: null, daysBehind: null });
+  });
+
+  it('warns past warn_days_behind and fails past error_days_behind or with nothing done', () => {
+    const thresholds = { warn_days_behind: 1, error_days_behind: 3 };
+    expect([0, 1, 2, 3, 4, null].map((days) => freshnessLevel(days, thresholds))).toEqual(['ok', 'ok', 'warn', 'warn', 'error', 'error']);
   });
 });

@@ -62,10 +62,18 @@ describe('dates without included events', () => {
 });
 
 describe('line ends', () => {
-  it('quarantines a line with a carriage return inside it, keeping it verbatim, without failing the run', async () => {
-    const broken = '{"event_name":"view_item",\r"event_date":"20261101"}';
+  it('quarantines a line with a carriage return inside a string, keeping it verbatim, without failing the run', async () => {
+    const broken = '{"event_name":"view_item\r","event_date":"20261101"}';
     const run = await runOn({ 'a.json': [ev('page_view'), broken, ev('page_view', { at: 1 })] });
     expect(await run.query(`SELECT reason, raw_line, line_no FROM quarantined_events`)).toEqual([{ reason: 'invalid_json', raw_line: broken, line_no: '2' }]);
+    expect(run.report.dates[0]!.quality.included_events).toBe(2);
+  });
+
+  it('reads a carriage return between tokens as the JSON whitespace it is', async () => {
+    const spaced = JSON.stringify(ev('view_item', { at: 2 })).replace(',"event_name"', ',\r"event_name"');
+    const noUser = '{"event_name":"view_item",\r"event_date":"20261101"}';
+    const run = await runOn({ 'a.json': [ev('page_view'), spaced, noUser] });
+    expect(await run.query(`SELECT reason, raw_line, line_no FROM quarantined_events`)).toEqual([{ reason: 'missing_user_pseudo_id', raw_line: noUser, line_no: '3' }]);
     expect(run.report.dates[0]!.quality.included_events).toBe(2);
   });
 

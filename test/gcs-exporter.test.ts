@@ -1,12 +1,16 @@
 // The GCS exporter with the real @google-cloud/storage client, pointed at a local fake of the
-// JSON API: the retry scenarios of the client's conformance suite, a connection reset mid-upload
-// and a CRC32C mismatch. After each, a final name holds a whole object or nothing.
+// JSON API: the retry scenarios of the client's conformance suite, a connection reset mid-upload,
+// a CRC32C mismatch and 412s settled by content. After each, a final name holds a whole object or
+// nothing.
+import { createHash } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { csvContent } from '../src/exports/csv.js';
 import { GcsExporter } from '../src/exports/gcs/gcs-exporter.js';
 import { openBucket } from '../src/exports/gcs/storage-client.js';
 import { PUBLISHED_TABLES } from '../src/exports/published-tables.js';
-import { CartlensError } from '../src/util/errors.js';
+import { CartlensError, PublishError } from '../src/util/errors.js';
 import { FakeGcs } from './support/fake-gcs.js';
 import { ev, item, tempDir, writeInput } from './support/pipeline.js';
 import { parseConfig } from '../src/config/load.js';
@@ -17,6 +21,7 @@ const DATE = '2026-11-01';
 const FINAL = 'exports/cart_funnel_daily/dt=2026-11-01/cart_funnel_daily_20261101.csv';
 const MANIFEST = 'exports/cart_funnel_daily/dt=2026-11-01/manifest.json';
 const ROW = ['2026-11-01', '10', '8', '4', '2', '1', '3', '0.7500', '1', '12.50', '99.90'];
+const CSV_TEXT = `${FUNNEL.columns.map((c) => c.name).join(',')}\n${ROW.join(',')}\n`;
 const UPLOAD = /^\/upload\//;
 const REWRITE = /rewriteTo/;
 
@@ -128,6 +133,57 @@ describe('GCS exporter', () => {
     expect(finals()).toEqual([]);
   });
 
+  it('a copy whose response was lost is retried into a 412; the object holds these bytes, so it is published', async () => {
+    gcs.inject({ method: 'POST', path: /rewriteTo.*\.csv$/ }, { kind: 'lost-response', status: 503 }, 1);
+    const published = await publish();
+    const copies = gcs.requests.filter((r) => REWRITE.test(r.path) && r.path.endsWith('.csv')).map((r) => r.status);
+    expect(copies).toEqual([503, 412]);
+    expect(finals()).toEqual([FINAL, MANIFEST]);
+    expect(createHash('sha256').update(gcs.objects.get(FINAL)!.data).digest('hex')).toBe(published.sha256);
+    expect(gcs.objects.get(FINAL)!.metadata).toEqual({ sha256: published.sha256 });
+  });
+
+  it('an upload whose response was lost is retried into a 412 and settled the same way', async () => {
+    gcs.inject({ method: 'POST', path: UPLOAD }, { kind: 'lost-response', status: 503 }, 1);
+    await publish();
+    expect(gcs.requests.filter((r) => UPLOAD.test(r.path)).map((r) => r.status)).toEqual([503, 412, 200]);
+    expect(gcs.text(FINAL)).toBe(CSV_TEXT);
+    expect(finals()).toEqual([FINAL, MANIFEST]);
+  });
+
+  it('a 412 over the same bytes (an object without our SHA-256: its MD5 decides) is already published', async () => {
+    gcs.put(FINAL, CSV_TEXT);
+    gcs.inject({ method: 'POST', path: /rewriteTo.*\.csv$/ }, { kind: 'status', status: 412 }, 1);
+    await publish();
+    expect(gcs.text(FINAL)).toBe(CSV_TEXT);
+    expect(finals()).toEqual([FINAL, MANIFEST]);
+  });
+
+  it('a 412 over other content fails the publish and leaves the other object alone', async () => {
+    gcs.put(FINAL, 'another writer\n', { sha256: 'f'.repeat(64) });
+    gcs.inject({ method: 'POST', path: /rewriteTo.*\.csv$/ }, { kind: 'status', status: 412 }, 1);
+    const error = await publish().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PublishError);
+    expect((error as PublishError).oneLine).toBe(`copy to gs://test-bucket/${FINAL}: another object is there, changed while publishing (412) — another writer publishes to the same prefix: give each environment its own prefix`);
+    expect(gcs.text(FINAL)).toBe('another writer\n');
+    expect(finals()).toEqual([FINAL]);
+  });
+
+  it('uploads with a HOME that cannot be written (the client writes no config)', async () => {
+    const home = join(await tempDir(), 'home');
+    await writeFile(home, 'a file: nothing can be created under it\n');
+    const saved = process.env.HOME;
+    process.env.HOME = home;
+    try {
+      exporter = new GcsExporter(openBucket({ bucket: 'test-bucket', apiEndpoint: endpoint, maxRetries: 3, maxRetryDelaySeconds: 1 }), 'exports/');
+      await publish();
+    } finally {
+      process.env.HOME = saved;
+    }
+    expect(gcs.text(FINAL)).toBe(CSV_TEXT);
+    expect(finals()).toEqual([FINAL, MANIFEST]);
+  });
+
   it('removes a date: the manifest first, then the file', async () => {
     await publish();
     await exporter.remove(FUNNEL.name, DATE);
@@ -151,6 +207,7 @@ export: { type: gcs, bucket: test-bucket, prefix: exports, api_endpoint: "${endp
     const report = await runPipeline({ loaded: config });
     expect(report.export_root).toBe('gs://test-bucket/exports/');
     expect(finals()).toEqual([
+      'exports/_SUCCESS/dt=2026-11-01.json',
       'exports/abandoned_carts/dt=2026-11-01/abandoned_carts_20261101.csv',
       'exports/abandoned_carts/dt=2026-11-01/manifest.json',
       'exports/cart_funnel_daily/dt=2026-11-01/cart_funnel_daily_20261101.csv',
@@ -164,5 +221,15 @@ export: { type: gcs, bucket: test-bucket, prefix: exports, api_endpoint: "${endp
     // Served as a page, not a download, when a dashboard links to it.
     expect(gcs.objects.get('exports/report/dt=2026-11-01/report.html')!.contentType).toBe('text/html; charset=utf-8');
     expect(gcs.text('exports/report/dt=2026-11-01/report.html')).toContain('data-tile="sessions_with_add_to_cart" data-value="1"');
+    // The completion marker: deleted before the date's first upload, copied into place after its last file.
+    const finalWrites = gcs.requests.filter((r) => r.method === 'DELETE' || REWRITE.test(r.path)).map((r) => `${r.method} ${r.path.split('/o/').pop()}`).filter((r) => !r.includes('_incoming/'));
+    expect(finalWrites[0]).toBe('DELETE exports/_SUCCESS/dt=2026-11-01.json');
+    expect(finalWrites.lastIndexOf('POST exports/_SUCCESS/dt=2026-11-01.json')).toBeGreaterThan(finalWrites.findIndex((w) => w.endsWith('report.html')));
+    const marker = JSON.parse(gcs.text('exports/_SUCCESS/dt=2026-11-01.json')!) as { run_id: string; files: { path: string; sha256: string }[] };
+    expect(marker.run_id).toBe(report.run_id);
+    expect(marker.files.map((f) => [f.path, f.sha256])).toEqual(
+      marker.files.map((f) => [f.path, createHash('sha256').update(gcs.objects.get(`exports/${f.path}`)!.data).digest('hex')]),
+    );
+    expect(marker.files).toHaveLength(3);
   });
 });

@@ -1,15 +1,51 @@
 // Alerts to a webhook (a local HTTP server), retention, the scheduler across a DST change and
 // its clean stop, and the JSON log lines off a terminal.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
 import { mkdir, readFile, utimes, writeFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFailed } from 'vitest';
 import { nextFireTimes } from '../src/ops/scheduler.js';
 import { localDate } from '../src/pipeline/due-dates.js';
 import { cli } from './support/cli.js';
 import { ev, queryWarehouse, tempDir, writeConfig, writeInput } from './support/pipeline.js';
+
+const CLI = fileURLToPath(new URL('../bin/cartlens.js', import.meta.url));
+
+/**
+ * A child's output as it arrives: `until` resolves when the text so far matches (checked on each
+ * chunk, no polling, no time limit), and fails if the process ends first.
+ */
+function watch(child: ChildProcess, stream: 'stdout' | 'stderr') {
+  let text = '';
+  const waiters: { pattern: RegExp; resolve: () => void; reject: (e: Error) => void }[] = [];
+  const settle = (ended: boolean) => {
+    for (const w of [...waiters]) {
+      if (w.pattern.test(text)) w.resolve();
+      else if (ended) w.reject(new Error(`the process ended before ${w.pattern}:\n${text}`));
+      else continue;
+      waiters.splice(waiters.indexOf(w), 1);
+    }
+  };
+  child[stream]!.on('data', (chunk: Buffer) => {
+    text += chunk.toString();
+    settle(false);
+  });
+  const closed = new Promise<number | null>((resolve) => child.on('close', (code) => {
+    settle(true);
+    resolve(code);
+  }));
+  return {
+    child,
+    closed,
+    text: () => text,
+    until: (pattern: RegExp) => new Promise<void>((resolve, reject) => {
+      waiters.push({ pattern, resolve, reject });
+      settle(child.exitCode !== null || child.signalCode !== null);
+    }),
+  };
+}
 
 async function webhook(statuses: number[]) {
   const received: { body: Record<string, unknown> }[] = [];
@@ -84,19 +120,13 @@ describe('the scheduler', () => {
   it('logs its next run as JSON and stops cleanly on SIGTERM', async () => {
     const dir = await tempDir();
     const config = await writeConfig(dir, 'schedule: { at: "03:15" }\n');
-    const child = spawn(process.execPath, [fileURLToPath(new URL('../bin/cartlens.js', import.meta.url)), 'schedule', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (c: Buffer) => (stderr += c));
-    await new Promise<void>((resolve) => {
-      const check = () => (stderr.includes('next run') ? resolve() : setTimeout(check, 50));
-      check();
-    });
-    const first = JSON.parse(stderr.split('\n')[0]!) as { message: string };
+    const scheduler = watch(spawn(process.execPath, [CLI, 'schedule', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] }), 'stderr');
+    await scheduler.until(/next run.*\n/);
+    const first = JSON.parse(scheduler.text().split('\n')[0]!) as { message: string };
     expect(first.message).toMatch(/^scheduled daily at 03:15 America\/Sao_Paulo; next run \d{4}-\d{2}-\d{2}T06:15:00\.000Z$/);
-    child.kill('SIGTERM');
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    expect(code).toBe(0);
-    expect(stderr).toContain('"message":"stopped"');
+    scheduler.child.kill('SIGTERM');
+    expect(await scheduler.closed).toBe(0);
+    expect(scheduler.text()).toContain('"message":"stopped"');
   });
 });
 
@@ -122,31 +152,30 @@ describe('two schedulers on one warehouse', () => {
     // An event of yesterday (São Paulo), so that the due run has a day to compute.
     const yesterday = localDate(new Date(Date.now() - 86_400_000), 'America/Sao_Paulo').replaceAll('-', '');
     await writeInput(dir, { 'a.json': [ev('page_view', { date: yesterday })] });
-    const config = await writeConfig(dir, 'schedule: { at: "03:15", retry_wait_seconds: 1 }\n');
+    // Retries enough that the one that loses the race after the holder lets go outlasts the
+    // other's whole run however slow the machine is (0.2 s doubling ten times: minutes).
+    const config = await writeConfig(dir, 'schedule: { at: "03:15", retries: 10, retry_wait_seconds: 0.2 }\n');
     // No lock wait in open: the scheduler's own retry of a busy warehouse is what is tested here.
     await writeFile(config, (await readFile(config, 'utf8')).replace('threads: 2 }', 'threads: 2, lock_wait_seconds: 0 }'));
-    const start = () => {
-      const child = spawn(process.execPath, [fileURLToPath(new URL('../bin/cartlens.js', import.meta.url)), 'schedule', '--config', config, '--run-now'], { stdio: ['ignore', 'pipe', 'pipe'] });
-      const log = { text: '' };
-      child.stderr.on('data', (c: Buffer) => (log.text += c));
-      return { child, log };
-    };
-    // A third process holds the warehouse for a moment, as a long run would, while both start.
+    // A third process holds the warehouse, as a long run would, until told to let go: not for a
+    // fixed time, so both schedulers surely meet it however long they take to start.
     await mkdir(join(dir, 'state'), { recursive: true });
-    const holder = spawn(process.execPath, ['-e', `import('@duckdb/node-api').then(async (m) => { const db = await m.DuckDBInstance.create(${JSON.stringify(join(dir, 'state', 'warehouse.duckdb'))}); console.log('held'); setTimeout(() => { db.closeSync(); process.exit(0); }, 4000); })`], { stdio: ['ignore', 'pipe', 'inherit'] });
-    await new Promise<void>((resolve) => holder.stdout!.once('data', () => resolve()));
-    const [a, b] = [start(), start()];
-    const done = (log: { text: string }) => /"message":"run \S+ done/.test(log.text) || /run failed: /.test(log.text);
-    await new Promise<void>((resolve, reject) => {
-      const deadline = Date.now() + 60_000;
-      const check = () => (done(a.log) && done(b.log) ? resolve() : Date.now() > deadline ? reject(new Error(`timeout:\n${a.log.text}\n${b.log.text}`)) : setTimeout(check, 100));
-      check();
-    });
-    for (const p of [a, b]) p.child.kill('SIGTERM');
-    const logs = [a.log.text, b.log.text];
-    // Both met the lock, waited and tried again, and ran to the end — never two at once.
-    expect(logs.every((l) => /in use by another process/.test(l) && /trying again/.test(l))).toBe(true);
-    expect(logs.every((l) => /"message":"run \S+ done/.test(l))).toBe(true);
+    const holderScript = `import('@duckdb/node-api').then(async (m) => { const db = await m.DuckDBInstance.create(${JSON.stringify(join(dir, 'state', 'warehouse.duckdb'))}); console.log('held'); process.stdin.once('data', () => { db.closeSync(); process.exit(0); }); })`;
+    const holder = watch(spawn(process.execPath, ['-e', holderScript], { stdio: ['pipe', 'pipe', 'inherit'] }), 'stdout');
+    const schedulers = [1, 2].map(() => watch(spawn(process.execPath, [CLI, 'schedule', '--config', config, '--run-now'], { stdio: ['ignore', 'pipe', 'pipe'] }), 'stderr'));
+    onTestFailed(() => console.error(schedulers.map((s, i) => `scheduler ${i + 1}:\n${s.text()}`).join('\n')));
+    try {
+      await holder.until(/held/);
+      // Both met the lock and will try again...
+      await Promise.all(schedulers.map((s) => s.until(/in use by another process[\s\S]*trying again|trying again[\s\S]*in use by another process/)));
+      holder.child.stdin!.end('release\n');
+      // ...and then both run to the end, one after the other.
+      await Promise.all(schedulers.map((s) => s.until(/"message":"run \S+ done|"message":"run failed: /)));
+      for (const s of schedulers) expect(s.text()).toMatch(/"message":"run \S+ done: \d{4}-\d{2}-\d{2} published/);
+    } finally {
+      for (const p of [holder, ...schedulers]) p.child.kill('SIGTERM');
+      await Promise.all([holder, ...schedulers].map((p) => p.closed));
+    }
   });
 });
 

@@ -153,6 +153,17 @@ export const configSchema = z
       })
       .strict()
       .default({ host: '127.0.0.1', port: 8080 }),
+    /** `cartlens status`: how far the last day done may lag yesterday before it warns or fails (docs/operations.md). */
+    freshness: z
+      .object({
+        /** Warn (exit 3) when the last day done is more than this many days behind yesterday. */
+        warn_days_behind: z.number().int().min(0).default(1),
+        /** Fail (exit 4) past this many days behind, or when no day is done yet. */
+        error_days_behind: z.number().int().min(0).default(3),
+      })
+      .strict()
+      .refine((f) => f.error_days_behind >= f.warn_days_behind, { message: 'error_days_behind must be at least warn_days_behind', path: ['error_days_behind'] })
+      .default({ warn_days_behind: 1, error_days_behind: 3 }),
     /** Where failed or deferred days are reported (docs/operations.md). */
     alerts: z
       .object({

@@ -1,5 +1,6 @@
 import type { LoadedConfig } from '../config/load.js';
 import { createSource } from '../sources/index.js';
+import { runStateKeys } from '../sources/source.js';
 import { bigQuerySnapshotSource } from './copy-from-bigquery.js';
 import { duckdbSnapshotSource } from './copy-from-duckdb.js';
 import type { DashboardOptions } from './server.js';
@@ -15,7 +16,7 @@ export function dashboardOptions(
     port: overrides.port ?? config.serve.port,
     token: config.serve.token ?? (env.CARTLENS_SERVE_TOKEN || undefined),
     warehouse: config.warehouse.type === 'duckdb' ? duckdbSnapshotSource(config.warehouse.path) : bigQuerySnapshotSource(config.warehouse),
-    sourceDescription: createSource(config.source, baseDir).description,
+    runStateKeys: runStateKeys(createSource(config.source, baseDir)),
     format: { locale: config.locale, currency: config.property.currency },
     exportConfig: config.export,
   };

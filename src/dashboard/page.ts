@@ -1,7 +1,7 @@
 import { BASE_STYLE, escapeHtml, Formats, funnelSvg, isBlank, tilesHtml, topItemsHtml, type ReportFormatOptions } from '../reports/render.js';
 import type { Row } from '../warehouse/warehouse.js';
 import { daysBetween, type DashboardData } from './queries.js';
-import { addDays } from '../pipeline/due-dates.js';
+import { dateRange } from '../pipeline/due-dates.js';
 
 /** A link to one of a day's published files. */
 export interface FileLink {
@@ -91,8 +91,7 @@ function trendSvg(trend: Row[], range: { from: string; to: string }, formats: Fo
   const right = 70;
   const top = 10;
   const bottom = 30;
-  const days: string[] = [];
-  for (let d = range.from; d <= range.to; d = addDays(d, 1)) days.push(d);
+  const days = dateRange(range.from, range.to);
   const byDate = new Map(trend.map((row) => [String(row.date), row]));
   const slot = (width - left - right) / days.length;
   const maxValue = Math.max(1, ...trend.map((r) => Number(r.abandoned_value)));

@@ -1,4 +1,5 @@
 import { addDays } from '../pipeline/due-dates.js';
+import { EARLIEST_DATE, LATEST_DATE, isHandledDate } from '../pipeline/dates.js';
 import { DuckDbDialect } from '../warehouse/duckdb/duckdb-dialect.js';
 import type { Row } from '../warehouse/warehouse.js';
 import { InputError } from '../util/errors.js';
@@ -40,13 +41,20 @@ const BREAKDOWN_ROWS = 8;
 
 /** The range asked for, or the last 7 published days; checked, with a clear message. */
 export async function resolveRange(query: Query, asked: { from?: string | undefined; to?: string | undefined }): Promise<{ range: DateRange; available: DashboardData['available'] }> {
-  const [bounds] = await query(`SELECT strftime(min(date), '%Y-%m-%d') AS first, strftime(max(date), '%Y-%m-%d') AS last FROM cart_funnel_daily`);
+  // A corrupt published date (e.g. 9999-12-31) is left out: it must not become the default range.
+  const [bounds] = await query(
+    `SELECT strftime(min(date), '%Y-%m-%d') AS first, strftime(max(date), '%Y-%m-%d') AS last FROM cart_funnel_daily WHERE ${within({ from: EARLIEST_DATE, to: LATEST_DATE })}`,
+  );
   const available = { first: (bounds?.first as string | null) ?? null, last: (bounds?.last as string | null) ?? null };
   for (const [name, value] of Object.entries(asked)) {
     if (value !== undefined && !isCalendarDate(value)) throw new InputError(`${name}=${value} is not a date`, 'use YYYY-MM-DD');
+    // The range and the previous one of its length stay inside the handled window, so no date
+    // arithmetic runs past year 9999 or before year 0.
+    if (value !== undefined && !isHandledDate(value)) throw new InputError(`${name}=${value} is outside ${EARLIEST_DATE} … ${LATEST_DATE}`, 'choose a date in that window');
   }
   const to = asked.to ?? available.last ?? new Date().toISOString().slice(0, 10);
-  const from = asked.from ?? addDays(to, -6);
+  const weekBefore = addDays(to, -6);
+  const from = asked.from ?? (weekBefore < EARLIEST_DATE ? EARLIEST_DATE : weekBefore);
   if (from > to) throw new InputError(`from=${from} is after to=${to}`, 'choose a start on or before the end');
   if (daysBetween(from, to) > MAX_RANGE_DAYS) throw new InputError(`${from}..${to} spans more than ${MAX_RANGE_DAYS} days`, 'choose a shorter range');
   return { range: { from, to }, available };

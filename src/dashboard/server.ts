@@ -1,12 +1,12 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { basename, extname, resolve, sep } from 'node:path';
+import { basename, extname, join, resolve, sep } from 'node:path';
 import type { ExportConfig } from '../config/schema.js';
-import { csvFileName } from '../exports/exporter.js';
+import { completionMarkerPath, csvFileName } from '../exports/exporter.js';
 import { PUBLISHED_TABLE_NAMES } from '../exports/published-tables.js';
 import { reportPath } from '../reports/daily-report.js';
 import type { ReportFormatOptions } from '../reports/render.js';
@@ -14,6 +14,7 @@ import { CartlensError, ConfigError, InputError } from '../util/errors.js';
 import { renderDashboard, type FileLink } from './page.js';
 import { dashboardData, resolveRange } from './queries.js';
 import { WarehouseSnapshot, type SnapshotSource } from './snapshot.js';
+import type { RunStateKeys } from '../pipeline/run-state.js';
 
 export interface DashboardOptions {
   host: string;
@@ -23,8 +24,8 @@ export interface DashboardOptions {
   token?: string | undefined;
   /** Where the dashboard's copy of the published tables comes from (read only). */
   warehouse: SnapshotSource;
-  /** The configured source's description: whose run states the status table shows. */
-  sourceDescription: string;
+  /** The configured source's run_state keys (sources/source.ts runStateKeys): whose days the status table shows. */
+  runStateKeys: RunStateKeys;
   format: ReportFormatOptions;
   /** Where the day's files are, for the links of the status table. */
   exportConfig: ExportConfig;
@@ -54,7 +55,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
   if (options.token !== undefined && options.token.trim().length < 16) {
     throw new ConfigError('the dashboard token (serve.token or CARTLENS_SERVE_TOKEN) is shorter than 16 characters', 'use a long random value, e.g. `openssl rand -hex 24`');
   }
-  const snapshot = await WarehouseSnapshot.create(options.warehouse, options.sourceDescription);
+  const snapshot = await WarehouseSnapshot.create(options.warehouse, options.runStateKeys);
   const links = fileLinks(options.exportConfig);
   const server = createServer((request, response) => {
     handle(request, response).catch((error: unknown) => fail(response, error));
@@ -203,6 +204,11 @@ async function sendFile(response: ServerResponse, root: string, encoded: string)
   }
   const file = resolve(root, relative);
   const type = FILE_TYPES[extname(file)];
+  // Only what cartlens published: an export folder may hold other files (once, the raw input).
+  if (!(await isPublished(root, relative))) {
+    send(response, 404, 'text/plain; charset=utf-8', '404: not found\n');
+    return;
+  }
   // A run may replace or delete the file at any moment: size and bytes come from one open handle.
   const handle = file.startsWith(root + sep) && type ? await open(file, 'r').catch(() => null) : null;
   const info = handle ? await handle.stat().catch(() => null) : null;
@@ -220,6 +226,29 @@ async function sendFile(response: ServerResponse, root: string, encoded: string)
     return;
   }
   await pipeline(handle.createReadStream(), response).catch(() => response.destroy());
+}
+
+/**
+ * Whether `relative` (under the export root) is a file cartlens publishes there: a table's CSV
+ * named by the manifest beside it, and that manifest; a date's report.html, run report and
+ * completion marker; the last run's report. Anything else in the folder is never served.
+ */
+async function isPublished(root: string, relative: string): Promise<boolean> {
+  const parts = relative.split('/');
+  if (parts.some((part) => part === '' || part === '.' || part === '..' || part.includes('\\'))) return false;
+  if (relative === 'run_report/last_run.json') return true;
+  const marker = /^_SUCCESS\/dt=(\d{4}-\d{2}-\d{2})\.json$/.exec(relative);
+  if (marker) return relative === completionMarkerPath(marker[1]!);
+  const [folder, partition, name, ...deeper] = parts;
+  const date = /^dt=(\d{4}-\d{2}-\d{2})$/.exec(partition ?? '')?.[1];
+  if (!date || !name || deeper.length > 0) return false;
+  if (relative === reportPath(date) || relative === `run_report/dt=${date}/run_report_${date.replaceAll('-', '')}.json`) return true;
+  if (!/^[a-z][a-z0-9_]*$/.test(folder!) || folder === 'report' || folder === 'run_report') return false;
+  const manifest = await readFile(join(root, folder!, partition!, 'manifest.json'), 'utf8')
+    .then((text) => JSON.parse(text) as { table?: unknown; date?: unknown; file?: unknown })
+    .catch(() => null);
+  if (!manifest || manifest.table !== folder || manifest.date !== date) return false;
+  return name === 'manifest.json' || name === manifest.file;
 }
 
 /** The name in a Host header, without its port (IPv6 addresses in brackets come out bare). */

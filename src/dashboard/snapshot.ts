@@ -2,6 +2,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { WarehouseBusyError } from '../util/errors.js';
 import { isLockConflict } from '../warehouse/duckdb/duckdb-warehouse.js';
 import type { Row } from '../warehouse/warehouse.js';
+import type { RunStateKeys } from '../pipeline/run-state.js';
 
 /** A read-only query on the copy. */
 export type Query = (sql: string) => Promise<Row[]>;
@@ -61,8 +62,8 @@ export class WarehouseSnapshot {
   /** Why the last look at the warehouse failed (the last copy is served meanwhile); null when it did not. */
   stale: string | null = null;
 
-  /** `runSource`: the configured source's description, whose run states the status table shows. */
-  static async create(source: SnapshotSource, runSource: string): Promise<WarehouseSnapshot> {
+  /** `runSource`: the run_state keys of the configured source (its identity, and a legacy key), whose days the status table shows. */
+  static async create(source: SnapshotSource, runSource: string | RunStateKeys): Promise<WarehouseSnapshot> {
     const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
     const connection = await instance.connect();
     try {
@@ -70,7 +71,7 @@ export class WarehouseSnapshot {
     } finally {
       connection.closeSync();
     }
-    return new WarehouseSnapshot(instance, source, copiedTables(runSource));
+    return new WarehouseSnapshot(instance, source, copiedTables(typeof runSource === 'string' ? { identity: runSource } : runSource));
   }
 
   /**
@@ -200,7 +201,7 @@ CREATE TABLE quality_daily (date DATE, lines BIGINT, duplicates BIGINT, quaranti
 `;
 
 /** Plain SQL that DuckDB and BigQuery both read the same way. */
-function copiedTables(runSource: string): CopiedTable[] {
+function copiedTables(runSource: RunStateKeys): CopiedTable[] {
   const table = (name: string, from: string, select: CopiedTable['select']): CopiedTable => ({ table: name, from, select });
   return [
     table(
@@ -217,7 +218,12 @@ function copiedTables(runSource: string): CopiedTable[] {
       (t) => `SELECT date, device_category, country, source, medium, COUNT(*) AS carts, SUM(cart_value) AS value FROM ${t} GROUP BY date, device_category, country, source, medium`,
     ),
     // The configured source's days only: the GA4 Data API pipeline keeps its own in the same table.
-    table('run_state', 'run_state', (t, literal) => `SELECT date, status, final, last_error FROM ${t} WHERE source = ${literal(runSource)}`),
+    // A day recorded under the legacy key (the glob text) counts until it is recorded again under the identity.
+    table('run_state', 'run_state', (t, literal) =>
+      runSource.legacy === undefined || runSource.legacy === runSource.identity
+        ? `SELECT date, status, final, last_error FROM ${t} WHERE source = ${literal(runSource.identity)}`
+        : `SELECT date, status, final, last_error FROM ${t} WHERE source = ${literal(runSource.identity)} OR (source = ${literal(runSource.legacy)} AND date NOT IN (SELECT date FROM ${t} WHERE source = ${literal(runSource.identity)}))`,
+    ),
     table('quality_daily', 'quality_daily', (t) => `SELECT date, lines, duplicates, quarantined FROM ${t}`),
   ];
 }

@@ -1,8 +1,21 @@
 import { stringify } from 'csv-stringify/sync';
 import type { PublishedTable } from './published-tables.js';
 
-/** A leading character a spreadsheet reads as the start of a formula. */
-const FORMULA_START = /^[=+\-@\t\r]/;
+/** A leading character a spreadsheet reads as the start of a formula (or hides one behind). */
+const FORMULA_START = /^[=+\-@\t\r\n]/;
+
+/** Control characters other than tab, CR and LF (which RFC 4180 quoting carries): C0 and DEL. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
+
+/**
+ * Writes each control character as its Unicode Control Picture (NUL → U+2400 `␀`, DEL → U+2421
+ * `␡`): visible, one to one (two item_ids that differ only there stay two keys, as dropping would
+ * not keep them), and no NUL for a C-string or `COPY` reader to choke on (docs/decisions.md).
+ */
+function withoutControls(cell: string): string {
+  return cell.replace(CONTROL, (c) => String.fromCharCode(c === '\u007f' ? 0x2421 : 0x2400 + c.charCodeAt(0)));
+}
 
 /** Cells as the warehouse formatted them (text, or null for NULL), in the table's column order. */
 export type CsvRow = (string | null)[];
@@ -15,8 +28,8 @@ export interface CsvContent {
 
 /**
  * Writes batches of rows as the contract's CSV, streaming: UTF-8, a header, RFC 4180 quoting,
- * `\n` line ends, empty field for NULL, and a `'` before a text cell that starts like a formula.
- * Numbers are never prefixed.
+ * `\n` line ends, empty field for NULL, a `'` before a text cell that starts like a formula, and
+ * control characters (but tab, CR, LF) as visible pictures. Numbers are never prefixed.
  */
 export function csvContent(table: PublishedTable, batches: AsyncIterable<CsvRow[]>): CsvContent {
   let rows = 0;
@@ -32,7 +45,13 @@ export function csvContent(table: PublishedTable, batches: AsyncIterable<CsvRow[
 
 export function formatCsv(table: PublishedTable, rows: CsvRow[], header: boolean): string {
   const guarded = table.columns.map((c) => c.kind === 'text');
-  const records = rows.map((row) => row.map((cell, i) => (cell !== null && guarded[i] && FORMULA_START.test(cell) ? `'${cell}` : cell)));
+  const records = rows.map((row) =>
+    row.map((cell, i) => {
+      if (cell === null) return cell;
+      const visible = withoutControls(cell);
+      return guarded[i] && FORMULA_START.test(visible) ? `'${visible}` : visible;
+    }),
+  );
   return stringify(records, {
     header,
     columns: table.columns.map((c) => c.name),

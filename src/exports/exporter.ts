@@ -13,8 +13,9 @@ export interface PublishedFile {
 
 /**
  * Publishes CSV files in the contract's layout, `<root>/<table>/dt=<date>/<table>_<yyyymmdd>.csv`,
- * each whole or not at all (written under a temporary name, then moved into place), with
- * `manifest.json` written last beside it. Re-publishing a date replaces that date only.
+ * each whole or not at all (written under a temporary name, verified, then moved into place),
+ * with `manifest.json` written last beside it. Re-publishing a date replaces that date only.
+ * Failures are `PublishError`s that say what to fix.
  */
 export interface Exporter {
   readonly description: string;
@@ -28,8 +29,46 @@ export interface Exporter {
   writeText(relativePath: string, text: string, contentType: string): Promise<string>;
   /** Deletes the file at `<root>/<relativePath>`; a missing file is not an error. */
   deleteFile(relativePath: string): Promise<void>;
+  /**
+   * Deletes the temporary files a killed run left under the root (cartlens' own temporary names
+   * only) and returns their paths. Called by a run that holds the warehouse, so no other run of
+   * this export root is writing.
+   */
+  sweepTemporaryFiles(): Promise<string[]>;
 }
 
 export function csvFileName(table: string, date: string): string {
   return `${table}_${date.replaceAll('-', '')}.csv`;
+}
+
+/** A published CSV's path under the export root. */
+export function csvPath(table: string, date: string): string {
+  return `${table}/dt=${date}/${csvFileName(table, date)}`;
+}
+
+/**
+ * The per-date completion marker, `_SUCCESS/dt=<date>.json` under the export root: written after
+ * all of a date's files, deleted before any of them changes. A reader that sees it can read the
+ * files it names (their SHA-256 tells a newer file apart); one that does not waits. The leading
+ * `_` keeps it out of Hive-style readers that list `<table>/dt=…` folders.
+ */
+export function completionMarkerPath(date: string): string {
+  return `_SUCCESS/dt=${date}.json`;
+}
+
+export interface CompletionMarker {
+  date: string;
+  run_id: string;
+  published_at: string;
+  /** Each table's file of the date, with the figures its manifest holds. */
+  files: { table: string; path: string; rows: number; bytes: number; sha256: string }[];
+}
+
+export function completionMarker(runId: string, date: string, files: PublishedFile[], publishedAt: Date): CompletionMarker {
+  return {
+    date,
+    run_id: runId,
+    published_at: publishedAt.toISOString(),
+    files: files.map((f) => ({ table: f.table, path: csvPath(f.table, f.date), rows: f.rows, bytes: f.bytes, sha256: f.sha256 })),
+  };
 }

@@ -1,9 +1,10 @@
 /**
  * Named points where a test can have the process killed with SIGKILL (`CARTLENS_CRASH_AT=name`,
  * or `name:N` for its N-th passage in the process), to prove that dying there loses nothing.
- * Does nothing otherwise.
+ * `before-rename` is the moment a local export file is written and verified under its temporary
+ * name, not yet renamed into place. Does nothing otherwise.
  */
-export type CrashPoint = 'after-landing' | 'after-staging' | 'before-commit' | 'mid-export';
+export type CrashPoint = 'after-landing' | 'after-staging' | 'before-commit' | 'mid-export' | 'before-rename';
 
 const passages = new Map<CrashPoint, number>();
 

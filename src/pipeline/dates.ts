@@ -2,6 +2,21 @@ import { CartlensError } from '../util/errors.js';
 
 const ISO = /^(\d{4})-(\d{2})-(\d{2})$/;
 
+/**
+ * The dates cartlens computes, shows and loops over. GA4 began in 2020; a date outside this
+ * window is a corrupt one (e.g. `99991231`), never the bound of a loop or a range.
+ */
+export const EARLIEST_DATE = '2000-01-01';
+export const LATEST_DATE = '2099-12-31';
+/** Ten years: the longest range one run, plan or backfill may ask for. */
+export const MAX_RUN_DAYS = 3660;
+
+/** A valid calendar date `YYYY-MM-DD` inside EARLIEST_DATE … LATEST_DATE. */
+export function isHandledDate(text: string): boolean {
+  if (!ISO.test(text) || text < EARLIEST_DATE || text > LATEST_DATE) return false;
+  return new Date(`${text}T00:00:00Z`).toISOString().slice(0, 10) === text;
+}
+
 /** Parses `YYYY-MM-DD` (or `YYYYMMDD`) into a valid calendar date, `YYYY-MM-DD`. */
 export function parseDate(text: string, option: string): string {
   const normalized = /^\d{8}$/.test(text) ? `${text.slice(0, 4)}-${text.slice(4, 6)}-${text.slice(6)}` : text;
@@ -10,7 +25,15 @@ export function parseDate(text: string, option: string): string {
   if (!date || Number.isNaN(date.getTime()) || date.toISOString().slice(0, 10) !== normalized) {
     throw new CartlensError(`${option} ${text} is not a date`, 'write dates as YYYY-MM-DD');
   }
+  if (!isHandledDate(normalized)) {
+    throw new CartlensError(`${option} ${text} is outside the dates cartlens handles (${EARLIEST_DATE} … ${LATEST_DATE})`, 'give a date in that window');
+  }
   return normalized;
+}
+
+/** Whole days from `from` to `to`, both included (0 or less when `from` is after `to`). */
+export function daysInRange(from: string, to: string): number {
+  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000) + 1;
 }
 
 /** The dates a run covers: `--date`, or `--from`…`--to` inclusive, or undefined for all found. */
@@ -22,10 +45,10 @@ export function datesFromOptions(options: { date?: string; from?: string; to?: s
   const from = parseDate(options.from, '--from');
   const to = parseDate(options.to, '--to');
   if (from > to) throw new CartlensError(`--from ${from} is after --to ${to}`, 'swap them');
+  // Counted before any list is built: a range is never looped over to find it is too long.
+  const length = daysInRange(from, to);
+  if (length > MAX_RUN_DAYS) throw new CartlensError(`--from/--to covers ${length} days`, 'use a range of at most 10 years');
   const dates: string[] = [];
-  for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`); t += 86_400_000) {
-    dates.push(new Date(t).toISOString().slice(0, 10));
-  }
-  if (dates.length > 3660) throw new CartlensError(`--from/--to covers ${dates.length} days`, 'use a range of at most 10 years');
+  for (let t = Date.parse(`${from}T00:00:00Z`), i = 0; i < length; t += 86_400_000, i++) dates.push(new Date(t).toISOString().slice(0, 10));
   return dates;
 }

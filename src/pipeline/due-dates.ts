@@ -1,3 +1,5 @@
+import { daysInRange, isHandledDate } from './dates.js';
+
 /** The calendar date of `instant` in `timeZone`, `YYYY-MM-DD` — never the machine's UTC date. */
 export function localDate(instant: Date, timeZone: string): string {
   return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(instant);
@@ -7,10 +9,23 @@ export function addDays(date: string, days: number): string {
   return new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
 }
 
+/** Every date from `from` to `to`, both included; both must be dates cartlens handles (dates.ts). */
 export function dateRange(from: string, to: string): string[] {
-  const out: string[] = [];
-  for (let d = from; d <= to; d = addDays(d, 1)) out.push(d);
-  return out;
+  // Checked first: past year 9999 addDays gives `+010000-…`, which sorts before any date, so a
+  // loop to such a bound never ends.
+  if (!isHandledDate(from) || !isHandledDate(to)) throw new RangeError(`date range ${from}..${to} is outside the dates cartlens handles`);
+  const length = daysInRange(from, to);
+  return Array.from({ length: Math.max(0, length) }, (_, i) => addDays(from, i));
+}
+
+/**
+ * The last day done (complete or provisional) up to `yesterday`, and how many days it is behind
+ * yesterday; days recorded after yesterday are not counted (a corrupt future date would otherwise
+ * say "up to date" for good). `daysBehind` is null when no day is done.
+ */
+export function freshnessOf(state: readonly { date: string; status: DayStatus }[], yesterday: string): { lastDone: string | null; daysBehind: number | null } {
+  const lastDone = state.filter((s) => (s.status === 'complete' || s.status === 'provisional') && isHandledDate(s.date) && s.date <= yesterday).map((s) => s.date).sort().at(-1) ?? null;
+  return { lastDone, daysBehind: lastDone === null ? null : daysInRange(lastDone, yesterday) - 1 };
 }
 
 /** A day is final once it ended more than 72 hours ago: GA4 no longer revises it. */
@@ -29,9 +44,12 @@ export type DayStatus = 'complete' | 'provisional' | 'failed' | 'deferred';
 export function dueDates(now: Date, timeZone: string, state: readonly { date: string; status: DayStatus }[], lookbackDays: number): string[] {
   const yesterday = addDays(localDate(now, timeZone), -1);
   const due = new Set(dateRange(addDays(yesterday, -(lookbackDays - 1)), yesterday));
-  const done = state.filter((s) => s.status === 'complete' || s.status === 'provisional').map((s) => s.date).sort();
+  // A recorded day after yesterday (or outside the handled window) is a corrupt date: it neither
+  // counts as done nor is due. Without this, one `9999-12-31` stops every catch-up for good.
+  const past = state.filter((s) => isHandledDate(s.date) && s.date <= yesterday);
+  const done = past.filter((s) => s.status === 'complete' || s.status === 'provisional').map((s) => s.date).sort();
   const lastDone = done.at(-1);
   if (lastDone) for (const date of dateRange(addDays(lastDone, 1), yesterday)) due.add(date);
-  for (const s of state) if (s.status !== 'complete' && s.date <= yesterday) due.add(s.date);
+  for (const s of past) if (s.status !== 'complete') due.add(s.date);
   return [...due].sort();
 }

@@ -1,29 +1,28 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
 import { createExporter } from '../exports/index.js';
 import { csvContent } from '../exports/csv.js';
 import { exportQuery } from '../exports/export-query.js';
 import { PUBLISHED_TABLES, PUBLISHED_TABLE_NAMES } from '../exports/published-tables.js';
-import type { Exporter, PublishedFile } from '../exports/exporter.js';
+import { completionMarker, completionMarkerPath, type Exporter, type PublishedFile } from '../exports/exporter.js';
 import { buildDailyReport, reportPath, type DailyReportOptions } from '../reports/daily-report.js';
 import { compileModels } from '../models/compile.js';
 import { planAssertions } from '../models/assertions.js';
 import { checkAssertions } from './check-assertions.js';
 import { planModels, readModels } from '../models/graph.js';
 import { createSource } from '../sources/index.js';
-import { CartlensError, ConfigError, ModelGraphError, NoEventsError } from '../util/errors.js';
+import { CartlensError, ConfigError, ModelGraphError, NoEventsError, PublishError } from '../util/errors.js';
 import { dueDates, isFinal, type DayStatus } from './due-dates.js';
 import { readDays, recordDays, type DayState } from './run-state.js';
 import { alertFor, sendAlert } from '../ops/alerts.js';
 import { purgeExpired } from '../ops/retention.js';
 import { openWarehouse } from '../warehouse/index.js';
 import { readsBigQueryExport, readsLandedFiles, type StagedLineCount, type Warehouse } from '../warehouse/warehouse.js';
-import type { EventSource } from '../sources/source.js';
+import { runStateKeys, type EventSource } from '../sources/source.js';
 import type { CartlensConfig } from '../config/schema.js';
 import { crashPoint } from './crash-points.js';
-import { landFiles, type LandedFile } from './landing.js';
+import { landFiles, openRunScratch, removeLeftovers, removeRunScratch, type LandedFile } from './landing.js';
 import type { AssertionFailure, DateReport, QualityReport, RunReport } from './report.js';
 import { resolveUserKeySecret } from './user-key.js';
 
@@ -46,6 +45,8 @@ export interface RunRequest {
   due?: boolean;
   progress?: RunProgress;
   now?: () => Date;
+  /** Where to publish; default: the config's `export` (a test hands one that fails like a full disk). */
+  exporter?: Exporter;
 }
 
 /**
@@ -69,18 +70,21 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
   const source = createSource(config.source, loaded.baseDir);
   const warehouse = await openWarehouse(config.warehouse);
   let asked: string[] | undefined = request.dates;
+  // The dates the run replaces, once known: a failure after that marks them failed, named or not.
+  let chosen: string[] | undefined;
   try {
     await warehouse.prepareSchema();
     const purged = await purgeExpired(warehouse, source.kind === 'files' ? config.landing.dir : undefined, config.retention, now(), config.property.time_zone);
     if (purged.files > 0) progress.step(`retention: deleted ${purged.files} landed file(s) older than ${config.retention.landed_days} days`);
     if (request.due && !asked) {
-      asked = dueDates(now(), config.property.time_zone, await readDays(warehouse, source.description), config.property.lookback_days);
+      asked = dueDates(now(), config.property.time_zone, await readDays(warehouse, runStateKeys(source)), config.property.lookback_days);
       progress.step(`due: ${asked.join(', ')}`);
     }
     const landed = await stageInput(source, warehouse, config, runId, asked, progress);
     crashPoint('after-staging');
     const found = await warehouse.stagedDates();
     const { dates, missing } = chooseDates(asked, found);
+    chosen = dates;
     if (dates.length === 0) {
       const seen = found.length > 0 ? `the input has ${found[0]!.date} … ${found[found.length - 1]!.date}` : 'the input has no readable event';
       throw new NoEventsError(`no events for ${missing.join(', ')} in ${source.description} (${seen})`, 'choose a date the input covers, or add that day\'s export files');
@@ -110,14 +114,22 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
       return found;
     });
 
-    const exporter = createExporter(config.export);
+    const exporter = request.exporter ?? createExporter(config.export);
     const lineCounts = await warehouse.stagedLineCounts();
     const dateReports: DateReport[] = [];
     const reportOptions = { locale: config.locale, currency: config.property.currency };
+    // Holding the warehouse means no other run publishes here: a killed run's temporary files can go.
+    const swept = await exporter.sweepTemporaryFiles();
+    if (swept.length > 0) progress.step(`deleted ${swept.length} temporary file(s) a killed run left in ${exporter.description}`);
     for (const date of dates) {
       progress.step(`publishing ${date}`, { step: 'export', date });
       const byReason = quarantinedByReason(lineCounts, date);
-      dateReports.push(await publishDate(warehouse, exporter, date, found.find((f) => f.date === date)?.includedEvents ?? 0, byReason, failures.get(date) ?? [], reportOptions));
+      const publishing = { runId, now, failures: failures.get(date) ?? [], reportOptions };
+      dateReports.push(await publishDate(warehouse, exporter, date, found.find((f) => f.date === date)?.includedEvents ?? 0, byReason, publishing).catch((error: unknown) => {
+        if (error instanceof CartlensError) throw error;
+        const message = ((error as Error)?.message ?? String(error)).split('\n')[0];
+        throw new PublishError(`publishing ${date} failed after the warehouse commit: ${message}`, 'the warehouse holds the new numbers and the files stay as they were: fix the cause and run again', false, { cause: error });
+      }));
       const published = dateReports.at(-1)!;
       progress.step(`${date}: ${published.status}`, { step: 'export', date, status: published.status, rows: published.rows });
     }
@@ -154,28 +166,29 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
         const final = isFinal(d.date, now(), config.property.time_zone);
         const status: DayStatus = d.status === 'published' ? (final ? 'complete' : 'provisional') : 'failed';
         const error = d.status === 'failed' ? `assertion ${d.assertion_failures.find((f) => f.blocking)?.assertion} failed` : d.status === 'no_events' ? 'no included events' : null;
-        return { source: source.description, date: d.date, status, run_id: runId, started_at: startedAt.toISOString(), finished_at: finishedAt, input_fingerprint: fingerprint, rows: d.rows, final, last_error: error };
+        return { source: source.identity, date: d.date, status, run_id: runId, started_at: startedAt.toISOString(), finished_at: finishedAt, input_fingerprint: fingerprint, rows: d.rows, final, last_error: error };
       }),
       // A day asked for whose input is not there yet waits for it; it is due again next time.
-      ...missing.map((date) => ({ source: source.description, date, status: 'deferred' as const, run_id: runId, started_at: startedAt.toISOString(), finished_at: finishedAt, input_fingerprint: fingerprint, rows: {}, final: false, last_error: 'no events in the input yet' })),
+      ...missing.map((date) => ({ source: source.identity, date, status: 'deferred' as const, run_id: runId, started_at: startedAt.toISOString(), finished_at: finishedAt, input_fingerprint: fingerprint, rows: {}, final: false, last_error: 'no events in the input yet' })),
     ];
-    await recordDays(warehouse, days);
+    await recordDays(warehouse, days, runStateKeys(source).legacy);
     await notify(config, days, progress);
     return report;
   } catch (error) {
     // The days the run was for are marked failed with the reason (best effort: the run's own error wins).
-    if (asked && asked.length > 0) {
+    const affected = asked ?? chosen;
+    if (affected && affected.length > 0) {
       const message = error instanceof CartlensError ? error.oneLine : (error as Error).message;
       const at = now().toISOString();
       const status: DayStatus = error instanceof NoEventsError ? 'deferred' : 'failed';
-      const failedDays: DayState[] = asked.map((date) => ({ source: source.description, date, status, run_id: runId, started_at: startedAt.toISOString(), finished_at: at, input_fingerprint: null, rows: {}, final: false, last_error: message }));
-      await recordDays(warehouse, failedDays).catch(() => undefined);
+      const failedDays: DayState[] = affected.map((date) => ({ source: source.identity, date, status, run_id: runId, started_at: startedAt.toISOString(), finished_at: at, input_fingerprint: null, rows: {}, final: false, last_error: message }));
+      await recordDays(warehouse, failedDays, runStateKeys(source).legacy).catch(() => undefined);
       await notify(config, failedDays, progress);
     }
     throw error;
   } finally {
     await warehouse.close();
-    await rm(join(config.landing.scratch_dir ?? join(config.landing.dir, 'scratch'), runId), { recursive: true, force: true });
+    await removeRunScratch(config.landing.scratch_dir ?? join(config.landing.dir, 'scratch'), runId);
   }
 }
 
@@ -211,19 +224,12 @@ async function stageInput(
   // Holding the warehouse means no other run is active: leftovers of a killed run can go.
   await removeLeftovers(landingDir, scratchRoot);
   progress.startBytes(files.reduce((sum, f) => sum + f.bytes, 0), `landing ${files.length} file(s)`);
-  const landed = await landFiles(files, landingDir, join(scratchRoot, runId), runId, (bytes) => progress.addBytes(bytes));
+  const landed = await landFiles(files, landingDir, await openRunScratch(scratchRoot, runId), runId, (bytes) => progress.addBytes(bytes));
   progress.endBytes();
   crashPoint('after-landing');
   await warehouse.stageLandedFiles(landed, (message) => progress.step(message));
   crashPoint('after-staging');
   return landed;
-}
-
-async function removeLeftovers(landingDir: string, scratchRoot: string): Promise<void> {
-  await rm(scratchRoot, { recursive: true, force: true });
-  const objects = join(landingDir, 'objects');
-  const partial = (await readdir(objects).catch(() => [] as string[])).filter((name) => name.startsWith('.') && name.endsWith('.tmp'));
-  await Promise.all(partial.map((name) => rm(join(objects, name), { force: true })));
 }
 
 /**
@@ -237,21 +243,25 @@ function chooseDates(requested: string[] | undefined, found: { date: string; inc
   return { dates: requested.filter((d) => present.has(d)), missing: requested.filter((d) => !present.has(d)) };
 }
 
-/** Publishes the three files of a date (when it has included events) and reports on it. */
+/**
+ * Publishes the three files of a date (when it has included events) and reports on it. The
+ * date's completion marker goes first and comes back last, naming the new files: a reader never
+ * takes a mix of two runs' files for a date's set.
+ */
 async function publishDate(
   warehouse: Warehouse,
   exporter: Exporter,
   date: string,
   includedEvents: number,
   byReason: Record<string, number>,
-  failures: AssertionFailure[],
-  reportOptions: DailyReportOptions,
+  { runId, now, failures, reportOptions }: { runId: string; now: () => Date; failures: AssertionFailure[]; reportOptions: DailyReportOptions },
 ): Promise<DateReport> {
   const quality = await qualityOf(warehouse, date, byReason);
   const files: PublishedFile[] = [];
   const rows: Record<string, number> = {};
   // A blocking failure withholds the date's files: consumers keep the last ones that passed.
   const blocked = failures.some((f) => f.blocking);
+  if (!blocked) await exporter.deleteFile(completionMarkerPath(date));
   for (const table of blocked ? [] : PUBLISHED_TABLES) {
     if (includedEvents === 0) {
       // Nothing to publish: files of an earlier run for this date must not outlive its rows.
@@ -268,6 +278,7 @@ async function publishDate(
     // Written after the CSVs, from the same queries, so it never shows numbers they lack.
     if (funnel) await exporter.writeText(reportPath(date), await buildDailyReport(warehouse, date, funnel, reportOptions), 'text/html; charset=utf-8');
     else await exporter.deleteFile(reportPath(date));
+    if (files.length > 0) await exporter.writeJson(completionMarkerPath(date), completionMarker(runId, date, files, now()));
   }
   return {
     date,

@@ -12,6 +12,11 @@ export interface FileEventSource {
   readonly kind: 'files';
   /** Says where events come from, for messages and the run report. */
   readonly description: string;
+  /**
+   * What run history (run_state) is keyed on: the source itself, not how it is written in the
+   * config, so editing a glob keeps `status` and `--due`. See runStateKeys.
+   */
+  readonly identity: string;
   /** Makes the input available (the demo generates it); a no-op for real files. */
   prepare(onProgress?: (message: string) => void): Promise<void>;
   /** The input files, sorted by path. Fails with an InputError when there are none. */
@@ -25,6 +30,7 @@ export interface FileEventSource {
 export interface BigQueryExportSource {
   readonly kind: 'bigquery-export';
   readonly description: string;
+  readonly identity: string;
   readonly project: string;
   readonly dataset: string;
 }
@@ -38,5 +44,15 @@ export type EventSource = FileEventSource | BigQueryExportSource | Ga4DataApiSou
 export interface Ga4DataApiSource {
   readonly kind: 'ga4-data-api';
   readonly description: string;
+  readonly identity: string;
   readonly property: string;
+}
+
+/**
+ * The run_state keys of a source: its identity, and the description that keyed its rows before
+ * (releases up to 0.x keyed them on the glob text). Rows under `legacy` are read until the day is
+ * recorded again, which moves it to `identity`.
+ */
+export function runStateKeys(source: { identity: string; description: string }): { identity: string; legacy: string } {
+  return { identity: source.identity, legacy: source.description };
 }

@@ -28,6 +28,13 @@ export class InputError extends CartlensError {}
 /** None of the asked dates has events in the input (yet): for a scheduled run, their input is late. */
 export class NoEventsError extends InputError {}
 
+/**
+ * Publishing the files failed (full disk, read-only or unwritable export folder, a short write).
+ * The date's files stay as they were; when it happens after the warehouse commit, the run marks
+ * its dates failed so that they are redone.
+ */
+export class PublishError extends CartlensError {}
+
 /** Another run holds the warehouse; trying again later can succeed. */
 export class WarehouseBusyError extends CartlensError {
   constructor(message: string, hint: string, options?: { cause?: unknown }) {
@@ -40,4 +47,46 @@ export class ModelGraphError extends CartlensError {
   constructor(readonly problems: string[]) {
     super(`model graph is invalid: ${problems.join('; ')}`, 'fix the model files named above; nothing was run');
   }
+}
+
+/** A Google Cloud API could not be reached (offline, DNS, refused, reset): trying again can help. */
+export class NetworkError extends CartlensError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 'check the network (and any proxy or api_endpoint), then run again', true, options);
+  }
+}
+
+/** No usable Google Cloud credentials: trying again cannot help until they are fixed. */
+export class CredentialsError extends CartlensError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 'run `gcloud auth application-default login` or set GOOGLE_APPLICATION_CREDENTIALS (on Google Cloud: the service account of the runtime)', false, options);
+  }
+}
+
+/** Node's codes for a connection that could not be made or was lost (DNS, refused, reset, timeouts). */
+const NETWORK_CODES = new Set([
+  'ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EHOSTUNREACH', 'EHOSTDOWN', 'ENETUNREACH', 'ENETDOWN', 'EPIPE',
+  'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT',
+]);
+
+/** What google-auth-library says when it finds no credentials, cannot read them, or they were revoked. */
+const CREDENTIALS_MESSAGES = /Could not load the default credentials|Unable to read the credential file|credential file specified by the GOOGLE_APPLICATION_CREDENTIALS|does not contain a client_email|does not contain a private_key|invalid_grant|invalid_rapt|Reauthentication is needed|unauthorized_client|Request had invalid authentication credentials|missing required authentication credential|Getting metadata from plugin failed/i;
+
+/**
+ * A Google client's failure that is about reaching Google Cloud or signing in, not about the
+ * request itself: a NetworkError (transient) or a CredentialsError (terminal, with the fix), else
+ * undefined. `what` names the operation ("dry run of …", "upload of …"). The client libraries wrap
+ * the socket error, so the whole `cause` chain is looked at.
+ */
+export function accessError(what: string, error: unknown): NetworkError | CredentialsError | undefined {
+  const chain: unknown[] = [];
+  for (let e: unknown = error; e && typeof e === 'object' && chain.length < 5; e = (e as { cause?: unknown }).cause) chain.push(e);
+  for (const e of chain) {
+    const { code, message } = e as { code?: unknown; message?: unknown };
+    const text = String(message ?? '').split('\n')[0]!;
+    if (typeof code === 'string' && NETWORK_CODES.has(code)) return new NetworkError(`${what} failed: cannot reach Google Cloud (${code}): ${text}`, { cause: error });
+    // 401: the credentials were sent and refused (expired, revoked); 403 is a missing permission.
+    if (code === 401 || CREDENTIALS_MESSAGES.test(text)) return new CredentialsError(`${what} failed: no usable Google Cloud credentials${code === 401 ? ' (401)' : ''}: ${text}`, { cause: error });
+  }
+  return undefined;
 }

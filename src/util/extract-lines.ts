@@ -1,10 +1,11 @@
 import { createReadStream } from 'node:fs';
-import { LONE_CR_STANDIN } from './line-ends.js';
+import { decodeScratchLine } from './line-ends.js';
 
 /**
- * Calls `found` with the text of each given 1-based line number of a file (lines end at `\n`), in
- * order, reading the file once as a stream and decoding only the wanted lines. Used to keep the
- * exact text of quarantined lines; nothing is held beyond the current line.
+ * Calls `found` with the text of each given 1-based line number of a scratch copy (lines end at
+ * `\n`; see NormalizeLineEnds), in order, reading the file once as a stream and decoding only the
+ * wanted lines to their input bytes. Used to keep the exact text of quarantined lines; nothing is
+ * held beyond the current line.
  */
 export async function forEachLine(path: string, wanted: readonly number[], found: (lineNo: number, text: string) => void): Promise<void> {
   if (wanted.length === 0) return;
@@ -12,7 +13,7 @@ export async function forEachLine(path: string, wanted: readonly number[], found
   let next = 0;
   let lineNo = 1;
   let carry: Buffer[] = [];
-  const emit = (parts: Buffer[]) => found(lineNo, Buffer.concat(parts).toString('utf8').replaceAll(LONE_CR_STANDIN, '\r'));
+  const emit = (parts: Buffer[]) => found(lineNo, decodeScratchLine(Buffer.concat(parts)).toString('utf8'));
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
     let start = 0;
     let end = chunk.indexOf(0x0a, start);

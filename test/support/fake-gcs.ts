@@ -1,12 +1,15 @@
 // A local fake of the slice of the Cloud Storage JSON API that cartlens uses, for testing the
 // real @google-cloud/storage client against it: multipart upload, object metadata, rewrite
 // (server-side copy), delete, with generation preconditions and injected faults.
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
 export interface StoredObject {
   data: Buffer;
   generation: number;
   contentType: string;
+  /** Custom metadata (`metadata` of the object resource); a rewrite copies it. */
+  metadata?: Record<string, string>;
 }
 
 export type Fault =
@@ -14,7 +17,9 @@ export type Fault =
   /** Reads part of the request body, then destroys the connection. */
   | { kind: 'reset' }
   /** Stores the object but answers with a wrong CRC32C, as if the bytes changed in flight. */
-  | { kind: 'bad-crc' };
+  | { kind: 'bad-crc' }
+  /** Does the request, then answers `status` as if its response were lost on the way back. */
+  | { kind: 'lost-response'; status: number };
 
 interface ArmedFault {
   match: (method: string, path: string) => boolean;
@@ -88,6 +93,7 @@ export class FakeGcs {
     }
     const body = await readBody(req);
     const reply = (status: number, json: unknown) => {
+      if (fault?.kind === 'lost-response' && status < 300) [status, json] = [fault.status, { error: { code: fault.status, message: `injected ${fault.status} after the change` } }];
       log(status);
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(json));
@@ -101,7 +107,7 @@ export class FakeGcs {
       const name = url.searchParams.get('name')!;
       if (!this.preconditionHolds(name, url.searchParams)) return reply(412, { error: { code: 412, message: 'Precondition Failed' } });
       const { metadata, media } = parseMultipart(req.headers['content-type'] ?? '', body);
-      const stored = this.store(name, media, String(metadata.contentType ?? 'application/octet-stream'));
+      const stored = this.store(name, media, String(metadata.contentType ?? 'application/octet-stream'), metadata.metadata as Record<string, string> | undefined);
       const resource = this.resource(name, stored);
       return reply(200, fault?.kind === 'bad-crc' ? { ...resource, crc32c: crc32cBase64(Buffer.from('not the same bytes')) } : resource);
     }
@@ -110,7 +116,7 @@ export class FakeGcs {
       if (!source) return reply(404, { error: { code: 404, message: 'No such object' } });
       const target = rewrite[4]!;
       if (!this.preconditionHolds(target, url.searchParams)) return reply(412, { error: { code: 412, message: 'Precondition Failed' } });
-      const stored = this.store(target, source.data, source.contentType);
+      const stored = this.store(target, source.data, source.contentType, source.metadata);
       const size = String(stored.data.length);
       return reply(200, { kind: 'storage#rewriteResponse', totalBytesRewritten: size, objectSize: size, done: true, resource: this.resource(target, stored) });
     }
@@ -153,8 +159,13 @@ export class FakeGcs {
     return String(this.objects.get(name)?.generation ?? 0) === wanted;
   }
 
-  private store(name: string, data: Buffer, contentType: string): StoredObject {
-    const stored = { data, generation: this.nextGeneration++, contentType };
+  /** Puts an object as if another writer had (no precondition); returns its generation. */
+  put(name: string, data: string | Buffer, metadata?: Record<string, string>): number {
+    return this.store(name, Buffer.from(data), 'text/csv; charset=utf-8', metadata).generation;
+  }
+
+  private store(name: string, data: Buffer, contentType: string, metadata?: Record<string, string>): StoredObject {
+    const stored = { data, generation: this.nextGeneration++, contentType, ...(metadata ? { metadata } : {}) };
     this.objects.set(name, stored);
     return stored;
   }
@@ -169,6 +180,8 @@ export class FakeGcs {
       contentType: stored.contentType,
       size: String(stored.data.length),
       crc32c: crc32cBase64(stored.data),
+      md5Hash: createHash('md5').update(stored.data).digest('base64'),
+      ...(stored.metadata ? { metadata: stored.metadata } : {}),
     };
   }
 }

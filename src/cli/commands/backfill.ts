@@ -5,6 +5,7 @@ import { parseDate } from '../../pipeline/dates.js';
 import { readDays } from '../../pipeline/run-state.js';
 import { runPipeline } from '../../pipeline/run.js';
 import { createSource } from '../../sources/index.js';
+import { runStateKeys } from '../../sources/source.js';
 import { CartlensError } from '../../util/errors.js';
 import { openWarehouse, warehouseCapabilities } from '../../warehouse/index.js';
 import { inPool } from '../../util/pool.js';
@@ -29,7 +30,7 @@ export function backfillCommand(program: Command): void {
       let done: Set<string>;
       try {
         await warehouse.prepareSchema();
-        done = new Set((await readDays(warehouse, source.description)).filter((d) => d.status === 'complete' && d.final).map((d) => d.date));
+        done = new Set((await readDays(warehouse, runStateKeys(source))).filter((d) => d.status === 'complete' && d.final).map((d) => d.date));
       } finally {
         await warehouse.close();
       }

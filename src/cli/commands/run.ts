@@ -6,6 +6,7 @@ import { runPipeline } from '../../pipeline/run.js';
 import { runApiPipeline } from '../../pipeline/api-run.js';
 import { datesFromOptions } from '../../pipeline/dates.js';
 import { createProgress } from '../progress.js';
+import { shellQuote } from '../shell-quote.js';
 
 export function runCommand(program: Command): void {
   withDateOptions(program.command('run'))
@@ -37,7 +38,7 @@ export function runCommand(program: Command): void {
         process.stdout.write(`\n${formatRunTable(report)}\n\n`);
         const quarantined = report.dates.reduce((sum, d) => sum + d.quality.quarantined, 0) + Object.values(report.undated.quarantined_by_reason).reduce((a, b) => a + b, 0);
         if (quarantined > 0) process.stdout.write(`${quarantined} line(s) quarantined: kept in the warehouse table quarantined_events, with their reasons in the run report.\n`);
-        process.stdout.write(`CSV files: ${report.export_root}/<table>/dt=<date>/\nDaily reports: ${report.export_root}/report/dt=<date>/report.html\nRun report: ${report.export_root}/run_report/last_run.json\nDashboard: npx cartlens serve --config ${options.config}\n`);
+        process.stdout.write(`CSV files: ${report.export_root}/<table>/dt=<date>/\nDaily reports: ${report.export_root}/report/dt=<date>/report.html\nRun report: ${report.export_root}/run_report/last_run.json\nDashboard: npx cartlens serve --config ${shellQuote(options.config)}\n`);
       }
       for (const d of report.dates) {
         for (const f of d.assertion_failures) {

@@ -28,12 +28,15 @@ export function scheduleCommand(program: Command): void {
         isTransient: (error) => error instanceof CartlensError && error.transient,
         onEvent: log,
       });
-      log(`scheduled daily at ${schedule.at} ${property.time_zone}; next run ${scheduler.next()?.toISOString() ?? 'never'}`);
-      if (options.runNow) scheduler.trigger();
-      await new Promise<void>((resolve) => {
+      // Listen for the stop signals before announcing the schedule: a supervisor that stops us as
+      // soon as it reads that line must get a clean stop, not the default kill.
+      const stopSignal = new Promise<void>((resolve) => {
         process.once('SIGTERM', resolve);
         process.once('SIGINT', resolve);
       });
+      log(`scheduled daily at ${schedule.at} ${property.time_zone}; next run ${scheduler.next()?.toISOString() ?? 'never'}`);
+      if (options.runNow) scheduler.trigger();
+      await stopSignal;
       log('stopping: waiting for a run in progress to finish');
       await scheduler.stop();
       log('stopped');

@@ -1,14 +1,26 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
-import { addDays, localDate } from '../../pipeline/due-dates.js';
+import { isHandledDate } from '../../pipeline/dates.js';
+import { addDays, freshnessOf, localDate } from '../../pipeline/due-dates.js';
 import { readDays } from '../../pipeline/run-state.js';
 import { createSource } from '../../sources/index.js';
+import { runStateKeys } from '../../sources/source.js';
 import { openWarehouse } from '../../warehouse/index.js';
+
+/** `status`'s exit codes, for a monitor: fresh, behind past `freshness.warn_days_behind`, past `error_days_behind` (or nothing done). */
+export const FRESHNESS_EXIT_CODES = { ok: 0, warn: 3, error: 4 } as const;
+export type FreshnessLevel = keyof typeof FRESHNESS_EXIT_CODES;
+
+/** How fresh the data is, against the configured thresholds. */
+export function freshnessLevel(daysBehind: number | null, thresholds: { warn_days_behind: number; error_days_behind: number }): FreshnessLevel {
+  if (daysBehind === null || daysBehind > thresholds.error_days_behind) return 'error';
+  return daysBehind > thresholds.warn_days_behind ? 'warn' : 'ok';
+}
 
 export function statusCommand(program: Command): void {
   program
     .command('status')
-    .description('where every day stands (complete / provisional / failed / deferred) and how fresh the data is')
+    .description(`where every day stands (complete / provisional / failed / deferred) and how fresh the data is; exits ${FRESHNESS_EXIT_CODES.warn} or ${FRESHNESS_EXIT_CODES.error} past the freshness thresholds`)
     .requiredOption('-c, --config <file>', 'the config file (YAML)')
     .option('--json', 'print the state as JSON')
     .action(async (options: { config: string; json?: boolean }) => {
@@ -17,11 +29,14 @@ export function statusCommand(program: Command): void {
       const warehouse = await openWarehouse(config.warehouse);
       try {
         await warehouse.prepareSchema();
-        const days = await readDays(warehouse, source.description);
-        const lastComplete = days.filter((d) => d.status === 'complete' || d.status === 'provisional').at(-1)?.date ?? null;
+        const days = await readDays(warehouse, runStateKeys(source));
         const yesterday = addDays(localDate(new Date(), config.property.time_zone), -1);
-        const lateDays = lastComplete ? Math.max(0, Math.round((Date.parse(yesterday) - Date.parse(lastComplete)) / 86_400_000)) : null;
-        const freshness = { last_complete_day: lastComplete, days_late: lateDays, yesterday, time_zone: config.property.time_zone };
+        const { lastDone, daysBehind } = freshnessOf(days, yesterday);
+        const level = freshnessLevel(daysBehind, config.freshness);
+        // A day recorded after yesterday is a corrupt date (the input's event_date): shown, never counted as fresh.
+        const future = days.filter((d) => !isHandledDate(d.date) || d.date > yesterday).map((d) => d.date);
+        const freshness = { last_complete_day: lastDone, days_late: daysBehind, yesterday, time_zone: config.property.time_zone, level, ...config.freshness, days_after_yesterday: future };
+        process.exitCode = FRESHNESS_EXIT_CODES[level];
         if (options.json) {
           process.stdout.write(`${JSON.stringify({ source: source.description, freshness, days }, null, 2)}\n`);
           return;
@@ -31,7 +46,10 @@ export function statusCommand(program: Command): void {
           const rows = Object.values(d.rows).reduce((a, b) => a + b, 0);
           process.stdout.write(`${d.date}  ${d.status.padEnd(11)}  ${d.final ? 'final' : '     '}  run ${d.run_id}  ${d.finished_at.slice(0, 19)}  ${String(rows).padStart(8)} rows${d.last_error ? `  ${d.last_error}` : ''}\n`);
         }
-        process.stdout.write(lastComplete ? `last day done: ${lastComplete} (${lateDays === 0 ? 'up to date' : `${lateDays} day(s) behind yesterday, ${yesterday}`})\n` : 'no day done yet\n');
+        if (future.length > 0) process.stdout.write(`warning: ${future.length} day(s) recorded after yesterday (${future.slice(0, 3).join(', ')}): a corrupt event_date in the input; not counted as done\n`);
+        const behind = daysBehind === 0 ? 'up to date' : `${daysBehind} day(s) behind yesterday, ${yesterday}`;
+        const verdict = { ok: '', warn: ` — warning: more than ${config.freshness.warn_days_behind} day(s) behind (freshness.warn_days_behind)`, error: ` — error: more than ${config.freshness.error_days_behind} day(s) behind (freshness.error_days_behind)` }[level];
+        process.stdout.write(lastDone ? `last day done: ${lastDone} (${behind})${verdict}\n` : 'no day done yet — error: nothing is published (run `cartlens run --due`)\n');
       } finally {
         await warehouse.close();
       }

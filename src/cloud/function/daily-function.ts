@@ -1,8 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { http, type Request, type Response } from '@google-cloud/functions-framework';
 import { loadConfig } from '../../config/load.js';
 import { datesFromOptions } from '../../pipeline/dates.js';
 import { runPipeline, type RunProgress } from '../../pipeline/run.js';
-import { CartlensError } from '../../util/errors.js';
+import { CartlensError, ConfigError } from '../../util/errors.js';
 
 /** The entry point's name, as `gcloud functions deploy --entry-point` and the tests know it. */
 export const FUNCTION_NAME = 'cartlensDaily';
@@ -21,6 +22,7 @@ export async function handleDaily(req: Request, res: Response): Promise<void> {
   }
   const started = Date.now();
   try {
+    refuseKeyFileWhenDeployed(process.env);
     const options = { ...(req.query as Record<string, string>), ...(typeof req.body === 'object' && req.body ? (req.body as Record<string, string>) : {}) };
     const dates = datesFromOptions({ date: options.date, from: options.from, to: options.to });
     const loaded = await loadConfig(process.env.CARTLENS_CONFIG ?? 'cartlens.yaml');
@@ -33,6 +35,29 @@ export async function handleDaily(req: Request, res: Response): Promise<void> {
     const known = error instanceof CartlensError ? error : undefined;
     log('ERROR', known ? known.oneLine : (error as Error).message, { transient: known?.transient ?? false });
     res.status(known?.transient ? 503 : 500).json({ error: known ? known.oneLine : 'internal error: see the function logs', transient: known?.transient ?? false });
+  }
+}
+
+/**
+ * Deployed, the function runs as its own service account (deploy/iam.yaml) through Application
+ * Default Credentials; a service-account key file shipped with it is a long-lived secret that can
+ * leak and outlives any revocation of the account's roles. Cloud Run, and so Cloud Run functions,
+ * sets K_SERVICE in every instance, and nothing else does: that is how "deployed" is told.
+ */
+export function refuseKeyFileWhenDeployed(env: NodeJS.ProcessEnv): void {
+  const keyFile = env.GOOGLE_APPLICATION_CREDENTIALS;
+  if (!env.K_SERVICE || !keyFile) return;
+  let credentials: { type?: unknown; private_key?: unknown } | undefined;
+  try {
+    credentials = JSON.parse(readFileSync(keyFile, 'utf8')) as typeof credentials;
+  } catch {
+    return; // not a readable JSON key: google-auth reports it as a credentials error
+  }
+  if (credentials?.type === 'service_account' || credentials?.private_key !== undefined) {
+    throw new ConfigError(
+      `GOOGLE_APPLICATION_CREDENTIALS points to a service-account key file (${keyFile}) in the deployed function ${env.K_SERVICE}`,
+      'remove the variable and the file from the deployment: the function runs as its own service account (deploy/iam.yaml), and the key should be deleted',
+    );
   }
 }
 

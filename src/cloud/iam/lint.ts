@@ -3,7 +3,7 @@ import type { IamPolicy } from './policy.js';
 export interface Finding {
   /** Where, as a path into the policy: `bindings[3]`. */
   at: string;
-  rule: 'primitive-role' | 'public-member' | 'project-wide-admin' | 'service-account-key';
+  rule: 'primitive-role' | 'public-member' | 'admin-role' | 'service-account-key';
   message: string;
 }
 
@@ -11,11 +11,18 @@ const PRIMITIVE_ROLES = new Set(['roles/owner', 'roles/editor', 'roles/viewer'])
 const PUBLIC_MEMBERS = new Set(['allUsers', 'allAuthenticatedUsers']);
 /** Roles that create or manage service-account keys. */
 const KEY_ROLES = new Set(['roles/iam.serviceAccountKeyAdmin']);
+/**
+ * Roles that administer what they are granted on, wherever that is: `roles/<service>.admin`,
+ * any `…Admin` role (`storage.objectAdmin`, `iam.securityAdmin`…), BigQuery's `dataOwner`
+ * (grants access to the dataset), and GA4's Administrator and Editor. cartlens never needs one:
+ * an admin grant on a single dataset still lets its holder share that dataset with anyone.
+ */
+const ADMIN_ROLE = /^roles\/[A-Za-z0-9]+\.(?:admin|[A-Za-z0-9]*Admin|dataOwner)$|^(?:Administrator|Editor)$/;
 
 /**
  * The least-privilege rules a cartlens policy must pass: no primitive roles, no public members,
- * no storage or BigQuery admin across the whole project, and no service-account keys (runtime
- * code uses Application Default Credentials).
+ * no admin role on any resource, and no service-account keys (runtime code uses Application
+ * Default Credentials).
  */
 export function lintPolicy(policy: IamPolicy): Finding[] {
   const findings: Finding[] = [];
@@ -27,11 +34,11 @@ export function lintPolicy(policy: IamPolicy): Finding[] {
     if (PUBLIC_MEMBERS.has(binding.member)) {
       findings.push({ at, rule: 'public-member', message: `${binding.member} makes the resource public` });
     }
-    if (binding.resource.type === 'project' && /^roles\/(storage|bigquery)\.(admin|objectAdmin|dataOwner)$/.test(binding.role)) {
-      findings.push({ at, rule: 'project-wide-admin', message: `${binding.role} on the whole project: grant it on the bucket or dataset that needs it` });
-    }
     if (KEY_ROLES.has(binding.role)) {
       findings.push({ at, rule: 'service-account-key', message: `${binding.role} manages service-account keys: use Application Default Credentials` });
+    } else if (ADMIN_ROLE.test(binding.role)) {
+      const where = binding.resource.type === 'project' ? 'the whole project' : `${binding.resource.type} ${binding.resource.name}`;
+      findings.push({ at, rule: 'admin-role', message: `${binding.role} administers ${where}: grant the narrow role the job needs (dataEditor, objectUser, jobUser…)` });
     }
   });
   policy.service_accounts.forEach((account, i) => {

@@ -14,7 +14,11 @@ export class DemoSource implements FileEventSource {
   readonly kind = 'files';
   private readonly files: Ga4ExportFilesSource;
 
-  constructor(private readonly options: DemoSourceOptions) {
+  constructor(
+    private readonly options: DemoSourceOptions,
+    /** Run history's key for this source (sources/index.ts): its folder, not its options. */
+    readonly identity = `demo:${options.outDir}`,
+  ) {
     this.files = new Ga4ExportFilesSource('events_*.json.gz', options.outDir);
   }
 

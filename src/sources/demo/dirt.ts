@@ -10,6 +10,7 @@ export const DIRTY_KINDS = [
   'empty_user_pseudo_id',
   'invalid_event_date',
   'invalid_event_timestamp',
+  'event_date_mismatch',
   'items_not_array',
   'event_params_not_array',
   'invalid_item_quantity',
@@ -63,6 +64,10 @@ export function injectDirt(kind: DirtyKind, event: Json, random: SeededRandom): 
       return [JSON.stringify({ ...event, event_date: random.pick(['20261131', '2026-11-01', 'hoje']) })];
     case 'invalid_event_timestamp':
       return [JSON.stringify({ ...event, event_timestamp: random.pick(['17.5e3', 'agora', 1.5]) })];
+    case 'event_date_mismatch':
+      // A corrupt date far from the event's timestamp, or one a few days off: at least 3, as the
+      // local date itself may be a day from the timestamp's UTC date.
+      return [JSON.stringify({ ...event, event_date: random.chance(0.5) ? '99991231' : shiftDate(String(event.event_date), random.pick([-4, 3, 6])) })];
     case 'items_not_array':
       return [JSON.stringify({ ...event, items: { item_id: 'SKU_BROKEN' } })];
     case 'event_params_not_array':
@@ -121,4 +126,10 @@ export function injectDirt(kind: DirtyKind, event: Json, random: SeededRandom): 
     }
   }
   return [clean];
+}
+
+/** `YYYYMMDD` moved by whole days. */
+function shiftDate(yyyymmdd: string, days: number): string {
+  const date = new Date(Date.UTC(Number(yyyymmdd.slice(0, 4)), Number(yyyymmdd.slice(4, 6)) - 1, Number(yyyymmdd.slice(6, 8)) + days));
+  return date.toISOString().slice(0, 10).replaceAll('-', '');
 }

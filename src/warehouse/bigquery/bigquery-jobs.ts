@@ -1,5 +1,5 @@
 import type { BigQuery, Job, JobOptions } from '@google-cloud/bigquery';
-import { CartlensError } from '../../util/errors.js';
+import { accessError, CartlensError } from '../../util/errors.js';
 
 /** The slice of the BigQuery SDK that cartlens calls, so tests can point the real client anywhere. */
 export type BigQueryLike = Pick<BigQuery, 'createJob' | 'job'>;
@@ -127,8 +127,13 @@ export class BigQueryJobs {
   }
 }
 
-/** BigQuery errors as ours: quota, permissions and bad SQL are terminal; 5xx and rate limits are not. */
+/**
+ * BigQuery errors as ours: quota, permissions and bad SQL are terminal; 5xx and rate limits are
+ * not. A network or credentials failure says so (accessError) rather than blaming the SQL.
+ */
 function classify(what: string, error: unknown): CartlensError {
+  const access = accessError(what, error);
+  if (access) return access;
   const code = (error as { code?: number }).code;
   const message = ((error as Error).message ?? String(error)).split('\n')[0]!;
   if (/bytes billed|maximumBytesBilled|exceeded limit for bytes/i.test(message)) {
@@ -137,6 +142,7 @@ function classify(what: string, error: unknown): CartlensError {
   if (code === 401 || code === 403) {
     return new CartlensError(`${what} was refused (${code}): ${message}`, "grant the pipeline's service account roles/bigquery.jobUser and dataEditor on its datasets (deploy/iam.yaml)", false, { cause: error });
   }
-  const transient = code === undefined || code === 429 || code >= 500;
+  // A code that is not an HTTP status (a client-side failure) is not the SQL's fault either.
+  const transient = typeof code !== 'number' || code === 429 || code >= 500;
   return new CartlensError(`${what} failed${code ? ` (${code})` : ''}: ${message}`, transient ? 'a temporary BigQuery problem: run again' : 'the SQL or the tables it reads are wrong: see `cartlens compile`', transient, { cause: error });
 }

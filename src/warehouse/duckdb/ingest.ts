@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { isUtf8 } from 'node:buffer';
+import { open, rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { InputError } from '../../util/errors.js';
 import { forEachLine } from '../../util/extract-lines.js';
+import { decodeScratchLine } from '../../util/line-ends.js';
 import type { LandedFile } from '../../pipeline/landing.js';
 import type { DuckDbConnectionLike } from './duckdb-warehouse.js';
 import { duckdbString } from './duckdb-dialect.js';
@@ -22,6 +24,9 @@ export const MAX_LINE_BYTES = 8_000_000;
  * Reads each landed file twice in parallel scans (exact line hashes; DuckDB's JSON reader),
  * appending to run-wide tables, then aligns the two by position, finds duplicates across all
  * files, keeps the text of quarantined lines, and settles each line's reason and date.
+ * Between the two scans, every line that is not valid JSON on its own is blanked out in the
+ * scratch copy (its text kept first): the JSON reader would otherwise run on from a cut line into
+ * the next, losing a valid line or the alignment.
  * Result: `_run_settled` (narrow), the view `_run_clean`, and `_run_files`.
  */
 export async function stageLandedFiles(
@@ -34,7 +39,7 @@ export async function stageLandedFiles(
     CREATE OR REPLACE TEMP TABLE _run_files (
       file_idx INTEGER, source_file VARCHAR, landed_sha256 VARCHAR, lines BIGINT, blank_lines BIGINT,
       first_line_rowid BIGINT, first_event_rowid BIGINT);
-    CREATE OR REPLACE TEMP TABLE _line_text (file_idx INTEGER, line_no BIGINT, raw_line VARCHAR);
+    CREATE OR REPLACE TEMP TABLE _line_text (file_idx INTEGER, line_no BIGINT, raw_line VARCHAR, raw_bytes BLOB);
     DROP VIEW IF EXISTS _run_clean; DROP TABLE IF EXISTS _run_lines; DROP TABLE IF EXISTS _run_events;`);
   let lineRows = 0;
   let eventRows = 0;
@@ -47,6 +52,7 @@ export async function stageLandedFiles(
         .replaceAll('{{max_line_bytes}}', () => String(MAX_LINE_BYTES));
     onStep?.(`reading lines: ${file.sourcePath}`);
     await runReading(connection, render(SCAN_LINES, '_run_lines'), file);
+    await keepAndBlankOutUnsafeLines(connection, file, lineRows);
     onStep?.(`parsing events: ${file.sourcePath}`);
     await runReading(connection, render(SCAN_EVENTS, '_run_events'), file);
     const [counts] = (await connection.runAndReadAll(`
@@ -56,9 +62,10 @@ export async function stageLandedFiles(
     const nonBlank = physical - Number(counts!.blank);
     const events = Number(counts!.events) - eventRows;
     if (nonBlank !== events) {
+      // Cannot happen once unsafe lines are blanked out; if it does, refuse rather than misalign.
       throw new InputError(
         `${file.sourcePath}: the line reader found ${nonBlank} non-blank lines and the JSON reader ${events}`,
-        'the file has carriage returns inside lines; convert them to \\n line ends',
+        'this is a cartlens bug: report it with the file; removing the file from source.path lets the other files run',
       );
     }
     await connection.run(
@@ -80,6 +87,7 @@ export async function stageLandedFiles(
     FROM _line_positions AS p JOIN _run_events AS e ON e.rowid = p.event_rowid
     LEFT JOIN _item_reasons AS ir ON ir.event_rowid = p.event_rowid
     WHERE NOT p.is_duplicate
+      AND NOT EXISTS (SELECT 1 FROM _line_text AS t WHERE t.file_idx = p.file_idx AND t.line_no = p.line_no)
       AND (e.no_fields OR e.early_reason IS NOT NULL OR ir.late_reason IS NOT NULL OR e.items IS NULL OR e.params_missing)
     GROUP BY p.file_idx`)).getRowObjectsJson() as { file_idx: number; line_nos: string[] }[];
   if (wanted.length > 0) {
@@ -91,6 +99,7 @@ export async function stageLandedFiles(
         appender.appendInteger(file_idx);
         appender.appendBigInt(BigInt(lineNo));
         appender.appendVarchar(text);
+        appender.appendNull();
         appender.endRow();
       });
     }
@@ -98,6 +107,45 @@ export async function stageLandedFiles(
   }
   await connection.run(FINISH);
   await Promise.all(files.map((f) => rm(f.plainPath, { force: true })));
+}
+
+/**
+ * For the lines of the file just scanned (from `firstRowid` in _run_lines) that the JSON reader
+ * must not read as they are (`fix`, see scan-lines.sql): keeps their input text in _line_text, then
+ * overwrites them in the scratch copy, byte for byte so that offsets hold — with `0` and spaces
+ * (valid JSON on its own, not an object: the line settles as invalid_json from its kept text), or
+ * with their lone-CR stand-ins as spaces (the JSON whitespace a lone CR was).
+ */
+async function keepAndBlankOutUnsafeLines(connection: DuckDbConnectionLike, file: LandedFile, firstRowid: number): Promise<void> {
+  const unsafe = (await connection.runAndReadAll(`
+    SELECT line_no, byte_offset, line_len, fix FROM (
+      SELECT rowid - ${firstRowid} + 1 AS line_no, (sum(line_len + 1) OVER (ORDER BY rowid) - line_len - 1)::BIGINT AS byte_offset, line_len, fix
+      FROM _run_lines WHERE rowid >= ${firstRowid})
+    WHERE fix > 0 ORDER BY line_no`)).getRowObjectsJson() as { line_no: string; byte_offset: string; line_len: string; fix: number }[];
+  if (unsafe.length === 0) return;
+  const appender = await connection.createAppender('_line_text', 'main', 'temp');
+  const handle = await open(file.plainPath, 'r+');
+  try {
+    for (const line of unsafe) {
+      const length = Number(line.line_len);
+      const offset = Number(line.byte_offset);
+      const scratch = Buffer.alloc(length);
+      await handle.read(scratch, 0, length, offset);
+      const input = decodeScratchLine(scratch);
+      appender.appendInteger(file.index);
+      appender.appendBigInt(BigInt(line.line_no));
+      appender.appendVarchar(input.toString('utf8'));
+      // Bytes that are not UTF-8 cannot be text: the exact bytes are kept beside it.
+      if (isUtf8(input)) appender.appendNull();
+      else appender.appendBlob(input);
+      appender.endRow();
+      const replacement = line.fix === 1 ? Buffer.from(`0${' '.repeat(length - 1)}`) : scratch.map((byte) => (byte === 0x01 ? 0x20 : byte));
+      await handle.write(replacement, 0, length, offset);
+    }
+  } finally {
+    await handle.close();
+    appender.closeSync();
+  }
 }
 
 async function runReading(connection: DuckDbConnectionLike, sql: string, file: LandedFile): Promise<void> {

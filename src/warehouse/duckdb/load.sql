@@ -20,8 +20,8 @@ WHERE NOT c.is_duplicate AND c.reason IS NULL AND c.event_date IN {{dates}};
 -- Lines whose date cannot be read belong to no date: they are replaced per source file instead.
 DELETE FROM quarantined_events
 WHERE event_date IN {{dates}} OR (event_date IS NULL AND source_file IN (SELECT source_file FROM _run_files));
-INSERT INTO quarantined_events
-SELECT c.event_date, {{run_id}}, f.source_file, f.landed_sha256, c.line_no, c.reason, c.raw_line
+INSERT INTO quarantined_events (event_date, run_id, source_file, landed_sha256, line_no, reason, raw_line, raw_bytes)
+SELECT c.event_date, {{run_id}}, f.source_file, f.landed_sha256, c.line_no, c.reason, c.raw_line, c.raw_bytes
 FROM _run_settled AS c JOIN _run_files AS f USING (file_idx)
 WHERE NOT c.is_duplicate AND c.reason IS NOT NULL AND (c.event_date IN {{dates}} OR c.event_date IS NULL);
 

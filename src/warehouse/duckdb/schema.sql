@@ -13,6 +13,8 @@ CREATE TABLE IF NOT EXISTS quarantined_events (
   event_date DATE, run_id VARCHAR NOT NULL, source_file VARCHAR NOT NULL, landed_sha256 VARCHAR NOT NULL,
   line_no BIGINT NOT NULL, reason VARCHAR NOT NULL, raw_line VARCHAR
 );
+-- The exact bytes of a line that is not UTF-8 (NULL otherwise); added after the table's first release.
+ALTER TABLE quarantined_events ADD COLUMN IF NOT EXISTS raw_bytes BLOB;
 CREATE TABLE IF NOT EXISTS quality_daily (
   date DATE NOT NULL, run_id VARCHAR NOT NULL, lines BIGINT NOT NULL, duplicates BIGINT NOT NULL,
   quarantined BIGINT NOT NULL, included_events BIGINT NOT NULL, events_without_session BIGINT NOT NULL,

@@ -23,11 +23,16 @@ SELECT
            WHEN e.params_missing AND json_type(try(CAST(t.raw_line AS JSON)), '$.event_params') NOT IN ('ARRAY', 'NULL') THEN 'event_params_not_array' END,
       ir.late_reason)
   END AS reason,
-  -- A line that cannot be parsed still belongs to a date when its text shows one.
-  coalesce(e.event_date, try_strptime(nullif(regexp_extract(t.raw_line, '"event_date"\s*:\s*"([0-9]{8})"', 1), ''), '%Y%m%d')::DATE) AS event_date,
+  -- A line that cannot be parsed still belongs to a date when its text shows one. An event_date
+  -- that its timestamp contradicts is not trusted: such a line belongs to no date.
+  CASE WHEN e.early_reason = 'event_date_mismatch' THEN NULL
+       ELSE coalesce(e.event_date, try_strptime(nullif(regexp_extract(t.raw_line, '"event_date"\s*:\s*"([0-9]{8})"', 1), ''), '%Y%m%d')::DATE)
+  END AS event_date,
   e.session_id IS NOT NULL AS has_session,
   -- Only the first copy of a quarantined line keeps its text; a duplicate read it to settle alike.
-  CASE WHEN NOT p.is_duplicate THEN t.raw_line END AS raw_line
+  CASE WHEN NOT p.is_duplicate THEN t.raw_line END AS raw_line,
+  -- A line that is not UTF-8 keeps its exact bytes too (raw_line shows U+FFFD for them).
+  CASE WHEN NOT p.is_duplicate THEN t.raw_bytes END AS raw_bytes
 FROM _line_positions AS p
 JOIN _run_events AS e ON e.rowid = p.event_rowid
 LEFT JOIN _item_reasons AS ir ON ir.event_rowid = p.event_rowid

@@ -1,8 +1,8 @@
 -- Pass 2 over the same file with DuckDB's JSON reader: one row per non-blank line, appended in
 -- file order (rowid minus the file's first rowid is the line's position among non-blank lines).
 -- An invalid line gives a row of NULLs. Fields that a quarantine rule checks are read as JSON
--- leaves, so their JSON type is known; the rest is read typed. Rules 1–5 of the contract are
--- decided here, 6–7 (arrays) in finish.sql, 8–10 (items) in items.sql.
+-- leaves, so their JSON type is known; the rest is read typed. Rules 1–5 of the contract (with the
+-- date–timestamp check) are decided here, 6–7 (arrays) in finish.sql, 8–10 (items) in items.sql.
 {{into}}
 WITH j AS (
   SELECT *
@@ -50,6 +50,9 @@ SELECT
     WHEN user_pseudo_id IS NULL THEN 'missing_user_pseudo_id'
     WHEN event_date IS NULL THEN 'invalid_event_date'
     WHEN event_ts IS NULL THEN 'invalid_event_timestamp'
+    -- event_date is a local date of the instant, and every time zone is within a day of UTC. A
+    -- timestamp beyond DuckDB's range has no UTC date: it is as far off as can be.
+    WHEN coalesce(abs(datediff('day', event_date, try(make_timestamp(event_ts))::DATE)) > 1, true) THEN 'event_date_mismatch'
   END AS early_reason,
   event_date,
   event_name,

@@ -1,12 +1,26 @@
 -- Pass 1 over a decompressed landed file: one row per physical line, appended in file order
 -- (inserts preserve order, so a row's rowid minus the file's first rowid is its line index).
--- Kept: what dedupe needs (the exact bytes' hash and length) and whether the line is blank.
+-- Kept: what dedupe needs (the exact bytes' hash and length), whether the line is blank, and
+-- whether the JSON reader may read the line as it is (fix, see ingest.ts):
+--   0: yes (blank, or valid JSON on its own);
+--   1: no, it is not valid JSON on its own: a line cut short would let the JSON reader run on into
+--      the next line, so the line is blanked out for it (its text is kept first);
+--   2: valid JSON once its lone CRs (LONE_CR_STANDIN, 0x01) are CRs again: they become spaces.
 {{into}}
 SELECT
-  {{file_idx}}::INTEGER AS file_idx,
-  hash(line) AS line_hash,
-  coalesce(strlen(line), 0)::BIGINT AS line_len,
-  CASE WHEN line IS NULL THEN true WHEN starts_with(line, '{') THEN false ELSE regexp_full_match(line, '\s*') END AS is_blank
-FROM read_csv({{path}}, columns = {'line': 'VARCHAR'}, header = false, auto_detect = false,
-              delim = E'\x1e\x1f\x1d\x1c', quote = '', escape = '', new_line = '\n',
-              max_line_size = {{max_line_bytes}});
+  file_idx, line_hash, line_len, is_blank,
+  CASE WHEN is_blank THEN 0
+       WHEN NOT contains(line, chr(1)) THEN CASE WHEN json_valid(line) THEN 0 ELSE 1 END
+       WHEN json_valid(replace(line, chr(1), chr(13))) THEN 2
+       ELSE 1 END::TINYINT AS fix
+FROM (
+  SELECT
+    {{file_idx}}::INTEGER AS file_idx,
+    line,
+    hash(line) AS line_hash,
+    coalesce(strlen(line), 0)::BIGINT AS line_len,
+    CASE WHEN line IS NULL THEN true WHEN starts_with(line, '{') THEN false ELSE regexp_full_match(line, '\s*') END AS is_blank
+  FROM read_csv({{path}}, columns = {'line': 'VARCHAR'}, header = false, auto_detect = false,
+                delim = E'\x1e\x1f\x1d\x1c', quote = '', escape = '', new_line = '\n',
+                max_line_size = {{max_line_bytes}})
+);
