@@ -2,6 +2,9 @@ import type { ColumnKind } from '../../exports/published-tables.js';
 import type { Dialect, MaterializationDialect } from '../dialect.js';
 import { dateList, dateLiteral } from '../sql-literals.js';
 
+/** The BigQuery type of each kind of published column. */
+export const BIGQUERY_COLUMN_TYPES: Record<ColumnKind, string> = { date: 'DATE', integer: 'INT64', money: 'NUMERIC', rate: 'NUMERIC', boolean: 'BOOL', timestamp: 'TIMESTAMP', text: 'STRING' };
+
 /** Where the warehouse's tables live: published tables in the marts dataset, the rest in staging. */
 export interface BigQueryDatasets {
   /** `project.dataset` of the staged events, quarantine, quality and run state. */

@@ -1,19 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { BigQuery } from '@google-cloud/bigquery';
-import { PUBLISHED_TABLES, PUBLISHED_TABLE_NAMES, type ColumnKind } from '../../exports/published-tables.js';
+import { PUBLISHED_TABLE_NAMES } from '../../exports/published-tables.js';
 import type { BigQueryExportSource } from '../../sources/source.js';
 import { InputError } from '../../util/errors.js';
 import type { BigQueryExportReader, Row, StagedLineCount, Warehouse } from '../warehouse.js';
 import { BigQueryDialect } from './bigquery-dialect.js';
 import { BigQueryJobs, type BigQueryLike } from './bigquery-jobs.js';
-
-const sqlFile = (name: string) => readFileSync(fileURLToPath(new URL(`./sql/${name}`, import.meta.url)), 'utf8');
-const READ_EXPORT = sqlFile('read-export.sql').replace(/^--.*\n/gm, '').trim();
-const STAGE_EXPORT = sqlFile('stage-export.sql');
-const LOAD = sqlFile('load.sql');
-const SCHEMA = sqlFile('schema.sql');
+import { exportDataset, listExportTablesSql, loadSql, readExportSql, schemaSql, stageExportSql } from './staging-sql.js';
 
 export interface BigQueryWarehouseOptions {
   project: string;
@@ -23,8 +16,6 @@ export interface BigQueryWarehouseOptions {
   maximumBytesBilled: number;
   apiEndpoint?: string;
 }
-
-const BIGQUERY_TYPES: Record<ColumnKind, string> = { date: 'DATE', integer: 'INT64', money: 'NUMERIC', rate: 'NUMERIC', boolean: 'BOOL', timestamp: 'TIMESTAMP', text: 'STRING' };
 
 /**
  * BigQuery as the warehouse, the engine that scales: every statement is a query job of the run's
@@ -99,10 +90,10 @@ export class BigQueryWarehouse implements Warehouse, BigQueryExportReader {
   }
 
   async stageBigQueryExport(source: BigQueryExportSource, dates: readonly string[] | undefined, onStep?: (message: string) => void): Promise<void> {
-    this.exportDataset = `${source.project}.${source.dataset}`;
+    this.exportDataset = exportDataset(source.project, source.dataset);
     const read = await this.readExportSql(source, dates, onStep);
     onStep?.(`reading ${this.exportDataset}`);
-    await this.execute(STAGE_EXPORT.replaceAll('{{read_export}}', () => read));
+    await this.execute(stageExportSql(read));
   }
 
   /** The bytes the read of the export would process (a dry run: free, nothing runs). */
@@ -112,19 +103,15 @@ export class BigQueryWarehouse implements Warehouse, BigQueryExportReader {
 
   /** The SELECT over the export's tables of `dates` (all daily tables when undefined). */
   private async readExportSql(source: BigQueryExportSource, dates: readonly string[] | undefined, onStep?: (message: string) => void): Promise<string> {
-    const exportDataset = `${source.project}.${source.dataset}`;
+    const dataset = exportDataset(source.project, source.dataset);
     let suffixes = dates?.map((d) => d.replaceAll('-', ''));
     if (!suffixes) {
-      onStep?.(`listing the daily tables of ${exportDataset}`);
-      const tables = await this.query(
-        `SELECT table_name FROM \`${exportDataset}.INFORMATION_SCHEMA.TABLES\` WHERE REGEXP_CONTAINS(table_name, r'^events_[0-9]{8}$') ORDER BY table_name`,
-      );
+      onStep?.(`listing the daily tables of ${dataset}`);
+      const tables = await this.query(listExportTablesSql(dataset));
       suffixes = tables.map((t) => String(t.table_name).slice('events_'.length));
-      if (suffixes.length === 0) throw new InputError(`no daily export tables in ${exportDataset}`, 'check source.project and source.dataset (analytics_<property id>)');
+      if (suffixes.length === 0) throw new InputError(`no daily export tables in ${dataset}`, 'check source.project and source.dataset (analytics_<property id>)');
     }
-    // `events_2*` takes the dates less their leading 2 as suffixes (read-export.sql).
-    const quoted = suffixes.map((s) => `'${s.slice(1)}'`).join(', ');
-    return READ_EXPORT.replaceAll('{{export}}', () => exportDataset).replaceAll('{{suffixes}}', () => quoted);
+    return readExportSql(dataset, suffixes);
   }
 
   async stagedDates(): Promise<{ date: string; includedEvents: number }[]> {
@@ -147,24 +134,11 @@ export class BigQueryWarehouse implements Warehouse, BigQueryExportReader {
   }
 
   async prepareSchema(): Promise<void> {
-    const marts = PUBLISHED_TABLES.map(
-      (table) =>
-        `CREATE TABLE IF NOT EXISTS ${this.dialect.tableName(table.name, false)} (${table.columns.map((c) => `${c.name} ${BIGQUERY_TYPES[c.kind]}`).join(', ')}) PARTITION BY date;`,
-    );
-    await this.execute([SCHEMA.replaceAll('{{staging}}', () => `${this.options.project}.${this.options.stagingDataset}`), ...marts].join('\n'));
+    await this.execute(schemaSql(this.dialect, `${this.options.project}.${this.options.stagingDataset}`));
   }
 
   async loadStaged(dates: readonly string[], runId: string): Promise<void> {
-    const table = (name: string) => this.dialect.tableName(name, false);
-    await this.execute(
-      LOAD.replaceAll('{{dates}}', () => this.dialect.dateList(dates))
-        .replaceAll('{{run_id}}', () => `'${runId}'`)
-        .replaceAll('{{stg_events}}', () => table('stg_events'))
-        .replaceAll('{{stg_event_items}}', () => table('stg_event_items'))
-        .replaceAll('{{quarantined_events}}', () => table('quarantined_events'))
-        .replaceAll('{{quality_daily}}', () => table('quality_daily'))
-        .replaceAll('{{export}}', () => this.exportDataset),
-    );
+    await this.execute(loadSql(this.dialect, this.exportDataset, dates, runId));
   }
 
   async close(): Promise<void> {
