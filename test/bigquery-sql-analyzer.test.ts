@@ -10,18 +10,22 @@ import { planPolicy } from '../src/cloud/iam/plan.js';
 import { loadPolicy } from '../src/cloud/iam/policy.js';
 import { bigQuerySnapshotSource } from '../src/dashboard/copy-from-bigquery.js';
 import { WarehouseSnapshot } from '../src/dashboard/snapshot.js';
-import { PUBLISHED_TABLES } from '../src/exports/published-tables.js';
+import { exportQuery } from '../src/exports/export-query.js';
+import { API_TABLES, PUBLISHED_TABLES } from '../src/exports/published-tables.js';
+import { compileModels } from '../src/models/compile.js';
+import { API_MODELS_DIR, planModels, readModels } from '../src/models/graph.js';
+import { DEFAULT_REPORTS, rawReportColumns } from '../src/sources/ga4-data-api/reports.js';
 import { runPipeline } from '../src/pipeline/run.js';
 import { createSource } from '../src/sources/index.js';
 import type { BigQueryExportSource } from '../src/sources/source.js';
-import { BIGQUERY_COLUMN_TYPES } from '../src/warehouse/bigquery/bigquery-dialect.js';
+import { BIGQUERY_COLUMN_TYPES, bigQueryDialectFor } from '../src/warehouse/bigquery/bigquery-dialect.js';
 import { BigQueryWarehouse } from '../src/warehouse/bigquery/bigquery-warehouse.js';
 import { cannedBigQueryAnswer } from './support/bigquery-answers.js';
 import { FakeBigQuery, type FakeJob } from './support/fake-bigquery.js';
 import { tempDir } from './support/pipeline.js';
 import { AnalyzerError, analyzerBinary, outputColumns, ZetaSqlAnalyzer, type AnalyzedStatement, type ParameterTypes } from './support/zetasql/analyzer.js';
 import { BigQueryCatalog } from './support/zetasql/catalog.js';
-import { typeName } from './support/zetasql/types.js';
+import { T, typeName } from './support/zetasql/types.js';
 
 const PROJECT = 'my-project';
 const EXPORT_DATASET = `${PROJECT}.analytics_123`;
@@ -163,6 +167,22 @@ privacy: { user_key_secret: "a-secret-of-enough-length" }`;
     for (const grant of grants) {
       const [statement] = await analyzer.analyzeScript(grant, 'iam plan');
       expect(statement!.resolved.node).toBe('resolvedGrantOrRevokeStmtNode');
+    }
+  });
+
+  it('accepts the GA4 Data API models on BigQuery, typed as their published tables', async () => {
+    const dialect = bigQueryDialectFor({ project: PROJECT, staging_dataset: 'cartlens_staging', marts_dataset: 'cartlens_marts' });
+    const types = { date: T.date, text: T.string, decimal: T.numeric };
+    for (const report of DEFAULT_REPORTS) analyzer.catalog.addTable(`${STAGING}.raw_ga4_api_${report.name}`, rawReportColumns(report).map((c) => [c.name, types[c.kind]]));
+    for (const table of API_TABLES) analyzer.catalog.addTable(`${MARTS}.${table.name}`, table.columns.map((c) => [c.name, { typeKind: `TYPE_${BIGQUERY_COLUMN_TYPES[c.kind]}`.replace('TYPE_FLOAT64', 'TYPE_DOUBLE') }]));
+    const plan = planModels(await readModels(API_MODELS_DIR), API_TABLES.map((t) => t.name), DEFAULT_REPORTS.map((r) => `raw_ga4_api_${r.name}`));
+    for (const step of compileModels(plan, dialect, ['2026-11-01'])) {
+      for (const statement of step.statements) await analyzer.analyzeScript(statement, step.model);
+    }
+    for (const table of API_TABLES) {
+      const created = analyzer.catalog.columnsOf(`_new_${table.name}`);
+      expect(created.map(([name, type]) => `${name} ${typeName(type)}`)).toEqual(table.columns.map((c) => `${c.name} ${BIGQUERY_COLUMN_TYPES[c.kind]}`));
+      await analyzer.analyzeScript(exportQuery(dialect, table, '2026-11-01'), `export of ${table.name}`);
     }
   });
 

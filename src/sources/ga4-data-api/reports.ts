@@ -34,3 +34,20 @@ export const DEFAULT_REPORTS: ReportDefinition[] = [
 
 /** Metrics that are not additive: summing them across rows or days is wrong. */
 export const NON_ADDITIVE_METRICS = new Set(['totalPurchasers', 'totalUsers', 'activeUsers', 'newUsers', 'sessionConversionRate', 'purchaserConversionRate']);
+
+/** A column of a raw report table: the date, each other dimension as text, each metric as an exact decimal. */
+export interface RawReportColumn {
+  name: string;
+  kind: 'date' | 'text' | 'decimal';
+}
+
+/** The columns of `raw_ga4_api_<report>` (snake_case names), as every warehouse loads them, then the run id. */
+export function rawReportColumns(report: ReportDefinition): RawReportColumn[] {
+  const snake = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+  return [
+    { name: 'date', kind: 'date' },
+    ...report.dimensions.filter((d) => d !== 'date').map((d) => ({ name: snake(d), kind: 'text' as const })),
+    ...report.metrics.map((m) => ({ name: snake(m), kind: 'decimal' as const })),
+    { name: 'run_id', kind: 'text' },
+  ];
+}

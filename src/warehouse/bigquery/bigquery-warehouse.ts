@@ -1,10 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { BigQuery } from '@google-cloud/bigquery';
-import { PUBLISHED_TABLE_NAMES } from '../../exports/published-tables.js';
 import type { BigQueryExportSource } from '../../sources/source.js';
 import { InputError } from '../../util/errors.js';
 import type { BigQueryExportReader, Row, StagedLineCount, Warehouse } from '../warehouse.js';
-import { BigQueryDialect } from './bigquery-dialect.js';
+import { bigQueryDialectFor, type BigQueryDialect } from './bigquery-dialect.js';
 import { BigQueryJobs, type BigQueryLike } from './bigquery-jobs.js';
 import { exportDataset, listExportTablesSql, loadSql, readExportSql, schemaSql, stageExportSql } from './staging-sql.js';
 
@@ -35,11 +34,7 @@ export class BigQueryWarehouse implements Warehouse, BigQueryExportReader {
     client: BigQueryLike,
     private readonly options: BigQueryWarehouseOptions,
   ) {
-    this.dialect = new BigQueryDialect({
-      staging: `${options.project}.${options.stagingDataset}`,
-      marts: `${options.project}.${options.martsDataset}`,
-      published: PUBLISHED_TABLE_NAMES,
-    });
+    this.dialect = bigQueryDialectFor({ project: options.project, staging_dataset: options.stagingDataset, marts_dataset: options.martsDataset });
     this.jobs = new BigQueryJobs(client, { location: options.location, maximumBytesBilled: options.maximumBytesBilled, session: true });
   }
 

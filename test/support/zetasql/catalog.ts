@@ -90,6 +90,12 @@ export class BigQueryCatalog {
     return {
       name: 'bigquery',
       table: [...this.tables.values()],
+      // BigQuery's documented aliases of its types (the analyzer's built-in names are the canonical ones).
+      namedType: [
+        ...['INT', 'SMALLINT', 'INTEGER', 'BIGINT', 'TINYINT', 'BYTEINT'].map((name) => ({ name, type: T.int64 })),
+        { name: 'DECIMAL', type: T.numeric },
+        { name: 'BIGDECIMAL', type: { typeKind: 'TYPE_BIGNUMERIC' } },
+      ],
       // BigQuery's system procedures live under `BQ`.
       catalog: [{ name: 'BQ', procedure: [{ namePath: ['ABORT_SESSION'], signature: { argument: [], returnType: { kind: 'ARG_TYPE_FIXED', type: T.bool } } }] }],
       builtinFunctionOptions: { languageOptions: this.languageOptions },
