@@ -1,11 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { BigQuery } from '@google-cloud/bigquery';
 import type { BigQueryExportSource } from '../../sources/source.js';
-import { InputError } from '../../util/errors.js';
-import type { BigQueryExportReader, Row, StagedLineCount, Warehouse } from '../warehouse.js';
+import { ConfigError, InputError } from '../../util/errors.js';
+import type { ApiPageReader, ApiPagesLoad, BigQueryExportReader, Row, StagedLineCount, Warehouse } from '../warehouse.js';
 import { bigQueryDialectFor, type BigQueryDialect } from './bigquery-dialect.js';
 import { BigQueryJobs, type BigQueryLike } from './bigquery-jobs.js';
-import { exportDataset, listExportTablesSql, loadSql, readExportSql, schemaSql, stageExportSql } from './staging-sql.js';
+import { exportDataset, finalApiDatesSql, listExportTablesSql, loadApiPagesSql, loadSql, rawReportTableSql, readExportSql, schemaSql, stageExportSql } from './staging-sql.js';
 
 export interface BigQueryWarehouseOptions {
   project: string;
@@ -21,7 +21,8 @@ export interface BigQueryWarehouseOptions {
  * BigQuery session (so temporary tables and the run's transaction span jobs), under a
  * deterministic job id and the cost guard. Reads GA4's export in place; does not read files.
  */
-export class BigQueryWarehouse implements Warehouse, BigQueryExportReader {
+export class BigQueryWarehouse implements Warehouse, BigQueryExportReader, ApiPageReader {
+  readonly landedPages = 'gcs';
   readonly dialect: BigQueryDialect;
   private readonly jobs: BigQueryJobs;
   /** Job ids are `cartlens_<run>_<n>`: one per statement of this run, in order. */
@@ -134,6 +135,29 @@ export class BigQueryWarehouse implements Warehouse, BigQueryExportReader {
 
   async loadStaged(dates: readonly string[], runId: string): Promise<void> {
     await this.execute(loadSql(this.dialect, this.exportDataset, dates, runId));
+  }
+
+  async stageApiPages(load: ApiPagesLoad): Promise<void> {
+    await this.execute(rawReportTableSql(this.dialect, load.report));
+    if (load.pageFiles.length === 0) return;
+    const notInStorage = load.pageFiles.find((uri) => !uri.startsWith('gs://'));
+    if (notInStorage) throw new ConfigError(`BigQuery loads GA4 Data API pages from Cloud Storage, and ${notInStorage} is not there`, 'use export type gcs with the bigquery warehouse: the pages land under its _raw/ prefix');
+    await this.jobs.load({
+      runId: this.run,
+      step: `pages_${load.report.name}`,
+      date: load.date,
+      sourceUris: load.pageFiles,
+      destination: { projectId: this.options.project, datasetId: this.options.stagingDataset, tableId: 'ga4_api_pages' },
+    });
+  }
+
+  async loadApiPages(load: ApiPagesLoad): Promise<void> {
+    for (const statement of loadApiPagesSql(this.dialect, { ...load, fetchedAt: new Date() })) await this.execute(statement);
+  }
+
+  async finalApiDates(property: string, reports: readonly string[]): Promise<Set<string>> {
+    const rows = await this.query(finalApiDatesSql(this.dialect, property, reports));
+    return new Set(rows.map((r) => String(r.date)));
   }
 
   async close(): Promise<void> {

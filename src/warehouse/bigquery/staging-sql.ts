@@ -1,7 +1,8 @@
 // The SQL of BigQuery's staging, as text only (no client): reading GA4's export in place, the
 // contract's cleaning, the load into the staging tables, and the warehouse's own tables. The
 // warehouse runs it; golden tests pin it; the ZetaSQL test analyzes what is sent.
-import { PUBLISHED_TABLES } from '../../exports/published-tables.js';
+import { API_TABLES, PUBLISHED_TABLES } from '../../exports/published-tables.js';
+import { rawReportColumns, type ReportDefinition } from '../../sources/ga4-data-api/reports.js';
 import { SqlTemplate } from '../sql-template.js';
 import { BIGQUERY_COLUMN_TYPES, type BigQueryDialect } from './bigquery-dialect.js';
 
@@ -23,7 +24,7 @@ export function exportDataset(project: string, dataset: string): ExportDataset {
 
 /** The warehouse's own tables and the published tables, created when missing (before any transaction: DDL cannot run in one). */
 export function schemaSql(dialect: BigQueryDialect, staging: string): string {
-  const marts = PUBLISHED_TABLES.map(
+  const marts = [...PUBLISHED_TABLES, ...API_TABLES].map(
     (table) => `CREATE TABLE IF NOT EXISTS ${dialect.tableName(table.name, false)} (${table.columns.map((c) => `${c.name} ${BIGQUERY_COLUMN_TYPES[c.kind]}`).join(', ')}) PARTITION BY date;`,
   );
   return [SCHEMA.fill({ staging }), ...marts].join('\n');
@@ -58,4 +59,58 @@ export function loadSql(dialect: BigQueryDialect, exportDataset: ExportDataset, 
     quality_daily: table('quality_daily'),
     export: exportDataset,
   });
+}
+
+const RAW_TYPES = { date: 'DATE', text: 'STRING', decimal: 'NUMERIC' } as const;
+
+/** `raw_ga4_api_<report>`: the report's rows, typed, one partition per date. */
+export function rawReportTableSql(dialect: BigQueryDialect, report: ReportDefinition): string {
+  const columns = rawReportColumns(report).map((c) => `${dialect.quoteIdentifier(c.name)} ${RAW_TYPES[c.kind]}`);
+  return `CREATE TABLE IF NOT EXISTS ${dialect.tableName(`raw_ga4_api_${report.name}`, false)} (${columns.join(', ')}) PARTITION BY date`;
+}
+
+export interface ApiLoadSql {
+  property: string;
+  report: ReportDefinition;
+  date: string;
+  runId: string;
+  final: boolean;
+  rowCount: number;
+  tokens: number;
+  quality: unknown;
+  fetchedAt: Date;
+}
+
+/**
+ * Replaces `date` in `raw_ga4_api_<report>` with the rows of the pages this run loaded (dimension
+ * values as text; metrics as NUMERIC, NULL where GA4 sent something else), and records the fetch.
+ */
+export function loadApiPagesSql(dialect: BigQueryDialect, load: ApiLoadSql): string[] {
+  const raw = dialect.tableName(`raw_ga4_api_${load.report.name}`, false);
+  const fetches = dialect.tableName('ga4_api_fetches', false);
+  const date = dialect.dateLiteral(load.date);
+  const columns = rawReportColumns(load.report);
+  const values = columns.map((column) => {
+    if (!column.from) return column.name === 'date' ? date : dialect.stringLiteral(load.runId);
+    if ('dimensionValues' in column.from) return `JSON_VALUE(r, '$.dimensionValues[${column.from.dimensionValues}].value')`;
+    // Metrics arrive as text; anything that is not a number is NULL, as DuckDB's TRY_CAST makes it.
+    return `SAFE_CAST(JSON_VALUE(r, '$.metricValues[${column.from.metricValues}].value') AS NUMERIC)`;
+  });
+  const literal = (text: string) => dialect.stringLiteral(text);
+  return [
+    `DELETE FROM ${raw} WHERE date = ${date}`,
+    `INSERT INTO ${raw} (${columns.map((c) => dialect.quoteIdentifier(c.name)).join(', ')})
+SELECT ${values.join(', ')}
+FROM ${dialect.tableName('ga4_api_pages', false)} AS p, UNNEST(JSON_QUERY_ARRAY(p.response, '$.rows')) AS r
+WHERE p.date = ${date} AND p.run_id = ${literal(load.runId)} AND p.property = ${literal(load.property)} AND p.report = ${literal(load.report.name)}`,
+    `DELETE FROM ${fetches} WHERE property = ${literal(load.property)} AND report = ${literal(load.report.name)} AND date = ${date}`,
+    `INSERT INTO ${fetches} VALUES (${literal(load.property)}, ${literal(load.report.name)}, ${date}, ${literal(load.runId)}, TIMESTAMP ${literal(load.fetchedAt.toISOString())}, ${load.final}, ${load.rowCount}, ${load.tokens}, ${literal(JSON.stringify(load.quality))})`,
+  ];
+}
+
+/** Dates of `property` whose every report was fetched when already final. */
+export function finalApiDatesSql(dialect: BigQueryDialect, property: string, reports: readonly string[]): string {
+  return `SELECT FORMAT_DATE('%F', date) AS date FROM ${dialect.tableName('ga4_api_fetches', false)}
+WHERE property = ${dialect.stringLiteral(property)} AND final AND report IN (${reports.map((r) => dialect.stringLiteral(r)).join(', ')})
+GROUP BY date HAVING COUNT(DISTINCT report) = ${reports.length}`;
 }
