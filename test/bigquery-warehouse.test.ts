@@ -7,38 +7,15 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config/load.js';
 import { runPipeline } from '../src/pipeline/run.js';
-import { FakeBigQuery, type QueryAnswer } from './support/fake-bigquery.js';
+import { cannedBigQueryAnswer } from './support/bigquery-answers.js';
+import { FakeBigQuery } from './support/fake-bigquery.js';
 import { tempDir } from './support/pipeline.js';
-
-const none: QueryAnswer = { fields: [], rows: [], bytesProcessed: 0 };
-const answer = (sql: string): QueryAnswer => {
-  if (sql.includes("COUNTIF(reason IS NULL AND NOT is_duplicate AND session_id IS NOT NULL) AS included")) {
-    return { fields: [{ name: 'date', type: 'STRING' }, { name: 'included', type: 'INTEGER' }], rows: [['2026-11-01', '5']], bytesProcessed: 10 };
-  }
-  if (sql.includes("CONCAT('events_', table_suffix) AS name")) return { fields: [{ name: 'name', type: 'STRING' }, { name: 'lines', type: 'INTEGER' }], rows: [['events_20261101', '6']], bytesProcessed: 10 };
-  if (sql.includes('reason, is_duplicate, COUNT(*) AS lines')) {
-    return {
-      fields: [{ name: 'date', type: 'STRING' }, { name: 'reason', type: 'STRING' }, { name: 'is_duplicate', type: 'BOOLEAN' }, { name: 'lines', type: 'INTEGER' }],
-      rows: [['2026-11-01', null, 'false', '5'], ['2026-11-01', 'missing_user_pseudo_id', 'false', '1']],
-      bytesProcessed: 10,
-    };
-  }
-  if (sql.includes('cartlens_staging.quality_daily` WHERE date')) {
-    const names = ['date', 'run_id', 'lines', 'duplicates', 'quarantined', 'included_events', 'events_without_session', 'items_without_id', 'purchases_without_transaction_id'];
-    return { fields: names.map((name) => ({ name, type: 'STRING' })), rows: [['2026-11-01', 'r', '6', '0', '1', '5', '0', '0', '0']], bytesProcessed: 10 };
-  }
-  if (sql.includes('cartlens_marts.cart_funnel_daily` AS t')) {
-    const names = ['date', 'sessions', 'sessions_with_view_item', 'sessions_with_add_to_cart', 'sessions_with_begin_checkout', 'sessions_with_purchase', 'abandoned_carts', 'cart_abandonment_rate', 'purchases', 'revenue', 'abandoned_value'];
-    return { fields: names.map((name) => ({ name, type: 'STRING' })), rows: [['2026-11-01', '3', '2', '2', '1', '1', '1', '0.5000', '1', '12.50', '10.00']], bytesProcessed: 10 };
-  }
-  return none;
-};
 
 let fake: FakeBigQuery;
 let endpoint: string;
 
 beforeEach(async () => {
-  fake = new FakeBigQuery(answer);
+  fake = new FakeBigQuery(cannedBigQueryAnswer);
   endpoint = await fake.start();
 });
 afterEach(() => fake.stop());

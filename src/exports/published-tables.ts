@@ -125,3 +125,6 @@ export const API_TABLES: readonly PublishedTable[] = [
 
 /** Text columns a spreadsheet could run as a formula: the CSV writer guards them. */
 export const isTextColumn = (column: PublishedColumn) => column.kind === 'text';
+
+/** Every table cartlens publishes (the contract's and the Data API's): BigQuery keeps them in the marts dataset. */
+export const MARTS_TABLE_NAMES: readonly string[] = [...PUBLISHED_TABLES, ...API_TABLES].map((t) => t.name);

@@ -2,6 +2,9 @@ import type { WarehouseConfig } from '../config/schema.js';
 import { DuckDbWarehouse } from './duckdb/duckdb-warehouse.js';
 import { BigQueryWarehouse } from './bigquery/bigquery-warehouse.js';
 import type { Warehouse } from './warehouse.js';
+import type { Dialect, MaterializationDialect } from './dialect.js';
+import { DuckDbDialect } from './duckdb/duckdb-dialect.js';
+import { bigQueryDialectFor } from './bigquery/bigquery-dialect.js';
 
 /**
  * What a warehouse allows before it is opened. `concurrentRuns`: several runs at once (BigQuery:
@@ -9,6 +12,20 @@ import type { Warehouse } from './warehouse.js';
  */
 export function warehouseCapabilities(config: WarehouseConfig): { concurrentRuns: boolean } {
   return { concurrentRuns: config.type === 'bigquery' };
+}
+
+/** The SQL dialect of a configured warehouse: the one place a dialect is built from config. */
+export function dialectFor(config: WarehouseConfig): Dialect & MaterializationDialect {
+  switch (config.type) {
+    case 'duckdb':
+      return new DuckDbDialect();
+    case 'bigquery':
+      return bigQueryDialectFor(config);
+    default: {
+      const unknown: never = config;
+      throw new Error(`unknown warehouse type ${(unknown as { type: string }).type}`);
+    }
+  }
 }
 
 export async function openWarehouse(config: WarehouseConfig): Promise<Warehouse> {

@@ -69,6 +69,13 @@ export function readsBigQueryExport(warehouse: Warehouse): warehouse is Warehous
 
 /** A warehouse that loads landed GA4 Data API response pages into raw report tables. */
 export interface ApiPageReader {
+  /** Where it reads landed pages from: local files (DuckDB) or Cloud Storage objects (BigQuery load jobs). */
+  readonly landedPages: 'local' | 'gcs';
+  /**
+   * Before the run's transaction (DDL and load jobs cannot run in one): creates the report's raw
+   * table when missing and makes the landed pages readable by SQL.
+   */
+  stageApiPages(load: ApiPagesLoad): Promise<void>;
   /**
    * Replaces `date` in `raw_ga4_api_<report>` with the rows of the landed pages (one column per
    * dimension and metric, snake_case; metrics as exact decimals), and records the fetch.
@@ -82,6 +89,7 @@ export interface ApiPagesLoad {
   property: string;
   report: { name: string; dimensions: string[]; metrics: string[] };
   date: string;
+  /** The landed pages: file paths, or `gs://` URIs, as `landedPages` says. */
   pageFiles: string[];
   runId: string;
   rowCount: number;

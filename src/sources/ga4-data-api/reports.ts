@@ -34,3 +34,23 @@ export const DEFAULT_REPORTS: ReportDefinition[] = [
 
 /** Metrics that are not additive: summing them across rows or days is wrong. */
 export const NON_ADDITIVE_METRICS = new Set(['totalPurchasers', 'totalUsers', 'activeUsers', 'newUsers', 'sessionConversionRate', 'purchaserConversionRate']);
+
+/** A column of a raw report table: the date, each other dimension as text, each metric as an exact decimal. */
+export interface RawReportColumn {
+  name: string;
+  kind: 'date' | 'text' | 'decimal';
+  /** Where a row of the API's response holds the value (0-based), for dimensions and metrics. */
+  from?: { dimensionValues: number } | { metricValues: number };
+}
+
+/** The columns of `raw_ga4_api_<report>` (snake_case names), as every warehouse loads them, then the run id. */
+export function rawReportColumns(report: ReportDefinition): RawReportColumn[] {
+  const snake = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+  const dimensions = report.dimensions.map((name, i) => ({ name, i })).filter((d) => d.name !== 'date');
+  return [
+    { name: 'date', kind: 'date' },
+    ...dimensions.map((d) => ({ name: snake(d.name), kind: 'text' as const, from: { dimensionValues: d.i } })),
+    ...report.metrics.map((m, i) => ({ name: snake(m), kind: 'decimal' as const, from: { metricValues: i } })),
+    { name: 'run_id', kind: 'text' },
+  ];
+}

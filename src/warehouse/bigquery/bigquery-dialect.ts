@@ -1,6 +1,9 @@
-import type { ColumnKind } from '../../exports/published-tables.js';
+import { MARTS_TABLE_NAMES, type ColumnKind } from '../../exports/published-tables.js';
 import type { Dialect, MaterializationDialect } from '../dialect.js';
 import { dateList, dateLiteral } from '../sql-literals.js';
+
+/** The BigQuery type of each kind of published column. */
+export const BIGQUERY_COLUMN_TYPES: Record<ColumnKind, string> = { date: 'DATE', integer: 'INT64', money: 'NUMERIC', rate: 'NUMERIC', boolean: 'BOOL', timestamp: 'TIMESTAMP', text: 'STRING' };
 
 /** Where the warehouse's tables live: published tables in the marts dataset, the rest in staging. */
 export interface BigQueryDatasets {
@@ -8,8 +11,13 @@ export interface BigQueryDatasets {
   staging: string;
   /** `project.dataset` of the published tables (what BI readers may see). */
   marts: string;
-  /** The published tables' names. */
-  published: readonly string[];
+  /** The published tables' names (default: every table cartlens publishes). */
+  published?: readonly string[];
+}
+
+/** The dialect of a BigQuery warehouse config (its project's staging and marts datasets). */
+export function bigQueryDialectFor(config: { project: string; staging_dataset: string; marts_dataset: string }): BigQueryDialect {
+  return new BigQueryDialect({ staging: `${config.project}.${config.staging_dataset}`, marts: `${config.project}.${config.marts_dataset}` });
 }
 
 /**
@@ -96,7 +104,7 @@ export class BigQueryDialect implements Dialect, MaterializationDialect {
 
   tableName(name: string, temporary: boolean): string {
     if (temporary) return this.quoteIdentifier(name);
-    const dataset = this.datasets.published.includes(name) ? this.datasets.marts : this.datasets.staging;
+    const dataset = (this.datasets.published ?? MARTS_TABLE_NAMES).includes(name) ? this.datasets.marts : this.datasets.staging;
     return this.quoteIdentifier(`${dataset}.${name}`);
   }
 

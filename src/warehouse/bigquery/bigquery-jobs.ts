@@ -26,6 +26,15 @@ export interface QueryStep {
   replacePartition?: { projectId: string; datasetId: string; tableId: string; date: string };
 }
 
+export interface LoadStep {
+  runId: string;
+  step: string;
+  date?: string;
+  /** `gs://bucket/object` of each newline-delimited JSON file. */
+  sourceUris: string[];
+  destination: { projectId: string; datasetId: string; tableId: string };
+}
+
 /**
  * Runs query jobs with ids derived from (run, step, date, attempt). The client retries an insert
  * whose response was lost; BigQuery then answers 409 for the job it already created, and that
@@ -72,6 +81,44 @@ export class BigQueryJobs {
       return rows as Record<string, unknown>[];
     } catch (error) {
       throw error instanceof CartlensError ? error : classify(`job ${jobId}`, error);
+    }
+  }
+
+  /**
+   * Appends newline-delimited JSON files in Cloud Storage to a table with a load job (free, unlike
+   * streaming inserts, and all or nothing), under a deterministic id: a lost answer is found
+   * again, never loaded twice. Load jobs cannot join a session or a transaction.
+   */
+  async load(step: LoadStep, attempt = 1): Promise<void> {
+    const jobId = BigQueryJobs.jobId(step, attempt);
+    const options = {
+      jobId,
+      location: this.options.location,
+      configuration: {
+        jobTimeoutMs: String(JOB_TIMEOUT_MS),
+        load: {
+          sourceUris: step.sourceUris,
+          sourceFormat: 'NEWLINE_DELIMITED_JSON',
+          destinationTable: step.destination,
+          writeDisposition: 'WRITE_APPEND',
+          // The table and its schema come from prepareSchema; a load never reshapes it.
+          createDisposition: 'CREATE_NEVER',
+          ignoreUnknownValues: false,
+        },
+      },
+    } as JobOptions;
+    let job: Job;
+    try {
+      [job] = await this.bigquery.createJob(options);
+    } catch (error) {
+      if ((error as { code?: number }).code !== 409) throw classify(`load job ${jobId}`, error);
+      job = this.bigquery.job(jobId, { location: this.options.location });
+    }
+    try {
+      // A load job has no rows: wait for it to finish and surface its error.
+      await job.promise();
+    } catch (error) {
+      throw classify(`load job ${jobId}`, error);
     }
   }
 

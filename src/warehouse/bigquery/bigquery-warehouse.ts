@@ -1,19 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { BigQuery } from '@google-cloud/bigquery';
-import { PUBLISHED_TABLES, PUBLISHED_TABLE_NAMES, type ColumnKind } from '../../exports/published-tables.js';
 import type { BigQueryExportSource } from '../../sources/source.js';
-import { InputError } from '../../util/errors.js';
-import type { BigQueryExportReader, Row, StagedLineCount, Warehouse } from '../warehouse.js';
-import { BigQueryDialect } from './bigquery-dialect.js';
+import { ConfigError, InputError } from '../../util/errors.js';
+import type { ApiPageReader, ApiPagesLoad, BigQueryExportReader, Row, StagedLineCount, Warehouse } from '../warehouse.js';
+import { bigQueryDialectFor, type BigQueryDialect } from './bigquery-dialect.js';
 import { BigQueryJobs, type BigQueryLike } from './bigquery-jobs.js';
-
-const sqlFile = (name: string) => readFileSync(fileURLToPath(new URL(`./sql/${name}`, import.meta.url)), 'utf8');
-const READ_EXPORT = sqlFile('read-export.sql').replace(/^--.*\n/gm, '').trim();
-const STAGE_EXPORT = sqlFile('stage-export.sql');
-const LOAD = sqlFile('load.sql');
-const SCHEMA = sqlFile('schema.sql');
+import { exportDataset, finalApiDatesSql, listExportTablesSql, loadApiPagesSql, loadSql, rawReportTableSql, readExportSql, schemaSql, stageExportSql } from './staging-sql.js';
 
 export interface BigQueryWarehouseOptions {
   project: string;
@@ -24,14 +16,13 @@ export interface BigQueryWarehouseOptions {
   apiEndpoint?: string;
 }
 
-const BIGQUERY_TYPES: Record<ColumnKind, string> = { date: 'DATE', integer: 'INT64', money: 'NUMERIC', rate: 'NUMERIC', boolean: 'BOOL', timestamp: 'TIMESTAMP', text: 'STRING' };
-
 /**
  * BigQuery as the warehouse, the engine that scales: every statement is a query job of the run's
  * BigQuery session (so temporary tables and the run's transaction span jobs), under a
  * deterministic job id and the cost guard. Reads GA4's export in place; does not read files.
  */
-export class BigQueryWarehouse implements Warehouse, BigQueryExportReader {
+export class BigQueryWarehouse implements Warehouse, BigQueryExportReader, ApiPageReader {
+  readonly landedPages = 'gcs';
   readonly dialect: BigQueryDialect;
   private readonly jobs: BigQueryJobs;
   /** Job ids are `cartlens_<run>_<n>`: one per statement of this run, in order. */
@@ -44,11 +35,7 @@ export class BigQueryWarehouse implements Warehouse, BigQueryExportReader {
     client: BigQueryLike,
     private readonly options: BigQueryWarehouseOptions,
   ) {
-    this.dialect = new BigQueryDialect({
-      staging: `${options.project}.${options.stagingDataset}`,
-      marts: `${options.project}.${options.martsDataset}`,
-      published: PUBLISHED_TABLE_NAMES,
-    });
+    this.dialect = bigQueryDialectFor({ project: options.project, staging_dataset: options.stagingDataset, marts_dataset: options.martsDataset });
     this.jobs = new BigQueryJobs(client, { location: options.location, maximumBytesBilled: options.maximumBytesBilled, session: true });
   }
 
@@ -99,10 +86,10 @@ export class BigQueryWarehouse implements Warehouse, BigQueryExportReader {
   }
 
   async stageBigQueryExport(source: BigQueryExportSource, dates: readonly string[] | undefined, onStep?: (message: string) => void): Promise<void> {
-    this.exportDataset = `${source.project}.${source.dataset}`;
+    this.exportDataset = exportDataset(source.project, source.dataset);
     const read = await this.readExportSql(source, dates, onStep);
     onStep?.(`reading ${this.exportDataset}`);
-    await this.execute(STAGE_EXPORT.replaceAll('{{read_export}}', () => read));
+    await this.execute(stageExportSql(read));
   }
 
   /** The bytes the read of the export would process (a dry run: free, nothing runs). */
@@ -112,19 +99,15 @@ export class BigQueryWarehouse implements Warehouse, BigQueryExportReader {
 
   /** The SELECT over the export's tables of `dates` (all daily tables when undefined). */
   private async readExportSql(source: BigQueryExportSource, dates: readonly string[] | undefined, onStep?: (message: string) => void): Promise<string> {
-    const exportDataset = `${source.project}.${source.dataset}`;
+    const dataset = exportDataset(source.project, source.dataset);
     let suffixes = dates?.map((d) => d.replaceAll('-', ''));
     if (!suffixes) {
-      onStep?.(`listing the daily tables of ${exportDataset}`);
-      const tables = await this.query(
-        `SELECT table_name FROM \`${exportDataset}.INFORMATION_SCHEMA.TABLES\` WHERE REGEXP_CONTAINS(table_name, r'^events_[0-9]{8}$') ORDER BY table_name`,
-      );
+      onStep?.(`listing the daily tables of ${dataset}`);
+      const tables = await this.query(listExportTablesSql(dataset));
       suffixes = tables.map((t) => String(t.table_name).slice('events_'.length));
-      if (suffixes.length === 0) throw new InputError(`no daily export tables in ${exportDataset}`, 'check source.project and source.dataset (analytics_<property id>)');
+      if (suffixes.length === 0) throw new InputError(`no daily export tables in ${dataset}`, 'check source.project and source.dataset (analytics_<property id>)');
     }
-    // `events_2*` takes the dates less their leading 2 as suffixes (read-export.sql).
-    const quoted = suffixes.map((s) => `'${s.slice(1)}'`).join(', ');
-    return READ_EXPORT.replaceAll('{{export}}', () => exportDataset).replaceAll('{{suffixes}}', () => quoted);
+    return readExportSql(dataset, suffixes);
   }
 
   async stagedDates(): Promise<{ date: string; includedEvents: number }[]> {
@@ -147,24 +130,34 @@ export class BigQueryWarehouse implements Warehouse, BigQueryExportReader {
   }
 
   async prepareSchema(): Promise<void> {
-    const marts = PUBLISHED_TABLES.map(
-      (table) =>
-        `CREATE TABLE IF NOT EXISTS ${this.dialect.tableName(table.name, false)} (${table.columns.map((c) => `${c.name} ${BIGQUERY_TYPES[c.kind]}`).join(', ')}) PARTITION BY date;`,
-    );
-    await this.execute([SCHEMA.replaceAll('{{staging}}', () => `${this.options.project}.${this.options.stagingDataset}`), ...marts].join('\n'));
+    await this.execute(schemaSql(this.dialect, `${this.options.project}.${this.options.stagingDataset}`));
   }
 
   async loadStaged(dates: readonly string[], runId: string): Promise<void> {
-    const table = (name: string) => this.dialect.tableName(name, false);
-    await this.execute(
-      LOAD.replaceAll('{{dates}}', () => this.dialect.dateList(dates))
-        .replaceAll('{{run_id}}', () => `'${runId}'`)
-        .replaceAll('{{stg_events}}', () => table('stg_events'))
-        .replaceAll('{{stg_event_items}}', () => table('stg_event_items'))
-        .replaceAll('{{quarantined_events}}', () => table('quarantined_events'))
-        .replaceAll('{{quality_daily}}', () => table('quality_daily'))
-        .replaceAll('{{export}}', () => this.exportDataset),
-    );
+    await this.execute(loadSql(this.dialect, this.exportDataset, dates, runId));
+  }
+
+  async stageApiPages(load: ApiPagesLoad): Promise<void> {
+    await this.execute(rawReportTableSql(this.dialect, load.report));
+    if (load.pageFiles.length === 0) return;
+    const notInStorage = load.pageFiles.find((uri) => !uri.startsWith('gs://'));
+    if (notInStorage) throw new ConfigError(`BigQuery loads GA4 Data API pages from Cloud Storage, and ${notInStorage} is not there`, 'use export type gcs with the bigquery warehouse: the pages land under its _raw/ prefix');
+    await this.jobs.load({
+      runId: this.run,
+      step: `pages_${load.report.name}`,
+      date: load.date,
+      sourceUris: load.pageFiles,
+      destination: { projectId: this.options.project, datasetId: this.options.stagingDataset, tableId: 'ga4_api_pages' },
+    });
+  }
+
+  async loadApiPages(load: ApiPagesLoad): Promise<void> {
+    for (const statement of loadApiPagesSql(this.dialect, { ...load, fetchedAt: new Date() })) await this.execute(statement);
+  }
+
+  async finalApiDates(property: string, reports: readonly string[]): Promise<Set<string>> {
+    const rows = await this.query(finalApiDatesSql(this.dialect, property, reports));
+    return new Set(rows.map((r) => String(r.date)));
   }
 
   async close(): Promise<void> {

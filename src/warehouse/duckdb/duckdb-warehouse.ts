@@ -155,6 +155,11 @@ export class DuckDbWarehouse implements Warehouse, LandedFileReader, ApiPageRead
     await this.connection.run(sql);
   }
 
+  readonly landedPages = 'local';
+
+  /** DuckDB reads landed page files in place, inside the run's transaction. */
+  async stageApiPages(): Promise<void> {}
+
   async loadApiPages(load: ApiPagesLoad): Promise<void> {
     const snake = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
     const dimensions = load.report.dimensions.map((name, i) => ({ name, i })).filter((d) => d.name !== 'date');

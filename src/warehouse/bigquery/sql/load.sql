@@ -1,4 +1,4 @@
--- Loads the run's settled rows (_run_settled, see stage-export.sql) for {{dates}}, inside the
+-- Loads the run's settled rows (_run_settled, see stage-export.sql) for the run's dates, inside the
 -- run's transaction: included events and their items, quarantined rows, quality counts.
 DELETE FROM {{stg_events}} WHERE event_date IN {{dates}};
 INSERT INTO {{stg_events}}

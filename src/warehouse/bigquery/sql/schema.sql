@@ -31,3 +31,13 @@ CREATE TABLE IF NOT EXISTS `{{staging}}.run_state` (
   started_at TIMESTAMP NOT NULL, finished_at TIMESTAMP NOT NULL, input_fingerprint STRING,
   rows_json STRING, final BOOL NOT NULL, last_error STRING
 );
+-- GA4 Data API: every landed response page, as loaded (load jobs append; a run reads its own),
+-- and what each fetch of a report and date returned.
+CREATE TABLE IF NOT EXISTS `{{staging}}.ga4_api_pages` (
+  run_id STRING NOT NULL, property STRING NOT NULL, report STRING NOT NULL, date DATE NOT NULL,
+  page INT64 NOT NULL, request JSON, response JSON
+) PARTITION BY date;
+CREATE TABLE IF NOT EXISTS `{{staging}}.ga4_api_fetches` (
+  property STRING NOT NULL, report STRING NOT NULL, date DATE NOT NULL, run_id STRING NOT NULL,
+  fetched_at TIMESTAMP NOT NULL, final BOOL NOT NULL, row_count INT64 NOT NULL, tokens INT64 NOT NULL, quality STRING
+) PARTITION BY date;

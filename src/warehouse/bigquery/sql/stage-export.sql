@@ -27,6 +27,9 @@ checked AS (
       WHEN SAFE.PARSE_DATE('%Y%m%d', raw_event_date) IS NULL OR NOT REGEXP_CONTAINS(raw_event_date, r'^[0-9]{8}$') THEN 'invalid_event_date'
       -- Outside TIMESTAMP's range a timestamp cannot be published (DuckDB's rule: not a BIGINT).
       WHEN event_timestamp IS NULL OR SAFE.TIMESTAMP_MICROS(event_timestamp) IS NULL THEN 'invalid_event_timestamp'
+      -- event_date is the property's local date of the instant, and every time zone lies within a
+      -- day of UTC: further off, the date (or the timestamp) is corrupt.
+      WHEN ABS(DATE_DIFF(SAFE.PARSE_DATE('%Y%m%d', raw_event_date), DATE(SAFE.TIMESTAMP_MICROS(event_timestamp), 'UTC'), DAY)) > 1 THEN 'event_date_mismatch'
       WHEN EXISTS(SELECT 1 FROM UNNEST(items) AS i WHERE i.quantity IS NOT NULL AND i.quantity <= 0) THEN 'invalid_item_quantity'
       -- Not finite, or beyond NUMERIC (as DuckDB's DECIMAL(38,9)): not a number money can hold.
       WHEN EXISTS(SELECT 1 FROM UNNEST(items) AS i WHERE i.price IS NOT NULL AND SAFE_CAST(i.price AS NUMERIC) IS NULL) THEN 'invalid_item_price'
@@ -36,7 +39,8 @@ checked AS (
 )
 SELECT
   * EXCEPT (raw_event_date, row_json),
-  -- A quarantined row without a readable date belongs to the day of its table.
-  COALESCE(SAFE.PARSE_DATE('%Y%m%d', raw_event_date), PARSE_DATE('%Y%m%d', table_suffix)) AS event_date,
+  -- A quarantined row belongs to the day of its table: its own date may be unreadable or corrupt
+  -- (99991231), and must not make a day of its own.
+  IF(reason IS NULL, SAFE.PARSE_DATE('%Y%m%d', raw_event_date), PARSE_DATE('%Y%m%d', table_suffix)) AS event_date,
   IF(reason IS NOT NULL AND NOT is_duplicate, row_json, NULL) AS raw_line
 FROM checked;

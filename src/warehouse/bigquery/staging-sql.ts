@@ -1,0 +1,116 @@
+// The SQL of BigQuery's staging, as text only (no client): reading GA4's export in place, the
+// contract's cleaning, the load into the staging tables, and the warehouse's own tables. The
+// warehouse runs it; golden tests pin it; the ZetaSQL test analyzes what is sent.
+import { API_TABLES, PUBLISHED_TABLES } from '../../exports/published-tables.js';
+import { rawReportColumns, type ReportDefinition } from '../../sources/ga4-data-api/reports.js';
+import { SqlTemplate } from '../sql-template.js';
+import { BIGQUERY_COLUMN_TYPES, type BigQueryDialect } from './bigquery-dialect.js';
+
+const template = (name: string, options?: { stripComments?: boolean }) => SqlTemplate.read(new URL(`./sql/${name}`, import.meta.url), options);
+const READ_EXPORT = template('read-export.sql', { stripComments: true });
+const STAGE_EXPORT = template('stage-export.sql');
+const LOAD = template('load.sql');
+const SCHEMA = template('schema.sql');
+
+/** `project.dataset` of GA4's export (`analytics_<property id>`). */
+type ExportDataset = string;
+
+/** The export's `project.dataset`, checked: it is written into SQL as a name. */
+export function exportDataset(project: string, dataset: string): ExportDataset {
+  const name = `${project}.${dataset}`;
+  if (!/^[A-Za-z0-9.:_-]+\.[A-Za-z0-9_]+$/.test(name)) throw new Error(`not a BigQuery project.dataset: ${name}`);
+  return name;
+}
+
+/** The warehouse's own tables and the published tables, created when missing (before any transaction: DDL cannot run in one). */
+export function schemaSql(dialect: BigQueryDialect, staging: string): string {
+  const marts = [...PUBLISHED_TABLES, ...API_TABLES].map(
+    (table) => `CREATE TABLE IF NOT EXISTS ${dialect.tableName(table.name, false)} (${table.columns.map((c) => `${c.name} ${BIGQUERY_COLUMN_TYPES[c.kind]}`).join(', ')}) PARTITION BY date;`,
+  );
+  return [SCHEMA.fill({ staging }), ...marts].join('\n');
+}
+
+/** The names of the export's daily tables (`events_YYYYMMDD`), for a run of every date. */
+export function listExportTablesSql(exportDataset: ExportDataset): string {
+  return `SELECT table_name FROM \`${exportDataset}.INFORMATION_SCHEMA.TABLES\` WHERE REGEXP_CONTAINS(table_name, r'^events_[0-9]{8}$') ORDER BY table_name`;
+}
+
+/** The SELECT over the export's tables of `suffixes` (`YYYYMMDD`): only those days are scanned. */
+export function readExportSql(exportDataset: ExportDataset, suffixes: readonly string[]): string {
+  if (suffixes.some((s) => !/^2[0-9]{7}$/.test(s))) throw new Error(`not export table suffixes: ${suffixes.join(', ')}`);
+  // `events_2*` takes the dates less their leading 2 as suffixes (read-export.sql).
+  return READ_EXPORT.fill({ export: exportDataset, suffixes: suffixes.map((s) => `'${s.slice(1)}'`).join(', ') });
+}
+
+/** Stages the rows `readExport` selects as the session's `_run_raw` and `_run_settled` (the cleaning). */
+export function stageExportSql(readExport: string): string {
+  return STAGE_EXPORT.fill({ read_export: readExport });
+}
+
+/** Replaces `dates` in the staging tables with the run's settled rows, inside the run's transaction. */
+export function loadSql(dialect: BigQueryDialect, exportDataset: ExportDataset, dates: readonly string[], runId: string): string {
+  const table = (name: string) => dialect.tableName(name, false);
+  return LOAD.fill({
+    dates: dialect.dateList(dates),
+    run_id: dialect.stringLiteral(runId),
+    stg_events: table('stg_events'),
+    stg_event_items: table('stg_event_items'),
+    quarantined_events: table('quarantined_events'),
+    quality_daily: table('quality_daily'),
+    export: exportDataset,
+  });
+}
+
+const RAW_TYPES = { date: 'DATE', text: 'STRING', decimal: 'NUMERIC' } as const;
+
+/** `raw_ga4_api_<report>`: the report's rows, typed, one partition per date. */
+export function rawReportTableSql(dialect: BigQueryDialect, report: ReportDefinition): string {
+  const columns = rawReportColumns(report).map((c) => `${dialect.quoteIdentifier(c.name)} ${RAW_TYPES[c.kind]}`);
+  return `CREATE TABLE IF NOT EXISTS ${dialect.tableName(`raw_ga4_api_${report.name}`, false)} (${columns.join(', ')}) PARTITION BY date`;
+}
+
+export interface ApiLoadSql {
+  property: string;
+  report: ReportDefinition;
+  date: string;
+  runId: string;
+  final: boolean;
+  rowCount: number;
+  tokens: number;
+  quality: unknown;
+  fetchedAt: Date;
+}
+
+/**
+ * Replaces `date` in `raw_ga4_api_<report>` with the rows of the pages this run loaded (dimension
+ * values as text; metrics as NUMERIC, NULL where GA4 sent something else), and records the fetch.
+ */
+export function loadApiPagesSql(dialect: BigQueryDialect, load: ApiLoadSql): string[] {
+  const raw = dialect.tableName(`raw_ga4_api_${load.report.name}`, false);
+  const fetches = dialect.tableName('ga4_api_fetches', false);
+  const date = dialect.dateLiteral(load.date);
+  const columns = rawReportColumns(load.report);
+  const values = columns.map((column) => {
+    if (!column.from) return column.name === 'date' ? date : dialect.stringLiteral(load.runId);
+    if ('dimensionValues' in column.from) return `JSON_VALUE(r, '$.dimensionValues[${column.from.dimensionValues}].value')`;
+    // Metrics arrive as text; anything that is not a number is NULL, as DuckDB's TRY_CAST makes it.
+    return `SAFE_CAST(JSON_VALUE(r, '$.metricValues[${column.from.metricValues}].value') AS NUMERIC)`;
+  });
+  const literal = (text: string) => dialect.stringLiteral(text);
+  return [
+    `DELETE FROM ${raw} WHERE date = ${date}`,
+    `INSERT INTO ${raw} (${columns.map((c) => dialect.quoteIdentifier(c.name)).join(', ')})
+SELECT ${values.join(', ')}
+FROM ${dialect.tableName('ga4_api_pages', false)} AS p, UNNEST(JSON_QUERY_ARRAY(p.response, '$.rows')) AS r
+WHERE p.date = ${date} AND p.run_id = ${literal(load.runId)} AND p.property = ${literal(load.property)} AND p.report = ${literal(load.report.name)}`,
+    `DELETE FROM ${fetches} WHERE property = ${literal(load.property)} AND report = ${literal(load.report.name)} AND date = ${date}`,
+    `INSERT INTO ${fetches} VALUES (${literal(load.property)}, ${literal(load.report.name)}, ${date}, ${literal(load.runId)}, TIMESTAMP ${literal(load.fetchedAt.toISOString())}, ${load.final}, ${load.rowCount}, ${load.tokens}, ${literal(JSON.stringify(load.quality))})`,
+  ];
+}
+
+/** Dates of `property` whose every report was fetched when already final. */
+export function finalApiDatesSql(dialect: BigQueryDialect, property: string, reports: readonly string[]): string {
+  return `SELECT FORMAT_DATE('%F', date) AS date FROM ${dialect.tableName('ga4_api_fetches', false)}
+WHERE property = ${dialect.stringLiteral(property)} AND final AND report IN (${reports.map((r) => dialect.stringLiteral(r)).join(', ')})
+GROUP BY date HAVING COUNT(DISTINCT report) = ${reports.length}`;
+}

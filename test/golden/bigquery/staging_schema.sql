@@ -1,0 +1,37 @@
+-- The warehouse's own tables in the staging dataset (my-project.cartlens_staging), date-partitioned. Runs before
+-- the run's transaction: DDL cannot run inside one.
+CREATE TABLE IF NOT EXISTS `my-project.cartlens_staging.stg_events` (
+  event_date DATE NOT NULL, input_seq INT64 NOT NULL, event_name STRING NOT NULL, event_ts INT64 NOT NULL,
+  user_pseudo_id STRING NOT NULL, session_id INT64, device_category STRING, country STRING,
+  source STRING, medium STRING, transaction_id STRING, purchase_revenue NUMERIC, run_id STRING NOT NULL
+) PARTITION BY event_date;
+CREATE TABLE IF NOT EXISTS `my-project.cartlens_staging.stg_event_items` (
+  event_date DATE NOT NULL, input_seq INT64 NOT NULL, item_index INT64 NOT NULL, item_id STRING,
+  item_name STRING, item_category STRING, price NUMERIC, quantity INT64 NOT NULL, item_revenue NUMERIC
+) PARTITION BY event_date;
+CREATE TABLE IF NOT EXISTS `my-project.cartlens_staging.quarantined_events` (
+  event_date DATE, run_id STRING NOT NULL, source_file STRING NOT NULL, landed_sha256 STRING NOT NULL,
+  line_no INT64 NOT NULL, reason STRING NOT NULL, raw_line STRING
+) PARTITION BY event_date;
+CREATE TABLE IF NOT EXISTS `my-project.cartlens_staging.quality_daily` (
+  date DATE NOT NULL, run_id STRING NOT NULL, lines INT64 NOT NULL, duplicates INT64 NOT NULL,
+  quarantined INT64 NOT NULL, included_events INT64 NOT NULL, events_without_session INT64 NOT NULL,
+  items_without_id INT64 NOT NULL, purchases_without_transaction_id INT64 NOT NULL
+) PARTITION BY date;
+CREATE TABLE IF NOT EXISTS `my-project.cartlens_staging.runs` (
+  run_id STRING NOT NULL, started_at TIMESTAMP NOT NULL, committed_at TIMESTAMP NOT NULL,
+  dates STRING NOT NULL, source STRING NOT NULL, files INT64 NOT NULL
+);
+CREATE TABLE IF NOT EXISTS `my-project.cartlens_staging.assertion_results` (
+  run_id STRING NOT NULL, date DATE NOT NULL, model STRING NOT NULL, assertion STRING NOT NULL,
+  severity STRING NOT NULL, blocking BOOL NOT NULL, failing_rows INT64 NOT NULL, sample STRING
+) PARTITION BY date;
+CREATE TABLE IF NOT EXISTS `my-project.cartlens_staging.run_state` (
+  source STRING NOT NULL, date DATE NOT NULL, status STRING NOT NULL, run_id STRING NOT NULL,
+  started_at TIMESTAMP NOT NULL, finished_at TIMESTAMP NOT NULL, input_fingerprint STRING,
+  rows_json STRING, final BOOL NOT NULL, last_error STRING
+);
+
+CREATE TABLE IF NOT EXISTS `my-project.cartlens_marts.cart_funnel_daily` (date DATE, sessions INT64, sessions_with_view_item INT64, sessions_with_add_to_cart INT64, sessions_with_begin_checkout INT64, sessions_with_purchase INT64, abandoned_carts INT64, cart_abandonment_rate NUMERIC, purchases INT64, revenue NUMERIC, abandoned_value NUMERIC) PARTITION BY date;
+CREATE TABLE IF NOT EXISTS `my-project.cartlens_marts.abandoned_carts` (date DATE, user_key STRING, session_id INT64, first_add_at TIMESTAMP, last_cart_event_at TIMESTAMP, reached_checkout BOOL, distinct_items INT64, units INT64, cart_value NUMERIC, device_category STRING, country STRING, source STRING, medium STRING) PARTITION BY date;
+CREATE TABLE IF NOT EXISTS `my-project.cartlens_marts.cart_items_daily` (date DATE, item_id STRING, item_name STRING, item_category STRING, views INT64, add_to_cart_units INT64, remove_from_cart_units INT64, purchased_units INT64, purchased_revenue NUMERIC, cart_to_purchase_rate NUMERIC, abandoned_units INT64, abandoned_value NUMERIC) PARTITION BY date;

@@ -1,0 +1,70 @@
+-- Stages the GA4 export tables of the run's days, read in place with a date-suffix filter (never a
+-- whole wildcard scan; intraday tables do not match), and applies the contract's cleaning in SQL.
+-- The export is typed, so the rules about JSON text (valid JSON, arrays, integers written as
+-- text) cannot be broken here; the others are checked as in the DuckDB cleaning.
+-- The first statement's SELECT is read-export.sql, put in by bigquery-warehouse.ts.
+CREATE TEMP TABLE _run_raw AS
+SELECT
+  CONCAT('2', _TABLE_SUFFIX) AS table_suffix,
+  TO_JSON_STRING(e) AS row_json,
+  e.event_date AS raw_event_date,
+  e.event_timestamp,
+  e.event_name,
+  e.user_pseudo_id,
+  -- The first ga_session_id parameter: its int_value, else its string_value when all digits.
+  (SELECT COALESCE(p.value.int_value, IF(REGEXP_CONTAINS(p.value.string_value, r'^[0-9]+$'), SAFE_CAST(p.value.string_value AS INT64), NULL))
+   FROM UNNEST(e.event_params) AS p WITH OFFSET AS position
+   WHERE p.key = 'ga_session_id' ORDER BY position LIMIT 1) AS session_id,
+  e.device.category AS device_category,
+  e.geo.country AS country,
+  e.traffic_source.source AS source,
+  e.traffic_source.medium AS medium,
+  NULLIF(e.ecommerce.transaction_id, '') AS transaction_id,
+  -- NaN, infinities and values beyond NUMERIC are NULL, which the models count as 0.
+  SAFE_CAST(e.ecommerce.purchase_revenue AS NUMERIC) AS purchase_revenue,
+  ARRAY(
+    SELECT AS STRUCT NULLIF(i.item_id, '') AS item_id, NULLIF(i.item_name, '') AS item_name, NULLIF(i.item_category, '') AS item_category,
+      i.price, i.quantity, i.item_revenue, CAST(position + 1 AS INT64) AS item_index
+    FROM UNNEST(e.items) AS i WITH OFFSET AS position
+  ) AS items
+FROM `my-project.analytics_123.events_2*` AS e
+WHERE _TABLE_SUFFIX IN ('0261101', '0261102');
+
+-- Tables have no line order. Where the contract breaks ties by input order, (table, timestamp,
+-- fingerprint of the row) stands in: stable from run to run. Identical rows count once (the
+-- export can repeat events).
+CREATE TEMP TABLE _run_settled AS
+WITH ordered AS (
+  -- Day (table) first, then timestamp, then the row's fingerprint: unique, and without a sort
+  -- across the whole run (each day sorts on its own).
+  SELECT *, CAST(table_suffix AS INT64) * 4294967296
+    + ROW_NUMBER() OVER (PARTITION BY table_suffix ORDER BY event_timestamp, FARM_FINGERPRINT(row_json), row_json) AS input_seq
+  FROM _run_raw
+),
+checked AS (
+  SELECT
+    *,
+    ROW_NUMBER() OVER (PARTITION BY row_json ORDER BY input_seq) > 1 AS is_duplicate,
+    CASE
+      WHEN event_name IS NULL OR event_name = '' THEN 'missing_event_name'
+      WHEN user_pseudo_id IS NULL OR user_pseudo_id = '' THEN 'missing_user_pseudo_id'
+      WHEN SAFE.PARSE_DATE('%Y%m%d', raw_event_date) IS NULL OR NOT REGEXP_CONTAINS(raw_event_date, r'^[0-9]{8}$') THEN 'invalid_event_date'
+      -- Outside TIMESTAMP's range a timestamp cannot be published (DuckDB's rule: not a BIGINT).
+      WHEN event_timestamp IS NULL OR SAFE.TIMESTAMP_MICROS(event_timestamp) IS NULL THEN 'invalid_event_timestamp'
+      -- event_date is the property's local date of the instant, and every time zone lies within a
+      -- day of UTC: further off, the date (or the timestamp) is corrupt.
+      WHEN ABS(DATE_DIFF(SAFE.PARSE_DATE('%Y%m%d', raw_event_date), DATE(SAFE.TIMESTAMP_MICROS(event_timestamp), 'UTC'), DAY)) > 1 THEN 'event_date_mismatch'
+      WHEN EXISTS(SELECT 1 FROM UNNEST(items) AS i WHERE i.quantity IS NOT NULL AND i.quantity <= 0) THEN 'invalid_item_quantity'
+      -- Not finite, or beyond NUMERIC (as DuckDB's DECIMAL(38,9)): not a number money can hold.
+      WHEN EXISTS(SELECT 1 FROM UNNEST(items) AS i WHERE i.price IS NOT NULL AND SAFE_CAST(i.price AS NUMERIC) IS NULL) THEN 'invalid_item_price'
+      WHEN EXISTS(SELECT 1 FROM UNNEST(items) AS i WHERE i.item_revenue IS NOT NULL AND SAFE_CAST(i.item_revenue AS NUMERIC) IS NULL) THEN 'invalid_item_revenue'
+    END AS reason
+  FROM ordered
+)
+SELECT
+  * EXCEPT (raw_event_date, row_json),
+  -- A quarantined row belongs to the day of its table: its own date may be unreadable or corrupt
+  -- (99991231), and must not make a day of its own.
+  IF(reason IS NULL, SAFE.PARSE_DATE('%Y%m%d', raw_event_date), PARSE_DATE('%Y%m%d', table_suffix)) AS event_date,
+  IF(reason IS NOT NULL AND NOT is_duplicate, row_json, NULL) AS raw_line
+FROM checked;
