@@ -16,6 +16,7 @@ import { duckdbSnapshotSource } from '../src/dashboard/copy-from-duckdb.js';
 import { runPipeline } from '../src/pipeline/run.js';
 import { addDays } from '../src/pipeline/due-dates.js';
 import { createSource } from '../src/sources/index.js';
+import { runStateKeys } from '../src/sources/source.js';
 
 const ROOT = join(process.env.CARTLENS_BENCH_DIR ?? join(tmpdir(), 'cartlens-bench'), 'dashboard');
 const SESSIONS_PER_DAY = Number(process.env.CARTLENS_BENCH_SESSIONS ?? 10_000);
@@ -35,7 +36,7 @@ if (!existsSync(weekWarehouse)) {
   process.stderr.write(`running the pipeline on 7 days × ${SESSIONS_PER_DAY} sessions …\n`);
   await runPipeline({ loaded });
 }
-const source = createSource(loaded.config.source, loaded.baseDir).description;
+const source = runStateKeys(createSource(loaded.config.source, loaded.baseDir));
 
 // A year: the 7 published days repeated 53 times, one week apart, cut to 365 days.
 const yearWarehouse = join(ROOT, 'year.duckdb');
@@ -95,7 +96,7 @@ for (const [label, warehousePath, query] of [
   ['year', yearWarehouse, ''],
   ['year', yearWarehouse, `?from=${addDays(lastDay, -(YEAR - 1))}&to=${lastDay}`],
 ] as const) {
-  const dashboard = await startDashboard({ host: '127.0.0.1', port: 0, warehouse: duckdbSnapshotSource(warehousePath), sourceDescription: source, format: { locale: 'pt-BR', currency: 'BRL' }, exportConfig: loaded.config.export });
+  const dashboard = await startDashboard({ host: '127.0.0.1', port: 0, warehouse: duckdbSnapshotSource(warehousePath), runStateKeys: source, format: { locale: 'pt-BR', currency: 'BRL' }, exportConfig: loaded.config.export });
   const url = `${dashboard.url}${query}`;
   const paints: number[] = [];
   if (browser) {

@@ -7,7 +7,9 @@ set -euo pipefail
 
 PROJECT="${PROJECT:?set PROJECT, the Google Cloud project id}"
 REGION="${REGION:-southamerica-east1}"
-CONFIG="${CONFIG:-deploy/cartlens.gcp.yaml}"           # the pipeline config the function runs
+CONFIG="${CONFIG:-deploy/cartlens.gcp.yaml}"           # the pipeline config the function runs:
+                                                       # cartlens.gcp.yaml (GA4's BigQuery export) or
+                                                       # cartlens.gcp-api.yaml (the GA4 Data API)
 SCHEDULE="${SCHEDULE:-30 6 * * *}"                     # every day at 06:30 …
 TIME_ZONE="${TIME_ZONE:-America/Sao_Paulo}"            # … in the property's time zone
 FUNCTION="${FUNCTION:-cartlens-daily}"
@@ -16,7 +18,8 @@ SCHEDULER_SA="cartlens-scheduler@${PROJECT}.iam.gserviceaccount.com"
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "checking the permissions policy"
+step "checking the config and the permissions policy"
+npx cartlens validate --config "$CONFIG"
 npx cartlens iam lint deploy/iam.yaml
 
 step "service accounts and grants (deploy/iam.yaml; the run.invoker grant needs the function, so it runs again below)"
@@ -26,6 +29,11 @@ bash /tmp/cartlens-iam.sh || echo "(some grants wait for resources created below
 step "the export bucket's rules (location, lifecycle, uniform access, public access prevention)"
 npx cartlens gcp apply --config "$CONFIG"
 
+# The user_key secret only where the config publishes user keys (the export path); the Data API
+# path publishes aggregates and needs none.
+SECRETS=()
+if grep -q 'CARTLENS_USER_KEY_SECRET' "$CONFIG"; then SECRETS=(--set-secrets="CARTLENS_USER_KEY_SECRET=cartlens-user-key-secret:latest"); fi
+
 step "the daily function, private, running as the pipeline's service account"
 gcloud functions deploy "$FUNCTION" \
   --project="$PROJECT" --region="$REGION" --gen2 --runtime=nodejs20 \
@@ -33,7 +41,7 @@ gcloud functions deploy "$FUNCTION" \
   --service-account="$PIPELINE_SA" \
   --memory=2GiB --cpu=2 --timeout=3600s --max-instances=1 --concurrency=1 \
   --set-env-vars="CARTLENS_CONFIG=${CONFIG},METADATA_SERVER_DETECTION=assume-present" \
-  --set-secrets="CARTLENS_USER_KEY_SECRET=cartlens-user-key-secret:latest"
+  "${SECRETS[@]}"
 
 URL="$(gcloud functions describe "$FUNCTION" --project="$PROJECT" --region="$REGION" --gen2 --format='value(serviceConfig.uri)')"
 

@@ -10,22 +10,21 @@ import { planPolicy } from '../src/cloud/iam/plan.js';
 import { loadPolicy } from '../src/cloud/iam/policy.js';
 import { bigQuerySnapshotSource } from '../src/dashboard/copy-from-bigquery.js';
 import { WarehouseSnapshot } from '../src/dashboard/snapshot.js';
-import { exportQuery } from '../src/exports/export-query.js';
 import { API_TABLES, PUBLISHED_TABLES } from '../src/exports/published-tables.js';
-import { compileModels } from '../src/models/compile.js';
-import { API_MODELS_DIR, planModels, readModels } from '../src/models/graph.js';
-import { DEFAULT_REPORTS, rawReportColumns } from '../src/sources/ga4-data-api/reports.js';
 import { runPipeline } from '../src/pipeline/run.js';
 import { createSource } from '../src/sources/index.js';
 import type { BigQueryExportSource } from '../src/sources/source.js';
-import { BIGQUERY_COLUMN_TYPES, bigQueryDialectFor } from '../src/warehouse/bigquery/bigquery-dialect.js';
+import { BIGQUERY_COLUMN_TYPES } from '../src/warehouse/bigquery/bigquery-dialect.js';
 import { BigQueryWarehouse } from '../src/warehouse/bigquery/bigquery-warehouse.js';
+import { DEMO_DEFAULTS, generateDemoExport } from '../src/sources/demo/generator.js';
+import { Ga4ApiEmulator } from '../src/sources/ga4-data-api/emulator/ga4-api-emulator.js';
 import { cannedBigQueryAnswer } from './support/bigquery-answers.js';
+import { FakeGcs } from './support/fake-gcs.js';
 import { FakeBigQuery, type FakeJob } from './support/fake-bigquery.js';
 import { tempDir } from './support/pipeline.js';
 import { AnalyzerError, analyzerBinary, outputColumns, ZetaSqlAnalyzer, type AnalyzedStatement, type ParameterTypes } from './support/zetasql/analyzer.js';
 import { BigQueryCatalog } from './support/zetasql/catalog.js';
-import { T, typeName } from './support/zetasql/types.js';
+import { typeName } from './support/zetasql/types.js';
 
 const PROJECT = 'my-project';
 const EXPORT_DATASET = `${PROJECT}.analytics_123`;
@@ -95,8 +94,26 @@ privacy: { user_key_secret: "a-secret-of-enough-length" }`;
     const snapshot = await WarehouseSnapshot.create(bigQuerySnapshotSource(warehouseConfig), 'bigquery');
     await snapshot.refresh();
     await snapshot.close();
+    // And the GA4 Data API path: its pages land in the Cloud Storage fake, load jobs take them in.
+    await generateDemoExport({ ...DEMO_DEFAULTS, outDir: join(dir, 'in'), days: 1, sessionsPerDay: 30 });
+    const emulator = await Ga4ApiEmulator.fromExportFiles(join(dir, 'in', 'events_*.json.gz'));
+    const gcs = new FakeGcs();
+    try {
+      const [ga4, storage] = await Promise.all([emulator.start(), gcs.start()]);
+      const api = parseConfig(
+        `source: { type: ga4-data-api, property: properties/123, api_endpoint: "${ga4}" }
+warehouse: { type: bigquery, project: ${PROJECT}, location: southamerica-east1, api_endpoint: "${endpoint}" }
+export: { type: gcs, bucket: shop-exports, prefix: exports/, location: southamerica-east1, api_endpoint: "${storage}" }`,
+        join(dir, 'api.yaml'),
+      );
+      await runPipeline({ loaded: api, dates: [DEMO_DEFAULTS.startDate] });
+      await runPipeline({ loaded: api, due: true });
+    } finally {
+      await Promise.all([emulator.stop(), gcs.stop()]);
+    }
 
-    jobs.push(...fake.inserts.map(sentJob));
+    // Load jobs carry no SQL: their sources and destination are checked in ga4-api-gcp.test.ts.
+    jobs.push(...fake.inserts.filter((job) => job.configuration.query).map(sentJob));
     const analysisStarted = Date.now();
     for (const job of jobs) {
       try {
@@ -139,6 +156,13 @@ privacy: { user_key_secret: "a-secret-of-enough-length" }`;
       'no-dates listing': /INFORMATION_SCHEMA\.TABLES/,
       transaction: /^BEGIN TRANSACTION$/,
       'session end': /^CALL BQ\.ABORT_SESSION\(\)$/,
+      'Data API raw tables': /^INSERT INTO `my-project\.cartlens_staging\.raw_ga4_api_items`/,
+      'Data API fetch record': /^INSERT INTO `my-project\.cartlens_staging\.ga4_api_fetches`/,
+      'Data API final dates': /FROM `my-project\.cartlens_staging\.ga4_api_fetches`/,
+      'Data API models': /^INSERT INTO `my-project\.cartlens_marts\.ga4_api_funnel_daily` SELECT \* FROM `_new_ga4_api_funnel_daily`/,
+      'Data API exports': /FROM `my-project\.cartlens_marts\.ga4_api_items_daily` AS t WHERE t\.date =/,
+      'Data API daily report': /ORDER BY items_added_to_cart DESC, item_id LIMIT 10/,
+      'Data API pages retention': /^DELETE FROM `my-project\.cartlens_staging\.ga4_api_pages` WHERE date </,
     };
     const missing = Object.entries(kinds).filter(([, pattern]) => sent(pattern) === 0).map(([kind]) => kind);
     expect(missing).toEqual([]);
@@ -146,7 +170,7 @@ privacy: { user_key_secret: "a-secret-of-enough-length" }`;
   });
 
   it('types each published table as the contract says, and exports its columns in order as text', () => {
-    for (const table of PUBLISHED_TABLES) {
+    for (const table of [...PUBLISHED_TABLES, ...API_TABLES]) {
       // The model's rows, before they replace the run's dates in the published table.
       const model = analyzed.find((s) => s.sql.startsWith(`CREATE TEMP TABLE \`_new_${table.name}\` AS`));
       expect(model, table.name).toBeDefined();
@@ -167,22 +191,6 @@ privacy: { user_key_secret: "a-secret-of-enough-length" }`;
     for (const grant of grants) {
       const [statement] = await analyzer.analyzeScript(grant, 'iam plan');
       expect(statement!.resolved.node).toBe('resolvedGrantOrRevokeStmtNode');
-    }
-  });
-
-  it('accepts the GA4 Data API models on BigQuery, typed as their published tables', async () => {
-    const dialect = bigQueryDialectFor({ project: PROJECT, staging_dataset: 'cartlens_staging', marts_dataset: 'cartlens_marts' });
-    const types = { date: T.date, text: T.string, decimal: T.numeric };
-    for (const report of DEFAULT_REPORTS) analyzer.catalog.addTable(`${STAGING}.raw_ga4_api_${report.name}`, rawReportColumns(report).map((c) => [c.name, types[c.kind]]));
-    for (const table of API_TABLES) analyzer.catalog.addTable(`${MARTS}.${table.name}`, table.columns.map((c) => [c.name, { typeKind: `TYPE_${BIGQUERY_COLUMN_TYPES[c.kind]}`.replace('TYPE_FLOAT64', 'TYPE_DOUBLE') }]));
-    const plan = planModels(await readModels(API_MODELS_DIR), API_TABLES.map((t) => t.name), DEFAULT_REPORTS.map((r) => `raw_ga4_api_${r.name}`));
-    for (const step of compileModels(plan, dialect, ['2026-11-01'])) {
-      for (const statement of step.statements) await analyzer.analyzeScript(statement, step.model);
-    }
-    for (const table of API_TABLES) {
-      const created = analyzer.catalog.columnsOf(`_new_${table.name}`);
-      expect(created.map(([name, type]) => `${name} ${typeName(type)}`)).toEqual(table.columns.map((c) => `${c.name} ${BIGQUERY_COLUMN_TYPES[c.kind]}`));
-      await analyzer.analyzeScript(exportQuery(dialect, table, '2026-11-01'), `export of ${table.name}`);
     }
   });
 

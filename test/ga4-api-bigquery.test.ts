@@ -37,7 +37,7 @@ beforeEach(async () => {
   gcs = new FakeGcs();
   bigquery = new FakeBigQuery(cannedBigQueryAnswer);
   const [gcsEndpoint, bigqueryEndpoint] = await Promise.all([gcs.start(), bigquery.start()]);
-  landing = new GcsPageLanding(openBucket({ bucket: 'shop-exports', apiEndpoint: gcsEndpoint, maxRetries: 2, maxRetryDelaySeconds: 1 }), 'cartlens/');
+  landing = new GcsPageLanding(openBucket({ bucket: 'shop-exports', apiEndpoint: gcsEndpoint, maxRetries: 2, maxRetryDelaySeconds: 1 }));
   warehouse = BigQueryWarehouse.open({ project: 'shop', location: 'US', stagingDataset: 'cartlens_staging', martsDataset: 'cartlens_marts', maximumBytesBilled: 1e9, apiEndpoint: bigqueryEndpoint });
 });
 afterEach(async () => {
@@ -48,9 +48,9 @@ describe('GA4 Data API pages on BigQuery', () => {
   it('lands each page unchanged in the bucket, loads them with a load job, and fills the raw table in the transaction', async () => {
     const report = fetched(2);
     const uris = await landing.land(report, { runId: 'run-1', property: 'properties/123' });
-    expect(uris).toEqual([0, 1].map((n) => `gs://shop-exports/cartlens/_raw/ga4-api/123/2026-11-01/items/run-1/page-0000${n}.json`));
+    expect(uris).toEqual([0, 1].map((n) => `gs://shop-exports/_raw/ga4-api/123/2026-11-01/items/run-1/page-0000${n}.json`));
     // One JSON document per page, on one line, holding the response and its request as exchanged.
-    const landed = gcs.text('cartlens/_raw/ga4-api/123/2026-11-01/items/run-1/page-00001.json')!;
+    const landed = gcs.text('_raw/ga4-api/123/2026-11-01/items/run-1/page-00001.json')!;
     expect(landed.endsWith('}\n') && landed.split('\n')).toHaveLength(2);
     expect(JSON.parse(landed)).toMatchObject({ run_id: 'run-1', property: 'properties/123', report: 'items', date: '2026-11-01', page: 1, request: report.pages[1]!.request, response: report.pages[1]!.response });
 

@@ -5,8 +5,12 @@ import { createHash } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../src/config/load.js';
-import { runApiPipeline } from '../src/pipeline/api-run.js';
+import { parseConfig, type LoadedConfig } from '../src/config/load.js';
+import { createSource } from '../src/sources/index.js';
+import { runStateKeys } from '../src/sources/source.js';
+import { runPipeline } from '../src/pipeline/run.js';
+import { readDays } from '../src/pipeline/run-state.js';
+import { openWarehouse } from '../src/warehouse/index.js';
 import { generateDemoExport, DEMO_DEFAULTS } from '../src/sources/demo/generator.js';
 import { Ga4ApiEmulator } from '../src/sources/ga4-data-api/emulator/ga4-api-emulator.js';
 import { queryWarehouse, tempDir } from './support/pipeline.js';
@@ -31,6 +35,16 @@ landing: { dir: state/landing }`,
   return { emulator, dir, loaded };
 }
 
+/** The run state of the config's source, as `status` reads it. */
+async function daysOf(loaded: LoadedConfig) {
+  const warehouse = await openWarehouse(loaded.config.warehouse);
+  try {
+    return await readDays(warehouse, runStateKeys(createSource(loaded.config.source, loaded.baseDir)));
+  } finally {
+    await warehouse.close();
+  }
+}
+
 const sha = async (file: string) => createHash('sha256').update(await readFile(file)).digest('hex');
 const csvPath = (dir: string, table: string, date: string) => join(dir, 'exports', table, `dt=${date}`, `${table}_${date.replaceAll('-', '')}.csv`);
 const fetchesOf = (emulator: Ga4ApiEmulator, date: string) => emulator.requests.filter((r) => r.status === 200 && r.body.dateRanges?.[0]?.startDate === date).length;
@@ -45,22 +59,41 @@ describe('the GA4 Data API source', () => {
     const { emulator, dir, loaded } = await setUp();
     cleanup.push(() => emulator.stop());
     emulator.inject({ kind: 'thresholded' }, 1, '2026-11-02');
-    const report = await runApiPipeline({ loaded, dates: ['2026-11-01', '2026-11-02'], now: () => new Date('2026-11-29T12:00:00Z') });
+    const report = await runPipeline({ loaded, dates: ['2026-11-01', '2026-11-02'], now: () => new Date('2026-11-29T12:00:00Z') });
     expect(report.dates.map((d) => [d.date, d.status, d.final])).toEqual([['2026-11-01', 'published', true], ['2026-11-02', 'published', true]]);
+    expect(report.dates[1]!.report_quality).toMatchObject({ items: { subjectToThresholding: true } });
+    // Each date's set is complete once its marker names both files.
+    const marker = JSON.parse(await readFile(join(dir, 'exports', '_SUCCESS', 'ga4_api', 'dt=2026-11-01.json'), 'utf8'));
+    expect(marker.run_id).toBe(report.run_id);
+    expect(marker.files.map((f: { table: string }) => f.table)).toEqual(['ga4_api_items_daily', 'ga4_api_funnel_daily']);
     const items = (await readFile(csvPath(dir, 'ga4_api_items_daily', '2026-11-01'), 'utf8')).split('\n');
     expect(items[0]).toBe('date,item_id,item_name,item_category,items_viewed,items_added_to_cart,items_checked_out,items_purchased,item_revenue,cart_to_purchase_rate');
     expect(items.length).toBeGreaterThan(20);
     const funnelManifest = JSON.parse(await readFile(join(dir, 'exports', 'ga4_api_funnel_daily', 'dt=2026-11-02', 'manifest.json'), 'utf8'));
     expect(funnelManifest).toMatchObject({ final: true, quality: { items: { subjectToThresholding: true }, funnel: { subjectToThresholding: false } } });
-    const landed = await readdir(join(dir, 'state', 'landing', 'ga4-api', report.run_id, '2026-11-01', 'items'));
-    expect(landed).toEqual(['page-00000.json']);
-    const page = JSON.parse(await readFile(join(dir, 'state', 'landing', 'ga4-api', report.run_id, '2026-11-01', 'items', 'page-00000.json'), 'utf8'));
+    const pages = join(dir, 'state', 'landing', 'ga4-api', '123456', '2026-11-01', 'items', report.run_id);
+    expect(await readdir(pages)).toEqual(['page-00000.json']);
+    const page = JSON.parse(await readFile(join(pages, 'page-00000.json'), 'utf8'));
+    expect(page).toMatchObject({ run_id: report.run_id, property: 'properties/123456', report: 'items', date: '2026-11-01', page: 0 });
     expect(page.request).toMatchObject({ property: 'properties/123456', returnPropertyQuota: true });
     // The published sums equal the raw report's, and the CSV rows equal its rows.
     const [raw] = await queryWarehouse(join(dir, 'state', 'w.duckdb'), `SELECT count(*)::INTEGER AS n, sum(items_added_to_cart)::INTEGER AS added FROM raw_ga4_api_items WHERE date = DATE '2026-11-01'`);
     expect(items.length - 2).toBe(raw!.n);
     const added = items.slice(1, -1).reduce((sum, line) => sum + Number(line.split(',').at(-5)), 0);
     expect(added).toBe(raw!.added);
+
+    // The day's report.html, drawn from the published tables: its tiles are the CSVs' sums.
+    const html = await readFile(join(dir, 'exports', 'report', 'ga4_api', 'dt=2026-11-01', 'report.html'), 'utf8');
+    const tile = (key: string) => /data-value="([^"]*)"/.exec(html.slice(html.indexOf(`data-tile="${key}"`)))![1];
+    const funnel = (await readFile(csvPath(dir, 'ga4_api_funnel_daily', '2026-11-01'), 'utf8')).trim().split('\n').slice(1).map((line) => line.split(','));
+    const column = (name: string) => ['date', 'device_category', 'country', 'session_source_medium', 'sessions', 'add_to_carts', 'checkouts', 'ecommerce_purchases', 'purchase_revenue', 'total_purchasers'].indexOf(name);
+    const sum = (name: string) => funnel.reduce((total, row) => total + Number(row[column(name)]), 0);
+    expect(Number(tile('sessions'))).toBe(sum('sessions'));
+    expect(Number(tile('add_to_carts'))).toBe(sum('add_to_carts'));
+    expect(Number(tile('purchases'))).toBe(sum('ecommerce_purchases'));
+    expect(Number(tile('revenue'))).toBeCloseTo(sum('purchase_revenue'), 2);
+    expect(Number(tile('sessions'))).toBeGreaterThan(0);
+    expect(html).toContain('GA4 Data API');
   });
 
   it('a backfill of 10 days that hits the daily quota after 3 completes days 4–10 on the next run, each fetched once', async () => {
@@ -68,13 +101,20 @@ describe('the GA4 Data API source', () => {
     cleanup.push(() => emulator.stop());
     const now = () => new Date('2026-11-29T12:00:00Z');
     const dates = Array.from({ length: 10 }, (_, i) => `2026-11-${String(i + 1).padStart(2, '0')}`);
-    const first = await runApiPipeline({ loaded, dates, now });
-    expect(first.dates.map((d) => d.status)).toEqual([...Array(3).fill('published'), ...Array(7).fill('deferred')]);
+    const first = await runPipeline({ loaded, dates, now });
+    expect(first.dates.map((d) => [d.date, d.status])).toEqual(dates.slice(0, 3).map((d) => [d, 'published']));
+    expect(first.deferred_dates.map((d) => d.date)).toEqual(dates.slice(3));
+    expect(first.deferred_dates[0]!.reason).toMatch(/daily token quota is spent/);
+    // The state remembers it: the deferred days are due again.
+    expect((await daysOf(loaded)).map((d) => [d.date, d.status])).toEqual(dates.map((d, i) => [d, i < 3 ? 'complete' : 'deferred']));
     emulator.resetDailyQuota();
     emulator.setTokensPerDay(1_000);
-    const second = await runApiPipeline({ loaded, dates, now });
-    expect(second.dates.map((d) => d.status)).toEqual([...Array(3).fill('final'), ...Array(7).fill('published')]);
+    const second = await runPipeline({ loaded, dates, now });
+    expect(second.settled_dates).toEqual(dates.slice(0, 3));
+    expect(second.dates.map((d) => [d.date, d.status])).toEqual(dates.slice(3).map((d) => [d, 'published']));
+    expect(second.deferred_dates).toEqual([]);
     expect(dates.map((d) => fetchesOf(emulator, d))).toEqual(Array(10).fill(2)); // both reports, once
+    expect((await daysOf(loaded)).map((d) => d.status)).toEqual(Array(10).fill('complete'));
   });
 
   it('re-fetches the lookback window on every run, picking up a revision, and leaves older days alone', async () => {
@@ -82,14 +122,18 @@ describe('the GA4 Data API source', () => {
     cleanup.push(() => emulator.stop());
     const now = () => new Date('2026-11-08T15:00:00Z'); // 12:00 in São Paulo: today is the 8th
     const dates = Array.from({ length: 7 }, (_, i) => `2026-11-0${i + 1}`);
-    await runApiPipeline({ loaded, dates, now });
+    await runPipeline({ loaded, dates, now });
     const old = await sha(csvPath(dir, 'ga4_api_funnel_daily', '2026-11-01'));
     const revised = await sha(csvPath(dir, 'ga4_api_funnel_daily', '2026-11-06'));
     emulator.revise('funnel', '2026-11-06', (row) => row.map((v, i) => (i === 4 ? Number(v) + 1000 : v))); // sessions
-    const second = await runApiPipeline({ loaded, dates, now });
+    const second = await runPipeline({ loaded, dates, now });
+    expect(second.settled_dates).toEqual(['2026-11-01', '2026-11-02', '2026-11-03', '2026-11-04']);
     expect(second.dates.map((d) => [d.date, d.status, d.final])).toEqual([
-      ['2026-11-01', 'final', true], ['2026-11-02', 'final', true], ['2026-11-03', 'final', true], ['2026-11-04', 'final', true],
       ['2026-11-05', 'published', false], ['2026-11-06', 'published', false], ['2026-11-07', 'published', false],
+    ]);
+    expect((await daysOf(loaded)).map((d) => [d.date, d.status])).toEqual([
+      ...['01', '02', '03', '04'].map((d) => [`2026-11-${d}`, 'complete']),
+      ...['05', '06', '07'].map((d) => [`2026-11-${d}`, 'provisional']),
     ]);
     expect(await sha(csvPath(dir, 'ga4_api_funnel_daily', '2026-11-01'))).toBe(old);
     expect(await sha(csvPath(dir, 'ga4_api_funnel_daily', '2026-11-06'))).not.toBe(revised);

@@ -52,6 +52,8 @@ describe('cartlens gcp plan / apply', () => {
           { action: { type: 'SetStorageClass', storageClass: 'NEARLINE' }, condition: { age: 7, matchesPrefix: ['exports/'] } },
           { action: { type: 'Delete' }, condition: { age: 30, matchesPrefix: ['exports/'] } },
           { action: { type: 'Delete' }, condition: { age: 1, matchesPrefix: ['exports/_incoming/'] } },
+          // The GA4 Data API's raw pages, outside the export prefix, after retention.landed_days.
+          { action: { type: 'Delete' }, condition: { age: 30, matchesPrefix: ['_raw/'] } },
         ],
       },
     });
@@ -78,6 +80,6 @@ describe('cartlens gcp plan / apply', () => {
   });
 
   it('states the real lifetime of a file', () => {
-    expect(maximumLifetimeDays({ bucket: 'b', location: 'x', deleteAfterDays: 90, storageClassSteps: [], softDeleteDays: 0, exportPrefix: '', incomingPrefix: '_incoming/' })).toBe(91);
+    expect(maximumLifetimeDays({ bucket: 'b', location: 'x', deleteAfterDays: 90, storageClassSteps: [], softDeleteDays: 0, exportPrefix: '', incomingPrefix: '_incoming/', rawPrefix: '_raw/', rawDeleteAfterDays: 30 })).toBe(91);
   });
 });

@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { CartlensError } from '../util/errors.js';
+import { quietMetadataLookupWarnings } from '../util/google-warnings.js';
 import { runCommand } from './commands/run.js';
 import { demoCommand } from './commands/demo.js';
 import { validateCommand } from './commands/validate.js';
@@ -13,6 +14,9 @@ import { statusCommand } from './commands/status.js';
 import { backfillCommand } from './commands/backfill.js';
 import { scheduleCommand } from './commands/schedule.js';
 import { serveCommand } from './commands/serve.js';
+
+// google-auth warns off Google Cloud that it found no metadata server; cartlens reports the real problem.
+quietMetadataLookupWarnings();
 
 const program = new Command('cartlens')
   .description("Turns an online store's cart events into daily cart metrics published as CSV files.")

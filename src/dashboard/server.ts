@@ -8,7 +8,7 @@ import { basename, extname, join, resolve, sep } from 'node:path';
 import type { ExportConfig } from '../config/schema.js';
 import { completionMarkerPath, csvFileName } from '../exports/exporter.js';
 import { PUBLISHED_TABLE_NAMES } from '../exports/published-tables.js';
-import { reportPath } from '../reports/daily-report.js';
+import { lastRunReportPath, reportPath, runReportPath } from '../reports/daily-report.js';
 import type { ReportFormatOptions } from '../reports/render.js';
 import { CartlensError, ConfigError, InputError } from '../util/errors.js';
 import { renderDashboard, type FileLink } from './page.js';
@@ -180,7 +180,7 @@ function fileLinks(config: ExportConfig): { localRoot: string | null; forDate: (
   const paths = (date: string) => [
     ...PUBLISHED_TABLE_NAMES.map((table) => ({ name: `${table}.csv`, path: `${table}/dt=${date}/${csvFileName(table, date)}` })),
     { name: 'report.html', path: reportPath(date) },
-    { name: 'run_report.json', path: `run_report/dt=${date}/run_report_${date.replaceAll('-', '')}.json` },
+    { name: 'run_report.json', path: runReportPath(date) },
   ];
   if (config.type === 'local') {
     const root = resolve(config.dir);
@@ -236,13 +236,13 @@ async function sendFile(response: ServerResponse, root: string, encoded: string)
 async function isPublished(root: string, relative: string): Promise<boolean> {
   const parts = relative.split('/');
   if (parts.some((part) => part === '' || part === '.' || part === '..' || part.includes('\\'))) return false;
-  if (relative === 'run_report/last_run.json') return true;
+  if (relative === lastRunReportPath()) return true;
   const marker = /^_SUCCESS\/dt=(\d{4}-\d{2}-\d{2})\.json$/.exec(relative);
   if (marker) return relative === completionMarkerPath(marker[1]!);
   const [folder, partition, name, ...deeper] = parts;
   const date = /^dt=(\d{4}-\d{2}-\d{2})$/.exec(partition ?? '')?.[1];
   if (!date || !name || deeper.length > 0) return false;
-  if (relative === reportPath(date) || relative === `run_report/dt=${date}/run_report_${date.replaceAll('-', '')}.json`) return true;
+  if (relative === reportPath(date) || relative === runReportPath(date)) return true;
   if (!/^[a-z][a-z0-9_]*$/.test(folder!) || folder === 'report' || folder === 'run_report') return false;
   const manifest = await readFile(join(root, folder!, partition!, 'manifest.json'), 'utf8')
     .then((text) => JSON.parse(text) as { table?: unknown; date?: unknown; file?: unknown })

@@ -50,10 +50,12 @@ export function csvPath(table: string, date: string): string {
  * The per-date completion marker, `_SUCCESS/dt=<date>.json` under the export root: written after
  * all of a date's files, deleted before any of them changes. A reader that sees it can read the
  * files it names (their SHA-256 tells a newer file apart); one that does not waits. The leading
- * `_` keeps it out of Hive-style readers that list `<table>/dt=…` folders.
+ * `_` keeps it out of Hive-style readers that list `<table>/dt=…` folders. A source that publishes
+ * its own tables beside the contract's keeps its markers in its own folder (`namespace`, e.g.
+ * `ga4_api/`), so two sources sharing an export root never take each other's marker.
  */
-export function completionMarkerPath(date: string): string {
-  return `_SUCCESS/dt=${date}.json`;
+export function completionMarkerPath(date: string, namespace = ''): string {
+  return `_SUCCESS/${namespace}dt=${date}.json`;
 }
 
 export interface CompletionMarker {

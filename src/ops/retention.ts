@@ -1,6 +1,6 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Warehouse } from '../warehouse/warehouse.js';
+import { readsApiPages, type Warehouse } from '../warehouse/warehouse.js';
 import { addDays, localDate } from '../pipeline/due-dates.js';
 
 /**
@@ -12,7 +12,7 @@ import { addDays, localDate } from '../pipeline/due-dates.js';
  */
 export async function purgeExpired(
   warehouse: Warehouse,
-  landingDir: string | undefined,
+  { landingDir, pagesDir }: { landingDir?: string | undefined; pagesDir?: string | undefined },
   retention: { landed_days: number; quarantine_days: number; staged_days: number },
   now: Date,
   timeZone: string,
@@ -33,6 +33,12 @@ export async function purgeExpired(
   }
   const { dialect } = warehouse;
   const today = localDate(now, timeZone);
+  // The Data API's pages (a run of that source passes where they land locally).
+  if (pagesDir) files += await purgeLandedPages(pagesDir, addDays(today, -retention.landed_days));
+  if (pagesDir && readsApiPages(warehouse) && warehouse.landedPages === 'gcs') {
+    // Pages loaded into BigQuery (ga4_api_pages); the bucket's lifecycle deletes the objects.
+    await warehouse.execute(`DELETE FROM ${dialect.tableName('ga4_api_pages', false)} WHERE date < ${dialect.dateLiteral(addDays(today, -retention.landed_days))}`);
+  }
   const before = (days: number) => dialect.dateLiteral(addDays(today, -days));
   // A line without a date (invalid JSON, no event_date) goes with the run that landed it: NULL < cutoff never matches.
   const landedBefore = `TIMESTAMP '${new Date(now.getTime() - retention.quarantine_days * 86_400_000).toISOString().replace('T', ' ').replace('Z', '')}'`;
@@ -44,4 +50,20 @@ export async function purgeExpired(
     await warehouse.execute(`DELETE FROM ${dialect.tableName(table, false)} WHERE event_date < ${before(retention.staged_days)}`);
   }
   return { files };
+}
+
+/**
+ * The Data API's landed pages, `<pagesDir>/<property>/<date>/…`: a report date's folder goes once
+ * the date is older than the cutoff (the pages are aggregates, but raw: kept as long as landed files).
+ */
+async function purgeLandedPages(pagesDir: string, cutoff: string): Promise<number> {
+  let purged = 0;
+  for (const property of await readdir(pagesDir).catch(() => [] as string[])) {
+    for (const date of await readdir(join(pagesDir, property)).catch(() => [] as string[])) {
+      if (!/^\d{4}-\d{2}-\d{2}$/.test(date) || date >= cutoff) continue;
+      await rm(join(pagesDir, property, date), { recursive: true, force: true });
+      purged++;
+    }
+  }
+  return purged;
 }

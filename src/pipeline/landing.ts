@@ -58,7 +58,10 @@ export async function landFiles(
 
 async function landOne(file: InputFile, index: number, objectsDir: string, scratchDir: string, runId: string, onBytes: (bytes: number) => void): Promise<LandedFile> {
   const name = basename(file.path);
-  const gzipped = name.toLowerCase().endsWith('.gz');
+  // A zero-byte .gz is an empty file, as an empty .json is (gunzip calls it a truncated stream).
+  // Its size is read now, not taken from the listing: a missing file fails below, naming it.
+  const empty = await stat(file.path).then((info) => info.size === 0, () => false);
+  const gzipped = name.toLowerCase().endsWith('.gz') && !empty;
   const tmpLanded = join(objectsDir, `.${runId}-${index}.tmp`);
   const plainPath = join(scratchDir, `${String(index).padStart(5, '0')}.ndjson`);
   const hash = createHash('sha256');

@@ -1,4 +1,6 @@
 import type { PublishedFile } from '../exports/exporter.js';
+import type { ReportQuality } from '../sources/ga4-data-api/fetcher.js';
+import type { Reconciliation } from './reconcile.js';
 
 export interface QualityReport {
   /** Non-blank lines of the input that belong to this date (duplicates and quarantined included). */
@@ -40,10 +42,17 @@ export interface DateReport {
    * `failed`: a blocking assertion failed, the date's files were withheld.
    */
   status: 'published' | 'no_events' | 'failed';
+  /** The day ended more than 72 hours ago: GA4 no longer revises it. */
+  final: boolean;
   /** Assertions that found violating rows (warnings included). */
   assertion_failures: AssertionFailure[];
   rows: Record<string, number>;
-  quality: QualityReport;
+  /** The input's lines for the date (event sources); null for the Data API, which has no lines. */
+  quality: QualityReport | null;
+  /** The Data API's data-quality signals per report (thresholding, sampling, "(other)" rows). */
+  report_quality?: Record<string, ReportQuality>;
+  /** The Data API against the export's tables, when the warehouse has both for the date. */
+  reconciliation?: Reconciliation;
   summary: DateSummary | null;
   files: PublishedFile[];
 }
@@ -62,22 +71,56 @@ export interface RunReport {
   dates: DateReport[];
   /** Requested dates that had no event in the input. */
   missing_dates: string[];
+  /** Dates left for the next run, with why (the Data API's quota or the run's token budget ran out). */
+  deferred_dates: { date: string; reason: string }[];
+  /** Dates asked for that were fetched before when already final: nothing to do. */
+  settled_dates: string[];
+  /** Data API quota tokens the run spent. */
+  tokens_spent?: number;
+}
+
+/** A run report of an event source (GA4 export files or tables): every date has its line counts. */
+export type EventRunReport = Omit<RunReport, 'dates'> & { dates: (DateReport & { quality: QualityReport })[] };
+
+/** The report as an event source's, checked: a date without line counts is not one. */
+export function eventRunReport(report: RunReport): EventRunReport {
+  const without = report.dates.find((d) => d.quality === null);
+  if (without) throw new Error(`${without.date} has no line counts: not an event source's run report`);
+  return report as EventRunReport;
 }
 
 /** The per-day table printed at the end of a run. */
 export function formatRunTable(report: RunReport): string {
-  const header = ['date', 'sessions', 'carts', 'abandon rate', 'purchases', 'revenue', 'abandoned value', 'quarantined', 'duplicates'];
-  const rows = report.dates.map((d) => [
-    d.date,
-    String(d.summary?.sessions ?? 0),
-    String(d.summary?.sessions_with_add_to_cart ?? 0),
-    d.summary?.cart_abandonment_rate == null ? '—' : `${(Number(d.summary.cart_abandonment_rate) * 100).toFixed(1)}%`,
-    String(d.summary?.purchases ?? 0),
-    d.summary?.revenue ?? '0.00',
-    d.summary?.abandoned_value ?? '0.00',
-    String(d.quality.quarantined),
-    String(d.quality.duplicates),
-  ]);
+  // The Data API has no lines: its table shows each date's state, rows and quality signals.
+  if (report.dates.some((d) => d.quality === null)) {
+    return table(
+      ['date', 'status', 'final', 'rows', 'quality flags'],
+      report.dates.map((d) => [
+        d.date,
+        d.status,
+        d.final ? 'final' : 'provisional',
+        Object.entries(d.rows).map(([t, n]) => `${t}: ${n}`).join(', '),
+        Object.entries(d.report_quality ?? {}).filter(([, q]) => q.subjectToThresholding || q.dataLossFromOtherRow || q.samplingMetadatas.length > 0).map(([r]) => r).join(', ') || '—',
+      ]),
+    );
+  }
+  return table(
+    ['date', 'sessions', 'carts', 'abandon rate', 'purchases', 'revenue', 'abandoned value', 'quarantined', 'duplicates'],
+    report.dates.map((d) => [
+      d.date,
+      String(d.summary?.sessions ?? 0),
+      String(d.summary?.sessions_with_add_to_cart ?? 0),
+      d.summary?.cart_abandonment_rate == null ? '—' : `${(Number(d.summary.cart_abandonment_rate) * 100).toFixed(1)}%`,
+      String(d.summary?.purchases ?? 0),
+      d.summary?.revenue ?? '0.00',
+      d.summary?.abandoned_value ?? '0.00',
+      String(d.quality?.quarantined ?? 0),
+      String(d.quality?.duplicates ?? 0),
+    ]),
+  );
+}
+
+function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [line(header), line(widths.map((w) => '─'.repeat(w))), ...rows.map(line)].join('\n');

@@ -23,9 +23,31 @@ export interface DailyReportOptions {
 export const REPORT_FILE = 'report.html';
 
 /** Where a date's report lives in the bucket: `report/dt=<date>/report.html`. */
-export function reportPath(date: string): string {
-  return `report/dt=${date}/${REPORT_FILE}`;
+export function reportPath(date: string, namespace = ''): string {
+  return `report/${namespace}dt=${date}/${REPORT_FILE}`;
 }
+
+/** Where a date's run report lives: `run_report/dt=<date>/run_report_<yyyymmdd>.json`. */
+export function runReportPath(date: string, namespace = ''): string {
+  return `run_report/${namespace}dt=${date}/run_report_${date.replaceAll('-', '')}.json`;
+}
+
+/** The last run's report: `run_report/last_run.json` (`ga4_api_last_run.json` for the Data API's). */
+export function lastRunReportPath(namespace = ''): string {
+  return `run_report/${namespace.replace(/\/$/, '_')}last_run.json`;
+}
+
+/**
+ * A source's daily report: its HTML (null when the date has nothing to show), and the published
+ * funnel row it was drawn from, when there is one (the run report's summary).
+ */
+export type DailyReportBuilder = (warehouse: Warehouse, date: string, options: DailyReportOptions) => Promise<{ html: string; funnel: Row | null } | null>;
+
+/** The events' report, from the day's published funnel row and its items (the export queries). */
+export const eventsDailyReport: DailyReportBuilder = async (warehouse, date, options) => {
+  const [funnel] = await warehouse.query(exportQuery(warehouse.dialect, PUBLISHED_TABLES.find((t) => t.name === 'cart_funnel_daily')!, date));
+  return funnel ? { html: await buildDailyReport(warehouse, date, funnel, options), funnel } : null;
+};
 
 /** Renders the report from the day's published funnel row and its items (the export query). */
 export async function buildDailyReport(warehouse: Warehouse, date: string, funnel: Row, options: DailyReportOptions): Promise<string> {

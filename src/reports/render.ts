@@ -70,6 +70,16 @@ export const LABELS = {
     provisional: 'provisional',
     failed: 'failed',
     deferred: 'deferred',
+    apiTitle: 'Cart report (GA4 Data API)',
+    addToCartEvents: 'Add-to-cart events',
+    checkouts: 'Checkouts',
+    unitsAdded: 'Units added to cart',
+    unitsPurchased: 'Units purchased',
+    itemRevenue: 'Item revenue',
+    itemCartToPurchase: 'Units cart-to-purchase',
+    topAddedItems: 'Items most added to carts',
+    noAddedItems: 'No item was added to a cart this day.',
+    apiNote: 'Numbers as the GA4 Data API reports them (sampling and thresholds may apply); abandoned carts need the GA4 export.',
   },
   'pt-BR': {
     title: 'Relatório de carrinhos',
@@ -125,6 +135,16 @@ export const LABELS = {
     provisional: 'provisório',
     failed: 'falhou',
     deferred: 'adiado',
+    apiTitle: 'Relatório de carrinhos (GA4 Data API)',
+    addToCartEvents: 'Eventos de adição ao carrinho',
+    checkouts: 'Checkouts',
+    unitsAdded: 'Unidades adicionadas ao carrinho',
+    unitsPurchased: 'Unidades compradas',
+    itemRevenue: 'Receita dos itens',
+    itemCartToPurchase: 'Unidades carrinho→compra',
+    topAddedItems: 'Itens mais adicionados aos carrinhos',
+    noAddedItems: 'Nenhum item foi adicionado a um carrinho neste dia.',
+    apiNote: 'Números como a GA4 Data API os informa (amostragem e limites podem se aplicar); carrinhos abandonados exigem o export do GA4.',
   },
 } as const satisfies Record<ReportLocale, Record<string, string>>;
 
@@ -166,8 +186,8 @@ export const TILES = [
  * The tiles of a funnel row (a day's, or a range's sum). Each carries its raw published value in
  * `data-value`; with a `previous` row, also the change against it.
  */
-export function tilesHtml(funnel: Row, formats: Formats, previous?: Row): string {
-  return TILES.map(([key, label, kind]) => {
+export function tilesHtml(funnel: Row, formats: Formats, previous?: Row, tiles: readonly (readonly [string, keyof Labels, 'integer' | 'rate' | 'money'])[] = TILES): string {
+  return tiles.map(([key, label, kind]) => {
     const raw = funnel[key];
     const change = previous ? changeHtml(raw, previous[key], kind, formats) : '';
     return (
@@ -201,13 +221,21 @@ function changeHtml(current: unknown, previous: unknown, kind: 'integer' | 'rate
 /** The funnel: sessions → view item → add to cart → checkout → purchase, as horizontal bars. */
 export function funnelSvg(funnel: Row, formats: Formats): string {
   const { text } = formats;
-  const steps: [string, number][] = [
-    [text.sessions, Number(funnel.sessions ?? 0)],
-    [text.viewItem, Number(funnel.sessions_with_view_item ?? 0)],
-    [text.addToCart, Number(funnel.sessions_with_add_to_cart ?? 0)],
-    [text.checkout, Number(funnel.sessions_with_begin_checkout ?? 0)],
-    [text.purchase, Number(funnel.sessions_with_purchase ?? 0)],
-  ];
+  return barsSvg(
+    [
+      [text.sessions, Number(funnel.sessions ?? 0)],
+      [text.viewItem, Number(funnel.sessions_with_view_item ?? 0)],
+      [text.addToCart, Number(funnel.sessions_with_add_to_cart ?? 0)],
+      [text.checkout, Number(funnel.sessions_with_begin_checkout ?? 0)],
+      [text.purchase, Number(funnel.sessions_with_purchase ?? 0)],
+    ],
+    formats,
+  );
+}
+
+/** Horizontal bars, each with its count and its share of the first bar. */
+export function barsSvg(steps: [string, number][], formats: Formats): string {
+  const { text } = formats;
   const barHeight = 28;
   const width = 720;
   const labelWidth = 190;

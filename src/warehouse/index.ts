@@ -14,8 +14,17 @@ export function warehouseCapabilities(config: WarehouseConfig): { concurrentRuns
   return { concurrentRuns: config.type === 'bigquery' };
 }
 
-/** The SQL dialect of a configured warehouse: the one place a dialect is built from config. */
-export function dialectFor(config: WarehouseConfig): Dialect & MaterializationDialect {
+/** The warehouses cartlens compiles SQL for. */
+export const DIALECT_NAMES = ['duckdb', 'bigquery'] as const;
+
+/**
+ * The SQL dialect of a configured warehouse — the one place a dialect is built. `as` compiles for
+ * another warehouse than the config's (`cartlens compile --dialect`), with placeholder datasets.
+ */
+export function dialectFor(config: WarehouseConfig, as: (typeof DIALECT_NAMES)[number] = config.type): Dialect & MaterializationDialect {
+  if (as !== config.type) {
+    return as === 'duckdb' ? new DuckDbDialect() : bigQueryDialectFor({ project: 'PROJECT', staging_dataset: 'cartlens_staging', marts_dataset: 'cartlens_marts' });
+  }
   switch (config.type) {
     case 'duckdb':
       return new DuckDbDialect();

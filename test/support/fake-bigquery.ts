@@ -24,7 +24,8 @@ export class FakeBigQuery {
   private readonly faults: { fault: BigQueryFault; times: number }[] = [];
   private server: Server | undefined;
 
-  constructor(private readonly answer: (sql: string) => QueryAnswer | Promise<QueryAnswer>) {}
+  /** `answer` gets each job's SQL, and the BigQuery session the job runs in, when it has one. */
+  constructor(private readonly answer: (sql: string, job: { session?: string }) => QueryAnswer | Promise<QueryAnswer>) {}
 
   async start(): Promise<string> {
     this.server = createServer((req, res) => void this.handle(req, res));
@@ -76,7 +77,7 @@ export class FakeBigQuery {
       if (armed?.fault.kind === 'status') return reply(armed.fault.status, { error: { code: armed.fault.status, message: `injected ${armed.fault.status}` } });
       const sql = String(job.configuration.query?.query ?? '');
       if (job.configuration.dryRun) {
-        const { bytesProcessed } = await this.answer(sql);
+        const { bytesProcessed } = await this.answer(sql, {});
         return reply(200, { ...job, status: { state: 'DONE' }, statistics: { totalBytesProcessed: String(bytesProcessed), query: { totalBytesProcessed: String(bytesProcessed) } } });
       }
       const id = job.jobReference.jobId;
@@ -97,7 +98,8 @@ export class FakeBigQuery {
       if (!job) return reply(404, { error: { code: 404, message: 'Not found: Job' } });
       let answer: QueryAnswer;
       try {
-        answer = await this.answer(String(job.configuration.query?.query ?? ''));
+        const session = this.sessionOf(job);
+        answer = await this.answer(String(job.configuration.query?.query ?? ''), session ? { session } : {});
       } catch (error) {
         // An answer that throws with a status (e.g. 404 "Not found: Table …") is BigQuery's error.
         const status = (error as { status?: number }).status ?? 400;

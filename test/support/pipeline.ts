@@ -7,7 +7,7 @@ import { parse } from 'csv-parse/sync';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { parseConfig } from '../../src/config/load.js';
 import { runPipeline } from '../../src/pipeline/run.js';
-import type { RunReport } from '../../src/pipeline/report.js';
+import { eventRunReport, type EventRunReport, type RunReport } from '../../src/pipeline/report.js';
 
 export const SECRET = 'test-secret-key-0123456789';
 
@@ -48,7 +48,7 @@ export async function writeInput(dir: string, files: Record<string, Line[]>): Pr
 
 export interface RunResult {
   dir: string;
-  report: RunReport;
+  report: EventRunReport;
   /** Parsed CSV rows of a published table for a date (header → value). */
   csv(table: string, date: string): Promise<Record<string, string>[]>;
   csvText(table: string, date: string): Promise<string>;
@@ -69,7 +69,7 @@ export function resultFor(dir: string, report: RunReport): RunResult {
   const csvText = (table: string, date: string) => readFile(join(dir, 'exports', table, `dt=${date}`, `${table}_${date.replaceAll('-', '')}.csv`), 'utf8');
   return {
     dir,
-    report,
+    report: eventRunReport(report),
     csvText,
     csv: async (table, date) => parse(await csvText(table, date), { columns: true, skip_empty_lines: false }) as Record<string, string>[],
     query: (sql) => queryWarehouse(join(dir, 'state', 'warehouse.duckdb'), sql),

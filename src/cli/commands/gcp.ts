@@ -16,7 +16,7 @@ export function gcpCommand(program: Command): void {
       .action(async (options: { config: string }) => {
         const { config } = await loadConfig(options.config);
         if (config.export.type !== 'gcs') throw new CartlensError(`${options.config}: export.type is ${config.export.type}`, 'gcp plan/apply manage a Cloud Storage export: set export.type to gcs');
-        const rules = rulesFromConfig(config.export);
+        const rules = rulesFromConfig(config.export, config.retention.landed_days);
         const bucket = bucketFromConfig(config.export);
         const changes = planBucket(rules, await readLiveBucket(bucket));
         for (const change of changes) {

@@ -7,7 +7,7 @@ export function iamCommand(program: Command): void {
   const iam = program.command('iam').description('permissions as code: check and apply deploy/iam.yaml');
   iam
     .command('lint')
-    .description('fail on primitive roles, public members, project-wide admin grants and service-account keys')
+    .description('fail on primitive roles, public members, admin roles on any resource and service-account keys')
     .argument('<file>', 'the policy file')
     .action(async (file: string) => {
       const findings = lintPolicy(await loadPolicy(file));

@@ -3,7 +3,6 @@ import { withDateOptions } from '../date-options.js';
 import { loadConfig } from '../../config/load.js';
 import { formatRunTable } from '../../pipeline/report.js';
 import { runPipeline } from '../../pipeline/run.js';
-import { runApiPipeline } from '../../pipeline/api-run.js';
 import { datesFromOptions } from '../../pipeline/dates.js';
 import { createProgress } from '../progress.js';
 import { shellQuote } from '../shell-quote.js';
@@ -17,26 +16,12 @@ export function runCommand(program: Command): void {
     .action(async (options: { config: string; date?: string; from?: string; to?: string; json?: boolean; due?: boolean }) => {
       const dates = datesFromOptions(options);
       const loaded = await loadConfig(options.config);
-      if (loaded.config.source.type === 'ga4-data-api') {
-        const apiReport = await runApiPipeline({ loaded, ...(dates ? { dates } : {}), progress: createProgress(process.stderr, options.json === true) });
-        if (options.json) process.stdout.write(`${JSON.stringify(apiReport, null, 2)}\n`);
-        else {
-          for (const d of apiReport.dates) {
-            const flags = Object.entries(d.quality).filter(([, q]) => q.subjectToThresholding || q.dataLossFromOtherRow || q.samplingMetadatas.length > 0).map(([r]) => r);
-            process.stdout.write(`${d.date}  ${d.status.padEnd(9)}  ${d.final ? 'final' : 'provisional'}  ${Object.entries(d.rows).map(([t, n]) => `${t}: ${n} rows`).join(', ')}${flags.length ? `  quality flags: ${flags.join(', ')}` : ''}\n`);
-          }
-          process.stdout.write(`${apiReport.tokens_spent} quota tokens spent\n`);
-        }
-        const deferred = apiReport.dates.filter((d) => d.status === 'deferred').map((d) => d.date);
-        if (deferred.length > 0) process.stderr.write(`warning: quota reached: ${deferred.join(', ')} deferred; the next run fetches them\n`);
-        return;
-      }
       const report = await runPipeline({ loaded, ...(dates ? { dates } : {}), due: options.due === true, progress: createProgress(process.stderr, options.json === true) });
       if (options.json) {
         process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       } else {
         process.stdout.write(`\n${formatRunTable(report)}\n\n`);
-        const quarantined = report.dates.reduce((sum, d) => sum + d.quality.quarantined, 0) + Object.values(report.undated.quarantined_by_reason).reduce((a, b) => a + b, 0);
+        const quarantined = report.dates.reduce((sum, d) => sum + (d.quality?.quarantined ?? 0), 0) + Object.values(report.undated.quarantined_by_reason).reduce((a, b) => a + b, 0);
         if (quarantined > 0) process.stdout.write(`${quarantined} line(s) quarantined: kept in the warehouse table quarantined_events, with their reasons in the run report.\n`);
         process.stdout.write(`CSV files: ${report.export_root}/<table>/dt=<date>/\nDaily reports: ${report.export_root}/report/dt=<date>/report.html\nRun report: ${report.export_root}/run_report/last_run.json\nDashboard: npx cartlens serve --config ${shellQuote(options.config)}\n`);
       }
@@ -50,6 +35,10 @@ export function runCommand(program: Command): void {
       if (empty.length > 0) {
         process.stderr.write(`${dates ? 'error' : 'warning'}: no included events for ${empty.join(', ')} (every line quarantined or without a session) — nothing published for them; see the run report\n`);
       }
+      if (report.deferred_dates.length > 0) {
+        process.stderr.write(`warning: ${report.deferred_dates[0]!.reason}: ${report.deferred_dates.map((d) => d.date).join(', ')} deferred; the next run fetches them\n`);
+      }
+      if (report.tokens_spent !== undefined) process.stdout.write(`${report.tokens_spent} Data API quota tokens spent\n`);
       if (report.missing_dates.length > 0) {
         process.stderr.write(`error: no events for ${report.missing_dates.join(', ')} — those dates were not computed; add their export files and run again\n`);
       }

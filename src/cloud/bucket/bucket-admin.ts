@@ -7,7 +7,10 @@ import { desiredMetadata, type BucketChange, type BucketMetadata, type BucketRul
 /** The slice of the Storage SDK that reads and changes a bucket's settings. */
 export type BucketAdminLike = Pick<Bucket, 'name' | 'getMetadata' | 'setMetadata' | 'create'>;
 
-export function rulesFromConfig(config: Extract<ExportConfig, { type: 'gcs' }>): BucketRules {
+/** Where raw input lands in the bucket: at its root, never under the export prefix that BI readers may read. */
+export const RAW_PREFIX = '_raw/';
+
+export function rulesFromConfig(config: Extract<ExportConfig, { type: 'gcs' }>, landedDays = 30): BucketRules {
   return {
     bucket: config.bucket,
     location: config.location,
@@ -16,6 +19,8 @@ export function rulesFromConfig(config: Extract<ExportConfig, { type: 'gcs' }>):
     softDeleteDays: config.soft_delete_days,
     exportPrefix: config.prefix,
     incomingPrefix: `${config.prefix}_incoming/`,
+    rawPrefix: RAW_PREFIX,
+    rawDeleteAfterDays: landedDays,
   };
 }
 

@@ -11,6 +11,10 @@ export interface BucketRules {
   /** Where uploads in flight live: swept after a day when a run died before cleaning them up. */
   incomingPrefix: string;
   exportPrefix: string;
+  /** Where raw input lands (the GA4 Data API's pages), outside the export prefix BI readers see. */
+  rawPrefix: string;
+  /** Raw input is deleted this many days after it landed (retention.landed_days). */
+  rawDeleteAfterDays: number;
 }
 
 /** The fields of the JSON API's bucket resource that the rules govern. */
@@ -44,6 +48,7 @@ export function desiredMetadata(rules: BucketRules): Required<Pick<BucketMetadat
     })),
     { action: { type: 'Delete' }, condition: { age: rules.deleteAfterDays, ...(prefix ? { matchesPrefix: prefix } : {}) } },
     { action: { type: 'Delete' }, condition: { age: 1, matchesPrefix: [rules.incomingPrefix] } },
+    { action: { type: 'Delete' }, condition: { age: rules.rawDeleteAfterDays, matchesPrefix: [rules.rawPrefix] } },
   ];
   return {
     location: rules.location.toUpperCase(),

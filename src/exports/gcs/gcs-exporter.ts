@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { CRC32C, type Bucket } from '@google-cloud/storage';
-import { CartlensError, PublishError } from '../../util/errors.js';
+import { accessError, CartlensError, PublishError } from '../../util/errors.js';
 import type { CsvContent } from '../csv.js';
 import { csvFileName, type Exporter, type PublishedFile } from '../exporter.js';
 
@@ -148,6 +148,9 @@ async function guarded<T>(what: string, work: () => Promise<T>): Promise<T> {
 /** Rewrites a client error as one of ours: permissions and bad requests are terminal. */
 function classify(what: string, error: unknown): CartlensError {
   if (error instanceof CartlensError) return error;
+  // Unreachable or unauthenticated: the same words as BigQuery's, still a publish failure.
+  const access = accessError(what, error);
+  if (access) return new PublishError(access.message, access.hint, access.transient, { cause: error });
   const code = (error as { code?: number | string }).code;
   const message = ((error as Error).message ?? String(error)).split('\n')[0];
   if (code === 401 || code === 403) {

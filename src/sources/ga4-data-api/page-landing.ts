@@ -13,7 +13,7 @@ export interface PageContext {
  * Where GA4 Data API response pages land, unchanged and with their requests, before anything
  * reads them: `ga4-api/<property>/<date>/<report>/<run>/page-NNNNN.json`, one JSON document a
  * page on one line (newline-delimited JSON, as a BigQuery load job reads it). Local folders for
- * DuckDB; the bucket's `_raw/` prefix for BigQuery, which BI readers are never granted.
+ * DuckDB; `_raw/` at the bucket's root for BigQuery, which BI readers are never granted.
  */
 export interface PageLanding {
   readonly kind: 'local' | 'gcs';
@@ -60,26 +60,24 @@ export class LocalPageLanding implements PageLanding {
 export type PageBucketLike = Pick<Bucket, 'file' | 'name'>;
 
 /**
- * Pages in Cloud Storage under `<prefix>_raw/`. Each object is created with `ifGenerationMatch: 0`:
+ * Pages in Cloud Storage under `_raw/` at the bucket's root — outside the export prefix, which BI
+ * readers are granted; the bucket's lifecycle deletes them after `retention.landed_days`. Each object is created with `ifGenerationMatch: 0`:
  * a page is written once (a name holds a run's page), and the precondition lets the client retry
  * a lost request safely; a 412 on a retry means the first attempt got through.
  */
 export class GcsPageLanding implements PageLanding {
   readonly kind = 'gcs';
 
-  constructor(
-    private readonly bucket: PageBucketLike,
-    private readonly prefix: string,
-  ) {}
+  constructor(private readonly bucket: PageBucketLike) {}
 
   get description(): string {
-    return `gs://${this.bucket.name}/${this.prefix}_raw/`;
+    return `gs://${this.bucket.name}/_raw/`;
   }
 
   async land(fetched: FetchedReport, context: PageContext): Promise<string[]> {
     const uris: string[] = [];
     for (let page = 0; page < fetched.pages.length; page++) {
-      const name = `${this.prefix}_raw/${pagePath(fetched, page, context)}`;
+      const name = `_raw/${pagePath(fetched, page, context)}`;
       const document = pageDocument(fetched, page, context);
       try {
         await this.bucket.file(name).save(document, { resumable: false, contentType: 'application/x-ndjson', validation: 'crc32c', preconditionOpts: { ifGenerationMatch: 0 } });

@@ -94,7 +94,7 @@ export class BigQueryWarehouse implements Warehouse, BigQueryExportReader, ApiPa
 
   /** The bytes the read of the export would process (a dry run: free, nothing runs). */
   async dryRunExportRead(source: BigQueryExportSource, dates: readonly string[] | undefined): Promise<number> {
-    return this.jobs.dryRun({ runId: this.run, step: 'dry_run', sql: await this.readExportSql(source, dates) });
+    return this.jobs.dryRun({ runId: this.run, step: 'read_export', sql: await this.readExportSql(source, dates) });
   }
 
   /** The SELECT over the export's tables of `dates` (all daily tables when undefined). */

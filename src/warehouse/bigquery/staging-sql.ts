@@ -104,7 +104,7 @@ SELECT ${values.join(', ')}
 FROM ${dialect.tableName('ga4_api_pages', false)} AS p, UNNEST(JSON_QUERY_ARRAY(p.response, '$.rows')) AS r
 WHERE p.date = ${date} AND p.run_id = ${literal(load.runId)} AND p.property = ${literal(load.property)} AND p.report = ${literal(load.report.name)}`,
     `DELETE FROM ${fetches} WHERE property = ${literal(load.property)} AND report = ${literal(load.report.name)} AND date = ${date}`,
-    `INSERT INTO ${fetches} VALUES (${literal(load.property)}, ${literal(load.report.name)}, ${date}, ${literal(load.runId)}, TIMESTAMP ${literal(load.fetchedAt.toISOString())}, ${load.final}, ${load.rowCount}, ${load.tokens}, ${literal(JSON.stringify(load.quality))})`,
+    `INSERT INTO ${fetches} VALUES (${literal(load.property)}, ${literal(load.report.name)}, ${date}, ${literal(load.runId)}, TIMESTAMP '${load.fetchedAt.toISOString().replace('T', ' ').replace('Z', '')}', ${load.final}, ${load.rowCount}, ${load.tokens}, ${literal(JSON.stringify(load.quality))})`,
   ];
 }
 

@@ -31,7 +31,19 @@ CREATE TABLE IF NOT EXISTS `my-project.cartlens_staging.run_state` (
   started_at TIMESTAMP NOT NULL, finished_at TIMESTAMP NOT NULL, input_fingerprint STRING,
   rows_json STRING, final BOOL NOT NULL, last_error STRING
 );
+-- GA4 Data API: every landed response page, as loaded (load jobs append; a run reads its own),
+-- and what each fetch of a report and date returned.
+CREATE TABLE IF NOT EXISTS `my-project.cartlens_staging.ga4_api_pages` (
+  run_id STRING NOT NULL, property STRING NOT NULL, report STRING NOT NULL, date DATE NOT NULL,
+  page INT64 NOT NULL, request JSON, response JSON
+) PARTITION BY date;
+CREATE TABLE IF NOT EXISTS `my-project.cartlens_staging.ga4_api_fetches` (
+  property STRING NOT NULL, report STRING NOT NULL, date DATE NOT NULL, run_id STRING NOT NULL,
+  fetched_at TIMESTAMP NOT NULL, final BOOL NOT NULL, row_count INT64 NOT NULL, tokens INT64 NOT NULL, quality STRING
+) PARTITION BY date;
 
 CREATE TABLE IF NOT EXISTS `my-project.cartlens_marts.cart_funnel_daily` (date DATE, sessions INT64, sessions_with_view_item INT64, sessions_with_add_to_cart INT64, sessions_with_begin_checkout INT64, sessions_with_purchase INT64, abandoned_carts INT64, cart_abandonment_rate NUMERIC, purchases INT64, revenue NUMERIC, abandoned_value NUMERIC) PARTITION BY date;
 CREATE TABLE IF NOT EXISTS `my-project.cartlens_marts.abandoned_carts` (date DATE, user_key STRING, session_id INT64, first_add_at TIMESTAMP, last_cart_event_at TIMESTAMP, reached_checkout BOOL, distinct_items INT64, units INT64, cart_value NUMERIC, device_category STRING, country STRING, source STRING, medium STRING) PARTITION BY date;
 CREATE TABLE IF NOT EXISTS `my-project.cartlens_marts.cart_items_daily` (date DATE, item_id STRING, item_name STRING, item_category STRING, views INT64, add_to_cart_units INT64, remove_from_cart_units INT64, purchased_units INT64, purchased_revenue NUMERIC, cart_to_purchase_rate NUMERIC, abandoned_units INT64, abandoned_value NUMERIC) PARTITION BY date;
+CREATE TABLE IF NOT EXISTS `my-project.cartlens_marts.ga4_api_items_daily` (date DATE, item_id STRING, item_name STRING, item_category STRING, items_viewed INT64, items_added_to_cart INT64, items_checked_out INT64, items_purchased INT64, item_revenue NUMERIC, cart_to_purchase_rate NUMERIC) PARTITION BY date;
+CREATE TABLE IF NOT EXISTS `my-project.cartlens_marts.ga4_api_funnel_daily` (date DATE, device_category STRING, country STRING, session_source_medium STRING, sessions INT64, add_to_carts INT64, checkouts INT64, ecommerce_purchases INT64, purchase_revenue NUMERIC, total_purchasers INT64) PARTITION BY date;

@@ -24,9 +24,12 @@ SELECT
       ir.late_reason)
   END AS reason,
   -- A line that cannot be parsed still belongs to a date when its text shows one. An event_date
-  -- that its timestamp contradicts is not trusted: such a line belongs to no date.
+  -- that its timestamp contradicts is not trusted: such a line belongs to no date. Nor does a
+  -- quarantined line whose date lies outside the dates cartlens handles (src/pipeline/dates.ts):
+  -- a corrupt 99991231 must not make a day of its own.
   CASE WHEN e.early_reason = 'event_date_mismatch' THEN NULL
-       ELSE coalesce(e.event_date, try_strptime(nullif(regexp_extract(t.raw_line, '"event_date"\s*:\s*"([0-9]{8})"', 1), ''), '%Y%m%d')::DATE)
+       WHEN e.event_date IS NOT NULL AND e.early_reason IS NULL THEN e.event_date
+       ELSE handled_date(coalesce(e.event_date, try_strptime(nullif(regexp_extract(t.raw_line, '"event_date"\s*:\s*"([0-9]{8})"', 1), ''), '%Y%m%d')::DATE))
   END AS event_date,
   e.session_id IS NOT NULL AS has_session,
   -- Only the first copy of a quarantined line keeps its text; a duplicate read it to settle alike.

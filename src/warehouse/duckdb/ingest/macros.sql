@@ -26,3 +26,5 @@ CREATE OR REPLACE TEMP MACRO cl_money(value_type, value_text) AS
 CREATE OR REPLACE TEMP MACRO cl_revenue(value_type, value_text) AS
   CASE WHEN value_type = 'VARCHAR' THEN cl_decimal(value_text[2:-2])
        ELSE cl_money(value_type, value_text) END;
+-- A date cartlens handles (src/pipeline/dates.ts: 2000-01-01 … 2099-12-31), else NULL.
+CREATE OR REPLACE TEMP MACRO handled_date(d) AS CASE WHEN d BETWEEN DATE '2000-01-01' AND DATE '2099-12-31' THEN d END;

@@ -1,0 +1,153 @@
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import type { CartlensConfig } from '../config/schema.js';
+import type { BigQueryExportSource, EventSource, FileEventSource } from '../sources/source.js';
+import { ConfigError, NoEventsError } from '../util/errors.js';
+import { readsBigQueryExport, readsLandedFiles, type StagedLineCount, type Warehouse } from '../warehouse/warehouse.js';
+import { crashPoint } from './crash-points.js';
+import { landFiles, openRunScratch, removeLeftovers, type LandedFile } from './landing.js';
+import type { DateReport, QualityReport, RunReport } from './report.js';
+import type { RunProgress } from './run.js';
+import { stageApiReports } from './stage-api.js';
+
+export interface StageContext {
+  config: CartlensConfig;
+  runId: string;
+  progress: RunProgress;
+  /** The dates asked for; undefined: every date the input has. */
+  dates: string[] | undefined;
+  /** The first date GA4 may still revise (the lookback window's start). */
+  lookbackStart: string;
+  /** Yesterday in the property's time zone. */
+  yesterday: string;
+  /** Whether a date is final (GA4 no longer revises it). */
+  isFinal(date: string): boolean;
+}
+
+/**
+ * A source's input, extracted and staged in the warehouse, ready to load: the only part of a run
+ * that differs by source. Everything before (plan, dates) and after (transaction, models,
+ * assertions, publish, run state, alerts, reports) is the one run core.
+ */
+export interface StagedInput {
+  /** The dates the run replaces; `publishable`: they get files (events: at least one included event). */
+  found: { date: string; publishable: boolean }[];
+  /** Dates asked for that wait for the next run, and why: no input yet (`missing`), or the quota ran out. */
+  deferred: { date: string; kind: 'missing' | 'quota'; reason: string }[];
+  /** Dates asked for with nothing to do: fetched before when already final. */
+  settled: string[];
+  /** Each input with what landing measured and its lines (the run report's `files`). */
+  files: RunReport['files'];
+  /** SHA-256 over the landed inputs, when there are files. */
+  fingerprint: string | null;
+  /** Quota tokens the extraction spent (the Data API). */
+  tokensSpent?: number;
+  undated: RunReport['undated'];
+  /** Inside the run's transaction: replaces `dates` in the relations the models read. */
+  load(dates: readonly string[]): Promise<void>;
+  /** The input's quality for a date: line counts (events) or the API's signals per report. */
+  dateQuality(date: string): Promise<Pick<DateReport, 'quality' | 'report_quality' | 'reconciliation'>>;
+  /** Fields every manifest of the date carries beside the file's own. */
+  manifestExtra(date: string): Record<string, unknown>;
+}
+
+/** Extracts and stages a source's input: how depends on the source, and nothing else does. */
+export function stage(source: EventSource, warehouse: Warehouse, context: StageContext): Promise<StagedInput> {
+  switch (source.kind) {
+    case 'files':
+    case 'bigquery-export':
+      return stageEvents(source, warehouse, context);
+    case 'ga4-data-api':
+      return stageApiReports(source, warehouse, context);
+    default: {
+      const unknown: never = source;
+      throw new Error(`unknown source kind ${(unknown as { kind: string }).kind}`);
+    }
+  }
+}
+
+/**
+ * GA4 export events: files are landed, then read by a warehouse that reads landed files; GA4's
+ * BigQuery export is read in place by a warehouse that can. Then the contract's cleaning, in the
+ * warehouse, gives the dates the input has.
+ */
+async function stageEvents(source: FileEventSource | BigQueryExportSource, warehouse: Warehouse, context: StageContext): Promise<StagedInput> {
+  const { runId } = context;
+  const landed = await stageInput(source, warehouse, context);
+  crashPoint('after-staging');
+  const found = await warehouse.stagedDates();
+  const asked = context.dates;
+  const present = new Set(found.map((f) => f.date));
+  const chosen = asked === undefined ? found : found.filter((f) => asked.includes(f.date));
+  const missing = asked === undefined ? [] : asked.filter((d) => !present.has(d));
+  if (chosen.length === 0) {
+    const seen = found.length > 0 ? `the input has ${found[0]!.date} … ${found[found.length - 1]!.date}` : 'the input has no readable event';
+    throw new NoEventsError(`no events for ${missing.join(', ')} in ${source.description} (${seen})`, "choose a date the input covers, or add that day's export files");
+  }
+  const fileStats = await warehouse.stagedFiles();
+  const lineCounts = await warehouse.stagedLineCounts();
+  return {
+    // A date with lines but no included event is replaced too: its old rows and files go.
+    found: chosen.map((f) => ({ date: f.date, publishable: f.includedEvents > 0 })),
+    // A date asked for whose input is not there yet waits for it; it is due again next time.
+    deferred: missing.map((date) => ({ date, kind: 'missing' as const, reason: 'no events in the input yet' })),
+    settled: [],
+    files: fileStats.map((f, i) => ({ path: f.name, sha256: landed?.[i]?.sha256 ?? null, bytes: landed?.[i]?.bytes ?? null, lines: f.lines, blank_lines: f.blankLines })),
+    fingerprint: landed ? createHash('sha256').update(landed.map((f) => f.sha256).sort().join(',')).digest('hex') : null,
+    undated: {
+      quarantined_by_reason: quarantinedByReason(lineCounts, null),
+      duplicates: lineCounts.filter((c) => c.date === null && c.duplicate).reduce((sum, c) => sum + c.lines, 0),
+    },
+    load: (dates) => warehouse.loadStaged(dates, runId),
+    dateQuality: async (date) => ({ quality: await qualityOf(warehouse, date, quarantinedByReason(lineCounts, date)) }),
+    manifestExtra: () => ({}),
+  };
+}
+
+/** Gets the events into the warehouse's staging, as the source and the warehouse allow (capabilities, not names). */
+async function stageInput(source: FileEventSource | BigQueryExportSource, warehouse: Warehouse, context: StageContext): Promise<LandedFile[] | undefined> {
+  const { config, runId, progress } = context;
+  if (source.kind === 'bigquery-export') {
+    if (!readsBigQueryExport(warehouse)) {
+      throw new ConfigError(`source ${config.source.type} is read in place by BigQuery, and warehouse ${config.warehouse.type} cannot`, 'use warehouse type bigquery with this source');
+    }
+    await warehouse.stageBigQueryExport(source, context.dates, (message) => progress.step(message));
+    return undefined;
+  }
+  if (!readsLandedFiles(warehouse)) {
+    throw new ConfigError(`warehouse ${config.warehouse.type} does not read landed files`, 'use source type ga4-export-bigquery with the bigquery warehouse, or warehouse type duckdb');
+  }
+  await source.prepare((message) => progress.step(message));
+  const files = await source.listFiles();
+  const landingDir = config.landing.dir;
+  const scratchRoot = config.landing.scratch_dir ?? join(landingDir, 'scratch');
+  // Holding the warehouse means no other run is active: leftovers of a killed run can go.
+  await removeLeftovers(landingDir, scratchRoot);
+  progress.startBytes(files.reduce((sum, f) => sum + f.bytes, 0), `landing ${files.length} file(s)`);
+  const landed = await landFiles(files, landingDir, await openRunScratch(scratchRoot, runId), runId, (bytes) => progress.addBytes(bytes));
+  progress.endBytes();
+  crashPoint('after-landing');
+  await warehouse.stageLandedFiles(landed, (message) => progress.step(message));
+  return landed;
+}
+
+async function qualityOf(warehouse: Warehouse, date: string, byReason: Record<string, number>): Promise<QualityReport> {
+  const [row] = await warehouse.query(`SELECT * FROM ${warehouse.dialect.tableName('quality_daily', false)} WHERE date = ${warehouse.dialect.dateLiteral(date)}`);
+  const n = (key: string) => Number(row?.[key] ?? 0);
+  return {
+    lines: n('lines'),
+    duplicates: n('duplicates'),
+    quarantined: n('quarantined'),
+    quarantined_by_reason: byReason,
+    included_events: n('included_events'),
+    events_without_session: n('events_without_session'),
+    items_without_id: n('items_without_id'),
+    purchases_without_transaction_id: n('purchases_without_transaction_id'),
+  };
+}
+
+function quarantinedByReason(counts: StagedLineCount[], date: string | null): Record<string, number> {
+  const byReason: Record<string, number> = {};
+  for (const c of counts) if (c.date === date && !c.duplicate && c.reason !== null) byReason[c.reason] = (byReason[c.reason] ?? 0) + c.lines;
+  return byReason;
+}
