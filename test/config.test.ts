@@ -21,6 +21,14 @@ privacy:   { user_key_secret: "\${CARTLENS_USER_KEY_SECRET}" }
 `;
 
 describe('config', () => {
+  it('reads labels in pt-BR for a BRL property unless locale says otherwise', () => {
+    const localeOf = (yaml: string) => parseConfig(`source: { type: ga4-export-files, path: "x/*.json" }\n${yaml}`, '/tmp/cartlens.yaml').config.locale;
+    expect(localeOf('')).toBe('pt-BR'); // BRL is the default currency
+    expect(localeOf('property: { currency: BRL }')).toBe('pt-BR');
+    expect(localeOf('property: { currency: USD }')).toBe('en');
+    expect(localeOf('property: { currency: BRL }\nlocale: en')).toBe('en');
+  });
+
   it('accepts the minimal shape as is, substituting ${ENV} after parsing', () => {
     const { config } = parse(MINIMAL, { CARTLENS_USER_KEY_SECRET: 'a secret with: yaml # chars' });
     expect(config.privacy.user_key_secret).toBe('a secret with: yaml # chars');

@@ -29,9 +29,19 @@ describe('daily report.html', () => {
     for (const { date } of published) {
       const html = await readFile(join(run.dir, 'exports', reportPath(date)), 'utf8');
       const [funnel] = await run.csv('cart_funnel_daily', date);
-      const shown = tiles(html);
+      const shown = tiles(html.slice(0, html.indexOf('class="tiles remarketing"')));
       expect(Object.keys(shown)).toEqual(TILE_COLUMNS);
       for (const column of TILE_COLUMNS) expect(shown[column], `${date} ${column}`).toBe(funnel![column]);
+      // Remarketable carts (not bought later, consent granted) beside all abandoned carts, from the CSV.
+      const carts = await run.csv('abandoned_carts', date);
+      const remarketable = carts.filter((c) => c.purchased_later === 'false' && c.ads_consent === 'granted');
+      const remarketing = tiles(html.slice(html.indexOf('class="tiles remarketing"')));
+      expect(remarketing.abandoned_carts).toBe(String(carts.length));
+      expect(remarketing.remarketable).toBe(String(remarketable.length));
+      const cents = remarketable.reduce((sum, c) => sum + Math.round(Number(c.cart_value) * 100), 0);
+      expect(remarketing.remarketable_value).toBe((cents / 100).toFixed(2));
+      expect(remarketable.length).toBeGreaterThan(0);
+      expect(carts.length).toBeGreaterThan(remarketable.length);
       // pt-BR labels and Brazilian real formatting.
       expect(html).toContain('Taxa de abandono de carrinho');
       expect(html).toContain(`R$\u00a0${new Intl.NumberFormat('pt-BR', { minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(Number(funnel!.revenue))}`);

@@ -42,7 +42,7 @@ describe('dashboard over BigQuery', () => {
   beforeAll(async () => {
     dir = await tempDir();
     await generateDemoExport({ ...DEMO_DEFAULTS, outDir: join(dir, 'input'), days: 5, sessionsPerDay: 120 });
-    const configFile = await writeConfig(dir);
+    const configFile = await writeConfig(dir, 'locale: en\n');
     loaded = parseConfig(await readFile(configFile, 'utf8'), configFile);
     // Days 1–4 first; a later test publishes day 5.
     await runPipeline({ loaded, dates: [0, 1, 2, 3].map((n) => addDays(FIRST, n)) });

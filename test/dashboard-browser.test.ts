@@ -47,8 +47,11 @@ async function expectedTiles(run: RunResult, from: string, to: string): Promise<
   };
 }
 
+/** The range's six tiles (the remarketing section has its own). */
+const MAIN_TILES = 'section.tiles:not(.remarketing) .tile';
+
 async function shownTiles(page: Page, attribute = 'data-value'): Promise<Record<string, string>> {
-  return page.$$eval('.tile', (tiles, name) => Object.fromEntries(tiles.map((t) => [t.getAttribute('data-tile'), t.getAttribute(name)])), attribute);
+  return page.$$eval(MAIN_TILES, (tiles, name) => Object.fromEntries(tiles.map((t) => [t.getAttribute('data-tile'), t.getAttribute(name)])), attribute);
 }
 
 /** Every chart has marks with a drawn (non-empty) box. */
@@ -103,6 +106,19 @@ describe.skipIf(!BROWSER_TESTS.run)('dashboard in a browser', () => {
       expect(await drawnMarks(page, `svg.breakdown-chart[data-dimension=${dimension}] g[data-key] rect`), dimension).toBeGreaterThan(0);
     }
     expect(await page.locator('table.top-items tbody tr').count()).toBe(10);
+    // Remarketable carts (not bought later, consent granted) beside all abandoned carts, from the CSVs.
+    let abandoned = 0;
+    let remarketable = 0;
+    for (let date = from; date <= LAST; date = addDays(date, 1)) {
+      for (const row of await run.csv('abandoned_carts', date)) {
+        abandoned++;
+        if (row.purchased_later === 'false' && row.ads_consent === 'granted') remarketable++;
+      }
+    }
+    const remarketing = await page.$$eval('section.tiles.remarketing .tile', (tiles) => Object.fromEntries(tiles.map((t) => [t.getAttribute('data-tile'), t.getAttribute('data-value')])));
+    expect([remarketing.abandoned_carts, remarketing.remarketable]).toEqual([String(abandoned), String(remarketable)]);
+    expect(remarketable).toBeGreaterThan(0);
+    expect(await page.locator('table.consent tbody tr').count()).toBe(3);
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
     await page.close();
   });
@@ -187,7 +203,7 @@ describe.skipIf(!BROWSER_TESTS.run)('dashboard in a browser', () => {
     const page = await context.newPage();
     const refused = await page.goto(server.url);
     expect(refused?.status()).toBe(401);
-    expect(await page.locator('.tile').count()).toBe(0);
+    expect(await page.locator(MAIN_TILES).count()).toBe(0);
     expect((await page.request.get(`${server.url}api/dashboard.json`)).status()).toBe(401);
     expect((await page.request.get(`${server.url}?token=wrong-token-of-some-length`)).status()).toBe(401);
     expect((await page.request.get(`${server.url}api/dashboard.json`, { headers: { authorization: `Bearer ${TOKEN}` } })).status()).toBe(200);
@@ -196,7 +212,7 @@ describe.skipIf(!BROWSER_TESTS.run)('dashboard in a browser', () => {
     const accepted = await page.goto(`${server.url}?token=${TOKEN}`);
     expect(accepted?.status()).toBe(200);
     expect(page.url()).toBe(server.url);
-    expect(await page.locator('.tile').count()).toBe(6);
+    expect(await page.locator(MAIN_TILES).count()).toBe(6);
     await context.close();
   });
 });

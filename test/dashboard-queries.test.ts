@@ -35,7 +35,8 @@ beforeAll(async () => {
     -- 12 countries with 12..1 carts of 1.00 each, and devices missing in two ways.
     CREATE TABLE abandoned_carts AS
       SELECT DATE '2026-03-01' AS date, 'u' AS user_key, n AS session_id, CASE WHEN n % 3 = 0 THEN NULL WHEN n % 3 = 1 THEN '' ELSE 'mobile' END AS device_category,
-        'C' || lpad(k::VARCHAR, 2, '0') AS country, 'google' AS source, NULL AS medium, 1.00::DECIMAL(38,2) AS cart_value
+        'C' || lpad(k::VARCHAR, 2, '0') AS country, 'google' AS source, NULL AS medium, 1.00::DECIMAL(38,2) AS cart_value,
+        n % 4 = 0 AS purchased_later, CASE n % 3 WHEN 0 THEN 'granted' WHEN 1 THEN 'denied' END AS ads_consent
       FROM range(1, 13) AS countries(k), LATERAL (SELECT range AS n FROM range(k)) AS carts;
     CREATE TABLE run_state (source VARCHAR, date DATE, status VARCHAR, final BOOLEAN, finished_at TIMESTAMP, last_error VARCHAR);
     INSERT INTO run_state VALUES ('${SOURCE}', DATE '2026-03-01', 'complete', true, now()::TIMESTAMP, NULL), ('other source', DATE '2026-03-02', 'failed', false, now()::TIMESTAMP, 'x');
@@ -87,5 +88,15 @@ describe('dashboard range queries', () => {
     await expect(dataFor({ from: '2026-03-02', to: '2026-03-01' })).rejects.toThrow(/after/);
     await expect(dataFor({ from: '2026-02-30' })).rejects.toThrow(/not a date/);
     await expect(dataFor({ from: '2024-01-01', to: '2026-03-01' })).rejects.toThrow(/more than 400 days/);
+  });
+  it('counts the remarketable carts (not bought later, consent granted) and splits abandoned carts by consent', async () => {
+    const data = await snapshot.read(async (query) => dashboardData(query, { from: '2026-03-01', to: '2026-03-01' }, { first: '2026-03-01', last: '2026-03-02' }));
+    // The same rule in TypeScript over the same rows: k carts for country k, n = 0 … k-1.
+    const carts = Array.from({ length: 12 }, (_, k) => Array.from({ length: k + 1 }, (_, n) => ({ later: n % 4 === 0, consent: ['granted', 'denied', ''][n % 3]! }))).flat();
+    const remarketable = carts.filter((c) => !c.later && c.consent === 'granted').length;
+    expect(data.totals).toMatchObject({ remarketable: String(remarketable), remarketable_value: `${remarketable}.00` });
+    expect(data.consent.map((r) => [r.consent, Number(r.carts), Number(r.bought_later), Number(r.remarketable)])).toEqual(
+      ['', 'denied', 'granted'].map((consent) => [consent, carts.filter((c) => c.consent === consent).length, carts.filter((c) => c.consent === consent && c.later).length, consent === 'granted' ? remarketable : 0]),
+    );
   });
 });

@@ -90,7 +90,7 @@ describe('cartlens serve', () => {
   beforeAll(async () => {
     dir = await tempDir();
     await generateDemoExport({ ...DEMO_DEFAULTS, outDir: join(dir, 'input'), days: 5, sessionsPerDay: 100 });
-    configFile = await writeConfig(dir);
+    configFile = await writeConfig(dir, 'locale: en\n');
     const loaded = parseConfig(await readFile(configFile, 'utf8'), configFile);
     // Days 1–4 now; the test below publishes day 5 while the dashboard serves.
     await runPipeline({ loaded, dates: [0, 1, 2, 3].map((n) => addDays(FIRST, n)) });

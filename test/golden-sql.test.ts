@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { compileModels } from '../src/models/compile.js';
 import { API_MODELS_DIR, planModels, readModels } from '../src/models/graph.js';
 import { DEFAULT_REPORTS } from '../src/sources/ga4-data-api/reports.js';
-import { API_TABLES, PUBLISHED_TABLES, PUBLISHED_TABLE_NAMES } from '../src/exports/published-tables.js';
+import { API_TABLES, PUBLISHED_TABLES, PUBLISHED_TABLE_NAMES, REMARKETING_AUDIENCE } from '../src/exports/published-tables.js';
 import { exportQuery } from '../src/exports/export-query.js';
 import { DuckDbDialect } from '../src/warehouse/duckdb/duckdb-dialect.js';
 import { bigQueryDialectFor } from '../src/warehouse/bigquery/bigquery-dialect.js';
@@ -33,7 +33,7 @@ describe.each(Object.entries(DIALECTS))('golden SQL for %s', async (name, dialec
     if (process.env.UPDATE_GOLDEN) await writeFile(file, text);
     expect(text).toBe(await readFile(file, 'utf8'));
   });
-  it.each(PUBLISHED_TABLES.map((t) => [t.name, t] as const))('export of %s', async (table, spec) => {
+  it.each([...PUBLISHED_TABLES, REMARKETING_AUDIENCE].map((t) => [t.name, t] as const))('export of %s', async (table, spec) => {
     const file = join(process.cwd(), 'test', 'golden', name, `export_${table}.sql`);
     const text = `${exportQuery(dialect, spec, '2026-11-01')};\n`;
     if (process.env.UPDATE_GOLDEN) await writeFile(file, text);

@@ -33,6 +33,7 @@ const PIPELINE = 'serviceAccount:cartlens-pipeline@my-store-analytics.iam.gservi
 const SCHEDULER = 'serviceAccount:cartlens-scheduler@my-store-analytics.iam.gserviceaccount.com';
 const DASHBOARD = 'serviceAccount:cartlens-dashboard@my-store-analytics.iam.gserviceaccount.com';
 const BI_READERS = 'group:bi-readers@my-store.example';
+const AUDIENCE = 'group:remarketing-audience@my-store.example';
 const ALLOWED_GRANTS = [
   [PIPELINE, 'roles/bigquery.jobUser', { type: 'project' }],
   [PIPELINE, 'roles/bigquery.dataEditor', { type: 'dataset', name: 'cartlens_staging' }],
@@ -48,6 +49,9 @@ const ALLOWED_GRANTS = [
   [DASHBOARD, 'roles/bigquery.dataViewer', { type: 'table', dataset: 'cartlens_staging', name: 'quality_daily' }],
   [BI_READERS, 'roles/storage.objectViewer', { type: 'bucket', name: 'my-store-cartlens-exports', prefix: 'exports/' }],
   [BI_READERS, 'roles/bigquery.dataViewer', { type: 'dataset', name: 'cartlens_marts' }],
+  // The remarketing audience's readers see it and nothing else.
+  [AUDIENCE, 'roles/storage.objectViewer', { type: 'bucket', name: 'my-store-cartlens-exports', prefix: 'exports/remarketing_audience/' }],
+  [AUDIENCE, 'roles/bigquery.dataViewer', { type: 'table', dataset: 'cartlens_marts', name: 'remarketing_audience' }],
 ];
 
 describe('IAM as code', () => {

@@ -61,9 +61,9 @@ describe('abandoned_carts', () => {
     const key = userKey('u1');
     expect(await run.csvText('abandoned_carts', D)).toBe(
       [
-        'date,user_key,session_id,first_add_at,last_cart_event_at,reached_checkout,distinct_items,units,cart_value,device_category,country,source,medium',
-        `${D},${key},9,2026-11-01T03:00:50.000Z,2026-11-01T03:01:00.000Z,false,1,2,24.00,desktop,Portugal,'=cmd|calc,"referral, ""x"""`,
-        `${D},${key},10,2026-11-01T03:00:10.123Z,2026-11-01T03:00:30.000Z,true,2,2,15.01,mobile,Brazil,google,organic`,
+        'date,user_key,session_id,first_add_at,last_cart_event_at,reached_checkout,distinct_items,units,cart_value,device_category,country,source,medium,purchased_later,ads_consent',
+        `${D},${key},9,2026-11-01T03:00:50.000Z,2026-11-01T03:01:00.000Z,false,1,2,24.00,desktop,Portugal,'=cmd|calc,"referral, ""x""",false,`,
+        `${D},${key},10,2026-11-01T03:00:10.123Z,2026-11-01T03:00:30.000Z,true,2,2,15.01,mobile,Brazil,google,organic,false,`,
         '',
       ].join('\n'),
     );
@@ -124,7 +124,7 @@ describe('file rules', () => {
   it('writes the header alone when a table has no rows, and an empty rate when its denominator is 0', async () => {
     const other = await runOn({ 'a.json': [ev('page_view')] });
     expect(await other.csvText('abandoned_carts', D)).toBe(
-      'date,user_key,session_id,first_add_at,last_cart_event_at,reached_checkout,distinct_items,units,cart_value,device_category,country,source,medium\n',
+      'date,user_key,session_id,first_add_at,last_cart_event_at,reached_checkout,distinct_items,units,cart_value,device_category,country,source,medium,purchased_later,ads_consent\n',
     );
     expect((await other.csv('cart_funnel_daily', D))[0]!.cart_abandonment_rate).toBe('');
     expect(await other.csvText('cart_items_daily', D)).toMatch(/^date,item_id,[^\n]*\n$/);

@@ -87,6 +87,8 @@ const localExport = z
   .object({
     type: z.literal('local'),
     dir: z.string().default('.cartlens/exports'),
+    /** Also publish remarketing_audience (remarketable carts only): off unless asked for. */
+    remarketing_audience: z.boolean().default(false),
   })
   .strict();
 
@@ -94,6 +96,8 @@ const gcsExport = z
   .object({
     type: z.literal('gcs'),
     bucket: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/, 'a Cloud Storage bucket name'),
+    /** Also publish remarketing_audience (remarketable carts only): off unless asked for. */
+    remarketing_audience: z.boolean().default(false),
     /** Where the contract's layout starts inside the bucket, e.g. `exports/`. */
     prefix: z
       .string()
@@ -119,7 +123,7 @@ export const configSchema = z
   .object({
     source: z.discriminatedUnion('type', [ga4ExportFilesSource, demoSource, ga4ExportBigQuerySource, ga4DataApiSource]),
     warehouse: z.discriminatedUnion('type', [duckdbWarehouse, bigqueryWarehouse]).default({ type: 'duckdb', path: '.cartlens/warehouse.duckdb', memory_limit: '512MB', lock_wait_seconds: 5 }),
-    export: z.discriminatedUnion('type', [localExport, gcsExport]).default({ type: 'local', dir: '.cartlens/exports' }),
+    export: z.discriminatedUnion('type', [localExport, gcsExport]).default({ type: 'local', dir: '.cartlens/exports', remarketing_audience: false }),
     landing: z
       .object({
         /** Raw input lands here unchanged, content-addressed, with one manifest per run. */
@@ -140,8 +144,8 @@ export const configSchema = z
       })
       .strict()
       .default({ time_zone: 'America/Sao_Paulo', lookback_days: 3, currency: 'BRL' }),
-    /** Labels and number formats of the daily report and the dashboard. */
-    locale: z.enum(['en', 'pt-BR']).default('en'),
+    /** Labels and number formats of the daily report and the dashboard; unset: pt-BR for a BRL property, else en. */
+    locale: z.enum(['en', 'pt-BR']).optional(),
     /** `cartlens serve`, the dashboard (docs/dashboard.md). */
     serve: z
       .object({
@@ -175,6 +179,16 @@ export const configSchema = z
       })
       .strict()
       .optional(),
+    /** When a published date is an anomaly against the median of its weekday over the 4 weeks before it (docs/operations.md). */
+    anomalies: z
+      .object({
+        /** The abandonment rate: beyond ± this many percentage points. */
+        rate_points: z.number().positive().max(100).default(5),
+        /** Sessions, revenue and abandoned value: beyond ± this share of the baseline (0.3 = 30%). */
+        relative_change: z.number().positive().default(0.3),
+      })
+      .strict()
+      .default({ rate_points: 5, relative_change: 0.3 }),
     /** How long identifiable raw data is kept (LGPD: no longer than needed). */
     retention: z
       .object({
@@ -232,7 +246,9 @@ export const configSchema = z
         message: `the bucket's location (${config.export.location}) must equal the dataset's (warehouse.location: ${config.warehouse.location})`,
       });
     }
-  });
+  })
+  // A store that sells in reais reads Brazilian Portuguese unless it says otherwise.
+  .transform((config) => ({ ...config, locale: config.locale ?? (config.property.currency === 'BRL' ? ('pt-BR' as const) : ('en' as const)) }));
 
 export type CartlensConfig = z.infer<typeof configSchema>;
 export type SourceConfig = CartlensConfig['source'];

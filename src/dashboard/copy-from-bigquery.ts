@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { BigQuery } from '@google-cloud/bigquery';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { BigQueryWarehouseConfig } from '../config/schema.js';
-import { PUBLISHED_TABLE_NAMES } from '../exports/published-tables.js';
 import { BigQueryDialect } from '../warehouse/bigquery/bigquery-dialect.js';
 import { BigQueryJobs } from '../warehouse/bigquery/bigquery-jobs.js';
 import { plain } from '../warehouse/bigquery/bigquery-warehouse.js';
@@ -18,7 +17,7 @@ import type { SnapshotReader, SnapshotSource } from './snapshot.js';
 export function bigQuerySnapshotSource(config: BigQueryWarehouseConfig, options: { checkEveryMs?: number } = {}): SnapshotSource {
   const bigquery = new BigQuery({ projectId: config.project, location: config.location, ...(config.api_endpoint ? { apiEndpoint: config.api_endpoint } : {}) });
   const jobs = new BigQueryJobs(bigquery, { location: config.location, maximumBytesBilled: config.maximum_bytes_billed });
-  const dialect = new BigQueryDialect({ staging: `${config.project}.${config.staging_dataset}`, marts: `${config.project}.${config.marts_dataset}`, published: PUBLISHED_TABLE_NAMES });
+  const dialect = new BigQueryDialect({ staging: `${config.project}.${config.staging_dataset}`, marts: `${config.project}.${config.marts_dataset}` });
   // Job ids must be unique: one prefix per server, a counter per job.
   const runId = `serve_${randomBytes(4).toString('hex')}`;
   let step = 0;

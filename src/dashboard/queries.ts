@@ -2,6 +2,7 @@ import { addDays } from '../pipeline/due-dates.js';
 import { EARLIEST_DATE, LATEST_DATE, isHandledDate } from '../pipeline/dates.js';
 import { DuckDbDialect } from '../warehouse/duckdb/duckdb-dialect.js';
 import type { Row } from '../warehouse/warehouse.js';
+import { DEFAULT_ANOMALY_THRESHOLDS, detectAnomalies, type AnomalyCheck, type AnomalyThresholds } from '../ops/anomalies.js';
 import { InputError } from '../util/errors.js';
 import type { Query } from './snapshot.js';
 
@@ -30,20 +31,34 @@ export interface DashboardData {
   breakdowns: { device: Row[]; country: Row[]; sourceMedium: Row[] };
   /** One row per day of the range, published or not, with its run status and quality counts. */
   days: Row[];
+  /** Abandoned carts by ads consent: all, bought later, remarketable (count and value). */
+  consent: Row[];
+  /** Days of the range whose metrics are beyond the anomaly thresholds against their weekday's last 4 weeks. */
+  anomalies: Extract<AnomalyCheck, { judged: true }>[];
 }
 
-const dialect = new DuckDbDialect();
+/** The copy is DuckDB: its rounding is the contract's (rate: 4 decimals, half up). */
+export const dialect = new DuckDbDialect();
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 /** A year and a bit: the longest range one request may ask for. */
 export const MAX_RANGE_DAYS = 400;
 /** Rows of a breakdown before the rest is summed into one "(other)" row. */
-const BREAKDOWN_ROWS = 8;
+export const BREAKDOWN_ROWS = 8;
 
-/** The range asked for, or the last 7 published days; checked, with a clear message. */
-export async function resolveRange(query: Query, asked: { from?: string | undefined; to?: string | undefined }): Promise<{ range: DateRange; available: DashboardData['available'] }> {
+/** A range as asked for in the request (either end may be missing). */
+export interface AskedRange {
+  from?: string | undefined;
+  to?: string | undefined;
+}
+
+/**
+ * The range asked for, or the last 7 published days; checked, with a clear message.
+ * `publishedDates`: a relation with a `date` column listing the published days (the view's).
+ */
+export async function resolveRange(query: Query, asked: AskedRange, publishedDates = 'cart_funnel_daily'): Promise<{ range: DateRange; available: DashboardData['available'] }> {
   // A corrupt published date (e.g. 9999-12-31) is left out: it must not become the default range.
   const [bounds] = await query(
-    `SELECT strftime(min(date), '%Y-%m-%d') AS first, strftime(max(date), '%Y-%m-%d') AS last FROM cart_funnel_daily WHERE ${within({ from: EARLIEST_DATE, to: LATEST_DATE })}`,
+    `SELECT strftime(min(date), '%Y-%m-%d') AS first, strftime(max(date), '%Y-%m-%d') AS last FROM ${publishedDates} WHERE ${within({ from: EARLIEST_DATE, to: LATEST_DATE })}`,
   );
   const available = { first: (bounds?.first as string | null) ?? null, last: (bounds?.last as string | null) ?? null };
   for (const [name, value] of Object.entries(asked)) {
@@ -60,9 +75,8 @@ export async function resolveRange(query: Query, asked: { from?: string | undefi
   return { range: { from, to }, available };
 }
 
-export async function dashboardData(query: Query, range: DateRange, available: DashboardData['available']): Promise<DashboardData> {
-  const length = daysBetween(range.from, range.to);
-  const previous = { from: addDays(range.from, -length), to: addDays(range.from, -1) };
+export async function dashboardData(query: Query, range: DateRange, available: DashboardData['available'], thresholds: AnomalyThresholds = DEFAULT_ANOMALY_THRESHOLDS): Promise<DashboardData> {
+  const previous = previousPeriod(range);
   // One connection runs one statement at a time: in sequence, on the request's transaction.
   const totals = await query(totalsSql(range));
   const previousTotals = await query(totalsSql(previous));
@@ -72,7 +86,18 @@ export async function dashboardData(query: Query, range: DateRange, available: D
   const country = await query(breakdownSql(range, notSet('country')));
   const sourceMedium = await query(breakdownSql(range, `concat(${notSet('source')}, ' / ', ${notSet('medium')})`));
   const days = await query(daysSql(range));
-  return { range, previous, available, totals: totals[0]!, previousTotals: previousTotals[0]!, trend, topItems, breakdowns: { device, country, sourceMedium }, days };
+  const remarketing = await query(remarketingSql(range));
+  const consent = await query(consentSql(range));
+  // The range's unusual days, judged on the copy as the run judges them (their drivers are in the run report).
+  const published = trend.map((row) => String(row.date));
+  const anomalies = (await detectAnomalies({ dialect, query }, published, thresholds, { drivers: false })).filter((c): c is Extract<AnomalyCheck, { judged: true }> => c.judged && c.beyond.length > 0);
+  return { range, previous, available, totals: { ...totals[0]!, ...remarketing[0]! }, previousTotals: previousTotals[0]!, trend, topItems, breakdowns: { device, country, sourceMedium }, days, consent, anomalies };
+}
+
+/** The period of the same length that ends the day before `range` starts. */
+export function previousPeriod(range: DateRange): DateRange {
+  const length = daysBetween(range.from, range.to);
+  return { from: addDays(range.from, -length), to: addDays(range.from, -1) };
 }
 
 /** YYYY-MM-DD naming a real day (Date.parse alone takes 2026-02-30 as 2 March). */
@@ -86,11 +111,11 @@ export function daysBetween(from: string, to: string): number {
 }
 
 /** Missing and empty values alike read "(not set)", as in GA4's own reports. */
-function notSet(column: string): string {
+export function notSet(column: string): string {
   return `coalesce(nullif(${column}, ''), '(not set)')`;
 }
 
-function within(range: DateRange, column = 'date'): string {
+export function within(range: DateRange, column = 'date'): string {
   return `${column} BETWEEN ${dialect.dateLiteral(range.from)} AND ${dialect.dateLiteral(range.to)}`;
 }
 
@@ -123,6 +148,24 @@ ORDER BY abandoned_value DESC, item_id LIMIT 10`;
 }
 
 /** Abandoned carts and their value by one dimension: the top rows, the rest as one "(other)" row. */
+/** Remarketable carts (abandoned, not bought later that day, ads consent granted) and their value. */
+function remarketingSql(range: DateRange): string {
+  return `
+SELECT coalesce(sum(carts) FILTER (WHERE NOT purchased_later AND ads_consent = 'granted'), 0)::BIGINT AS remarketable,
+  coalesce(sum(value) FILTER (WHERE NOT purchased_later AND ads_consent = 'granted'), 0)::DECIMAL(38,2) AS remarketable_value
+FROM abandoned_carts_by_dimension WHERE ${within(range)}`;
+}
+
+/** Abandoned carts by consent (granted, denied, not given), with those bought later and the remarketable ones. */
+function consentSql(range: DateRange): string {
+  return `
+SELECT coalesce(ads_consent, '') AS consent, sum(carts)::BIGINT AS carts, sum(value)::DECIMAL(38,2) AS value,
+  coalesce(sum(carts) FILTER (WHERE purchased_later), 0)::BIGINT AS bought_later,
+  coalesce(sum(carts) FILTER (WHERE NOT purchased_later AND ads_consent = 'granted'), 0)::BIGINT AS remarketable,
+  coalesce(sum(value) FILTER (WHERE NOT purchased_later AND ads_consent = 'granted'), 0)::DECIMAL(38,2) AS remarketable_value
+FROM abandoned_carts_by_dimension WHERE ${within(range)} GROUP BY 1 ORDER BY 1`;
+}
+
 function breakdownSql(range: DateRange, dimension: string): string {
   return `
 WITH grouped AS (

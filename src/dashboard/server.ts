@@ -6,14 +6,13 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { basename, extname, join, resolve, sep } from 'node:path';
 import type { ExportConfig } from '../config/schema.js';
-import { completionMarkerPath, csvFileName } from '../exports/exporter.js';
-import { PUBLISHED_TABLE_NAMES } from '../exports/published-tables.js';
+import { completionMarkerPath } from '../exports/exporter.js';
 import { lastRunReportPath, reportPath, runReportPath } from '../reports/daily-report.js';
 import type { ReportFormatOptions } from '../reports/render.js';
 import { CartlensError, ConfigError, InputError } from '../util/errors.js';
-import { renderDashboard, type FileLink } from './page.js';
-import { dashboardData, resolveRange } from './queries.js';
+import type { FileLink } from './page.js';
 import { WarehouseSnapshot, type SnapshotSource } from './snapshot.js';
+import { eventsView, type DashboardView } from './view.js';
 import type { RunStateKeys } from '../pipeline/run-state.js';
 
 export interface DashboardOptions {
@@ -29,6 +28,8 @@ export interface DashboardOptions {
   format: ReportFormatOptions;
   /** Where the day's files are, for the links of the status table. */
   exportConfig: ExportConfig;
+  /** What the page shows, chosen from the source's kind (view.ts viewFor); default: the events'. */
+  view?: DashboardView | undefined;
 }
 
 export interface RunningDashboard {
@@ -55,8 +56,9 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
   if (options.token !== undefined && options.token.trim().length < 16) {
     throw new ConfigError('the dashboard token (serve.token or CARTLENS_SERVE_TOKEN) is shorter than 16 characters', 'use a long random value, e.g. `openssl rand -hex 24`');
   }
-  const snapshot = await WarehouseSnapshot.create(options.warehouse, options.runStateKeys);
-  const links = fileLinks(options.exportConfig);
+  const view = options.view ?? eventsView;
+  const snapshot = await WarehouseSnapshot.create(options.warehouse, options.runStateKeys, view.copy);
+  const links = fileLinks(options.exportConfig, view);
   const server = createServer((request, response) => {
     handle(request, response).catch((error: unknown) => fail(response, error));
   });
@@ -92,19 +94,16 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
     if (url.pathname === '/' || url.pathname === '/api/dashboard.json') {
       await snapshot.refresh();
       const asked = { from: url.searchParams.get('from') || undefined, to: url.searchParams.get('to') || undefined };
-      const data = await snapshot.read(async (query) => {
-        const { range, available } = await resolveRange(query, asked);
-        return dashboardData(query, range, available);
-      });
+      const data = await snapshot.read((query) => view.data(query, asked));
       if (url.pathname === '/') {
-        send(response, 200, 'text/html; charset=utf-8', renderDashboard(data, { format: options.format, takenAt: snapshot.takenAt, busy: snapshot.busy, stale: snapshot.stale, links: links.forDate }));
+        send(response, 200, 'text/html; charset=utf-8', view.render(data, { format: options.format, takenAt: snapshot.takenAt, busy: snapshot.busy, stale: snapshot.stale, links: links.forDate }));
       } else {
-        send(response, 200, 'application/json', JSON.stringify({ ...data, snapshot: { taken_at: snapshot.takenAt?.toISOString() ?? null, busy: snapshot.busy, stale: snapshot.stale } }));
+        send(response, 200, 'application/json', JSON.stringify({ ...(data as object), snapshot: { taken_at: snapshot.takenAt?.toISOString() ?? null, busy: snapshot.busy, stale: snapshot.stale } }));
       }
       return;
     }
     if (url.pathname.startsWith('/files/') && links.localRoot) {
-      await sendFile(response, links.localRoot, url.pathname.slice('/files/'.length));
+      await sendFile(response, links.localRoot, url.pathname.slice('/files/'.length), view);
       return;
     }
     send(response, 404, 'text/plain; charset=utf-8', '404: not found\n');
@@ -175,13 +174,9 @@ function authorized(request: IncomingMessage, url: URL, token: string): boolean 
   return timingSafeEqual(digest(offered), digest(token));
 }
 
-/** Links to a day's files: served by the dashboard from a local export folder, or the bucket's object URLs. */
-function fileLinks(config: ExportConfig): { localRoot: string | null; forDate: (date: string) => FileLink[] } {
-  const paths = (date: string) => [
-    ...PUBLISHED_TABLE_NAMES.map((table) => ({ name: `${table}.csv`, path: `${table}/dt=${date}/${csvFileName(table, date)}` })),
-    { name: 'report.html', path: reportPath(date) },
-    { name: 'run_report.json', path: runReportPath(date) },
-  ];
+/** Links to a day's files (the view's): served by the dashboard from a local export folder, or the bucket's object URLs. */
+function fileLinks(config: ExportConfig, view: DashboardView): { localRoot: string | null; forDate: (date: string) => FileLink[] } {
+  const paths = (date: string) => view.dayFiles(date);
   if (config.type === 'local') {
     const root = resolve(config.dir);
     return {
@@ -194,7 +189,7 @@ function fileLinks(config: ExportConfig): { localRoot: string | null; forDate: (
   return { localRoot: null, forDate: (date) => paths(date).map(({ name, path }) => ({ name, href: `${base}${path}` })) };
 }
 
-async function sendFile(response: ServerResponse, root: string, encoded: string): Promise<void> {
+async function sendFile(response: ServerResponse, root: string, encoded: string, view: DashboardView): Promise<void> {
   let relative: string;
   try {
     relative = decodeURIComponent(encoded);
@@ -205,7 +200,7 @@ async function sendFile(response: ServerResponse, root: string, encoded: string)
   const file = resolve(root, relative);
   const type = FILE_TYPES[extname(file)];
   // Only what cartlens published: an export folder may hold other files (once, the raw input).
-  if (!(await isPublished(root, relative))) {
+  if (!(await isPublished(root, relative, view))) {
     send(response, 404, 'text/plain; charset=utf-8', '404: not found\n');
     return;
   }
@@ -229,22 +224,21 @@ async function sendFile(response: ServerResponse, root: string, encoded: string)
 }
 
 /**
- * Whether `relative` (under the export root) is a file cartlens publishes there: a table's CSV
- * named by the manifest beside it, and that manifest; a date's report.html, run report and
- * completion marker; the last run's report. Anything else in the folder is never served.
+ * Whether `relative` (under the export root) is a file the view's source publishes there: one of
+ * its tables' CSV named by the manifest beside it, and that manifest; a date's report.html, run
+ * report and completion marker, and the last run's report, in the source's folder. Anything
+ * else in the folder (another source's files, raw input put there by mistake) is never served.
  */
-async function isPublished(root: string, relative: string): Promise<boolean> {
+async function isPublished(root: string, relative: string, view: DashboardView): Promise<boolean> {
   const parts = relative.split('/');
   if (parts.some((part) => part === '' || part === '.' || part === '..' || part.includes('\\'))) return false;
-  if (relative === lastRunReportPath()) return true;
-  const marker = /^_SUCCESS\/dt=(\d{4}-\d{2}-\d{2})\.json$/.exec(relative);
-  if (marker) return relative === completionMarkerPath(marker[1]!);
+  if (relative === lastRunReportPath(view.namespace)) return true;
+  const date = /\/dt=(\d{4}-\d{2}-\d{2})(?:\/|\.json$)/.exec(relative)?.[1];
+  if (!date) return false;
+  if (relative === completionMarkerPath(date, view.namespace) || relative === reportPath(date, view.namespace) || relative === runReportPath(date, view.namespace)) return true;
   const [folder, partition, name, ...deeper] = parts;
-  const date = /^dt=(\d{4}-\d{2}-\d{2})$/.exec(partition ?? '')?.[1];
-  if (!date || !name || deeper.length > 0) return false;
-  if (relative === reportPath(date) || relative === runReportPath(date)) return true;
-  if (!/^[a-z][a-z0-9_]*$/.test(folder!) || folder === 'report' || folder === 'run_report') return false;
-  const manifest = await readFile(join(root, folder!, partition!, 'manifest.json'), 'utf8')
+  if (!view.tables.includes(folder!) || partition !== `dt=${date}` || !name || deeper.length > 0) return false;
+  const manifest = await readFile(join(root, folder!, partition, 'manifest.json'), 'utf8')
     .then((text) => JSON.parse(text) as { table?: unknown; date?: unknown; file?: unknown })
     .catch(() => null);
   if (!manifest || manifest.table !== folder || manifest.date !== date) return false;

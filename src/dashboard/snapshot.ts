@@ -62,16 +62,19 @@ export class WarehouseSnapshot {
   /** Why the last look at the warehouse failed (the last copy is served meanwhile); null when it did not. */
   stale: string | null = null;
 
-  /** `runSource`: the run_state keys of the configured source (its identity, and a legacy key), whose days the status table shows. */
-  static async create(source: SnapshotSource, runSource: string | RunStateKeys): Promise<WarehouseSnapshot> {
+  /**
+   * `runSource`: the run_state keys of the configured source (its identity, and a legacy key), whose days the status table shows.
+   * `copied`: what the copy holds (the events' tables, or the GA4 Data API's: the view's).
+   */
+  static async create(source: SnapshotSource, runSource: string | RunStateKeys, copied: CopiedTableSet = EVENTS_COPY): Promise<WarehouseSnapshot> {
     const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
     const connection = await instance.connect();
     try {
-      await connection.run(EMPTY_TABLES);
+      await connection.run(copied.emptyTables);
     } finally {
       connection.closeSync();
     }
-    return new WarehouseSnapshot(instance, source, copiedTables(typeof runSource === 'string' ? { identity: runSource } : runSource));
+    return new WarehouseSnapshot(instance, source, copied.tables(typeof runSource === 'string' ? { identity: runSource } : runSource));
   }
 
   /**
@@ -185,8 +188,19 @@ export class WarehouseSnapshot {
 /** How long a page waits for its very first copy while a run holds the warehouse. */
 const FIRST_COPY_WAIT_MS = 10_000;
 
-/** The copied tables, typed as in the warehouse, so an empty copy answers the same queries. */
-const EMPTY_TABLES = `
+/**
+ * What a copy holds: the tables, created empty and typed as in the warehouse (so an empty copy
+ * answers the same queries), and how each is read from the warehouse. One set per view.
+ */
+export interface CopiedTableSet {
+  emptyTables: string;
+  tables(runSource: RunStateKeys): CopiedTable[];
+}
+
+const RUN_STATE_TABLE = 'CREATE TABLE run_state (date DATE, status VARCHAR, final BOOLEAN, last_error VARCHAR);';
+
+/** The events' copied tables. */
+const EVENTS_EMPTY_TABLES = `
 CREATE TABLE cart_funnel_daily (
   date DATE, sessions BIGINT, sessions_with_view_item BIGINT, sessions_with_add_to_cart BIGINT,
   sessions_with_begin_checkout BIGINT, sessions_with_purchase BIGINT, abandoned_carts BIGINT,
@@ -195,14 +209,16 @@ CREATE TABLE cart_items_daily (
   date DATE, item_id VARCHAR, item_name VARCHAR, item_category VARCHAR, add_to_cart_units BIGINT,
   purchased_units BIGINT, abandoned_units BIGINT, abandoned_value DECIMAL(38,2));
 CREATE TABLE abandoned_carts_by_dimension (
-  date DATE, device_category VARCHAR, country VARCHAR, source VARCHAR, medium VARCHAR, carts BIGINT, value DECIMAL(38,2));
-CREATE TABLE run_state (date DATE, status VARCHAR, final BOOLEAN, last_error VARCHAR);
+  date DATE, device_category VARCHAR, country VARCHAR, source VARCHAR, medium VARCHAR, ads_consent VARCHAR, purchased_later BOOLEAN,
+  carts BIGINT, value DECIMAL(38,2));
+${RUN_STATE_TABLE}
 CREATE TABLE quality_daily (date DATE, lines BIGINT, duplicates BIGINT, quarantined BIGINT);
 `;
 
+const table = (name: string, from: string, select: CopiedTable['select']): CopiedTable => ({ table: name, from, select });
+
 /** Plain SQL that DuckDB and BigQuery both read the same way. */
-function copiedTables(runSource: RunStateKeys): CopiedTable[] {
-  const table = (name: string, from: string, select: CopiedTable['select']): CopiedTable => ({ table: name, from, select });
+function eventsTables(runSource: RunStateKeys): CopiedTable[] {
   return [
     table(
       'cart_funnel_daily',
@@ -215,15 +231,49 @@ function copiedTables(runSource: RunStateKeys): CopiedTable[] {
     table(
       'abandoned_carts_by_dimension',
       'abandoned_carts',
-      (t) => `SELECT date, device_category, country, source, medium, COUNT(*) AS carts, SUM(cart_value) AS value FROM ${t} GROUP BY date, device_category, country, source, medium`,
+      (t) =>
+        `SELECT date, device_category, country, source, medium, ads_consent, purchased_later, COUNT(*) AS carts, SUM(cart_value) AS value FROM ${t} GROUP BY date, device_category, country, source, medium, ads_consent, purchased_later`,
     ),
-    // The configured source's days only: the GA4 Data API pipeline keeps its own in the same table.
-    // A day recorded under the legacy key (the glob text) counts until it is recorded again under the identity.
-    table('run_state', 'run_state', (t, literal) =>
-      runSource.legacy === undefined || runSource.legacy === runSource.identity
-        ? `SELECT date, status, final, last_error FROM ${t} WHERE source = ${literal(runSource.identity)}`
-        : `SELECT date, status, final, last_error FROM ${t} WHERE source = ${literal(runSource.identity)} OR (source = ${literal(runSource.legacy)} AND date NOT IN (SELECT date FROM ${t} WHERE source = ${literal(runSource.identity)}))`,
-    ),
+    runStateTable(runSource),
     table('quality_daily', 'quality_daily', (t) => `SELECT date, lines, duplicates, quarantined FROM ${t}`),
   ];
+}
+
+/** The events' copy: the contract's tables, abandoned carts counted, the source's run_state and quality_daily. */
+export const EVENTS_COPY: CopiedTableSet = { emptyTables: EVENTS_EMPTY_TABLES, tables: eventsTables };
+
+/**
+ * The GA4 Data API's copy: its two tables with only the columns the dashboard shows (never
+ * total_purchasers, which is not additive and is not shown), and the source's run_state.
+ */
+export const API_COPY: CopiedTableSet = {
+  emptyTables: `
+CREATE TABLE ga4_api_funnel_daily (
+  date DATE, device_category VARCHAR, country VARCHAR, session_source_medium VARCHAR, sessions BIGINT,
+  add_to_carts BIGINT, checkouts BIGINT, ecommerce_purchases BIGINT, purchase_revenue DECIMAL(38,2));
+CREATE TABLE ga4_api_items_daily (
+  date DATE, item_id VARCHAR, item_name VARCHAR, item_category VARCHAR, items_added_to_cart BIGINT, items_purchased BIGINT, item_revenue DECIMAL(38,2));
+${RUN_STATE_TABLE}
+`,
+  tables: (runSource) => [
+    table(
+      'ga4_api_funnel_daily',
+      'ga4_api_funnel_daily',
+      (t) => `SELECT date, device_category, country, session_source_medium, sessions, add_to_carts, checkouts, ecommerce_purchases, purchase_revenue FROM ${t}`,
+    ),
+    table('ga4_api_items_daily', 'ga4_api_items_daily', (t) => `SELECT date, item_id, item_name, item_category, items_added_to_cart, items_purchased, item_revenue FROM ${t}`),
+    runStateTable(runSource),
+  ],
+};
+
+/**
+ * The configured source's days only: the GA4 Data API pipeline keeps its own in the same table.
+ * A day recorded under the legacy key (the glob text) counts until it is recorded again under the identity.
+ */
+function runStateTable(runSource: RunStateKeys): CopiedTable {
+  return table('run_state', 'run_state', (t, literal) =>
+    runSource.legacy === undefined || runSource.legacy === runSource.identity
+      ? `SELECT date, status, final, last_error FROM ${t} WHERE source = ${literal(runSource.identity)}`
+      : `SELECT date, status, final, last_error FROM ${t} WHERE source = ${literal(runSource.identity)} OR (source = ${literal(runSource.legacy)} AND date NOT IN (SELECT date FROM ${t} WHERE source = ${literal(runSource.identity)}))`,
+  );
 }

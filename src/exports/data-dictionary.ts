@@ -1,4 +1,4 @@
-import { API_TABLES, PUBLISHED_TABLES, type PublishedTable } from './published-tables.js';
+import { API_TABLES, PUBLISHED_TABLES, REMARKETING_AUDIENCE, type PublishedTable } from './published-tables.js';
 
 /** docs/data-dictionary.md, from the published tables' column docs (kept current by a test). */
 export function dataDictionary(): string {
@@ -22,6 +22,9 @@ export function dataDictionary(): string {
     '# From GA4 events (BigQuery export or files)',
     '',
     ...PUBLISHED_TABLES.map(section),
+    '# Published only with `export.remarketing_audience: true`',
+    '',
+    section(REMARKETING_AUDIENCE),
     '# From the GA4 Data API',
     '',
     ...API_TABLES.map(section),

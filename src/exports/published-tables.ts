@@ -56,6 +56,8 @@ export const PUBLISHED_TABLES: readonly PublishedTable[] = [
       col('country', 'text', "The session's first event's geo.country."),
       col('source', 'text', "The session's first event's traffic_source.source (first-touch)."),
       col('medium', 'text', "The session's first event's traffic_source.medium (first-touch)."),
+      col('purchased_later', 'boolean', 'true when the same user_pseudo_id has an included purchase event that date, in any session, later than the last add_to_cart or remove_from_cart: remarketing suppresses these.'),
+      col('ads_consent', 'text', "granted or denied: privacy_info.ads_storage (exactly Yes or No) of the session's latest event that has it; empty when none has."),
     ],
   },
   {
@@ -80,6 +82,25 @@ export const PUBLISHED_TABLES: readonly PublishedTable[] = [
 ];
 
 export const PUBLISHED_TABLE_NAMES = PUBLISHED_TABLES.map((t) => t.name);
+
+/**
+ * The remarketing audience (issue 13), published only with `export.remarketing_audience: true`:
+ * the abandoned carts marketing may use as they are — not bought later that day, and consent for
+ * advertising granted. Derived from `abandoned_carts` by the model `remarketing_audience.sql`.
+ */
+export const REMARKETING_AUDIENCE: PublishedTable = {
+  name: 'remarketing_audience',
+  doc: 'The remarketable abandoned carts: not purchased later that day, ads consent granted. One row per cart.',
+  key: ['date', 'user_key', 'session_id'],
+  columns: [
+    col('date', 'date', 'The event_date, YYYY-MM-DD.'),
+    col('user_key', 'text', 'Lowercase hex HMAC-SHA256 of user_pseudo_id with the configured secret.'),
+    col('session_id', 'integer', 'The ga_session_id.'),
+    col('cart_value', 'money', 'Sum of net units × cart price.'),
+    col('distinct_items', 'integer', 'Items in the cart (net units > 0).'),
+    col('last_cart_event_at', 'timestamp', 'Last add_to_cart or remove_from_cart, ISO-8601 UTC with milliseconds.'),
+  ],
+};
 
 /**
  * The GA4 Data API's tables (issue 4), in the contract's file rules. Columns keep GA4's metric
@@ -127,4 +148,5 @@ export const API_TABLES: readonly PublishedTable[] = [
 export const isTextColumn = (column: PublishedColumn) => column.kind === 'text';
 
 /** Every table cartlens publishes (the contract's and the Data API's): BigQuery keeps them in the marts dataset. */
-export const MARTS_TABLE_NAMES: readonly string[] = [...PUBLISHED_TABLES, ...API_TABLES].map((t) => t.name);
+export const ALL_PUBLISHED_TABLES: readonly PublishedTable[] = [...PUBLISHED_TABLES, REMARKETING_AUDIENCE, ...API_TABLES];
+export const MARTS_TABLE_NAMES: readonly string[] = ALL_PUBLISHED_TABLES.map((t) => t.name);

@@ -1,7 +1,12 @@
+import type { Anomaly } from './anomalies.js';
+
 /** What an alert says: one line for people, and the failing days for machines. */
 export interface Alert {
   text: string;
+  /** Each day with its status (`failed`, `deferred`, `provisional`, or `anomaly` with its one-line summary as the reason). */
   days: { date: string; status: string; reason: string | null }[];
+  /** An anomaly alert's checks: metrics, baselines, changes and drivers (src/ops/anomalies.ts). */
+  anomalies?: Anomaly[];
 }
 
 export interface AlertOptions {
@@ -13,7 +18,8 @@ export interface AlertOptions {
 /**
  * POSTs the alert as JSON to a webhook (a Slack or Google Chat incoming webhook accepts
  * `{ "text": … }` as is), retrying network errors and 5xx with jittered back-off, never 4xx.
- * The body holds dates, statuses and reasons only: no config, no secret, no user data. The
+ * The body holds dates, statuses and reasons (and an anomaly's aggregate figures: metrics,
+ * segments, items) only: no config, no secret, no user data. The
  * webhook's URL is itself a secret and is never logged. Returns whether it was delivered.
  */
 export async function sendAlert(url: string, alert: Alert, options: AlertOptions): Promise<boolean> {

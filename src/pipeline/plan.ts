@@ -1,6 +1,6 @@
 import type { LoadedConfig } from '../config/load.js';
 import type { CartlensConfig } from '../config/schema.js';
-import { API_TABLES, PUBLISHED_TABLES, type PublishedTable } from '../exports/published-tables.js';
+import { API_TABLES, PUBLISHED_TABLES, REMARKETING_AUDIENCE, type PublishedTable } from '../exports/published-tables.js';
 import { compileAssertion, planAssertions, type Assertion } from '../models/assertions.js';
 import { compileModels, type CompiledStep } from '../models/compile.js';
 import { API_MODELS_DIR, LOADED_RELATIONS, MODELS_DIR, planModels, readModels, type Model } from '../models/graph.js';
@@ -41,7 +41,9 @@ export function outputsOf(source: EventSource, config: CartlensConfig): SourceOu
   if (source.kind === 'ga4-data-api') {
     return { modelsDir: API_MODELS_DIR, loadedRelations: apiReports(config).map((r) => `raw_ga4_api_${r.name}`), tables: API_TABLES, configAssertions: false, dailyReport: apiDailyReport, namespace: 'ga4_api/' };
   }
-  return { modelsDir: MODELS_DIR, loadedRelations: LOADED_RELATIONS, tables: PUBLISHED_TABLES, configAssertions: true, dailyReport: eventsDailyReport, namespace: '' };
+  // The remarketing audience is built and published only when the config asks for it.
+  const tables = config.export.remarketing_audience ? [...PUBLISHED_TABLES, REMARKETING_AUDIENCE] : PUBLISHED_TABLES;
+  return { modelsDir: MODELS_DIR, loadedRelations: LOADED_RELATIONS, tables, configAssertions: true, dailyReport: eventsDailyReport, namespace: '' };
 }
 
 export interface Calendar {
@@ -86,7 +88,9 @@ export async function planRun(loaded: LoadedConfig): Promise<RunPlan> {
   const source = createSource(config.source, loaded.baseDir);
   const outputs = outputsOf(source, config);
   const tableNames = outputs.tables.map((t) => t.name);
-  const models = planModels(await readModels(outputs.modelsDir), tableNames, outputs.loadedRelations);
+  // A published model whose table the config does not publish is left out (the audience, when off).
+  const optional = new Set([REMARKETING_AUDIENCE.name].filter((name) => !tableNames.includes(name)));
+  const models = planModels((await readModels(outputs.modelsDir)).filter((m) => !optional.has(m.name)), tableNames, outputs.loadedRelations);
   const { assertions, problems } = planAssertions(models, outputs.tables, outputs.configAssertions ? config.assertions : []);
   if (problems.length > 0) throw new ModelGraphError(problems);
   const exportRoot = config.export.type === 'local' ? config.export.dir : `gs://${config.export.bucket}/${config.export.prefix}`;

@@ -1,4 +1,5 @@
 import type { PublishedFile } from '../exports/exporter.js';
+import type { AnomalyCheck } from '../ops/anomalies.js';
 import type { ReportQuality } from '../sources/ga4-data-api/fetcher.js';
 import type { Reconciliation } from './reconcile.js';
 
@@ -55,6 +56,12 @@ export interface DateReport {
   reconciliation?: Reconciliation;
   summary: DateSummary | null;
   files: PublishedFile[];
+  /**
+   * A published date of the contract's tables against the median of its weekday over the 4 weeks
+   * before it (src/ops/anomalies.ts): not judged with the reason, or its metrics, anomalies and
+   * drivers. Absent for dates not published and for the GA4 Data API source.
+   */
+  anomalies?: AnomalyCheck;
 }
 
 export interface RunReport {

@@ -7,6 +7,7 @@ import { exportQuery } from '../exports/export-query.js';
 import { completionMarker, completionMarkerPath, type Exporter, type PublishedFile } from '../exports/exporter.js';
 import { createExporter } from '../exports/index.js';
 import { alertFor, sendAlert } from '../ops/alerts.js';
+import { checkPublishedDates, notifyAnomalies } from '../ops/anomalies.js';
 import { purgeExpired } from '../ops/retention.js';
 import { lastRunReportPath, reportPath, runReportPath, type DailyReportOptions } from '../reports/daily-report.js';
 import { runStateKeys } from '../sources/source.js';
@@ -102,7 +103,7 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
 
     const exporter = request.exporter ?? createExporter(config.export);
     const dateReports: DateReport[] = [];
-    const reportOptions = { locale: config.locale, currency: config.property.currency };
+    const reportOptions = { locale: config.locale, currency: config.property.currency, anomalies: config.anomalies };
     // Holding the warehouse means no other run publishes here: a killed run's temporary files can go.
     const swept = await exporter.sweepTemporaryFiles();
     if (swept.length > 0) progress.step(`deleted ${swept.length} temporary file(s) a killed run left in ${exporter.description}`);
@@ -117,6 +118,8 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
       const published = dateReports.at(-1)!;
       progress.step(`${date}: ${published.status}`, { step: 'export', date, status: published.status, rows: published.rows });
     }
+    // Published dates of the contract's tables against their weekday's last 4 weeks (src/ops/anomalies.ts); the Data API has no abandoned carts.
+    const anomalies = plan.outputs.tables.some((t) => t.name === 'cart_funnel_daily') ? await checkPublishedDates(warehouse, dateReports, config.anomalies, progress.step) : [];
     const missing = staged.deferred.filter((d) => d.kind === 'missing').map((d) => d.date);
     const report: RunReport = {
       run_id: runId,
@@ -149,6 +152,7 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
     ];
     await recordDays(warehouse, days, keys.legacy);
     await notify(config, days, progress);
+    await notifyAnomalies(config.alerts, anomalies, progress.step);
     return report;
   } catch (error) {
     // The days the run was for are marked failed with the reason (best effort: the run's own error wins).

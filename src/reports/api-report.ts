@@ -1,8 +1,8 @@
 import type { DailyReportBuilder, DailyReportOptions } from './daily-report.js';
 import { BASE_STYLE, barsSvg, escapeHtml, Formats, tilesHtml, type Labels, type Row } from './render.js';
 
-/** The tiles of a Data API day: GA4's own counts (events and units, not sessions with a cart). */
-const API_TILES = [
+/** The tiles of a Data API day or range: GA4's own counts (events and units, not sessions with a cart). */
+export const API_TILES = [
   ['sessions', 'sessions', 'integer'],
   ['add_to_carts', 'addToCartEvents', 'integer'],
   ['checkouts', 'checkouts', 'integer'],

@@ -1,7 +1,8 @@
 import type { Warehouse } from '../warehouse/warehouse.js';
 import { exportQuery } from '../exports/export-query.js';
 import { PUBLISHED_TABLES } from '../exports/published-tables.js';
-import { BASE_STYLE, Formats, funnelSvg, tilesHtml, topItemsHtml, type ReportLocale, type Row } from './render.js';
+import { detectAnomalies, formatAnomaly, isAnomaly, type AnomalyCheck, type AnomalyThresholds } from '../ops/anomalies.js';
+import { BASE_STYLE, escapeHtml, Formats, funnelSvg, remarketingHtml, remarketingTotals, tilesHtml, topItemsHtml, type Labels, type ReportLocale, type Row } from './render.js';
 
 /**
  * The self-contained daily report (issue 6, item 4): one HTML file per published date, beside
@@ -18,6 +19,8 @@ export interface DailyReportOptions {
   currency: string;
   /** How many items the "top abandoned items" table lists. */
   topItems?: number;
+  /** Thresholds of the day's anomaly check against its weekday's last 4 weeks (default: 5 points, 30%). */
+  anomalies?: AnomalyThresholds;
 }
 
 export const REPORT_FILE = 'report.html';
@@ -46,17 +49,35 @@ export type DailyReportBuilder = (warehouse: Warehouse, date: string, options: D
 /** The events' report, from the day's published funnel row and its items (the export queries). */
 export const eventsDailyReport: DailyReportBuilder = async (warehouse, date, options) => {
   const [funnel] = await warehouse.query(exportQuery(warehouse.dialect, PUBLISHED_TABLES.find((t) => t.name === 'cart_funnel_daily')!, date));
-  return funnel ? { html: await buildDailyReport(warehouse, date, funnel, options), funnel } : null;
+  if (!funnel) return null;
+  // The same check the run makes after publishing, for this day: the published tables are committed.
+  const [anomaly] = await detectAnomalies(warehouse, [date], options.anomalies);
+  return { html: await buildDailyReport(warehouse, date, funnel, options, anomaly), funnel };
 };
 
 /** Renders the report from the day's published funnel row and its items (the export query). */
-export async function buildDailyReport(warehouse: Warehouse, date: string, funnel: Row, options: DailyReportOptions): Promise<string> {
+export async function buildDailyReport(warehouse: Warehouse, date: string, funnel: Row, options: DailyReportOptions, anomaly?: AnomalyCheck): Promise<string> {
   const itemsTable = PUBLISHED_TABLES.find((t) => t.name === 'cart_items_daily')!;
   const items = await warehouse.query(exportQuery(warehouse.dialect, itemsTable, date));
-  return renderDailyReport(date, funnel, items, options);
+  return renderDailyReport(date, funnel, items, options, await remarketingByConsent(warehouse, date), anomaly);
 }
 
-export function renderDailyReport(date: string, funnel: Row, items: Row[], options: DailyReportOptions): string {
+/**
+ * The day's abandoned carts by consent (`granted`, `denied`, '' for not given): all of them, those
+ * bought later that day, and the remarketable ones (not bought later, consent granted).
+ */
+export async function remarketingByConsent(warehouse: Warehouse, date: string): Promise<Row[]> {
+  const { dialect } = warehouse;
+  return warehouse.query(`
+    SELECT COALESCE(ads_consent, '') AS consent, COUNT(*) AS carts, ${dialect.money('SUM(cart_value)')} AS value,
+      SUM(CASE WHEN purchased_later THEN 1 ELSE 0 END) AS bought_later,
+      SUM(CASE WHEN NOT purchased_later AND ads_consent = 'granted' THEN 1 ELSE 0 END) AS remarketable,
+      ${dialect.money("SUM(CASE WHEN NOT purchased_later AND ads_consent = 'granted' THEN cart_value ELSE 0 END)")} AS remarketable_value
+    FROM ${dialect.tableName('abandoned_carts', false)} WHERE date = ${dialect.dateLiteral(date)}
+    GROUP BY 1 ORDER BY 1`);
+}
+
+export function renderDailyReport(date: string, funnel: Row, items: Row[], options: DailyReportOptions, byConsent: Row[] = [], anomaly?: AnomalyCheck): string {
   const formats = new Formats(options);
   const { text } = formats;
   const top = items
@@ -76,14 +97,24 @@ ${BASE_STYLE}
 </head>
 <body>
 <h1>${text.title} — ${date}</h1>
-<section class="tiles">
+${anomalyHtml(anomaly, text)}<section class="tiles">
 ${tilesHtml(funnel, formats)}
 </section>
 <h2>${text.funnel}</h2>
 ${funnelSvg(funnel, formats)}
 <h2>${text.topItems}</h2>
 ${topItemsHtml(top, formats, text.noItems)}
+<h2>${text.remarketing}</h2>
+${remarketingHtml(remarketingTotals(funnel, byConsent), byConsent, formats)}
 </body>
 </html>
 `;
+}
+
+/** The day's anomaly, when it is one: the metrics that moved and what drove them; or why it was not compared. */
+function anomalyHtml(anomaly: AnomalyCheck | undefined, text: Labels): string {
+  if (!anomaly) return '';
+  if (!anomaly.judged) return `<p class="note" data-anomaly="not-judged">${text.anomalyNotJudged}: ${escapeHtml(anomaly.reason)}</p>\n`;
+  if (!isAnomaly(anomaly)) return '';
+  return `<section class="anomalies" data-anomaly="${anomaly.date}"><h2>${text.anomalies}</h2><p class="anomaly">${escapeHtml(formatAnomaly(anomaly))}</p><p class="note">${text.anomalyNote}</p></section>\n`;
 }

@@ -18,6 +18,18 @@ export type Row = Record<string, unknown>;
 export const LABELS = {
   en: {
     title: 'Cart report',
+    anomalies: 'Unusual days',
+    anomalyNote: 'Beyond the anomaly thresholds against the median of the same weekday over the last 4 weeks; the run report names the segments and items that drove the change.',
+    anomalyNotJudged: 'Not compared with the last 4 weeks',
+    remarketing: 'Remarketing',
+    remarketableCarts: 'Remarketable carts',
+    remarketableValue: 'Remarketable value',
+    remarketingNote: 'Abandoned carts not bought later that day, with consent for advertising (ads_storage granted): the ones an ad audience may hold.',
+    adsConsent: 'Ads consent',
+    consentGranted: 'granted',
+    consentDenied: 'denied',
+    consentUnset: 'not given',
+    boughtLater: 'Bought later that day',
     dashboard: 'Cart dashboard',
     sessions: 'Sessions',
     sessionsWithCart: 'Sessions with a cart',
@@ -80,9 +92,26 @@ export const LABELS = {
     topAddedItems: 'Items most added to carts',
     noAddedItems: 'No item was added to a cart this day.',
     apiNote: 'Numbers as the GA4 Data API reports them (sampling and thresholds may apply); abandoned carts need the GA4 export.',
+    apiDashboard: 'Cart dashboard (GA4 Data API)',
+    apiTrend: 'Daily sessions and revenue',
+    apiBreakdown: 'Sessions and revenue by',
+    noAddedItemsInRange: 'No item was added to a cart in this period.',
+    apiStatus: 'Run status',
   },
   'pt-BR': {
     title: 'Relatório de carrinhos',
+    anomalies: 'Dias fora do comum',
+    anomalyNote: 'Além dos limites de anomalia em relação à mediana do mesmo dia da semana nas últimas 4 semanas; o relatório da execução nomeia os segmentos e itens que explicam a mudança.',
+    anomalyNotJudged: 'Não comparado com as últimas 4 semanas',
+    remarketing: 'Remarketing',
+    remarketableCarts: 'Carrinhos para remarketing',
+    remarketableValue: 'Valor para remarketing',
+    remarketingNote: 'Carrinhos abandonados não comprados depois no mesmo dia, com consentimento para publicidade (ads_storage concedido): os que um público de anúncios pode conter.',
+    adsConsent: 'Consentimento de anúncios',
+    consentGranted: 'concedido',
+    consentDenied: 'negado',
+    consentUnset: 'não informado',
+    boughtLater: 'Comprados depois no mesmo dia',
     dashboard: 'Painel de carrinhos',
     sessions: 'Sessões',
     sessionsWithCart: 'Sessões com carrinho',
@@ -145,6 +174,11 @@ export const LABELS = {
     topAddedItems: 'Itens mais adicionados aos carrinhos',
     noAddedItems: 'Nenhum item foi adicionado a um carrinho neste dia.',
     apiNote: 'Números como a GA4 Data API os informa (amostragem e limites podem se aplicar); carrinhos abandonados exigem o export do GA4.',
+    apiDashboard: 'Painel de carrinhos (GA4 Data API)',
+    apiTrend: 'Sessões e receita por dia',
+    apiBreakdown: 'Sessões e receita por',
+    noAddedItemsInRange: 'Nenhum item foi adicionado a um carrinho neste período.',
+    apiStatus: 'Status das execuções',
   },
 } as const satisfies Record<ReportLocale, Record<string, string>>;
 
@@ -270,15 +304,17 @@ export function topItemsHtml(items: Row[], formats: Formats, emptyText: string):
 }
 
 export const BASE_STYLE = `body { font-family: system-ui, sans-serif; margin: 2rem; color: #1f2933; }
-.tiles { display: grid; grid-template-columns: repeat(auto-fit, minmax(11rem, 1fr)); gap: 0.75rem; }
-.tile { border: 1px solid #d9e2ec; border-radius: 6px; padding: 0.75rem; }
+.tiles { display: grid; grid-template-columns: repeat(auto-fit, minmax(15rem, 1fr)); gap: 0.75rem; }
+.tile { border: 1px solid #d9e2ec; border-radius: 6px; padding: 0.75rem; min-width: 0; }
 .tile .label { font-size: 0.8rem; color: #52606d; }
-.tile .value { font-size: 1.5rem; font-weight: 600; }
+/* Wide enough for R$ 999.999.999,99 at 1280 px; anything longer wraps rather than spills out. */
+.tile .value { font-size: 1.3rem; font-weight: 600; font-variant-numeric: tabular-nums; overflow-wrap: anywhere; }
 .tile .change { font-size: 0.8rem; color: #52606d; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: 0.3rem 0.5rem; border-bottom: 1px solid #e4e7eb; }
 .num { text-align: right; font-variant-numeric: tabular-nums; }
-svg { max-width: 100%; height: auto; }`;
+svg { max-width: 100%; height: auto; }
+.anomalies li, .anomaly { color: #9b1c1c; font-weight: 600; }`;
 
 export function isBlank(value: unknown): boolean {
   return value === null || value === undefined || value === '';
@@ -286,4 +322,37 @@ export function isBlank(value: unknown): boolean {
 
 export function escapeHtml(value: string): string {
   return value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+/** A day's (or range's) abandoned carts and value beside the remarketable ones, summed from the consent rows. */
+export function remarketingTotals(funnel: Row, byConsent: Row[]): Row {
+  // Money summed in cents: the rows are exact to the cent, and so is their sum.
+  const cents = byConsent.reduce((total, row) => total + Math.round(Number(row.remarketable_value ?? 0) * 100), 0);
+  return { abandoned_carts: funnel.abandoned_carts, abandoned_value: funnel.abandoned_value, remarketable: byConsent.reduce((total, row) => total + Number(row.remarketable ?? 0), 0), remarketable_value: (cents / 100).toFixed(2) };
+}
+
+/** Remarketable carts beside all abandoned carts, and the abandoned carts by consent. */
+export function remarketingHtml(totals: Row, byConsent: Row[], formats: Formats): string {
+  const { text } = formats;
+  const tiles = tilesHtml(totals, formats, undefined, [
+    ['abandoned_carts', 'abandonedCarts', 'integer'],
+    ['abandoned_value', 'abandonedValue', 'money'],
+    ['remarketable', 'remarketableCarts', 'integer'],
+    ['remarketable_value', 'remarketableValue', 'money'],
+  ]);
+  const label = (consent: unknown) => (consent === 'granted' ? text.consentGranted : consent === 'denied' ? text.consentDenied : text.consentUnset);
+  const rows = byConsent
+    .map(
+      (row) =>
+        `<tr data-consent="${escapeHtml(String(row.consent))}"><td>${escapeHtml(label(row.consent))}</td><td class="num">${formats.integer(row.carts)}</td><td class="num">${formats.money(row.value)}</td>` +
+        `<td class="num">${formats.integer(row.bought_later)}</td><td class="num">${formats.integer(row.remarketable)}</td><td class="num">${formats.money(row.remarketable_value)}</td></tr>`,
+    )
+    .join('\n');
+  return `<p class="note">${text.remarketingNote}</p>
+<section class="tiles remarketing">
+${tiles}
+</section>
+<table class="consent"><thead><tr><th>${text.adsConsent}</th><th class="num">${text.abandonedCarts}</th><th class="num">${text.abandonedValue}</th><th class="num">${text.boughtLater}</th><th class="num">${text.remarketableCarts}</th><th class="num">${text.remarketableValue}</th></tr></thead><tbody>
+${rows}
+</tbody></table>`;
 }

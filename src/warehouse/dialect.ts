@@ -46,4 +46,9 @@ export interface MaterializationDialect {
   createTempTable(name: string, select: string): string[];
   /** A date-partitioned table whose run dates are replaced by the select's rows. */
   replaceDates(name: string, select: string, dates: readonly string[]): string[];
+  /**
+   * Adds to an existing published table the columns the contract has gained since it was made
+   * (appended, as the contract appends them); a table not made yet is left alone.
+   */
+  addMissingColumns(name: string, columns: readonly { name: string; kind: ColumnKind }[]): string[];
 }

@@ -12,12 +12,6 @@ export function serveCommand(program: Command): void {
     .option('--host <address>', 'the address to bind; default serve.host (127.0.0.1). Any other needs a token')
     .action(async (options: { config: string; port?: number; host?: string }) => {
       const loaded = await loadConfig(options.config);
-      if (loaded.config.source.type === 'ga4-data-api') {
-        // The dashboard's numbers (carts, abandonment) need the events, which the Data API does not give.
-        process.stderr.write(
-          'warning: source.type is ga4-data-api: the dashboard shows the cart tables computed from GA4 export events, which this source does not produce; its own tables are the ga4_api_*_daily CSV files\n',
-        );
-      }
       const settings = dashboardOptions(loaded, { host: options.host, port: options.port });
       const dashboard = await startDashboard(settings);
       process.stdout.write(`dashboard on ${dashboard.url} (reads ${settings.warehouse.description}, read only); Ctrl-C stops it\n`);

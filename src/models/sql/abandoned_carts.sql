@@ -4,6 +4,8 @@
 -- assert not_null: date, user_key, session_id, first_add_at, last_cart_event_at
 -- assert row: units > 0 AND distinct_items > 0 AND cart_value >= 0
 -- assert row: last_cart_event_at >= first_add_at
+-- assert not_null: purchased_later
+-- assert accepted_values: ads_consent in ('granted', 'denied')
 -- assert volume: COUNT(*) within 0.5 (warn)
 SELECT
   event_date AS date,
@@ -18,6 +20,8 @@ SELECT
   device_category,
   country,
   source,
-  medium
+  medium,
+  purchased_later,
+  CASE ads_storage WHEN 'Yes' THEN 'granted' WHEN 'No' THEN 'denied' END AS ads_consent
 FROM {{ ref('int_sessions') }}
 WHERE is_abandoned

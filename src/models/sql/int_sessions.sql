@@ -18,9 +18,18 @@ flags AS (
     {{ first_by(device_category, (event_ts, input_seq)) }} AS device_category,
     {{ first_by(country, (event_ts, input_seq)) }} AS country,
     {{ first_by(source, (event_ts, input_seq)) }} AS source,
-    {{ first_by(medium, (event_ts, input_seq)) }} AS medium
+    {{ first_by(medium, (event_ts, input_seq)) }} AS medium,
+    -- Consent mode: the latest event (by timestamp, then input order) that says Yes or No.
+    {{ last_non_null_by(ads_storage, (event_ts, input_seq)) }} AS ads_storage
   FROM events
   GROUP BY event_date, user_pseudo_id, session_id
+),
+purchases AS (
+  -- A user's last included purchase of the day, in any session (full precision).
+  SELECT event_date, user_pseudo_id, MAX(event_ts) AS last_purchase_ts
+  FROM events
+  WHERE event_name = 'purchase'
+  GROUP BY event_date, user_pseudo_id
 ),
 carts AS (
   SELECT
@@ -37,7 +46,11 @@ SELECT
   COALESCE(c.units, 0) AS units,
   COALESCE(c.cart_value, 0) AS cart_value,
   -- An abandoned cart: an add_to_cart, no purchase, and net units > 0 for an item at the end.
-  f.has_add_to_cart AND NOT f.has_purchase AND COALESCE(c.units, 0) > 0 AS is_abandoned
+  f.has_add_to_cart AND NOT f.has_purchase AND COALESCE(c.units, 0) > 0 AS is_abandoned,
+  -- The same user bought later that day: remarketing suppresses the cart.
+  COALESCE(p.last_purchase_ts > f.last_cart_event_ts, FALSE) AS purchased_later
 FROM flags AS f
 LEFT JOIN carts AS c
   ON c.event_date = f.event_date AND c.user_pseudo_id = f.user_pseudo_id AND c.session_id = f.session_id
+LEFT JOIN purchases AS p
+  ON p.event_date = f.event_date AND p.user_pseudo_id = f.user_pseudo_id

@@ -55,6 +55,11 @@ interface SessionContext {
   firstTouch: number;
   clock: number;
   bundle: number;
+  /** Consent mode's ads_storage on the session's events: granted, denied, or never said. */
+  adsStorage: 'Yes' | 'No' | undefined;
+  /** A consent update part-way: from this many events on, ads_storage becomes `to`. */
+  consentUpdate: { afterEvents: number; to: 'Yes' | 'No' } | undefined;
+  eventsSoFar: number;
 }
 
 const DEVICES = {
@@ -70,6 +75,13 @@ const REGIONS: Record<string, string[]> = {
   'United States': ['Florida', 'New York'],
   Chile: ['Santiago'],
 };
+/** Consent mode as stores see it with a banner: most grant ads storage, some deny, a few never answer. */
+const CONSENT = { Yes: 70, No: 20, unset: 10 };
+/** Share of sessions whose consent changes part-way (a banner answered late, or withdrawn). */
+const CONSENT_UPDATE_RATE = 0.08;
+/** Share of abandoned carts whose user comes back later the same day and buys them. */
+const RETURN_PURCHASE_RATE = 0.12;
+
 const SOURCES = {
   'google / organic': 40,
   'google / cpc': 18,
@@ -142,9 +154,19 @@ export async function generateDemoExport(options: DemoOptions): Promise<DemoDayS
         firstTouch: startMs * 1000 - (returning ? random.int(1, 60) * 86_400_000_000 : 0),
         clock: startMs * 1000,
         bundle: random.int(1_000_000, 9_999_999),
+        ...consentOf(random),
+        eventsSoFar: 0,
       };
-      const events = simulateSession(ctx, catalog, zipf, () => `T${String(++transactionSeq).padStart(8, '0')}`);
+      const nextTransactionId = () => `T${String(++transactionSeq).padStart(8, '0')}`;
+      const { events, abandoned } = simulateSession(ctx, catalog, zipf, nextTransactionId);
       dayStats.sessions++;
+      // Some come back later the same local day and buy the cart they left (remarketing must not chase them).
+      const returnAt = Math.floor(ctx.clock / 1000) + random.int(20, 240) * 60_000;
+      if (abandoned && random.chance(RETURN_PURCHASE_RATE) && returnAt < localMidnightUtcMs + 86_400_000) {
+        const back: SessionContext = { ...ctx, sessionId: Math.floor(returnAt / 1000), clock: returnAt * 1000, bundle: random.int(1_000_000, 9_999_999), ...consentOf(random), eventsSoFar: 0 };
+        events.push(...simulateReturnPurchase(back, abandoned, nextTransactionId));
+        dayStats.sessions++;
+      }
       for (const event of events) {
         // Purchases are few, so their dirty cases come at a higher rate to show up every day.
         const rate = event.event_name === 'purchase' ? Math.min(1, options.dirtyRate * 25) : options.dirtyRate;
@@ -166,7 +188,34 @@ export async function generateDemoExport(options: DemoOptions): Promise<DemoDayS
   return stats;
 }
 
-function simulateSession(ctx: SessionContext, catalog: CatalogItem[], zipf: ZipfSampler, nextTransactionId: () => string): Json[] {
+/** A session's consent: its ads_storage at the start and, for a few, a change part-way. */
+function consentOf(random: SeededRandom): Pick<SessionContext, 'adsStorage' | 'consentUpdate'> {
+  const answer = random.weighted(CONSENT);
+  const adsStorage = answer === 'unset' ? undefined : answer;
+  const consentUpdate = random.chance(CONSENT_UPDATE_RATE) ? { afterEvents: random.int(1, 4), to: adsStorage === 'Yes' ? ('No' as const) : ('Yes' as const) } : undefined;
+  return { adsStorage, consentUpdate };
+}
+
+type CartLine = [CatalogItem, { units: number; price: number }];
+
+/** A user back for the cart they left: straight to checkout and purchase of the same lines. */
+function simulateReturnPurchase(ctx: SessionContext, lines: CartLine[], nextTransactionId: () => string): Json[] {
+  const items = lines.map(([item, line]) => itemRecord(item, line.units, line.price));
+  const value = round2(lines.reduce((sum, [, line]) => sum + line.units * line.price, 0));
+  const transactionId = nextTransactionId();
+  return [
+    event(ctx, 'session_start', { page_location: 'https://loja.example.com.br/carrinho' }),
+    event(ctx, 'view_cart', {}, { currency: 'BRL', value }, items),
+    event(ctx, 'begin_checkout', {}, { currency: 'BRL', value }, items),
+    event(ctx, 'purchase', { transaction_id: transactionId }, {
+      currency: 'BRL', value, transaction_id: transactionId, purchase_revenue: value, shipping_value: 0, tax_value: 0,
+      total_item_quantity: lines.reduce((sum, [, line]) => sum + line.units, 0), unique_items: lines.length,
+    }, lines.map(([item, line]) => ({ ...itemRecord(item, line.units, line.price), item_revenue: round2(line.units * line.price) }))),
+  ];
+}
+
+/** A session's events and, when it ends with an abandoned cart, that cart's lines. */
+function simulateSession(ctx: SessionContext, catalog: CatalogItem[], zipf: ZipfSampler, nextTransactionId: () => string): { events: Json[]; abandoned?: CartLine[] } {
   const { random } = ctx;
   const events: Json[] = [];
   const pageLocation = 'https://loja.example.com.br/';
@@ -180,7 +229,7 @@ function simulateSession(ctx: SessionContext, catalog: CatalogItem[], zipf: Zipf
     viewed.push(item);
     events.push(event(ctx, 'view_item', { page_location: `${pageLocation}p/${item.item_id}` }, { currency: 'BRL', value: item.price }, [itemRecord(item, 1)]));
   }
-  if (viewed.length === 0 || !random.chance(0.38)) return events;
+  if (viewed.length === 0 || !random.chance(0.38)) return { events };
 
   // The cart: units per item, with the price shown at the last add (prices may change mid-session).
   const cart = new Map<CatalogItem, { units: number; price: number }>();
@@ -205,14 +254,15 @@ function simulateSession(ctx: SessionContext, catalog: CatalogItem[], zipf: Zipf
   const cartItems = () => inCart.map(([item, line]) => itemRecord(item, line.units, line.price));
   const cartValue = round2(inCart.reduce((sum, [, line]) => sum + line.units * line.price, 0));
   if (random.chance(0.5)) events.push(event(ctx, 'view_cart', {}, { currency: 'BRL', value: cartValue }, cartItems()));
-  if (inCart.length === 0 || !random.chance(0.45)) return events;
+  const left = () => ({ events, ...(inCart.length > 0 ? { abandoned: inCart } : {}) });
+  if (inCart.length === 0 || !random.chance(0.45)) return left();
 
   events.push(event(ctx, 'begin_checkout', {}, { currency: 'BRL', value: cartValue }, cartItems()));
-  if (!random.chance(0.85)) return events;
+  if (!random.chance(0.85)) return left();
   events.push(event(ctx, 'add_shipping_info', { shipping_tier: random.pick(['PAC', 'SEDEX']) }, { currency: 'BRL', value: cartValue }, cartItems()));
-  if (!random.chance(0.85)) return events;
+  if (!random.chance(0.85)) return left();
   events.push(event(ctx, 'add_payment_info', { payment_type: random.pick(['Pix', 'Cartão de crédito', 'Boleto']) }, { currency: 'BRL', value: cartValue }, cartItems()));
-  if (!random.chance(0.72)) return events;
+  if (!random.chance(0.72)) return left();
 
   const shipping = random.pick([0, 0, 14.9, 24.9]);
   const transactionId = nextTransactionId();
@@ -228,12 +278,14 @@ function simulateSession(ctx: SessionContext, catalog: CatalogItem[], zipf: Zipf
       unique_items: inCart.length,
     }, inCart.map(([item, line]) => ({ ...itemRecord(item, line.units, line.price), item_revenue: round2(line.units * line.price) }))),
   );
-  return events;
+  return { events };
 }
 
 function event(ctx: SessionContext, name: string, params: Record<string, string | number>, ecommerce?: Json, items?: Json[]): Json {
   // Events are seconds apart; a few share a timestamp with the previous one, as batched hits do.
   if (!ctx.random.chance(0.02)) ctx.clock += ctx.random.int(1, 90) * 1_000_000 + ctx.random.int(0, 999_999);
+  if (ctx.consentUpdate && ctx.eventsSoFar === ctx.consentUpdate.afterEvents) ctx.adsStorage = ctx.consentUpdate.to;
+  ctx.eventsSoFar++;
   const eventParams: Json[] = [
     { key: 'ga_session_id', value: { int_value: String(ctx.sessionId) } },
     { key: 'ga_session_number', value: { int_value: '1' } },
@@ -253,7 +305,7 @@ function event(ctx: SessionContext, name: string, params: Record<string, string 
     event_server_timestamp_offset: null,
     user_id: ctx.userId,
     user_pseudo_id: ctx.userPseudoId,
-    privacy_info: { analytics_storage: 'Yes', ads_storage: 'Yes', uses_transient_token: 'No' },
+    privacy_info: ctx.adsStorage === undefined ? { analytics_storage: 'Yes', uses_transient_token: 'No' } : { analytics_storage: 'Yes', ads_storage: ctx.adsStorage, uses_transient_token: 'No' },
     user_properties: [],
     user_first_touch_timestamp: String(ctx.firstTouch),
     user_ltv: null,

@@ -108,6 +108,10 @@ export class BigQueryDialect implements Dialect, MaterializationDialect {
     return this.quoteIdentifier(`${dataset}.${name}`);
   }
 
+  addMissingColumns(name: string, columns: readonly { name: string; kind: ColumnKind }[]): string[] {
+    return [`ALTER TABLE IF EXISTS ${this.tableName(name, false)} ${columns.map((c) => `ADD COLUMN IF NOT EXISTS ${c.name} ${BIGQUERY_COLUMN_TYPES[c.kind]}`).join(', ')}`];
+  }
+
   createTempTable(name: string, select: string): string[] {
     return [`CREATE TEMP TABLE ${this.tableName(name, true)} AS\n${select}`];
   }

@@ -1,7 +1,7 @@
 // The SQL of BigQuery's staging, as text only (no client): reading GA4's export in place, the
 // contract's cleaning, the load into the staging tables, and the warehouse's own tables. The
 // warehouse runs it; golden tests pin it; the ZetaSQL test analyzes what is sent.
-import { API_TABLES, PUBLISHED_TABLES } from '../../exports/published-tables.js';
+import { ALL_PUBLISHED_TABLES } from '../../exports/published-tables.js';
 import { rawReportColumns, type ReportDefinition } from '../../sources/ga4-data-api/reports.js';
 import { SqlTemplate } from '../sql-template.js';
 import { BIGQUERY_COLUMN_TYPES, type BigQueryDialect } from './bigquery-dialect.js';
@@ -24,9 +24,11 @@ export function exportDataset(project: string, dataset: string): ExportDataset {
 
 /** The warehouse's own tables and the published tables, created when missing (before any transaction: DDL cannot run in one). */
 export function schemaSql(dialect: BigQueryDialect, staging: string): string {
-  const marts = [...PUBLISHED_TABLES, ...API_TABLES].map(
-    (table) => `CREATE TABLE IF NOT EXISTS ${dialect.tableName(table.name, false)} (${table.columns.map((c) => `${c.name} ${BIGQUERY_COLUMN_TYPES[c.kind]}`).join(', ')}) PARTITION BY date;`,
-  );
+  const marts = ALL_PUBLISHED_TABLES.flatMap((table) => [
+    `CREATE TABLE IF NOT EXISTS ${dialect.tableName(table.name, false)} (${table.columns.map((c) => `${c.name} ${BIGQUERY_COLUMN_TYPES[c.kind]}`).join(', ')}) PARTITION BY date;`,
+    // A table made by an earlier release gets the columns the contract gained since.
+    ...dialect.addMissingColumns(table.name, table.columns).map((sql) => `${sql};`),
+  ]);
   return [SCHEMA.fill({ staging }), ...marts].join('\n');
 }
 

@@ -79,7 +79,14 @@ export class DuckDbDialect implements Dialect, MaterializationDialect {
       `INSERT INTO ${table} BY NAME SELECT * FROM ${staged}`,
     ];
   }
+
+  addMissingColumns(name: string, columns: readonly { name: string; kind: ColumnKind }[]): string[] {
+    // DuckDB alters one column a statement.
+    return columns.map((c) => `ALTER TABLE IF EXISTS ${this.quoteIdentifier(name)} ADD COLUMN IF NOT EXISTS ${this.quoteIdentifier(c.name)} ${DUCKDB_COLUMN_TYPES[c.kind]}`);
+  }
 }
+
+const DUCKDB_COLUMN_TYPES: Record<ColumnKind, string> = { date: 'DATE', integer: 'BIGINT', money: 'DECIMAL(38,2)', rate: 'DECIMAL(38,4)', boolean: 'BOOLEAN', timestamp: 'TIMESTAMP', text: 'VARCHAR' };
 
 /** A DuckDB string literal: quotes doubled. */
 export function duckdbString(text: string): string {

@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { ALL_PUBLISHED_TABLES } from '../../exports/published-tables.js';
 import { CartlensError, WarehouseBusyError } from '../../util/errors.js';
 import type { LandedFile } from '../../pipeline/landing.js';
 import type { ApiPageReader, ApiPagesLoad, LandedFileReader, Row, StagedLineCount, Warehouse } from '../warehouse.js';
@@ -146,6 +147,8 @@ export class DuckDbWarehouse implements Warehouse, LandedFileReader, ApiPageRead
 
   async prepareSchema(): Promise<void> {
     await this.connection.run(SCHEMA);
+    // A published table made by an earlier release gets the columns the contract gained since.
+    await this.connection.run(ALL_PUBLISHED_TABLES.flatMap((t) => this.dialect.addMissingColumns(t.name, t.columns)).join(';\n'));
   }
 
   async loadStaged(dates: readonly string[], runId: string): Promise<void> {

@@ -2,8 +2,11 @@
 CREATE TABLE IF NOT EXISTS stg_events (
   event_date DATE NOT NULL, input_seq BIGINT NOT NULL, event_name VARCHAR NOT NULL, event_ts BIGINT NOT NULL,
   user_pseudo_id VARCHAR NOT NULL, session_id BIGINT, device_category VARCHAR, country VARCHAR,
-  source VARCHAR, medium VARCHAR, transaction_id VARCHAR, purchase_revenue DECIMAL(38,9), run_id VARCHAR NOT NULL
+  source VARCHAR, medium VARCHAR, transaction_id VARCHAR, purchase_revenue DECIMAL(38,9), run_id VARCHAR NOT NULL,
+  ads_storage VARCHAR
 );
+-- Warehouses made before consent was staged get the column (NULL for their past days).
+ALTER TABLE stg_events ADD COLUMN IF NOT EXISTS ads_storage VARCHAR;
 CREATE TABLE IF NOT EXISTS stg_event_items (
   event_date DATE NOT NULL, input_seq BIGINT NOT NULL, item_index INTEGER NOT NULL, item_id VARCHAR,
   item_name VARCHAR, item_category VARCHAR, price DECIMAL(38,9), quantity BIGINT NOT NULL, item_revenue DECIMAL(38,9)

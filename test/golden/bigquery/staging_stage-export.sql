@@ -22,6 +22,8 @@ SELECT
   NULLIF(e.ecommerce.transaction_id, '') AS transaction_id,
   -- NaN, infinities and values beyond NUMERIC are NULL, which the models count as 0.
   SAFE_CAST(e.ecommerce.purchase_revenue AS NUMERIC) AS purchase_revenue,
+  -- Consent mode: only the exact strings Yes and No count.
+  IF(e.privacy_info.ads_storage IN ('Yes', 'No'), e.privacy_info.ads_storage, NULL) AS ads_storage,
   ARRAY(
     SELECT AS STRUCT NULLIF(i.item_id, '') AS item_id, NULLIF(i.item_name, '') AS item_name, NULLIF(i.item_category, '') AS item_category,
       i.price, i.quantity, i.item_revenue, CAST(position + 1 AS INT64) AS item_index

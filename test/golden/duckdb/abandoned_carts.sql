@@ -12,7 +12,9 @@ SELECT
   device_category,
   country,
   source,
-  medium
+  medium,
+  purchased_later,
+  CASE ads_storage WHEN 'Yes' THEN 'granted' WHEN 'No' THEN 'denied' END AS ads_consent
 FROM "int_sessions"
 WHERE is_abandoned;
 

@@ -3,8 +3,11 @@
 CREATE TABLE IF NOT EXISTS `{{staging}}.stg_events` (
   event_date DATE NOT NULL, input_seq INT64 NOT NULL, event_name STRING NOT NULL, event_ts INT64 NOT NULL,
   user_pseudo_id STRING NOT NULL, session_id INT64, device_category STRING, country STRING,
-  source STRING, medium STRING, transaction_id STRING, purchase_revenue NUMERIC, run_id STRING NOT NULL
+  source STRING, medium STRING, transaction_id STRING, purchase_revenue NUMERIC, run_id STRING NOT NULL,
+  ads_storage STRING
 ) PARTITION BY event_date;
+-- Tables made before consent was staged get the column (NULL for their past days).
+ALTER TABLE `{{staging}}.stg_events` ADD COLUMN IF NOT EXISTS ads_storage STRING;
 CREATE TABLE IF NOT EXISTS `{{staging}}.stg_event_items` (
   event_date DATE NOT NULL, input_seq INT64 NOT NULL, item_index INT64 NOT NULL, item_id STRING,
   item_name STRING, item_category STRING, price NUMERIC, quantity INT64 NOT NULL, item_revenue NUMERIC

@@ -45,6 +45,6 @@ CREATE OR REPLACE TEMP VIEW _run_clean AS
 SELECT
   s.*,
   e.event_name, e.event_ts, e.user_pseudo_id, e.session_id, e.device_category, e.country, e.source,
-  e.medium, e.transaction_id, e.purchase_revenue
+  e.medium, e.transaction_id, e.purchase_revenue, e.ads_storage
 FROM _run_settled AS s
 JOIN _run_events AS e ON e.rowid = s.event_rowid;

@@ -14,7 +14,8 @@ WITH j AS (
                    items: 'STRUCT(item_id VARCHAR, item_name VARCHAR, item_category VARCHAR, price JSON, quantity JSON, item_revenue JSON)[]',
                    device: 'STRUCT(category VARCHAR)', geo: 'STRUCT(country VARCHAR)',
                    traffic_source: 'STRUCT(source VARCHAR, medium VARCHAR)',
-                   ecommerce: 'STRUCT(transaction_id VARCHAR, purchase_revenue JSON)'
+                   ecommerce: 'STRUCT(transaction_id VARCHAR, purchase_revenue JSON)',
+                   privacy_info: 'JSON'
                  })
 ),
 typed AS (
@@ -38,7 +39,12 @@ typed AS (
     traffic_source.source AS source,
     traffic_source.medium AS medium,
     nullif(ecommerce.transaction_id, '') AS transaction_id,
-    cl_revenue(json_type(ecommerce.purchase_revenue), ecommerce.purchase_revenue::VARCHAR) AS purchase_revenue
+    cl_revenue(json_type(ecommerce.purchase_revenue), ecommerce.purchase_revenue::VARCHAR) AS purchase_revenue,
+    -- Consent mode: only the exact strings Yes and No count; a privacy_info that is not an object
+    -- counts as absent, never as a reason to quarantine.
+    CASE WHEN json_type(privacy_info) = 'OBJECT' AND json_type(privacy_info, '$.ads_storage') = 'VARCHAR'
+              AND json_extract_string(privacy_info, '$.ads_storage') IN ('Yes', 'No')
+         THEN json_extract_string(privacy_info, '$.ads_storage') END AS ads_storage
   FROM j
 )
 SELECT
@@ -67,5 +73,6 @@ SELECT
   transaction_id,
   purchase_revenue,
   items,
-  params_missing
+  params_missing,
+  ads_storage
 FROM typed;
