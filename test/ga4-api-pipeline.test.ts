@@ -141,3 +141,29 @@ describe('the GA4 Data API source', () => {
     expect(fetchesOf(emulator, '2026-11-06')).toBe(4);
   });
 });
+
+describe('retention of the landed pages', () => {
+  it('deletes the pages of report dates older than retention.landed_days, and keeps the recent ones', async () => {
+    const emulator = await Ga4ApiEmulator.fromExportFiles(join(data, 'events_*.json.gz'));
+    const endpoint = await emulator.start();
+    try {
+      const dir = await tempDir();
+      const loaded = parseConfig(
+        `source: { type: ga4-data-api, property: properties/123456, api_endpoint: "${endpoint}" }
+warehouse: { type: duckdb, path: state/w.duckdb }
+export: { type: local, dir: exports }
+landing: { dir: state/landing }
+retention: { landed_days: 30 }`,
+        join(dir, 'cartlens.yaml'),
+      );
+      const pages = join(dir, 'state', 'landing', 'ga4-api', '123456');
+      await runPipeline({ loaded, dates: ['2026-11-01', '2026-11-02'], now: () => new Date('2026-11-29T12:00:00Z') });
+      expect(await readdir(pages)).toEqual(['2026-11-01', '2026-11-02']);
+      // 31 days after the 2nd, São Paulo time: the 1st is past the window, the 2nd not yet.
+      await runPipeline({ loaded, dates: ['2026-11-03'], now: () => new Date('2026-12-02T12:00:00Z') });
+      expect(await readdir(pages)).toEqual(['2026-11-02', '2026-11-03']);
+    } finally {
+      await emulator.stop();
+    }
+  });
+});
