@@ -14,6 +14,7 @@ import { statusCommand } from './commands/status.js';
 import { backfillCommand } from './commands/backfill.js';
 import { scheduleCommand } from './commands/schedule.js';
 import { serveCommand } from './commands/serve.js';
+import { publishCommand } from './commands/publish.js';
 
 // google-auth warns off Google Cloud that it found no metadata server; cartlens reports the real problem.
 quietMetadataLookupWarnings();
@@ -25,6 +26,7 @@ const program = new Command('cartlens')
   .exitOverride();
 
 runCommand(program);
+publishCommand(program);
 demoCommand(program);
 validateCommand(program);
 compileCommand(program);

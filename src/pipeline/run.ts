@@ -22,7 +22,7 @@ import { compilePlan, planRun, type RunPlan } from './plan.js';
 import type { AssertionFailure, DateReport, RunReport } from './report.js';
 import { readDays, recordDays, type DayState } from './run-state.js';
 import { localPagesDir } from './stage-api.js';
-import { stage, type StagedInput } from './stage.js';
+import { stage, stagePublished, type StagedInput } from './stage.js';
 import { resolveUserKeySecret } from './user-key.js';
 
 /** Receives what a run is doing, for a progress bar on a terminal or plain lines elsewhere. */
@@ -46,6 +46,12 @@ export interface RunRequest {
   now?: () => Date;
   /** Where to publish; default: the config's `export` (a test hands one that fails like a full disk). */
   exporter?: Exporter;
+  /**
+   * `publish`: the tables are already built (by Dataform, or an earlier run): nothing is extracted,
+   * loaded or modelled; the blocking assertions run, then the files, reports and run state are
+   * written as a full run writes them. Default `run`.
+   */
+  mode?: 'run' | 'publish';
 }
 
 /**
@@ -86,7 +92,7 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
       progress.step(`due: ${asked.join(', ')}`);
     }
     const today = localDate(now(), calendar.timeZone);
-    const staged = await stage(source, warehouse, {
+    const staged = await (request.mode === 'publish' ? stagePublished : stage)(source, warehouse, {
       config,
       runId,
       progress,
@@ -98,8 +104,10 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
     const dates = staged.found.map((f) => f.date);
     chosen = dates;
 
-    if (plan.usesUserKey) await warehouse.setUserKeySecret(await resolveUserKeySecret(config.privacy.user_key_secret, config.warehouse.type === 'duckdb' ? config.warehouse.path : undefined));
-    const failures = dates.length === 0 ? new Map<string, AssertionFailure[]>() : await loadAndModel(plan, warehouse, staged, dates, { runId, startedAt, now, progress });
+    if (plan.usesUserKey && request.mode !== 'publish') await warehouse.setUserKeySecret(await resolveUserKeySecret(config.privacy.user_key_secret, config.warehouse.type === 'duckdb' ? config.warehouse.path : undefined));
+    // Publishing tables built elsewhere: only the assertions run before the files.
+    const modelled = request.mode === 'publish' ? { ...plan, models: [] } : plan;
+    const failures = dates.length === 0 ? new Map<string, AssertionFailure[]>() : await loadAndModel(modelled, warehouse, staged, dates, { runId, startedAt, now, progress });
 
     const exporter = request.exporter ?? createExporter(config.export);
     const dateReports: DateReport[] = [];

@@ -67,6 +67,32 @@ export function stage(source: EventSource, warehouse: Warehouse, context: StageC
 }
 
 /**
+ * Publish mode: the tables were built outside the run (Dataform, an earlier run). A date asked for
+ * is there when the source's first published table has a row for it; its quality is what the
+ * warehouse kept (quality_daily, for event sources), and nothing is loaded.
+ */
+export async function stagePublished(source: EventSource, warehouse: Warehouse, context: StageContext): Promise<StagedInput> {
+  const { dialect } = warehouse;
+  if (!context.dates || context.dates.length === 0) throw new ConfigError('publishing needs the dates to publish', 'give --date, or --from and --to');
+  const first = source.kind === 'ga4-data-api' ? 'ga4_api_funnel_daily' : 'cart_funnel_daily';
+  const rows = await warehouse.query(`SELECT DISTINCT ${dialect.csvText('date', 'date')} AS date FROM ${dialect.tableName(first, false)} WHERE date IN ${dialect.dateList(context.dates)}`);
+  const present = new Set(rows.map((r) => String(r.date)));
+  const found = context.dates.filter((d) => present.has(d));
+  if (found.length === 0) throw new NoEventsError(`no rows for ${context.dates.join(', ')} in ${first}`, 'build the tables for those dates first (Dataform, or `cartlens run`)');
+  return {
+    found: found.map((date) => ({ date, publishable: true })),
+    deferred: context.dates.filter((d) => !present.has(d)).map((date) => ({ date, kind: 'missing' as const, reason: `no rows in ${first} yet` })),
+    settled: [],
+    files: [],
+    fingerprint: null,
+    undated: { quarantined_by_reason: {}, duplicates: 0 },
+    load: async () => undefined,
+    dateQuality: async (date) => ({ quality: source.kind === 'ga4-data-api' ? null : await qualityOf(warehouse, date, {}) }),
+    manifestExtra: () => ({}),
+  };
+}
+
+/**
  * GA4 export events: files are landed, then read by a warehouse that reads landed files; GA4's
  * BigQuery export is read in place by a warehouse that can. Then the contract's cleaning, in the
  * warehouse, gives the dates the input has.

@@ -27,7 +27,9 @@ export async function handleDaily(req: Request, res: Response): Promise<void> {
     const dates = datesFromOptions({ date: options.date, from: options.from, to: options.to });
     const loaded = await loadConfig(process.env.CARTLENS_CONFIG ?? 'cartlens.yaml');
     // Without dates, the due dates — the same logic as `cartlens run --due` and `cartlens schedule`.
-    const report = await runPipeline({ loaded, ...(dates ? { dates } : { due: true }), progress: cloudLogging() });
+    // CARTLENS_MODE=publish: Dataform built the tables; the function only checks and publishes them.
+    const mode = process.env.CARTLENS_MODE === 'publish' ? 'publish' : 'run';
+    const report = await runPipeline({ loaded, ...(dates ? { dates } : { due: true }), mode, progress: cloudLogging() });
     // A quota deferral is not an error: Scheduler must not retry into a spent quota; the next day's
     // call fetches exactly the deferred dates (run_state). Missing input is an error (500).
     if (report.deferred_dates.length > 0) log('INFO', `${report.deferred_dates[0]!.reason}: ${report.deferred_dates.map((d) => d.date).join(', ')} deferred to the next run`, { run_id: report.run_id });
