@@ -10,7 +10,7 @@ import { planPolicy } from '../src/cloud/iam/plan.js';
 import { loadPolicy } from '../src/cloud/iam/policy.js';
 import { bigQuerySnapshotSource } from '../src/dashboard/copy-from-bigquery.js';
 import { WarehouseSnapshot } from '../src/dashboard/snapshot.js';
-import { API_TABLES, PUBLISHED_TABLES } from '../src/exports/published-tables.js';
+import { API_TABLES, PUBLISHED_TABLES, REMARKETING_AUDIENCE } from '../src/exports/published-tables.js';
 import { runPipeline } from '../src/pipeline/run.js';
 import { createSource } from '../src/sources/index.js';
 import type { BigQueryExportSource } from '../src/sources/source.js';
@@ -72,7 +72,7 @@ describe.skipIf(unavailable)('every BigQuery statement passes ZetaSQL', () => {
     const dir = await tempDir();
     const yaml = `source: { type: ga4-export-bigquery, project: ${PROJECT}, dataset: analytics_123 }
 warehouse: { type: bigquery, project: ${PROJECT}, location: southamerica-east1, api_endpoint: "${endpoint}" }
-export: { type: local, dir: exports }
+export: { type: local, dir: exports, remarketing_audience: true }
 privacy: { user_key_secret: "a-secret-of-enough-length" }`;
     const loaded: LoadedConfig = parseConfig(yaml, join(dir, 'cartlens.yaml'));
 
@@ -170,7 +170,7 @@ export: { type: gcs, bucket: shop-exports, prefix: exports/, location: southamer
   });
 
   it('types each published table as the contract says, and exports its columns in order as text', () => {
-    for (const table of [...PUBLISHED_TABLES, ...API_TABLES]) {
+    for (const table of [...PUBLISHED_TABLES, REMARKETING_AUDIENCE, ...API_TABLES]) {
       // The model's rows, before they replace the run's dates in the published table.
       const model = analyzed.find((s) => s.sql.startsWith(`CREATE TEMP TABLE \`_new_${table.name}\` AS`));
       expect(model, table.name).toBeDefined();

@@ -80,9 +80,10 @@ describe('cartlens run on generated dirty data', () => {
 
   it('re-running one date rewrites that date only', async () => {
     const [first, second] = report.dates.map((d) => d.date);
-    const untouched = join(dir, 'exports', 'cart_items_daily', `dt=${second}`, 'manifest.json');
-    const rewritten = join(dir, 'exports', 'cart_items_daily', `dt=${first}`, 'manifest.json');
-    // A published file is replaced by a rename, so a rewritten file is a new inode: no clock involved.
+    const untouched = join(dir, 'exports', 'cart_items_daily', `dt=${second}`, `cart_items_daily_${second!.replaceAll('-', '')}.csv`);
+    const rewritten = join(dir, 'exports', 'cart_items_daily', `dt=${first}`, `cart_items_daily_${first!.replaceAll('-', '')}.csv`);
+    // A published CSV is replaced by renaming a new file written beside it (both exist at once), so
+    // a rewritten CSV is another inode: no clock involved.
     const [untouchedBefore, rewrittenBefore] = [(await stat(untouched)).ino, (await stat(rewritten)).ino];
     const one = await cli(['run', '--config', join(dir, 'cartlens.yaml'), '--date', first!]);
     expect(one.code, one.stderr).toBe(0);

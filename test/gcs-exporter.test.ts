@@ -80,7 +80,7 @@ describe('GCS exporter', () => {
   });
 
   it('precondition absent: the delete of an upload is not retried, and the publish still succeeds', async () => {
-    gcs.inject({ method: 'DELETE' }, { kind: 'status', status: 503 }, 1);
+    gcs.inject({ method: 'DELETE', path: /_incoming/ }, { kind: 'status', status: 503 }, 1);
     await publish();
     expect(gcs.count('DELETE', /_incoming\//)).toBe(2); // one failed (not retried) + the manifest's upload
     expect(finals()).toEqual([FINAL, MANIFEST]);
@@ -184,11 +184,26 @@ describe('GCS exporter', () => {
     expect(finals()).toEqual([FINAL, MANIFEST]);
   });
 
+  it('replacing a date deletes the old manifest before the file changes: a failed manifest upload leaves no manifest of another file', async () => {
+    await publish();
+    const oldManifest = gcs.text(MANIFEST)!;
+    // The new manifest's upload is refused: the new CSV is in place, and no manifest names the old one.
+    gcs.inject({ method: 'POST', path: /manifest\.json/ }, { kind: 'status', status: 403 }, 5);
+    const changed = async function* () {
+      yield [['2026-11-01', '11', '8', '4', '2', '1', '3', '0.7500', '1', '12.50', '99.90']];
+    };
+    await expect(exporter.publish(FUNNEL.name, DATE, csvContent(FUNNEL, changed()))).rejects.toBeInstanceOf(CartlensError);
+    expect(gcs.text(FINAL)).toContain(',11,');
+    expect(gcs.text(MANIFEST)).toBeUndefined();
+    expect(oldManifest).toContain('"rows": 1');
+  });
+
   it('removes a date: the manifest first, then the file', async () => {
     await publish();
+    const before = gcs.requests.length;
     await exporter.remove(FUNNEL.name, DATE);
     expect(finals()).toEqual([]);
-    const deletes = gcs.requests.filter((r) => r.method === 'DELETE' && !r.path.includes('_incoming/')).map((r) => r.path.split('/').pop());
+    const deletes = gcs.requests.slice(before).filter((r) => r.method === 'DELETE' && !r.path.includes('_incoming/')).map((r) => r.path.split('/').pop());
     expect(deletes).toEqual(['manifest.json', 'cart_funnel_daily_20261101.csv']);
   });
 });

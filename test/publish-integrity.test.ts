@@ -291,8 +291,15 @@ describe('temporary files a killed run left', () => {
   it('are swept by the next run: cartlens temporary names only', async () => {
     const first = await runOn({ 'a.json': dayV1 });
     const root = join(first.dir, 'exports');
-    const leftovers = [`${CSV}.tmp-4242`, `cart_funnel_daily/dt=${D}/manifest.json.tmp-4242`, `report/dt=${D}/report.html.tmp-7`, `_SUCCESS/dt=${D}.json.tmp-7`, 'run_report/last_run.json.tmp-99'];
-    const strangers = [`cart_funnel_daily/dt=${D}/notes.txt.tmp-1`, `cart_funnel_daily/dt=${D}/copy.csv.tmp-x`, 'a/b/c/deep.csv.tmp-3'];
+    // Process ids no process has here (above any pid in use), and this test's own, which is alive:
+    // a live process may still be writing its temporary file (another source's run into the same root).
+    const dead = [3999991, 3999992, 3999993];
+    const leftovers = [
+      `${CSV}.tmp-${dead[0]}`, `cart_funnel_daily/dt=${D}/manifest.json.tmp-${dead[0]}`, `report/dt=${D}/report.html.tmp-${dead[1]}`,
+      `_SUCCESS/dt=${D}.json.tmp-${dead[1]}`, `run_report/last_run.json.tmp-${dead[2]}`,
+      `report/ga4_api/dt=${D}/report.html.tmp-${dead[2]}`, `_SUCCESS/ga4_api/dt=${D}.json.tmp-${dead[2]}`,
+    ];
+    const strangers = [`cart_funnel_daily/dt=${D}/notes.txt.tmp-1`, `cart_funnel_daily/dt=${D}/copy.csv.tmp-x`, 'a/b/c/deep.csv.tmp-3', `cart_items_daily/dt=${D}/in-flight.csv.tmp-${process.pid}`];
     for (const path of [...leftovers, ...strangers]) {
       await fs.mkdir(join(root, path, '..'), { recursive: true });
       await fs.writeFile(join(root, path), 'partial');

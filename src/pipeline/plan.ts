@@ -94,9 +94,11 @@ export async function planRun(loaded: LoadedConfig): Promise<RunPlan> {
   const { assertions, problems } = planAssertions(models, outputs.tables, outputs.configAssertions ? config.assertions : []);
   if (problems.length > 0) throw new ModelGraphError(problems);
   const exportRoot = config.export.type === 'local' ? config.export.dir : `gs://${config.export.bucket}/${config.export.prefix}`;
-  if (source.kind === 'ga4-data-api' && config.export.type === 'gcs' && config.export.prefix === '') {
+  // Any prefix that `_raw/…` starts with (``, `_`, `_raw/`…) would grant BI readers the raw pages.
+  const prefix = config.export.type === 'gcs' ? config.export.prefix : undefined;
+  if (source.kind === 'ga4-data-api' && prefix !== undefined && ('_raw/ga4-api/'.startsWith(prefix) || prefix.startsWith('_raw/'))) {
     // BI readers are granted the export prefix: with none, they would see the raw pages under _raw/.
-    throw new ConfigError('export.prefix is empty, and the GA4 Data API pages land under _raw/ in the same bucket', 'set export.prefix (e.g. exports/): BI readers are granted only that prefix, never _raw/');
+    throw new ConfigError(`export.prefix "${prefix}" would hold the GA4 Data API pages, which land under _raw/ in the same bucket`, 'set export.prefix to a folder of its own (e.g. exports/): BI readers are granted only that prefix, never _raw/');
   }
   const landing = config.export.type === 'gcs' && source.kind === 'ga4-data-api' ? `gs://${config.export.bucket}/_raw/ga4-api/` : `${config.landing.dir}/ga4-api/`;
   const extraction: PlanStep[] =

@@ -87,8 +87,9 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
     await warehouse.prepareSchema();
     const purged = await purgeExpired(warehouse, { landingDir: source.kind === 'files' ? config.landing.dir : undefined, pagesDir: source.kind === 'ga4-data-api' ? localPagesDir(config) : undefined }, config.retention, now(), calendar.timeZone);
     if (purged.files > 0) progress.step(`retention: deleted ${purged.files} landed file(s) older than ${config.retention.landed_days} days`);
+    const recorded = await readDays(warehouse, keys);
     if (request.due && !asked) {
-      asked = dueDates(now(), calendar.timeZone, await readDays(warehouse, keys), calendar.lookbackDays);
+      asked = dueDates(now(), calendar.timeZone, recorded, calendar.lookbackDays);
       progress.step(`due: ${asked.join(', ')}`);
     }
     const today = localDate(now(), calendar.timeZone);
@@ -99,6 +100,7 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
       dates: asked,
       lookbackStart: addDays(today, -calendar.lookbackDays),
       yesterday: addDays(today, -1),
+      completed: new Set(recorded.filter((d) => d.status === 'complete').map((d) => d.date)),
       isFinal: (date) => isFinal(date, now(), calendar.timeZone),
     });
     const dates = staged.found.map((f) => f.date);

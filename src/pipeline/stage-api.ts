@@ -43,7 +43,8 @@ export async function stageApiReports(source: Ga4DataApiSource, warehouse: Wareh
     reports,
     // Without dates, the lookback window: GA4 revises those days.
     dates: context.dates ?? (context.lookbackStart <= context.yesterday ? dateRange(context.lookbackStart, context.yesterday) : []),
-    alreadyFinal: await warehouse.finalApiDates(source.property, reports.map((r) => r.name)),
+    // Fetched when final is not enough: a day whose publish failed after its commit is fetched and published again.
+    alreadyFinal: new Set([...(await warehouse.finalApiDates(source.property, reports.map((r) => r.name)))].filter((d) => context.completed.has(d))),
     lookbackStart: context.lookbackStart,
     onStep: (message) => progress.step(message, { step: 'extract' }),
   });

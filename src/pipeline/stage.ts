@@ -20,6 +20,8 @@ export interface StageContext {
   lookbackStart: string;
   /** Yesterday in the property's time zone. */
   yesterday: string;
+  /** Days whose run state is complete (published and final). */
+  completed: ReadonlySet<string>;
   /** Whether a date is final (GA4 no longer revises it). */
   isFinal(date: string): boolean;
 }

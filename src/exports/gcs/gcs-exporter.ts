@@ -43,6 +43,8 @@ export class GcsExporter implements Exporter {
     const bytes = Buffer.concat(chunks);
     const folder = `${this.prefix}${table}/dt=${date}/`;
     const name = csvFileName(table, date);
+    // The old manifest goes before the object changes: a manifest never describes another object.
+    await guarded(`delete gs://${this.bucket.name}/${folder}manifest.json`, () => this.bucket.file(`${folder}manifest.json`).delete({ ignoreNotFound: true }));
     const { sha256 } = await this.putObject(`${folder}${name}`, bytes, 'text/csv; charset=utf-8');
     const manifest = { table, date, file: name, rows: csv.rowCount(), bytes: bytes.length, sha256, ...extra };
     await this.putObject(`${folder}manifest.json`, Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`), 'application/json');

@@ -28,9 +28,17 @@ export class LocalExporter implements Exporter {
     return this.guarded(async () => {
       const dir = join(this.root, table, `dt=${date}`);
       const name = csvFileName(table, date);
-      const written = await writeAtomically(this.fs, join(dir, name), async (write) => {
-        for await (const chunk of csv.chunks) await write(Buffer.from(chunk, 'utf8'));
-      });
+      // Once the new file is written and verified, the old manifest goes just before the file is
+      // replaced: a manifest never describes another file than the one beside it, even when writing
+      // the new manifest then fails; a failed write leaves the previous file and manifest.
+      const written = await writeAtomically(
+        this.fs,
+        join(dir, name),
+        async (write) => {
+          for await (const chunk of csv.chunks) await write(Buffer.from(chunk, 'utf8'));
+        },
+        () => this.fs.rm(join(dir, 'manifest.json'), { force: true }),
+      );
       const published: PublishedFile = { table, date, location: join(dir, name), rows: csv.rowCount(), ...written };
       const manifest = { table, date, file: name, rows: published.rows, bytes: written.bytes, sha256: written.sha256, ...extra };
       await writeAtomically(this.fs, join(dir, 'manifest.json'), (write) => write(Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`)));
@@ -84,9 +92,11 @@ export class LocalExporter implements Exporter {
         for (const entry of entries) {
           const path = join(folder, entry.name);
           if (entry.isFile() && TEMPORARY_NAME.test(entry.name)) {
+            // A process still alive may be writing it (a run of another source into the same root).
+            if (isAlive(Number(/\.tmp-(\d+)$/.exec(entry.name)![1]))) continue;
             await this.fs.rm(path, { force: true });
             swept.push(path);
-          } else if (entry.isDirectory() && (depth === 0 || (depth === 1 && entry.name.startsWith('dt=')))) {
+          } else if (entry.isDirectory() && (depth === 0 || (depth <= 2 && entry.name.startsWith('dt=')) || (depth === 1 && entry.name === 'ga4_api'))) {
             await sweep(path, depth + 1);
           }
         }
@@ -113,7 +123,7 @@ type Write = (bytes: Buffer) => Promise<void>;
  * SHA-256 against what was sent, flushes it to disk, renames it into place and flushes the folder.
  * Any failure removes the temporary file and leaves the file at `path` as it was.
  */
-async function writeAtomically(fs: ExportFs, path: string, produce: (write: Write) => Promise<void>): Promise<{ bytes: number; sha256: string }> {
+async function writeAtomically(fs: ExportFs, path: string, produce: (write: Write) => Promise<void>, beforeRename?: () => Promise<void>): Promise<{ bytes: number; sha256: string }> {
   await fs.mkdir(dirname(path), { recursive: true });
   const temporary = `${path}.tmp-${process.pid}`;
   const sent = createHash('sha256');
@@ -136,6 +146,7 @@ async function writeAtomically(fs: ExportFs, path: string, produce: (write: Writ
     throw error;
   }
   crashPoint('before-rename');
+  await beforeRename?.();
   await fs.rename(temporary, path);
   // The rename is durable only once the folder's entry is on disk too.
   await syncFolder(fs, dirname(path));
@@ -206,4 +217,14 @@ function publishError(root: string, error: unknown): CartlensError {
   if (known) return new PublishError(`cannot write to export.dir ${root}: ${known.reason} (${where})`, known.fix, false, { cause: error });
   const message = ((error as Error).message ?? String(error)).split('\n')[0];
   return new PublishError(`cannot write to export.dir ${root}: ${message}`, 'check export.dir and its disk, then run again', false, { cause: error });
+}
+
+/** Whether a process with this id runs (signal 0 only checks; EPERM: it runs, as another user). */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
