@@ -179,6 +179,27 @@ const dayV1 = [ev('add_to_cart', { items: [item('A')] }), ev('page_view', { sess
 const dayV2 = [...dayV1, ev('add_to_cart', { session: 3, items: [item('B')] })];
 const runState = (dir: string) => queryWarehouse(join(dir, 'state', 'warehouse.duckdb'), `SELECT strftime(date, '%Y-%m-%d') AS date, status, last_error FROM run_state ORDER BY date`);
 
+describe('a publish that fails on one date of several', () => {
+  it('records the dates published before it as published, the rest failed, and a missing one deferred', async () => {
+    const dir = await tempDir();
+    await writeInput(dir, { 'a.json': [ev('add_to_cart', { items: [item('A')] }), ev('page_view', { date: '20261102' }), ev('page_view', { date: '20261103' })] });
+    const configFile = await writeConfig(dir);
+    const loaded = parseConfig(await fs.readFile(configFile, 'utf8'), configFile);
+    const root = join(dir, 'exports');
+    // The exporter refuses the 2nd's files only: the 1st is already published whole by then.
+    const local = new LocalExporter(root);
+    const failing: Exporter = Object.assign(Object.create(local) as Exporter, {
+      publish: (table: string, date: string, csv: Parameters<Exporter['publish']>[2], extra?: Record<string, unknown>) =>
+        date === '2026-11-02' ? Promise.reject(errno('EIO', 'write', `${table}/dt=${date}`)) : local.publish(table, date, csv, extra),
+    });
+    const error = await runPipeline({ loaded, exporter: failing, dates: ['2026-11-01', '2026-11-02', '2026-11-03', '2026-11-04'] }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PublishError);
+    const states = await runState(dir);
+    expect(states.map((s) => [s.date, s.status])).toEqual([['2026-11-01', 'complete'], ['2026-11-02', 'failed'], ['2026-11-03', 'failed'], ['2026-11-04', 'deferred']]);
+    await expect(fs.access(join(root, '_SUCCESS', 'dt=2026-11-01.json'))).resolves.toBeUndefined();
+  });
+});
+
 describe('a publish that fails after the warehouse commit', () => {
   it('(read-only export folder, no dates named) fails the run in one line, marks its dates failed, alerts, and keeps the files', async () => {
     const hook = await webhook();

@@ -79,6 +79,17 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
   let asked: string[] | undefined = request.dates;
   // The dates the run replaces, once known: a failure after that marks them failed, named or not.
   let chosen: string[] | undefined;
+  // What is known when a failure comes: the staged input and the dates already published whole.
+  let staged: StagedInput | undefined;
+  const dateReports: DateReport[] = [];
+  /** A published (or withheld) date's state. */
+  const stateOfReport = (d: DateReport): DayState => {
+    const status: DayStatus = d.status === 'published' ? (d.final ? 'complete' : 'provisional') : 'failed';
+    const error = d.status === 'failed' ? `assertion ${d.assertion_failures.find((f) => f.blocking)?.assertion} failed` : d.status === 'no_events' ? 'no included events' : null;
+    return stateOf(d.date, status, { input_fingerprint: staged?.fingerprint ?? null, rows: d.rows, final: d.final, last_error: error });
+  };
+  // A day whose input is not there yet, or whose quota ran out, is due again next time.
+  const deferredStates = (): DayState[] => (staged?.deferred ?? []).map((d) => stateOf(d.date, 'deferred', { input_fingerprint: staged?.fingerprint ?? null, last_error: d.reason }));
   const stateOf = (date: string, status: DayStatus, fields: Partial<DayState> = {}): DayState => ({
     source: source.identity, date, status, run_id: runId, started_at: startedAt.toISOString(), finished_at: now().toISOString(),
     input_fingerprint: null, rows: {}, final: false, last_error: null, ...fields,
@@ -93,7 +104,7 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
       progress.step(`due: ${asked.join(', ')}`);
     }
     const today = localDate(now(), calendar.timeZone);
-    const staged = await (request.mode === 'publish' ? stagePublished : stage)(source, warehouse, {
+    staged = await (request.mode === 'publish' ? stagePublished : stage)(source, warehouse, {
       config,
       runId,
       progress,
@@ -112,7 +123,6 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
     const failures = dates.length === 0 ? new Map<string, AssertionFailure[]>() : await loadAndModel(modelled, warehouse, staged, dates, { runId, startedAt, now, progress });
 
     const exporter = request.exporter ?? createExporter(config.export);
-    const dateReports: DateReport[] = [];
     const reportOptions = { locale: config.locale, currency: config.property.currency, anomalies: config.anomalies };
     // Holding the warehouse means no other run publishes here: a killed run's temporary files can go.
     const swept = await exporter.sweepTemporaryFiles();
@@ -151,26 +161,22 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
     }
     await exporter.writeJson(lastRunReportPath(plan.outputs.namespace), report);
     progress.step('closing the warehouse');
-    const days: DayState[] = [
-      ...dateReports.map((d) => {
-        const status: DayStatus = d.status === 'published' ? (d.final ? 'complete' : 'provisional') : 'failed';
-        const error = d.status === 'failed' ? `assertion ${d.assertion_failures.find((f) => f.blocking)?.assertion} failed` : d.status === 'no_events' ? 'no included events' : null;
-        return stateOf(d.date, status, { input_fingerprint: staged.fingerprint, rows: d.rows, final: d.final, last_error: error });
-      }),
-      // A day whose input is not there yet, or whose quota ran out, is due again next time.
-      ...staged.deferred.map((d) => stateOf(d.date, 'deferred', { input_fingerprint: staged.fingerprint, last_error: d.reason })),
-    ];
+    const days: DayState[] = [...dateReports.map((d) => stateOfReport(d)), ...deferredStates()];
     await recordDays(warehouse, days, keys.legacy);
     await notify(config, days, progress);
     await notifyAnomalies(config.alerts, anomalies, progress.step);
     return report;
   } catch (error) {
-    // The days the run was for are marked failed with the reason (best effort: the run's own error wins).
-    const affected = asked ?? chosen;
-    if (affected && affected.length > 0) {
-      const message = error instanceof CartlensError ? error.oneLine : (error as Error).message;
-      const status: DayStatus = error instanceof NoEventsError ? 'deferred' : 'failed';
-      const failedDays = affected.map((date) => stateOf(date, status, { last_error: message }));
+    // The days the run was for are marked failed with the reason (best effort: the run's own error
+    // wins) — but not those already published whole before the failure, nor those still waiting
+    // for their input, which keep their own states.
+    const done = new Set(dateReports.map((d) => d.date));
+    const waiting = new Set(staged?.deferred.map((d) => d.date) ?? []);
+    const affected = (asked ?? chosen ?? []).filter((date) => !done.has(date) && !waiting.has(date));
+    const message = error instanceof CartlensError ? error.oneLine : (error as Error).message;
+    const status: DayStatus = error instanceof NoEventsError ? 'deferred' : 'failed';
+    const failedDays = [...affected.map((date) => stateOf(date, status, { last_error: message })), ...dateReports.map((d) => stateOfReport(d)), ...deferredStates()];
+    if (failedDays.length > 0) {
       await recordDays(warehouse, failedDays, keys.legacy).catch(() => undefined);
       await notify(config, failedDays, progress);
     }
