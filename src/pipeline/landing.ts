@@ -66,6 +66,10 @@ async function landOne(file: InputFile, index: number, objectsDir: string, scrat
   const plainPath = join(scratchDir, `${String(index).padStart(5, '0')}.ndjson`);
   const hash = createHash('sha256');
   const landedOut = createWriteStream(tmpLanded);
+  // The landed copy is written beside the pipeline, not in it: its error is kept and raised here,
+  // never left unhandled (a write still in flight when a corrupt gzip stops the pipeline fails late).
+  let landedError: Error | undefined;
+  landedOut.on('error', (error) => (landedError ??= error));
   const tee = new TeeToFile(landedOut, (chunk) => {
     hash.update(chunk);
     onBytes(chunk.length);
@@ -80,6 +84,7 @@ async function landOne(file: InputFile, index: number, objectsDir: string, scrat
     );
     landedOut.end();
     await once(landedOut, 'close');
+    if (landedError) throw landedError;
   } catch (error) {
     landedOut.destroy();
     await rm(tmpLanded, { force: true });
