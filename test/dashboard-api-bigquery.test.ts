@@ -14,18 +14,10 @@ import { addDays } from '../src/pipeline/due-dates.js';
 import { runPipeline } from '../src/pipeline/run.js';
 import { DEMO_DEFAULTS, generateDemoExport } from '../src/sources/demo/generator.js';
 import { Ga4ApiEmulator } from '../src/sources/ga4-data-api/emulator/ga4-api-emulator.js';
-import { FakeBigQuery, type QueryAnswer } from './support/fake-bigquery.js';
+import { bigQueryFieldType, FakeBigQuery, type QueryAnswer } from './support/fake-bigquery.js';
 import { tempDir } from './support/pipeline.js';
 
 const FIRST = DEMO_DEFAULTS.startDate;
-
-function fieldType(duckdbType: string): string {
-  if (duckdbType === 'DATE') return 'DATE';
-  if (duckdbType === 'BOOLEAN') return 'BOOLEAN';
-  if (/INT/.test(duckdbType)) return 'INTEGER';
-  if (duckdbType.startsWith('DECIMAL')) return 'NUMERIC';
-  return 'STRING';
-}
 
 describe('dashboard of a GA4 Data API source over BigQuery', () => {
   let emulator: Ga4ApiEmulator;
@@ -65,7 +57,7 @@ landing: { dir: state/landing }`,
             (SELECT hash(string_agg(r::VARCHAR, ',' ORDER BY source, date))::VARCHAR FROM wh.run_state r) AS run_state`;
         }
         const reader = await engine.runAndReadAll(duckSql);
-        const types = reader.columnTypes().map((t) => fieldType(t.toString()));
+        const types = reader.columnTypes().map((t) => bigQueryFieldType(t.toString()));
         return {
           fields: reader.columnNames().map((name, i) => ({ name, type: types[i]! })),
           rows: reader.getRowsJson().map((row) => row.map((v) => (v === null ? null : String(v)))),

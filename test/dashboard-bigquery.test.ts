@@ -13,19 +13,10 @@ import { startDashboard, type RunningDashboard } from '../src/dashboard/server.j
 import { addDays } from '../src/pipeline/due-dates.js';
 import { runPipeline } from '../src/pipeline/run.js';
 import { DEMO_DEFAULTS, generateDemoExport } from '../src/sources/demo/generator.js';
-import { FakeBigQuery, type QueryAnswer } from './support/fake-bigquery.js';
+import { bigQueryFieldType, FakeBigQuery, type QueryAnswer } from './support/fake-bigquery.js';
 import { tempDir, writeConfig } from './support/pipeline.js';
 
 const FIRST = DEMO_DEFAULTS.startDate;
-
-/** BigQuery's field type for a DuckDB column type. */
-function fieldType(duckdbType: string): string {
-  if (duckdbType === 'DATE') return 'DATE';
-  if (duckdbType === 'BOOLEAN') return 'BOOLEAN';
-  if (/INT/.test(duckdbType)) return 'INTEGER';
-  if (duckdbType.startsWith('DECIMAL')) return 'NUMERIC';
-  return 'STRING';
-}
 
 describe('dashboard over BigQuery', () => {
   let fake: FakeBigQuery;
@@ -71,7 +62,7 @@ describe('dashboard over BigQuery', () => {
             (SELECT hash(string_agg(r::VARCHAR, ',' ORDER BY source, date))::VARCHAR FROM wh.run_state r) AS run_state`;
         }
         const reader = await engine.runAndReadAll(duckSql);
-        const types = reader.columnTypes().map((t) => fieldType(t.toString()));
+        const types = reader.columnTypes().map((t) => bigQueryFieldType(t.toString()));
         return {
           fields: reader.columnNames().map((name, i) => ({ name, type: types[i]! })),
           rows: reader.getRowsJson().map((row) => row.map((v) => (v === null ? null : String(v)))),

@@ -1,5 +1,5 @@
 import type { Row } from '../warehouse/warehouse.js';
-import { BREAKDOWN_ROWS, dialect, notSet, previousPeriod, within, type DashboardData, type DateRange } from './queries.js';
+import { dialect, notSet, previousPeriod, rankedBreakdownSql, within, type DashboardData, type DateRange } from './queries.js';
 import type { Query } from './snapshot.js';
 
 /**
@@ -72,17 +72,7 @@ ORDER BY items_added_to_cart DESC, item_id LIMIT 10`;
 
 /** Sessions and revenue by one dimension, ranked by sessions: the top rows, the rest as one "(other)" row. */
 function breakdownSql(range: DateRange, dimension: string): string {
-  return `
-WITH grouped AS (
-  SELECT ${dimension} AS label, sum(sessions)::BIGINT AS sessions, sum(purchase_revenue)::DECIMAL(38,2) AS revenue
-  FROM ga4_api_funnel_daily WHERE ${within(range)} GROUP BY 1
-), ranked AS (
-  SELECT *, CASE WHEN row_number() OVER (ORDER BY sessions DESC, revenue DESC, label) <= ${BREAKDOWN_ROWS} THEN label END AS bucket FROM grouped
-)
-SELECT bucket AS key, sum(sessions)::BIGINT AS sessions, sum(revenue)::DECIMAL(38,2) AS revenue,
-  (sum(sessions) / nullif(sum(sum(sessions)) OVER (), 0))::DOUBLE AS share
-FROM ranked GROUP BY bucket
-ORDER BY bucket IS NULL, sessions DESC, revenue DESC, bucket`;
+  return rankedBreakdownSql('ga4_api_funnel_daily', range, dimension, { name: 'sessions', column: 'sessions', type: 'BIGINT' }, { name: 'revenue', column: 'purchase_revenue', type: 'DECIMAL(38,2)' });
 }
 
 /** Every day of the range, with the source's run state and whether it was published. */

@@ -43,7 +43,7 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
 /** A year and a bit: the longest range one request may ask for. */
 export const MAX_RANGE_DAYS = 400;
 /** Rows of a breakdown before the rest is summed into one "(other)" row. */
-export const BREAKDOWN_ROWS = 8;
+const BREAKDOWN_ROWS = 8;
 
 /** A range as asked for in the request (either end may be missing). */
 export interface AskedRange {
@@ -167,17 +167,34 @@ FROM abandoned_carts_by_dimension WHERE ${within(range)} GROUP BY 1 ORDER BY 1`;
 }
 
 function breakdownSql(range: DateRange, dimension: string): string {
+  return rankedBreakdownSql('abandoned_carts_by_dimension', range, dimension, { name: 'value', column: 'value', type: 'DECIMAL(38,2)' }, { name: 'carts', column: 'carts', type: 'BIGINT' });
+}
+
+export interface BreakdownMeasure {
+  /** The output column. */
+  name: string;
+  /** The copied column summed into it. */
+  column: string;
+  type: string;
+}
+
+/**
+ * A measure summed by one dimension over the range, ranked by `rank` (then `then`, then the
+ * label): the top BREAKDOWN_ROWS rows, the rest as one "(other)" row (key NULL), with each row's
+ * share of `rank`'s total.
+ */
+export function rankedBreakdownSql(table: string, range: DateRange, dimension: string, rank: BreakdownMeasure, then: BreakdownMeasure): string {
   return `
 WITH grouped AS (
-  SELECT ${dimension} AS label, sum(carts)::BIGINT AS carts, sum(value)::DECIMAL(38,2) AS value
-  FROM abandoned_carts_by_dimension WHERE ${within(range)} GROUP BY 1
+  SELECT ${dimension} AS label, sum(${rank.column})::${rank.type} AS ${rank.name}, sum(${then.column})::${then.type} AS ${then.name}
+  FROM ${table} WHERE ${within(range)} GROUP BY 1
 ), ranked AS (
-  SELECT *, CASE WHEN row_number() OVER (ORDER BY value DESC, carts DESC, label) <= ${BREAKDOWN_ROWS} THEN label END AS bucket FROM grouped
+  SELECT *, CASE WHEN row_number() OVER (ORDER BY ${rank.name} DESC, ${then.name} DESC, label) <= ${BREAKDOWN_ROWS} THEN label END AS bucket FROM grouped
 )
-SELECT bucket AS key, sum(carts)::BIGINT AS carts, sum(value)::DECIMAL(38,2) AS value,
-  (sum(value) / nullif(sum(sum(value)) OVER (), 0))::DOUBLE AS share
+SELECT bucket AS key, sum(${rank.name})::${rank.type} AS ${rank.name}, sum(${then.name})::${then.type} AS ${then.name},
+  (sum(${rank.name}) / nullif(sum(sum(${rank.name})) OVER (), 0))::DOUBLE AS share
 FROM ranked GROUP BY bucket
-ORDER BY bucket IS NULL, value DESC, carts DESC, bucket`;
+ORDER BY bucket IS NULL, ${rank.name} DESC, ${then.name} DESC, bucket`;
 }
 
 /** Every day of the range, with its run state and the quality counts of its last load. */

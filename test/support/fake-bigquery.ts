@@ -135,3 +135,12 @@ export class FakeBigQuery {
     };
   }
 }
+
+/** BigQuery's field type for a DuckDB column type, for a fake answered by DuckDB. */
+export function bigQueryFieldType(duckdbType: string): string {
+  if (duckdbType === 'DATE') return 'DATE';
+  if (duckdbType === 'BOOLEAN') return 'BOOLEAN';
+  if (/INT/.test(duckdbType)) return 'INTEGER';
+  if (duckdbType.startsWith('DECIMAL')) return 'NUMERIC';
+  return 'STRING';
+}
