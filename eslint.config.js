@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.cartlens/', 'scratch/', 'test/golden/'] },
+  { ignores: ['node_modules/', 'dist/', '.cartlens/', 'scratch/', 'test/golden/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

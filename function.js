@@ -1,6 +1,5 @@
-// Entry module for Cloud Run functions (package.json "main"): loads the TypeScript sources
-// through tsx, as bin/cartlens.js does, and registers the `cartlensDaily` HTTP function.
-import { register } from 'tsx/esm/api';
-
-register();
-await import('./src/cloud/function/daily-function.ts');
+// Entry module for Cloud Run functions (package.json "main"): loads the compiled function from
+// dist/ (built on deploy by the `gcp-build` script) and registers the `cartlensDaily` HTTP
+// function. Stack traces name the src/*.ts lines through dist's source maps.
+process.setSourceMapsEnabled(true);
+await import('./dist/cloud/function/daily-function.js');

@@ -18,6 +18,9 @@ SCHEDULER_SA="cartlens-scheduler@${PROJECT}.iam.gserviceaccount.com"
 
 step() { printf '\n== %s\n' "$*"; }
 
+step "building dist/ (the compiled CLI that the npx cartlens steps below run)"
+npm run build
+
 step "checking the config and the permissions policy"
 npx cartlens validate --config "$CONFIG"
 npx cartlens iam lint deploy/iam.yaml
@@ -34,6 +37,10 @@ npx cartlens gcp apply --config "$CONFIG"
 SECRETS=()
 if grep -q 'CARTLENS_USER_KEY_SECRET' "$CONFIG"; then SECRETS=(--set-secrets="CARTLENS_USER_KEY_SECRET=cartlens-user-key-secret:latest"); fi
 
+# --source=. uploads the repository minus .gcloudignore (the one gcloud writes includes .gitignore,
+# so neither node_modules/ nor dist/ is uploaded). Google's Node.js buildpack then installs every
+# dependency (dev ones too, since there is a build script), runs `npm run gcp-build` (scripts/build.js:
+# src/ → dist/, which function.js loads) and prunes the dev dependencies.
 step "the daily function, private, running as the pipeline's service account"
 gcloud functions deploy "$FUNCTION" \
   --project="$PROJECT" --region="$REGION" --gen2 --runtime=nodejs20 \

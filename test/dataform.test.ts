@@ -1,19 +1,25 @@
-// `cartlens dataform`: the repository generated from deploy/cartlens.gcp.yaml, compiled offline by
-// Dataform's own CLI (@dataform/cli, a devDependency), must hold cartlens' graph and blocking
-// assertions, the same SQL as `cartlens run`, and pass the ZetaSQL analyzer.
+// `cartlens dataform`: the repositories generated from deploy/cartlens.gcp.yaml (GA4's BigQuery
+// export) and deploy/cartlens.gcp-api.yaml (the GA4 Data API), compiled offline by Dataform's own
+// CLI (@dataform/cli, a devDependency), must hold cartlens' graph and blocking assertions, the same
+// SQL as `cartlens run`, and pass the ZetaSQL analyzer; generating needs no secret, and `--check`
+// tells a committed repository that drifted from one that did not.
 import { execFile, execFileSync } from 'node:child_process';
-import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../src/config/load.js';
+import { loadConfig, parseConfig } from '../src/config/load.js';
 import { DATAFORM_CORE_VERSION, dataformRepository, type DataformRepository } from '../src/dataform/repository.js';
-import { writeRepository } from '../src/dataform/write.js';
+import { inSync, repositoryDrift, writeRepository } from '../src/dataform/write.js';
 import { compileModels } from '../src/models/compile.js';
-import { planRun, type RunPlan } from '../src/pipeline/plan.js';
+import { apiReports, planRun, type RunPlan } from '../src/pipeline/plan.js';
+import { BIGQUERY_COLUMN_TYPES, bigQueryDialectFor } from '../src/warehouse/bigquery/bigquery-dialect.js';
+import { rawReportTableSql } from '../src/warehouse/bigquery/staging-sql.js';
 import { analyzerBinary, ZetaSqlAnalyzer } from './support/zetasql/analyzer.js';
 import { BigQueryCatalog } from './support/zetasql/catalog.js';
+import { typeName } from './support/zetasql/types.js';
 import { tempDir } from './support/pipeline.js';
 
 const SECRET = 'dataform-test-secret-0123456789';
@@ -47,9 +53,12 @@ interface CompiledGraph {
   dataformCoreVersion: string;
 }
 
-async function gcpPlan(extra = ''): Promise<RunPlan> {
-  const text = (await readFile('deploy/cartlens.gcp.yaml', 'utf8')) + extra;
-  return planRun(parseConfig(text, join(process.cwd(), 'deploy/cartlens.gcp.yaml'), { CARTLENS_USER_KEY_SECRET: SECRET }));
+const EXPORT_CONFIG = 'deploy/cartlens.gcp.yaml';
+const API_CONFIG = 'deploy/cartlens.gcp-api.yaml';
+
+async function gcpPlan(file = EXPORT_CONFIG, extra = ''): Promise<RunPlan> {
+  const text = (await readFile(file, 'utf8')) + extra;
+  return planRun(parseConfig(text, join(process.cwd(), file), { CARTLENS_USER_KEY_SECRET: SECRET }));
 }
 
 // A blocking check Dataform has no built-in for: it becomes a SQL assertion.
@@ -93,54 +102,72 @@ async function dataformCompile(dir: string, vars: Record<string, string>): Promi
       return error.stdout;
     },
   );
-  return JSON.parse(stdout) as CompiledGraph;
+  // Dataform leaves out a kind of action the repository has none of.
+  return { tables: [], operations: [], assertions: [], declarations: [], ...(JSON.parse(stdout) as Partial<CompiledGraph>) } as CompiledGraph;
 }
 
 const fullName = (t: Target) => `${t.database}.${t.schema}.${t.name}`;
+const fullNameOf = (action: CompiledAction) => fullName(action.target);
 
-let generated: Promise<{ plan: RunPlan; repository: DataformRepository; dir: string; graph: CompiledGraph }> | undefined;
-/** The repository of deploy/cartlens.gcp.yaml, written and compiled once for every test. */
-function generatedRepository() {
-  generated ??= (async () => {
-    const plan = await gcpPlan(BLOCKING_VOLUME);
-    const repository = dataformRepository(plan);
-    const dir = join(await tempDir(), 'dataform');
-    await writeRepository(repository, dir);
-    return { plan, repository, dir, graph: await dataformCompile(dir, { user_key_secret: SECRET, run_date: DATE }) };
-  })();
-  return generated;
+interface Generated {
+  plan: RunPlan;
+  repository: DataformRepository;
+  dir: string;
+  graph: CompiledGraph;
+}
+const generated = new Map<string, Promise<Generated>>();
+/** The repository of a config, written and compiled once for every test. */
+function generatedRepository(file: string, extra: string, vars: Record<string, string>): Promise<Generated> {
+  const key = `${file}\n${extra}`;
+  if (!generated.has(key)) {
+    generated.set(
+      key,
+      (async () => {
+        const plan = await gcpPlan(file, extra);
+        const repository = dataformRepository(plan);
+        const dir = join(await tempDir(), 'dataform');
+        await writeRepository(repository, dir);
+        return { plan, repository, dir, graph: await dataformCompile(dir, vars) };
+      })(),
+    );
+  }
+  return generated.get(key)!;
+}
+const exportRepository = () => generatedRepository(EXPORT_CONFIG, BLOCKING_VOLUME, { user_key_secret: SECRET, run_date: DATE });
+// No user_key_secret: no Data API model publishes user_key, so compiling needs no key.
+const apiRepository = () => generatedRepository(API_CONFIG, '', { run_date: DATE });
+
+/** The full names of the `raw_ga4_api_*` tables, as the load step's own DDL creates them. */
+function rawReportTables(plan: RunPlan): string[] {
+  if (plan.config.warehouse.type !== 'bigquery') throw new Error('a BigQuery config');
+  const dialect = bigQueryDialectFor(plan.config.warehouse);
+  return apiReports(plan.config).map((report) => /^CREATE TABLE IF NOT EXISTS `([^`]+)`/.exec(rawReportTableSql(dialect, report))![1]!);
 }
 
-describe('cartlens dataform', () => {
+const SOURCES = [
+  {
+    source: 'GA4 export',
+    load: exportRepository,
+    declarations: () => ['my-store-analytics.analytics_123456789.events_2*'],
+    operations: ['ga4_export_settled', 'stg_events', 'stg_event_items', 'quarantined_events', 'quality_daily'],
+  },
+  { source: 'GA4 Data API', load: apiRepository, declarations: rawReportTables, operations: [] as string[] },
+];
+
+describe.each(SOURCES)('cartlens dataform ($source)', ({ load, declarations, operations }) => {
   let plan: RunPlan;
-  let repository: DataformRepository;
   let graph: CompiledGraph;
-  let dir: string;
 
   beforeAll(async () => {
-    ({ plan, repository, dir, graph } = await generatedRepository());
+    ({ plan, graph } = await load());
   }, 60_000);
 
-  it('pins the @dataform/core that package.json installs', async () => {
-    const pkg = JSON.parse(await readFile('package.json', 'utf8')) as { devDependencies: Record<string, string> };
-    const core = JSON.parse(await readFile(join(CORE, 'package.json'), 'utf8')) as { version: string };
-    expect(pkg.devDependencies['@dataform/core']).toBe(DATAFORM_CORE_VERSION);
-    expect(core.version).toBe(DATAFORM_CORE_VERSION);
-    expect(graph.dataformCoreVersion).toBe(DATAFORM_CORE_VERSION);
-    const settings = repository.files.get('workflow_settings.yaml')!;
-    expect(settings).toContain('defaultProject: my-store-analytics\n');
-    expect(settings).toContain('defaultLocation: southamerica-east1\n');
-    expect(settings).toContain('defaultDataset: cartlens_staging\n');
-  });
-
-  it('never writes the HMAC key into the repository', () => {
-    for (const [path, content] of repository.files) expect(content, path).not.toContain(SECRET);
-  });
-
-  it('compiles with zero errors and the graph of cartlens’ plan', () => {
+  it('compiles with zero errors and exactly the actions and dependencies of cartlens’ plan', () => {
     expect(graph.graphErrors.compilationErrors ?? []).toEqual([]);
-    expect(graph.declarations.map((d) => fullName(d.target))).toEqual(['my-store-analytics.analytics_123456789.events_2*']);
-    const byName = new Map([...graph.tables, ...graph.operations].map((a) => [a.target.name, a]));
+    expect(graph.dataformCoreVersion).toBe(DATAFORM_CORE_VERSION);
+    expect(graph.declarations.map((d) => fullName(d.target)).sort()).toEqual(declarations(plan).sort());
+    expect(graph.operations.map((o) => o.target.name).sort()).toEqual([...operations].sort());
+    const byName = new Map([...graph.tables, ...graph.operations, ...graph.declarations].map((a) => [a.target.name, a]));
     // The same models, each with exactly its dependencies, where cartlens' plan puts its table.
     expect(graph.tables.map((t) => t.target.name).sort()).toEqual(plan.models.map((m) => m.name).sort());
     for (const model of plan.models) {
@@ -148,15 +175,19 @@ describe('cartlens dataform', () => {
       expect(fullName(action.target)).toBe(plan.dialect.tableName(model.name, false).slice(1, -1));
       expect(action.type).toBe(model.materialized === 'temp' ? 'table' : 'incremental');
       expect((action.dependencyTargets ?? []).map((d) => d.name).sort(), model.name).toEqual([...model.dependsOn].sort());
+      // Each dependency resolves to an action of the repository, at that action's table.
+      for (const dependency of action.dependencyTargets ?? []) expect(fullName(dependency), `${model.name} → ${dependency.name}`).toBe(fullName(byName.get(dependency.name)!.target));
     }
-    // The loaded relations come from the staging SQL, which reads the export.
-    for (const relation of plan.outputs.loadedRelations) expect(byName.get(relation)!.dependencyTargets!.map((d) => d.name)).toEqual(['ga4_export_settled']);
-    expect(byName.get('ga4_export_settled')!.dependencyTargets!.map((d) => d.name)).toEqual(['events_2*']);
+    // What the models build on is what the load step fills.
+    for (const relation of plan.outputs.loadedRelations) expect(byName.has(relation), relation).toBe(true);
   });
 
   it('replaces the run date’s partition of every published table', () => {
-    for (const model of plan.models.filter((m) => m.materialized === 'partitioned')) {
+    const published = plan.models.filter((m) => m.materialized === 'partitioned');
+    expect(published.map((m) => m.name).sort()).toEqual(plan.outputs.tables.map((t) => t.name).sort());
+    for (const model of published) {
       const action = graph.tables.find((t) => t.target.name === model.name)!;
+      expect(action.type).toBe('incremental');
       expect(action.bigquery?.partitionBy).toBe('date');
       expect(action.protected).toBe(true);
       expect(action.incrementalPreOps!.map((s) => s.trim())).toEqual([`DELETE FROM ${plan.dialect.tableName(model.name, false)} WHERE date IN (DATE '${DATE}')`]);
@@ -169,7 +200,10 @@ describe('cartlens dataform', () => {
       const key = `CAST('${SECRET}' AS BYTES)`;
       return `(RPAD(IF(BYTE_LENGTH(${key}) > 64, SHA256(${key}), ${key}), 64, b'\\x00') ^ REPEAT(b'\\x${which === 'ipad' ? '36' : '5c'}', 64))`;
     };
-    for (const step of compileModels(plan.models, plan.dialect, [DATE])) {
+    const steps = compileModels(plan.models, plan.dialect, [DATE]);
+    expect(steps.length).toBe(graph.tables.length);
+    for (const step of steps) {
+      // The SELECT of the step's first statement (a temporary table's, or the new rows' of a published one).
       let expected = step.statements[0]!.replace(/^CREATE TEMP TABLE `\w+` AS\n/, '');
       for (const name of temporary) expected = expected.replaceAll(`\`${name}\``, `\`my-store-analytics.cartlens_staging.${name}\``);
       expected = expected.replaceAll('@cartlens_user_key_ipad', pad('ipad')).replaceAll('@cartlens_user_key_opad', pad('opad'));
@@ -180,7 +214,7 @@ describe('cartlens dataform', () => {
 
   it('attaches every blocking assertion to its table', () => {
     const blocking = plan.assertions.filter((a) => a.blocking);
-    expect(blocking.some((a) => a.kind === 'volume')).toBe(true);
+    expect(blocking.length).toBeGreaterThan(0);
     for (const assertion of blocking) {
       const table = graph.tables.find((t) => t.target.name === assertion.model)!;
       const attached = graph.assertions.filter((a) => a.parentAction?.name === assertion.model || a.dependencyTargets?.some((d) => d.name === assertion.model));
@@ -203,10 +237,142 @@ describe('cartlens dataform', () => {
       expect(found.length, `${assertion.name} (${assertion.kind}: ${assertion.args})`).toBeGreaterThan(0);
     }
   });
+});
+
+describe('cartlens dataform (GA4 export)', () => {
+  let plan: RunPlan;
+  let repository: DataformRepository;
+  let graph: CompiledGraph;
+  let dir: string;
+
+  beforeAll(async () => {
+    ({ plan, repository, dir, graph } = await exportRepository());
+  }, 60_000);
+
+  it('pins the @dataform/core that package.json installs', async () => {
+    const pkg = JSON.parse(await readFile('package.json', 'utf8')) as { devDependencies: Record<string, string> };
+    const core = JSON.parse(await readFile(join(CORE, 'package.json'), 'utf8')) as { version: string };
+    expect(pkg.devDependencies['@dataform/core']).toBe(DATAFORM_CORE_VERSION);
+    expect(core.version).toBe(DATAFORM_CORE_VERSION);
+    expect(graph.dataformCoreVersion).toBe(DATAFORM_CORE_VERSION);
+    const settings = repository.files.get('workflow_settings.yaml')!;
+    expect(settings).toContain('defaultProject: my-store-analytics\n');
+    expect(settings).toContain('defaultLocation: southamerica-east1\n');
+    expect(settings).toContain('defaultDataset: cartlens_staging\n');
+  });
+
+  it('never writes the HMAC key into the repository', () => {
+    expect(plan.usesUserKey).toBe(true);
+    for (const [path, content] of repository.files) expect(content, path).not.toContain(SECRET);
+  });
+
+  it('reads the export through the staging SQL', () => {
+    const byName = new Map(graph.operations.map((a) => [a.target.name, a]));
+    // The loaded relations come from the staging SQL, which reads the export.
+    for (const relation of plan.outputs.loadedRelations) expect(byName.get(relation)!.dependencyTargets!.map((d) => d.name)).toEqual(['ga4_export_settled']);
+    expect(byName.get('ga4_export_settled')!.dependencyTargets!.map((d) => d.name)).toEqual(['events_2*']);
+  });
 
   it('fails to compile without the key, naming the variable', async () => {
     await expect(dataformCompile(dir, { run_date: DATE }).then((g) => g.graphErrors.compilationErrors?.map((e) => e.message).join('\n'))).resolves.toContain('user_key_secret');
   }, 30_000);
+});
+
+describe('cartlens dataform (GA4 Data API)', () => {
+  let plan: RunPlan;
+  let repository: DataformRepository;
+  let graph: CompiledGraph;
+
+  beforeAll(async () => {
+    ({ plan, repository, graph } = await apiRepository());
+  }, 60_000);
+
+  it('declares the raw_ga4_api_* tables where the extract step loads them, and builds the ga4_api_* tables on them', () => {
+    expect(plan.config.source.type).toBe('ga4-data-api');
+    expect(rawReportTables(plan)).toEqual(['my-store-analytics.cartlens_staging.raw_ga4_api_items', 'my-store-analytics.cartlens_staging.raw_ga4_api_funnel']);
+    expect(plan.outputs.loadedRelations.map((r) => plan.dialect.tableName(r, false).slice(1, -1))).toEqual(rawReportTables(plan));
+    expect(graph.tables.map(fullNameOf).sort()).toEqual(['my-store-analytics.cartlens_marts.ga4_api_funnel_daily', 'my-store-analytics.cartlens_marts.ga4_api_items_daily']);
+    expect(repository.files.get('definitions/marts/ga4_api_funnel_daily.sqlx')).toContain('FROM ${ref("raw_ga4_api_funnel")}\nWHERE date IN ${cartlens.runDates(dataform.projectConfig.vars)}');
+  });
+
+  it('needs no user_key_secret: no Data API model publishes user_key', () => {
+    expect(plan.usesUserKey).toBe(false);
+    expect(repository.needsUserKeySecret).toBe(false);
+    for (const [path, content] of repository.files) expect(content, path).not.toMatch(/user_key|userKeyPad|exportSuffixes/);
+    // Compiled with run_date alone (apiRepository), and the date reached every statement.
+    for (const table of graph.tables) expect(table.query, table.target.name).toContain(`WHERE date IN (DATE '${DATE}')`);
+  });
+});
+
+const BIN = fileURLToPath(new URL('../bin/cartlens.js', import.meta.url));
+
+/** The real CLI, in a child process whose environment has no CARTLENS_USER_KEY_SECRET. */
+async function cartlensWithoutSecret(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env = { ...process.env };
+  delete env.CARTLENS_USER_KEY_SECRET;
+  return promisify(execFile)(process.execPath, [BIN, ...args], { env }).then(
+    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+    (error: { code?: number; stdout?: string; stderr?: string }) => ({ code: error.code ?? -1, stdout: error.stdout ?? '', stderr: error.stderr ?? '' }),
+  );
+}
+
+describe('cartlens dataform: no secret to generate, and --check', () => {
+  it('loads the config without resolving the user key secret only when asked', async () => {
+    await expect(loadConfig(EXPORT_CONFIG, {})).rejects.toThrow(/CARTLENS_USER_KEY_SECRET is not set/);
+    const withoutKey = await loadConfig(EXPORT_CONFIG, {}, { withoutUserKeySecret: true });
+    const withKey = await loadConfig(EXPORT_CONFIG, { CARTLENS_USER_KEY_SECRET: SECRET });
+    expect(withoutKey.config.privacy.user_key_secret).toBeUndefined();
+    expect(withKey.config.privacy.user_key_secret).toBe(SECRET);
+    expect({ ...withoutKey.config, privacy: {} }).toEqual({ ...withKey.config, privacy: {} });
+  });
+
+  it('writes the repository with CARTLENS_USER_KEY_SECRET unset, identical to one generated with it; --check then passes', async () => {
+    const dir = join(await tempDir(), 'dataform');
+    const written = await cartlensWithoutSecret(['dataform', '--config', EXPORT_CONFIG, '--out', dir]);
+    expect(written.stderr).toBe('');
+    expect(written.code).toBe(0);
+    expect(written.stdout).toContain('compile: dataform compile --vars=user_key_secret=...');
+    expect(await repositoryDrift(dataformRepository(await gcpPlan()), dir)).toEqual({ differing: [], missing: [], extra: [] });
+
+    const checked = await cartlensWithoutSecret(['dataform', '--config', EXPORT_CONFIG, '--check', dir]);
+    expect(checked).toEqual({ code: 0, stdout: `${dir} is what \`cartlens dataform\` generates (${dataformRepository(await gcpPlan()).files.size} files)\n`, stderr: '' });
+  }, 60_000);
+
+  it('--check exits 1 naming the one edited SQLX file', async () => {
+    const dir = join(await tempDir(), 'dataform');
+    await writeRepository(dataformRepository(await gcpPlan(API_CONFIG)), dir);
+    await appendFile(join(dir, 'definitions/marts/ga4_api_items_daily.sqlx'), '-- a hand edit\n');
+    const checked = await cartlensWithoutSecret(['dataform', '--config', API_CONFIG, '--check', dir]);
+    expect(checked.code).toBe(1);
+    expect(checked.stdout).toBe('differs: definitions/marts/ga4_api_items_daily.sqlx\n');
+    expect(checked.stderr).toContain(`error: 1 file(s) of ${dir} differ from what \`cartlens dataform\` generates now`);
+  }, 60_000);
+
+  it('names missing and extra files; writing refuses a foreign file, then brings the folder back in sync', async () => {
+    const repository = dataformRepository(await gcpPlan());
+    const dir = join(await tempDir(), 'dataform');
+    await writeRepository(repository, dir);
+    expect(inSync(await repositoryDrift(repository, dir))).toBe(true);
+    await rm(join(dir, 'definitions/intermediate/int_sessions.sqlx'));
+    await writeFile(join(dir, 'definitions/marts/old_model.sqlx'), 'config { type: "table" }\nSELECT 1\n');
+    await writeFile(join(dir, 'workflow_settings.yaml'), 'defaultProject: elsewhere\n');
+    await mkdir(join(dir, 'notes'));
+    await writeFile(join(dir, 'notes', 'todo.md'), 'hand-written\n');
+    // git's and npm's files are no drift.
+    await mkdir(join(dir, '.git'));
+    await writeFile(join(dir, 'package.json'), '{}\n');
+    expect(await repositoryDrift(repository, dir)).toEqual({
+      differing: ['workflow_settings.yaml'],
+      missing: ['definitions/intermediate/int_sessions.sqlx'],
+      extra: ['definitions/marts/old_model.sqlx', 'notes/'],
+    });
+
+    await expect(writeRepository(repository, dir)).rejects.toThrow(/holds files the generator did not write \(notes\/\)/);
+    await rm(join(dir, 'notes'), { recursive: true });
+    await writeRepository(repository, dir);
+    expect(await repositoryDrift(repository, dir)).toEqual({ differing: [], missing: [], extra: [] });
+    expect(await readFile(join(dir, 'package.json'), 'utf8')).toBe('{}\n');
+  });
 });
 
 const binary = analyzerBinary();
@@ -217,11 +383,12 @@ describe.skipIf('unavailable' in binary)('the compiled Dataform SQL passes ZetaS
   }, 30_000);
   afterAll(async () => analyzer?.stop());
 
-  it('analyzes every statement in dependency order', async () => {
-    const { plan, graph } = await generatedRepository();
-    const operation = (name: string) => graph.operations.find((o) => o.target.name === name)!;
-    for (const name of ['ga4_export_settled', 'stg_events', 'stg_event_items', 'quarantined_events', 'quality_daily']) {
-      for (const [i, sql] of operation(name).queries!.entries()) await analyzer.analyzeScript(sql, `${name}[${i}]`);
+  /** Every statement of a compiled graph, in dependency order; each published table typed as the contract says. */
+  async function analyzeGraph({ plan, graph }: Generated, operationsInOrder: string[]): Promise<void> {
+    expect(graph.operations.map((o) => o.target.name).sort()).toEqual([...operationsInOrder].sort());
+    for (const name of operationsInOrder) {
+      const operation = graph.operations.find((o) => o.target.name === name)!;
+      for (const [i, sql] of operation.queries!.entries()) await analyzer.analyzeScript(sql, `${name}[${i}]`);
     }
     for (const model of plan.models) {
       const table = graph.tables.find((t) => t.target.name === model.name)!;
@@ -231,5 +398,23 @@ describe.skipIf('unavailable' in binary)('the compiled Dataform SQL passes ZetaS
       if (table.type === 'incremental') await analyzer.analyzeScript(`INSERT INTO \`${fullName(table.target)}\`\n${table.query!}`, `${model.name} incremental`);
     }
     for (const assertion of graph.assertions) await analyzer.analyzeScript(assertion.query!, assertion.target.name);
+    for (const published of plan.outputs.tables) {
+      const columns = analyzer.catalog.columnsOf(plan.dialect.tableName(published.name, false).slice(1, -1));
+      expect(columns.map(([name, type]) => `${name} ${typeName(type)}`), published.name).toEqual(published.columns.map((c) => `${c.name} ${BIGQUERY_COLUMN_TYPES[c.kind]}`));
+    }
+  }
+
+  it('analyzes every statement of the GA4 export repository in dependency order', async () => {
+    await analyzeGraph(await exportRepository(), SOURCES[0]!.operations);
+  }, 60_000);
+
+  it('analyzes every statement of the GA4 Data API repository, on the raw tables the load step creates', async () => {
+    const generated = await apiRepository();
+    const { config } = generated.plan;
+    if (config.warehouse.type !== 'bigquery') throw new Error('a BigQuery config');
+    // The raw report tables, as cartlens' BigQuery warehouse creates them (registered in the catalog as analyzed).
+    for (const report of apiReports(config)) await analyzer.analyzeScript(rawReportTableSql(bigQueryDialectFor(config.warehouse), report), `raw_ga4_api_${report.name}`);
+    expect(generated.graph.assertions.length).toBeGreaterThan(0);
+    await analyzeGraph(generated, []);
   }, 60_000);
 });

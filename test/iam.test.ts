@@ -26,6 +26,9 @@ bindings:
   - { member: "serviceAccount:x@p1.iam.gserviceaccount.com", role: Administrator, resource: { type: ga4_property, name: properties/1 } }
   - { member: "serviceAccount:x@p1.iam.gserviceaccount.com", role: roles/bigquery.dataViewer, resource: { type: dataset, name: d1 } }
   - { member: "serviceAccount:x@p1.iam.gserviceaccount.com", role: roles/run.invoker, resource: { type: run_service, name: r1 } }
+  - { member: "serviceAccount:x@p1.iam.gserviceaccount.com", role: roles/iam.serviceAccountTokenCreator, resource: { type: project } }
+  - { member: "serviceAccount:x@p1.iam.gserviceaccount.com", role: roles/iam.serviceAccountUser, resource: { type: run_job, name: j1 } }
+  - { member: "serviceAccount:x@p1.iam.gserviceaccount.com", role: roles/iam.serviceAccountTokenCreator, resource: { type: service_account, name: cartlens-pipeline } }
 `;
 
 /** Every grant deploy/iam.yaml may make: a new or wider one must be added here on purpose. */
@@ -34,6 +37,7 @@ const SCHEDULER = 'serviceAccount:cartlens-scheduler@my-store-analytics.iam.gser
 const DASHBOARD = 'serviceAccount:cartlens-dashboard@my-store-analytics.iam.gserviceaccount.com';
 const BI_READERS = 'group:bi-readers@my-store.example';
 const AUDIENCE = 'group:remarketing-audience@my-store.example';
+const COMPOSER = 'serviceAccount:composer-environment@my-store-analytics.iam.gserviceaccount.com';
 const ALLOWED_GRANTS = [
   [PIPELINE, 'roles/bigquery.jobUser', { type: 'project' }],
   [PIPELINE, 'roles/bigquery.dataEditor', { type: 'dataset', name: 'cartlens_staging' }],
@@ -52,7 +56,17 @@ const ALLOWED_GRANTS = [
   // The remarketing audience's readers see it and nothing else.
   [AUDIENCE, 'roles/storage.objectViewer', { type: 'bucket', name: 'my-store-cartlens-exports', prefix: 'exports/remarketing_audience/' }],
   [AUDIENCE, 'roles/bigquery.dataViewer', { type: 'table', dataset: 'cartlens_marts', name: 'remarketing_audience' }],
+  // Cloud Composer (optional, ONLY_WITH below): impersonation of the pipeline's account alone, and
+  // the pipeline's account on exactly the functions, job and repository the DAG uses.
+  [COMPOSER, 'roles/iam.serviceAccountTokenCreator', { type: 'service_account', name: 'cartlens-pipeline' }],
+  [PIPELINE, 'roles/run.invoker', { type: 'run_service', name: 'cartlens-daily' }],
+  [PIPELINE, 'roles/run.invoker', { type: 'run_service', name: 'cartlens-extract' }],
+  [PIPELINE, 'roles/run.invoker', { type: 'run_service', name: 'cartlens-publish' }],
+  [PIPELINE, 'roles/run.jobsExecutorWithOverrides', { type: 'run_job', name: 'cartlens' }],
+  [PIPELINE, 'roles/dataform.editor', { type: 'dataform_repository', name: 'cartlens' }],
 ];
+/** The features each grant of ALLOWED_GRANTS waits for (`only_with`); none: always applied. */
+const ONLY_WITH = [...Array<undefined>(16).fill(undefined), ['composer'], ['composer', 'function'], ['composer', 'function', 'dataform'], ['composer', 'function', 'dataform'], ['composer', 'cloud_run_job'], ['composer', 'dataform']];
 
 describe('IAM as code', () => {
   it('the shipped policy passes the lint and grants each role on its exact resource', async () => {
@@ -75,10 +89,54 @@ describe('IAM as code', () => {
     expect(dashboard.some((line) => /storage|dataEditor/.test(line))).toBe(false);
   });
 
-  it('the shipped policy grants exactly the allowed (member, role, resource) triples, no more', async () => {
+  it('the shipped policy grants exactly the allowed (member, role, resource) triples, no more, the Composer ones only when asked for', async () => {
     const policy = await loadPolicy('deploy/iam.yaml');
     expect(policy.bindings.map((b) => [b.member, b.role, b.resource])).toEqual(ALLOWED_GRANTS);
+    expect(policy.bindings.map((b) => b.only_with)).toEqual(ONLY_WITH);
     expect(policy.service_accounts.map((a) => a.id)).toEqual(['cartlens-pipeline', 'cartlens-scheduler', 'cartlens-dashboard']);
+  });
+
+  it('applies the optional Composer grants only with --with, each on its exact resource', async () => {
+    const policy = await loadPolicy('deploy/iam.yaml');
+    const commands = (plan: string[]) => plan.filter((line) => !line.startsWith('#'));
+    const base = planPolicy(policy);
+    // By default (what deploy/deploy.sh applies) none of them: they are shown, commented out.
+    expect(commands(base).filter((line) => /composer-environment|cartlens-extract|cartlens-publish|run jobs|dataform/.test(line))).toEqual([]);
+    expect(base).toContain('# Optional grants not applied (commented out below): add --with cloud_run_job,composer,dataform,function (or the ones you use) to apply them.');
+    expect(base.filter((line) => line.startsWith('# [only with --with '))).toHaveLength(6);
+    expect(commands(base)).toEqual(commands(planPolicy({ ...policy, bindings: policy.bindings.filter((b) => !b.only_with) })));
+
+    const functions = commands(planPolicy(policy, { with: ['composer', 'function', 'dataform'] }));
+    expect(functions.slice(-4)).toEqual([
+      'gcloud iam service-accounts add-iam-policy-binding cartlens-pipeline@my-store-analytics.iam.gserviceaccount.com --project=my-store-analytics --member=serviceAccount:composer-environment@my-store-analytics.iam.gserviceaccount.com --role=roles/iam.serviceAccountTokenCreator',
+      'gcloud run services add-iam-policy-binding cartlens-daily --project=my-store-analytics --region=southamerica-east1 --member=serviceAccount:cartlens-pipeline@my-store-analytics.iam.gserviceaccount.com --role=roles/run.invoker',
+      'gcloud run services add-iam-policy-binding cartlens-extract --project=my-store-analytics --region=southamerica-east1 --member=serviceAccount:cartlens-pipeline@my-store-analytics.iam.gserviceaccount.com --role=roles/run.invoker',
+      'gcloud run services add-iam-policy-binding cartlens-publish --project=my-store-analytics --region=southamerica-east1 --member=serviceAccount:cartlens-pipeline@my-store-analytics.iam.gserviceaccount.com --role=roles/run.invoker',
+    ]);
+    // The Dataform repository is granted by hand (an instruction, never half a command).
+    expect(planPolicy(policy, { with: ['composer', 'dataform'] })).toContain(
+      "# Dataform repository cartlens (southamerica-east1): in the console, BigQuery → Dataform → the repository → Share, add serviceAccount:cartlens-pipeline@my-store-analytics.iam.gserviceaccount.com with the role roles/dataform.editor (or the Dataform API's projects.locations.repositories.setIamPolicy, read-modify-write)",
+    );
+    const job = commands(planPolicy(policy, { with: ['composer', 'cloud_run_job'] }));
+    expect(job.slice(-2)).toEqual([
+      'gcloud iam service-accounts add-iam-policy-binding cartlens-pipeline@my-store-analytics.iam.gserviceaccount.com --project=my-store-analytics --member=serviceAccount:composer-environment@my-store-analytics.iam.gserviceaccount.com --role=roles/iam.serviceAccountTokenCreator',
+      'gcloud run jobs add-iam-policy-binding cartlens --project=my-store-analytics --region=southamerica-east1 --member=serviceAccount:cartlens-pipeline@my-store-analytics.iam.gserviceaccount.com --role=roles/run.jobsExecutorWithOverrides',
+    ]);
+    // Still no project-wide grant but the two job users.
+    expect(planPolicy(policy, { with: ['composer', 'function', 'cloud_run_job', 'dataform'] }).filter((line) => line.startsWith('gcloud projects add-iam-policy-binding'))).toHaveLength(2);
+    const misspelt = (() => {
+      try {
+        return planPolicy(policy, { with: ['composr'] });
+      } catch (error) {
+        return error as ConfigError;
+      }
+    })();
+    expect(misspelt).toBeInstanceOf(ConfigError);
+    expect((misspelt as ConfigError).oneLine).toBe("--with composr: not a feature of the policy's optional grants (only_with) — choose among cloud_run_job, composer, dataform, function");
+
+    const cliPlan = await cli(['iam', 'plan', 'deploy/iam.yaml', '--with', 'composer,cloud_run_job']);
+    expect(cliPlan.code).toBe(0);
+    expect(cliPlan.stdout).toContain('\ngcloud run jobs add-iam-policy-binding cartlens ');
   });
 
   it('names every finding of a bad policy', async () => {
@@ -98,8 +156,11 @@ describe('IAM as code', () => {
       ['bindings[8]', 'admin-role'],
       ['bindings[9]', 'admin-role'],
       ['bindings[10]', 'admin-role'],
+      ['bindings[13]', 'impersonation-scope'], // a token creator on the project can act as every account
+      ['bindings[14]', 'impersonation-scope'],
       ['service_accounts[0]', 'service-account-key'],
     ]);
+    expect(findings.find((f) => f.at.startsWith('bindings[13]'))!.message).toMatch(/^roles\/iam\.serviceAccountTokenCreator on the whole project lets its holder act as every service account in it/);
     expect(findings.find((f) => f.at.startsWith('bindings[5]'))!.message).toMatch(/^roles\/bigquery\.admin administers dataset d1: grant the narrow role/);
     const lint = await cli(['iam', 'lint', file]);
     expect(lint.code).toBe(1);

@@ -5,7 +5,6 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { landFiles } from '../src/pipeline/landing.js';
 import { LONE_CR_STANDIN, NormalizeLineEnds } from '../src/util/line-ends.js';
-import { forEachLine } from '../src/util/extract-lines.js';
 import { tempDir } from './support/pipeline.js';
 
 async function throughCrlf(chunks: string[]): Promise<string> {
@@ -36,12 +35,4 @@ describe('landing', () => {
     expect(manifest.files.map((f: { sourcePath: string }) => f.sourcePath)).toEqual(files.map((f) => f.path));
   });
 
-  it('extracts given lines exactly, across read chunks', async () => {
-    const dir = await tempDir();
-    const lines = Array.from({ length: 5000 }, (_, i) => `line ${i + 1} ${'ç'.repeat(i % 500)}`);
-    await writeFile(join(dir, 'f'), lines.join('\n'));
-    const found: [number, string][] = [];
-    await forEachLine(join(dir, 'f'), [5000, 1, 2500], (n, text) => found.push([n, text]));
-    expect(found).toEqual([[1, lines[0]], [2500, lines[2499]], [5000, lines[4999]]]);
-  });
 });

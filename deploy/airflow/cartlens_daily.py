@@ -1,19 +1,33 @@
 """cartlens_daily: cartlens on Cloud Composer (Airflow 2.x and 3.x with the Google provider).
 
-One DAG run per logical date `{{ ds }}` (the day whose GA4 events are processed):
+One DAG run per logical date `{{ ds }}` (the day whose GA4 events are processed). Each cartlens
+step either calls a private cartlens function (default, `"runner": "function"`) with an OIDC ID
+token, or executes the cartlens container as a Cloud Run job (`"runner": "cloud_run_job"`) with
+the args `<command> --config ... --date {{ ds }}`.
 
-    extract_load >> [dataform_compile >> dataform_invoke] >> publish
+Without Dataform (the default), one task:
 
-- extract_load: `cartlens run --date {{ ds }}`, either by calling the private daily function
-  (default, `"runner": "function"`) with an OIDC ID token, or by executing the cartlens container
-  as a Cloud Run job (`"runner": "cloud_run_job"`) with the args `run --config ... --date {{ ds }}`.
-- dataform_compile, dataform_invoke (only with `"dataform": true`): a Dataform compilation result
-  for the date (vars `{"run_date": "{{ ds }}", ...}`; with `"dataform_user_key": true` also
-  `user_key_secret` from the Variable cartlens_dataform_user_key_secret), then a workflow invocation of it
-  (the compilation result's name passed by XCom); a compilation with errors fails the task.
-- publish: `cartlens publish --date {{ ds }}`: the publish-mode function (a second deployment with
-  CARTLENS_MODE=publish, e.g. `cartlens-publish`) or the Cloud Run job with the args `publish ...`.
-  It runs the blocking assertions and withholds the files of a failing date.
+    cartlens_run
+
+- cartlens_run: `cartlens run --date {{ ds }}` (the daily function, `run_function_url`): extract,
+  load, models, assertions and publish, in one run.
+
+With `"dataform": true` (BigQuery only), cartlens extracts and publishes, Dataform builds:
+
+    extract_load >> dataform_compile >> dataform_invoke >> publish
+
+- extract_load: `cartlens extract --date {{ ds }}` (the extract-mode function, a deployment with
+  CARTLENS_MODE=extract, e.g. `cartlens-extract`, at `extract_function_url`): the GA4 Data API's
+  reports fetched and loaded into raw_ga4_api_*; for GA4's BigQuery export, a check that the day's
+  daily export table exists (the function answers 503 until it does, so the task is retried with
+  back-off: raise `retries` where the export is often late). Nothing is modelled or published.
+- dataform_compile, dataform_invoke: a Dataform compilation result for the date (vars
+  `{"run_date": "{{ ds }}", ...}`; with `"dataform_user_key": true` also `user_key_secret` from the
+  Variable cartlens_dataform_user_key_secret), then a workflow invocation of it (the compilation
+  result's name passed by XCom); a compilation with errors fails the task.
+- publish: `cartlens publish --date {{ ds }}` (the publish-mode function, CARTLENS_MODE=publish,
+  e.g. `cartlens-publish`, at `publish_function_url`): it runs the blocking assertions and
+  withholds the files of a failing date.
 
 Settings: the JSON Airflow Variable `cartlens_daily` (keys and defaults in DEFAULTS below, an
 example in deploy/airflow/variables.example.json); the alert webhook's URL in the Variable
@@ -21,10 +35,17 @@ example in deploy/airflow/variables.example.json); the alert webhook's URL in th
 
 Function answers: 200 is success (a report with `deferred_dates` too: those days are fetched by a
 later run); 429/502/503/504 and network errors raise, so Airflow retries with exponential
-back-off; 500 and any other answer fail the task at once (retrying cannot help).
+back-off; 500 and any other answer fail the task at once (retrying cannot help). A Cloud Run job
+that exits non-zero fails its task, which Airflow retries the same way.
+
+Grants (deploy/iam.yaml, applied with `cartlens iam plan --with composer,...`): the Composer
+environment's account roles/iam.serviceAccountTokenCreator on the pipeline's account; the
+pipeline's account roles/run.invoker on the functions it calls (or
+roles/run.jobsExecutorWithOverrides on the job) and roles/dataform.editor on the repository.
 
 This file has NOT been run in Airflow: its syntax and structure are checked by
-test/airflow-dag.test.ts with python3 (py_compile and ast), nothing more.
+test/airflow-dag.test.ts with python3 (py_compile and ast) and its top level is run against stubs
+of the Airflow modules, nothing more.
 """
 
 from __future__ import annotations
@@ -85,12 +106,13 @@ DEFAULTS = {
     "time_zone": "America/Sao_Paulo",  # of the schedule (the GA4 property's time zone)
     "max_active_runs": 1,  # more than 1 only on BigQuery
     "runner": "function",  # function | cloud_run_job
-    "run_function_url": None,  # runner=function: the daily function (cartlens-daily)
-    "publish_function_url": None,  # runner=function: the publish-mode function (cartlens-publish)
+    "run_function_url": None,  # runner=function, no Dataform: the daily function (cartlens-daily)
+    "extract_function_url": None,  # runner=function, Dataform: the extract-mode function (cartlens-extract)
+    "publish_function_url": None,  # runner=function, Dataform: the publish-mode function (cartlens-publish)
     "cloud_run_job": "cartlens",  # runner=cloud_run_job: the job running the cartlens image
     "config": "deploy/cartlens.gcp.yaml",  # runner=cloud_run_job: --config inside the image
     "http_timeout_seconds": 3600,  # the functions' own timeout (deploy.sh: --timeout=3600s)
-    "dataform": False,  # true: Dataform builds the tables between extract_load and publish
+    "dataform": False,  # true: cartlens extracts, Dataform builds the tables, cartlens publishes
     "dataform_repository": "cartlens",
     "dataform_region": None,  # default: region
     "dataform_git_commitish": "main",
@@ -117,7 +139,7 @@ def _load_settings():
     settings = {**DEFAULTS, **raw}
     required = ["project", "service_account", "start_date"]
     if settings["runner"] == "function":
-        required += ["run_function_url", "publish_function_url"]
+        required += ["extract_function_url", "publish_function_url"] if settings["dataform"] else ["run_function_url"]
     missing = [key for key in required if not settings[key]]
     if missing:
         raise ValueError(f"{SETTINGS_VARIABLE}: set {missing}")
@@ -291,10 +313,10 @@ with DAG(
     default_args=default_args,
     tags=["cartlens"],
 ) as dag:
-    extract_load = cartlens_step("extract_load", "run", "run_function_url")
-    publish = cartlens_step("publish", "publish", "publish_function_url")
-
     if SETTINGS["dataform"]:
+        # cartlens loads the raw data, Dataform builds every table from it, cartlens publishes.
+        extract_load = cartlens_step("extract_load", "extract", "extract_function_url")
+        publish = cartlens_step("publish", "publish", "publish_function_url")
         dataform_region = SETTINGS["dataform_region"] or SETTINGS["region"]
         dataform_compile = CartlensDataformCompileOperator(
             task_id="dataform_compile",
@@ -325,4 +347,5 @@ with DAG(
         )
         extract_load >> dataform_compile >> dataform_invoke >> publish
     else:
-        extract_load >> publish
+        # One full run: it extracts, loads, models, checks and publishes the day.
+        cartlens_run = cartlens_step("cartlens_run", "run", "run_function_url")

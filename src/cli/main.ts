@@ -15,6 +15,7 @@ import { backfillCommand } from './commands/backfill.js';
 import { scheduleCommand } from './commands/schedule.js';
 import { serveCommand } from './commands/serve.js';
 import { publishCommand } from './commands/publish.js';
+import { extractCommand } from './commands/extract.js';
 import { dataformCommand } from './commands/dataform.js';
 
 // google-auth warns off Google Cloud that it found no metadata server; cartlens reports the real problem.
@@ -27,6 +28,7 @@ const program = new Command('cartlens')
   .exitOverride();
 
 runCommand(program);
+extractCommand(program);
 publishCommand(program);
 dataformCommand(program);
 demoCommand(program);

@@ -14,22 +14,30 @@ export interface LoadedConfig {
   baseDir: string;
 }
 
+export interface LoadOptions {
+  /**
+   * Leaves `privacy.user_key_secret` out, its `${ENV}` never read: for commands that never use the
+   * key (`cartlens dataform`), so they work where the secret is not set and cannot leak it.
+   */
+  withoutUserKeySecret?: boolean;
+}
+
 /**
  * file → YAML → `${ENV}` substitution → schema → typed config (Evidence's order: substituting
  * after parsing means a variable's text can never reshape the document). Every error names the
  * file, the key and, where known, the line.
  */
-export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Promise<LoadedConfig> {
+export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): Promise<LoadedConfig> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
     throw new ConfigError(`${file}: cannot read the config file`, 'check the path given to --config', false, { cause: error });
   }
-  return parseConfig(text, file, env);
+  return parseConfig(text, file, env, options);
 }
 
-export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): LoadedConfig {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   if (doc.errors.length > 0) {
@@ -37,7 +45,8 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     const line = error.linePos?.[0]?.line;
     throw new ConfigError(`${file}${line ? `:${line}` : ''}: invalid YAML: ${error.message.split('\n')[0]}`, 'fix the YAML syntax');
   }
-  const raw: unknown = doc.toJS() ?? {};
+  const parsedYaml: unknown = doc.toJS() ?? {};
+  const raw = options.withoutUserKeySecret ? withoutUserKeySecret(parsedYaml) : parsedYaml;
   const substituted = substituteEnv(raw, [], file, doc, lineCounter, env);
   const parsed = configSchema.safeParse(substituted);
   if (!parsed.success) {
@@ -54,6 +63,15 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     );
   }
   return { config, file, baseDir };
+}
+
+/** The document without `privacy.user_key_secret` (a copy: the rest is untouched). */
+function withoutUserKeySecret(raw: unknown): unknown {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return raw;
+  const { privacy } = raw as Record<string, unknown>;
+  if (privacy === null || typeof privacy !== 'object' || Array.isArray(privacy)) return raw;
+  const { user_key_secret: _omitted, ...rest } = privacy as Record<string, unknown>;
+  return { ...raw, privacy: rest };
 }
 
 const PLACEHOLDER = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;

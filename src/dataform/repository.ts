@@ -7,7 +7,7 @@ import type { Assertion } from '../models/assertions.js';
 import { compileAssertion } from '../models/assertions.js';
 import type { Model } from '../models/graph.js';
 import { renderTemplate } from '../models/template.js';
-import type { RunPlan } from '../pipeline/plan.js';
+import { apiReports, type RunPlan } from '../pipeline/plan.js';
 import { ConfigError } from '../util/errors.js';
 import { bigQueryDialectFor, type BigQueryDialect } from '../warehouse/bigquery/bigquery-dialect.js';
 import { exportDataset, loadSql, readExportSql, schemaSql, stageExportSql } from '../warehouse/bigquery/staging-sql.js';
@@ -28,44 +28,75 @@ const SENTINEL_DATE = '2999-12-31';
 const RUN_DATES = '${cartlens.runDates(dataform.projectConfig.vars)}';
 const RUN_ID = 'dataform';
 
+type ActionType = 'declaration' | 'operations' | 'table' | 'incremental' | 'assertion';
+
 export interface DataformRepository {
   /** Relative path → content. */
   files: Map<string, string>;
   /** Every action the repository defines or declares, with what it depends on (for checks). */
-  actions: { name: string; type: 'declaration' | 'operations' | 'table' | 'incremental' | 'assertion'; dependsOn: string[] }[];
+  actions: { name: string; type: ActionType; dependsOn: string[] }[];
+  /** Whether compiling needs the compilation variable `user_key_secret` (a model publishes `user_key`). */
+  needsUserKeySecret: boolean;
 }
 
-type BigQueryWarehouse = Extract<CartlensConfig['warehouse'], { type: 'bigquery' }>;
+/** The plan a repository is generated from: what `cartlens run` would run. */
+export type DataformPlan = Pick<RunPlan, 'config' | 'models' | 'assertions' | 'calendar' | 'outputs' | 'usesUserKey'>;
 
-export function dataformRepository(plan: Pick<RunPlan, 'config' | 'models' | 'assertions' | 'calendar'>): DataformRepository {
+type BigQueryWarehouse = Extract<CartlensConfig['warehouse'], { type: 'bigquery' }>;
+type Source = CartlensConfig['source'];
+
+/** What the generated SQL has in common, whichever the source. */
+interface Generation {
+  dialect: BigQueryDialect;
+  files: Map<string, string>;
+  actions: DataformRepository['actions'];
+  ref(name: string): string;
+  /** The sentinel date list replaced by the run's date, from the compilation variable. */
+  runDates(sql: string): string;
+}
+
+export function dataformRepository(plan: DataformPlan): DataformRepository {
   const { config } = plan;
   const warehouse = config.warehouse;
-  if (warehouse.type !== 'bigquery') throw new ConfigError(`warehouse.type is ${warehouse.type}: Dataform runs on BigQuery`, 'use a BigQuery config (deploy/cartlens.gcp.yaml)');
-  if (config.source.type !== 'ga4-export-bigquery') {
-    throw new ConfigError(`source.type is ${config.source.type}: the Dataform repository reads GA4's BigQuery export`, 'use source.type ga4-export-bigquery (the Data API is fetched by `cartlens run`)');
+  if (warehouse.type !== 'bigquery') throw new ConfigError(`warehouse.type is ${warehouse.type}: Dataform runs on BigQuery`, 'use a BigQuery config (deploy/cartlens.gcp.yaml or deploy/cartlens.gcp-api.yaml)');
+  const source = config.source;
+  if (source.type !== 'ga4-export-bigquery' && source.type !== 'ga4-data-api') {
+    throw new ConfigError(`source.type is ${source.type}: the Dataform repository reads GA4's BigQuery export or the GA4 Data API's loaded reports`, 'use source.type ga4-export-bigquery (deploy/cartlens.gcp.yaml) or ga4-data-api (deploy/cartlens.gcp-api.yaml)');
   }
   const dialect = bigQueryDialectFor(warehouse);
-  const files = new Map<string, string>();
-  const actions: DataformRepository['actions'] = [];
-  const ref = (name: string) => `\${ref(${JSON.stringify(name)})}`;
-  const runDates = (sql: string) => sql.replaceAll(dialect.dateList([SENTINEL_DATE]), RUN_DATES);
-
-  files.set('workflow_settings.yaml', workflowSettings(warehouse));
-  files.set('includes/cartlens.js', includesJs(plan.calendar.timeZone));
+  const generation: Generation = {
+    dialect,
+    files: new Map(),
+    actions: [],
+    ref: (name) => `\${ref(${JSON.stringify(name)})}`,
+    runDates: (sql) => sql.replaceAll(dialect.dateList([SENTINEL_DATE]), RUN_DATES),
+  };
+  const { files } = generation;
+  files.set('workflow_settings.yaml', workflowSettings(warehouse, plan.usesUserKey));
+  files.set('includes/cartlens.js', includesJs({ timeZone: plan.calendar.timeZone, exportTables: source.type === 'ga4-export-bigquery', userKey: plan.usesUserKey }));
   files.set('.gitignore', 'node_modules/\n.df-credentials.json\n');
 
-  // The export's daily tables, read in place.
-  const exported = exportDataset(config.source.project, config.source.dataset);
-  const [exportProject, exportSchema] = [config.source.project, config.source.dataset];
+  if (source.type === 'ga4-export-bigquery') exportStaging(generation, source, warehouse);
+  else apiReportDeclarations(generation, plan);
+  models(generation, plan);
+  files.set('README.md', readme(warehouse, source, plan.usesUserKey));
+  return { files, actions: generation.actions, needsUserKeySecret: plan.usesUserKey };
+}
+
+/**
+ * GA4's BigQuery export: its daily tables declared and read in place, then the same staging
+ * statements as `cartlens run` (staging-sql.ts), with the scratch table of the settled rows kept as
+ * a table (a temporary table does not outlive its action) and each staged table replaced for the
+ * run's date by its own action.
+ */
+function exportStaging({ dialect, files, actions, ref, runDates }: Generation, source: Extract<Source, { type: 'ga4-export-bigquery' }>, warehouse: BigQueryWarehouse): void {
+  const exported = exportDataset(source.project, source.dataset);
   files.set(
     'definitions/sources/ga4_export.sqlx',
-    sqlx({ type: 'declaration', database: exportProject, schema: exportSchema, name: EXPORT_TABLES, description: "GA4's BigQuery export: the daily events_YYYYMMDD tables (not events_intraday_*)" }, ''),
+    sqlx({ type: 'declaration', database: source.project, schema: source.dataset, name: EXPORT_TABLES, description: "GA4's BigQuery export: the daily events_YYYYMMDD tables (not events_intraday_*)" }, ''),
   );
   actions.push({ name: EXPORT_TABLES, type: 'declaration', dependsOn: [] });
 
-  // Staging: the same statements as `cartlens run` (staging-sql.ts), with the scratch table of the
-  // settled rows kept as a table (a temporary table does not outlive its action) and each staged
-  // table replaced for the run's date by its own action.
   const suffix = SENTINEL_DATE.replaceAll('-', '');
   const readExport = readExportSql(exported, [suffix])
     .replace(`\`${exported}.events_2*\``, ref(EXPORT_TABLES))
@@ -88,8 +119,27 @@ export function dataformRepository(plan: Pick<RunPlan, 'config' | 'models' | 'as
     files.set(`definitions/staging/${table}.sqlx`, sqlx({ type: 'operations', hasOutput: true, description: `${table}: the run's date replaced by the cleaned export rows (load.sql).` }, body));
     actions.push({ name: table, type: 'operations', dependsOn: [SETTLED] });
   }
+}
 
-  // The models: each compiled with the BigQuery dialect, table references rewritten to ${ref()}.
+/**
+ * The GA4 Data API: the raw report tables are loaded by cartlens' extract step (the API's
+ * pages, landed and loaded by load jobs), so Dataform only declares them, where the BigQuery
+ * warehouse keeps them (the dialect's table names, as the load SQL writes them).
+ */
+function apiReportDeclarations({ dialect, files, actions }: Generation, plan: DataformPlan): void {
+  const reports = new Map(apiReports(plan.config).map((r) => [`raw_ga4_api_${r.name}`, r]));
+  for (const relation of plan.outputs.loadedRelations) {
+    const report = reports.get(relation);
+    if (!report) throw new Error(`${relation} is no GA4 Data API report of the config`);
+    const [database, schema, name] = dialect.tableName(relation, false).slice(1, -1).split('.');
+    const description = `GA4 Data API report ${report.name} (${report.dimensions.join(', ')}; ${report.metrics.join(', ')}), one partition per date, loaded by cartlens' extract step: declared, never built here.`;
+    files.set(`definitions/sources/${relation}.sqlx`, sqlx({ type: 'declaration', database, schema, name, description }, ''));
+    actions.push({ name: relation, type: 'declaration', dependsOn: [] });
+  }
+}
+
+/** The models: each compiled with the BigQuery dialect, table references rewritten to ${ref()}. */
+function models({ dialect, files, actions, ref, runDates }: Generation, plan: DataformPlan): void {
   const blocking = plan.assertions.filter((a) => a.blocking);
   for (const model of plan.models) {
     const select = renderTemplate(stripHeader(model.sql), { dialect, dates: [SENTINEL_DATE], tableOf: ref }).trim();
@@ -111,8 +161,6 @@ export function dataformRepository(plan: Pick<RunPlan, 'config' | 'models' | 'as
       actions.push({ name: assertion.name, type: 'assertion', dependsOn: [model.name] });
     }
   }
-  files.set('README.md', readme(config.warehouse as BigQueryWarehouse));
-  return { files, actions };
 }
 
 /** How a cartlens assertion is written as a Dataform built-in assertion, if it can be. */
@@ -175,7 +223,7 @@ function stripHeader(sql: string): string {
   return sql.replace(/^(--\s*(materialized|description|assert\s+\w+):.*\n)+/, '');
 }
 
-function workflowSettings(warehouse: BigQueryWarehouse): string {
+function workflowSettings(warehouse: BigQueryWarehouse, userKey: boolean): string {
   return [
     '# Generated by `cartlens dataform`: do not edit, regenerate.',
     `defaultProject: ${warehouse.project}`,
@@ -184,27 +232,37 @@ function workflowSettings(warehouse: BigQueryWarehouse): string {
     `defaultAssertionDataset: ${warehouse.staging_dataset}_assertions`,
     `dataformCoreVersion: ${DATAFORM_CORE_VERSION}`,
     'vars:',
-    '  # YYYY-MM-DD, or yesterday in the property\'s time zone. The HMAC key (user_key_secret) is',
-    '  # never written here: pass it as a compilation variable (README.md).',
+    ...(userKey
+      ? ["  # YYYY-MM-DD, or yesterday in the property's time zone. The HMAC key (user_key_secret) is", '  # never written here: pass it as a compilation variable (README.md).']
+      : ["  # YYYY-MM-DD, or yesterday in the property's time zone."]),
     '  run_date: yesterday',
     '',
   ].join('\n');
 }
 
-function readme(warehouse: BigQueryWarehouse): string {
-  return `# cartlens in Dataform (generated)
-
-Generated by \`cartlens dataform\` from cartlens' model files and BigQuery dialect: do not edit,
-regenerate. One invocation builds one day (\`run_date\`) in \`${warehouse.project}\`
-(\`${warehouse.staging_dataset}\`, \`${warehouse.marts_dataset}\`); then \`cartlens publish --date <run_date>\`
-writes the CSV files.
-
-Compilation variables:
-
-- \`run_date\`: \`YYYY-MM-DD\`, or \`yesterday\` (the default).
-- \`user_key_secret\`: the HMAC key of \`user_key\` — the same secret as cartlens'
+function readme(warehouse: BigQueryWarehouse, source: Source, userKey: boolean): string {
+  const input =
+    source.type === 'ga4-data-api'
+      ? `It reads the GA4 Data API's report tables (\`raw_ga4_api_*\`, declared here), which cartlens'
+extract step loads first: Dataform does not call the Data API.`
+      : "It reads GA4's BigQuery export in place.";
+  const key = `- \`user_key_secret\`: the HMAC key of \`user_key\` — the same secret as cartlens'
   \`privacy.user_key_secret\`. Never commit it: \`dataform compile --vars=user_key_secret=...\`,
   or the release configuration's / workflow invocation's compilation variables. Compilation fails
   without it.
 `;
+  return `# cartlens in Dataform (generated)
+
+Generated by \`cartlens dataform\` from cartlens' model files and BigQuery dialect: do not edit,
+regenerate (\`cartlens dataform --check <this folder>\` tells whether it is still what cartlens
+generates). One invocation builds one day (\`run_date\`) in \`${warehouse.project}\`
+(\`${warehouse.staging_dataset}\`, \`${warehouse.marts_dataset}\`); then \`cartlens publish --date <run_date>\`
+writes the CSV files.
+
+${input}
+
+Compilation variables:
+
+- \`run_date\`: \`YYYY-MM-DD\`, or \`yesterday\` (the default).
+${userKey ? key : ''}`;
 }

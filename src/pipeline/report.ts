@@ -84,6 +84,18 @@ export interface RunReport {
   settled_dates: string[];
   /** Data API quota tokens the run spent. */
   tokens_spent?: number;
+  /**
+   * Extract mode only: the dates whose raw data is in the warehouse, ready for Dataform (the Data
+   * API's reports fetched and loaded; GA4's daily export table there). `dates` is then empty:
+   * nothing is published; `missing_dates` are the dates not ready.
+   */
+  ready_dates?: string[];
+  /**
+   * Seconds per step of the run (src/pipeline/timings.ts), in the order they began: plan, extract,
+   * land, read_lines, parse_events, …, load, model, assertions, commit, export, close. The steps
+   * are the `step` field of the run's log lines.
+   */
+  timings: Record<string, number>;
 }
 
 /** A run report of an event source (GA4 export files or tables): every date has its line counts. */

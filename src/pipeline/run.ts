@@ -22,7 +22,8 @@ import { compilePlan, planRun, type RunPlan } from './plan.js';
 import type { AssertionFailure, DateReport, RunReport } from './report.js';
 import { readDays, recordDays, type DayState } from './run-state.js';
 import { localPagesDir } from './stage-api.js';
-import { stage, stagePublished, type StagedInput } from './stage.js';
+import { assertExtractable, stage, stageExtracted, stagePublished, type StagedInput } from './stage.js';
+import { StepClock } from './timings.js';
 import { resolveUserKeySecret } from './user-key.js';
 
 /** Receives what a run is doing, for a progress bar on a terminal or plain lines elsewhere. */
@@ -49,9 +50,11 @@ export interface RunRequest {
   /**
    * `publish`: the tables are already built (by Dataform, or an earlier run): nothing is extracted,
    * loaded or modelled; the blocking assertions run, then the files, reports and run state are
-   * written as a full run writes them. Default `run`.
+   * written as a full run writes them. `extract`: the source's raw data for the dates is loaded
+   * (GA4's BigQuery export: its daily tables are looked for) and the run recorded; no model, no
+   * assertion, nothing published (BigQuery only: Dataform builds on it). Default `run`.
    */
-  mode?: 'run' | 'publish';
+  mode?: 'run' | 'publish' | 'extract';
 }
 
 /**
@@ -69,13 +72,26 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
   const now = request.now ?? (() => new Date());
   const startedAt = now();
   const runId = `${startedAt.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
-  // Every log line of the run carries its id.
-  const progress: RunProgress = { ...baseProgress, step: (message, fields) => baseProgress.step(message, { run_id: runId, ...fields }) };
+  // Every log line of the run carries its id; a line naming a step starts that step's clock.
+  const clock = new StepClock('plan');
+  const progress: RunProgress = {
+    ...baseProgress,
+    step: (message, fields) => {
+      if (typeof fields?.step === 'string') clock.enter(fields.step);
+      baseProgress.step(message, { run_id: runId, ...fields });
+    },
+    startBytes: (total, label) => {
+      clock.enter('land');
+      baseProgress.startBytes(total, label);
+    },
+  };
 
   const plan = await planRun(loaded);
   const { source, calendar } = plan;
   const keys = runStateKeys(source);
+  if (request.mode === 'extract') assertExtractable(config);
   const warehouse = await openWarehouse(config.warehouse);
+  let closed = false;
   let asked: string[] | undefined = request.dates;
   // The dates the run replaces, once known: a failure after that marks them failed, named or not.
   let chosen: string[] | undefined;
@@ -104,7 +120,7 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
       progress.step(`due: ${asked.join(', ')}`);
     }
     const today = localDate(now(), calendar.timeZone);
-    staged = await (request.mode === 'publish' ? stagePublished : stage)(source, warehouse, {
+    staged = await (request.mode === 'publish' ? stagePublished : request.mode === 'extract' ? stageExtracted : stage)(source, warehouse, {
       config,
       runId,
       progress,
@@ -117,17 +133,19 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
     const dates = staged.found.map((f) => f.date);
     chosen = dates;
 
-    if (plan.usesUserKey && request.mode !== 'publish') await warehouse.setUserKeySecret(await resolveUserKeySecret(config.privacy.user_key_secret, config.warehouse.type === 'duckdb' ? config.warehouse.path : undefined));
+    if (plan.usesUserKey && (request.mode ?? 'run') === 'run') await warehouse.setUserKeySecret(await resolveUserKeySecret(config.privacy.user_key_secret, config.warehouse.type === 'duckdb' ? config.warehouse.path : undefined));
     // Publishing tables built elsewhere: only the assertions run before the files.
-    const modelled = request.mode === 'publish' ? { ...plan, models: [] } : plan;
+    // Extracting: the load alone (and the run's record), no model and no assertion.
+    const modelled = request.mode === 'publish' ? { ...plan, models: [] } : request.mode === 'extract' ? { ...plan, models: [], assertions: [] } : plan;
     const failures = dates.length === 0 ? new Map<string, AssertionFailure[]>() : await loadAndModel(modelled, warehouse, staged, dates, { runId, startedAt, now, progress });
 
+    clock.enter('export');
     const exporter = request.exporter ?? createExporter(config.export);
     const reportOptions = { locale: config.locale, currency: config.property.currency, anomalies: config.anomalies };
     // Holding the warehouse means no other run publishes here: a killed run's temporary files can go.
-    const swept = await exporter.sweepTemporaryFiles();
+    const swept = request.mode === 'extract' ? [] : await exporter.sweepTemporaryFiles();
     if (swept.length > 0) progress.step(`deleted ${swept.length} temporary file(s) a killed run left in ${exporter.description}`);
-    for (const { date, publishable } of staged.found) {
+    for (const { date, publishable } of request.mode === 'extract' ? [] : staged.found) {
       progress.step(`publishing ${date}`, { step: 'export', date });
       const publishing = { runId, now, failures: failures.get(date) ?? [], reportOptions, publishable, final: isFinal(date, now(), calendar.timeZone) };
       dateReports.push(await publishDate(plan, warehouse, exporter, staged, date, publishing).catch((error: unknown) => {
@@ -155,16 +173,24 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
       deferred_dates: staged.deferred.filter((d) => d.kind !== 'missing').map(({ date, reason }) => ({ date, reason })),
       settled_dates: staged.settled,
       ...(staged.tokensSpent !== undefined ? { tokens_spent: staged.tokensSpent } : {}),
+      ...(request.mode === 'extract' ? { ready_dates: dates } : {}),
+      timings: {},
     };
     for (const date of dateReports) {
       await exporter.writeJson(runReportPath(date.date, plan.outputs.namespace), { run_id: runId, ...date });
     }
-    await exporter.writeJson(lastRunReportPath(plan.outputs.namespace), report);
-    progress.step('closing the warehouse');
+    progress.step('recording the run', { step: 'record' });
     const days: DayState[] = [...dateReports.map((d) => stateOfReport(d)), ...deferredStates()];
     await recordDays(warehouse, days, keys.legacy);
     await notify(config, days, progress);
     await notifyAnomalies(config.alerts, anomalies, progress.step);
+    progress.step('closing the warehouse', { step: 'close' });
+    closed = true;
+    await warehouse.close();
+    // Written last, so that it times every step, the close included.
+    report.timings = clock.timings();
+    report.finished_at = now().toISOString();
+    if (request.mode !== 'extract') await exporter.writeJson(lastRunReportPath(plan.outputs.namespace), report);
     return report;
   } catch (error) {
     // The days the run was for are marked failed with the reason (best effort: the run's own error
@@ -182,7 +208,7 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
     }
     throw error;
   } finally {
-    await warehouse.close();
+    if (!closed) await warehouse.close();
     await removeRunScratch(config.landing.scratch_dir ?? join(config.landing.dir, 'scratch'), runId);
   }
 }
@@ -204,7 +230,8 @@ async function loadAndModel(
       for (const statement of step.statements) await warehouse.execute(statement);
     }
     progress.step(`checking ${plan.assertions.length} assertions`, { step: 'assertions' });
-    const failures = await checkAssertions(warehouse, plan.assertions, dates, runId);
+    // None to check (extract mode): the dates' earlier outcomes in assertion_results stay.
+    const failures = plan.assertions.length === 0 ? new Map<string, AssertionFailure[]>() : await checkAssertions(warehouse, plan.assertions, dates, runId);
     progress.step('committing', { step: 'commit' });
     // A timestamp taken here, not CURRENT_TIMESTAMP: inside a transaction that can be its start.
     const literal = (date: Date) => `TIMESTAMP '${date.toISOString().replace('T', ' ').replace('Z', '')}'`;

@@ -95,6 +95,47 @@ export async function stagePublished(source: EventSource, warehouse: Warehouse, 
 }
 
 /**
+ * Extract mode (`cartlens extract`) is for BigQuery, where Dataform builds the models from what it
+ * loads; on DuckDB `cartlens run` extracts, models and publishes in one transaction. Refused before
+ * the warehouse is opened, so nothing is touched.
+ */
+export function assertExtractable(config: CartlensConfig): void {
+  if (config.warehouse.type !== 'bigquery') {
+    throw new ConfigError(
+      `extract mode loads raw data into BigQuery for Dataform to build on, and warehouse.type is ${config.warehouse.type}`,
+      'use `cartlens run` (it extracts, loads, models and publishes), or set warehouse.type: bigquery',
+    );
+  }
+}
+
+/**
+ * Extract mode: the source's raw data for the dates, in the warehouse, and nothing built on it.
+ * The GA4 Data API's reports are fetched, landed and loaded into `raw_ga4_api_*` (with
+ * `ga4_api_fetches`) exactly as a full run loads them. GA4's BigQuery export is in BigQuery
+ * already: each date's daily table is looked for, and a date without one is missing (not ready).
+ */
+export async function stageExtracted(source: EventSource, warehouse: Warehouse, context: StageContext): Promise<StagedInput> {
+  if (source.kind !== 'bigquery-export') return stage(source, warehouse, context);
+  if (!readsBigQueryExport(warehouse)) {
+    throw new ConfigError(`source ${context.config.source.type} is read in place by BigQuery, and warehouse ${context.config.warehouse.type} cannot`, 'use warehouse type bigquery with this source');
+  }
+  if (!context.dates || context.dates.length === 0) throw new ConfigError('extract mode needs the dates to check in the export', 'give --date, or --from and --to');
+  context.progress.step(`looking for the daily export tables of ${context.dates.length} date(s) in ${source.description}`, { step: 'extract' });
+  const ready = new Set(await warehouse.exportTableDates(source, context.dates));
+  return {
+    found: context.dates.filter((d) => ready.has(d)).map((date) => ({ date, publishable: false })),
+    deferred: context.dates.filter((d) => !ready.has(d)).map((date) => ({ date, kind: 'missing' as const, reason: `GA4's daily export table events_${date.replaceAll('-', '')} is not there yet` })),
+    settled: [],
+    files: [],
+    fingerprint: null,
+    undated: { quarantined_by_reason: {}, duplicates: 0 },
+    load: async () => undefined, // read in place by the models (Dataform's), never copied
+    dateQuality: async () => ({ quality: null }),
+    manifestExtra: () => ({}),
+  };
+}
+
+/**
  * GA4 export events: files are landed, then read by a warehouse that reads landed files; GA4's
  * BigQuery export is read in place by a warehouse that can. Then the contract's cleaning, in the
  * warehouse, gives the dates the input has.
@@ -139,13 +180,13 @@ async function stageInput(source: FileEventSource | BigQueryExportSource, wareho
     if (!readsBigQueryExport(warehouse)) {
       throw new ConfigError(`source ${config.source.type} is read in place by BigQuery, and warehouse ${config.warehouse.type} cannot`, 'use warehouse type bigquery with this source');
     }
-    await warehouse.stageBigQueryExport(source, context.dates, (message) => progress.step(message));
+    await warehouse.stageBigQueryExport(source, context.dates, (message) => progress.step(message, { step: 'stage' }));
     return undefined;
   }
   if (!readsLandedFiles(warehouse)) {
     throw new ConfigError(`warehouse ${config.warehouse.type} does not read landed files`, 'use source type ga4-export-bigquery with the bigquery warehouse, or warehouse type duckdb');
   }
-  await source.prepare((message) => progress.step(message));
+  await source.prepare((message) => progress.step(message, { step: 'extract' }));
   const files = await source.listFiles();
   const landingDir = config.landing.dir;
   const scratchRoot = config.landing.scratch_dir ?? join(landingDir, 'scratch');
@@ -155,7 +196,7 @@ async function stageInput(source: FileEventSource | BigQueryExportSource, wareho
   const landed = await landFiles(files, landingDir, await openRunScratch(scratchRoot, runId), runId, (bytes) => progress.addBytes(bytes));
   progress.endBytes();
   crashPoint('after-landing');
-  await warehouse.stageLandedFiles(landed, (message) => progress.step(message));
+  await warehouse.stageLandedFiles(landed, (message, step) => progress.step(message, { step }));
   return landed;
 }
 

@@ -47,7 +47,7 @@ export interface LandedFileReader {
    * Reads the landed files into the run's staging and applies the contract's line-level
    * cleaning (docs/architecture.md).
    */
-  stageLandedFiles(files: LandedFile[], onStep?: (message: string) => void): Promise<void>;
+  stageLandedFiles(files: LandedFile[], onStep?: (message: string, step: string) => void): Promise<void>;
 }
 
 /** A warehouse that reads GA4's BigQuery export in place. */
@@ -57,6 +57,8 @@ export interface BigQueryExportReader {
    * cleaning in SQL; only the tables of those days are read.
    */
   stageBigQueryExport(source: BigQueryExportSource, dates: readonly string[] | undefined, onStep?: (message: string) => void): Promise<void>;
+  /** The dates among `dates` whose daily export table (`events_YYYYMMDD`) exists, read nothing else (extract mode). */
+  exportTableDates(source: BigQueryExportSource, dates: readonly string[]): Promise<string[]>;
 }
 
 export function readsLandedFiles(warehouse: Warehouse): warehouse is Warehouse & LandedFileReader {

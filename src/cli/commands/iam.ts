@@ -19,7 +19,8 @@ export function iamCommand(program: Command): void {
     .command('plan')
     .description('print the gcloud and bq commands that apply the policy (refuses a policy that fails the lint)')
     .argument('<file>', 'the policy file')
-    .action(async (file: string) => {
+    .option('--with <features>', 'also apply the optional grants of these features (comma-separated, e.g. composer,function,dataform)')
+    .action(async (file: string, options: { with?: string }) => {
       const policy = await loadPolicy(file);
       const findings = lintPolicy(policy);
       if (findings.length > 0) {
@@ -28,6 +29,7 @@ export function iamCommand(program: Command): void {
         process.exitCode = 1;
         return;
       }
-      process.stdout.write(`${planPolicy(policy).join('\n')}\n`);
+      const features = (options.with ?? '').split(',').map((f) => f.trim()).filter((f) => f !== '');
+      process.stdout.write(`${planPolicy(policy, { with: features }).join('\n')}\n`);
     });
 }

@@ -14,6 +14,8 @@ export const FUNCTION_NAME = 'cartlensDaily';
  * roles/run.invoker reach this code). It runs exactly what `cartlens run --due` runs with the
  * config at $CARTLENS_CONFIG (a JSON body or query may name `date`, or `from` and `to`, instead). It answers the run
  * report (200), or an error: 503 when trying again can help (Scheduler retries), 500 otherwise.
+ * $CARTLENS_MODE=publish or extract deploys it as `cartlens publish` or `cartlens extract` (Dataform
+ * builds the tables between the two); in extract mode a day not ready yet answers 503 with the report.
  */
 export async function handleDaily(req: Request, res: Response): Promise<void> {
   if (req.method !== 'POST') {
@@ -25,17 +27,20 @@ export async function handleDaily(req: Request, res: Response): Promise<void> {
     refuseKeyFileWhenDeployed(process.env);
     const options = { ...(req.query as Record<string, string>), ...(typeof req.body === 'object' && req.body ? (req.body as Record<string, string>) : {}) };
     const dates = datesFromOptions({ date: options.date, from: options.from, to: options.to });
-    const loaded = await loadConfig(process.env.CARTLENS_CONFIG ?? 'cartlens.yaml');
     // Without dates, the due dates — the same logic as `cartlens run --due` and `cartlens schedule`.
     // CARTLENS_MODE=publish: Dataform built the tables; the function only checks and publishes them.
-    const mode = process.env.CARTLENS_MODE === 'publish' ? 'publish' : 'run';
+    // CARTLENS_MODE=extract: the function only loads the raw data Dataform builds on (BigQuery), and
+    // never reads the user_key secret (it needs none).
+    const mode = functionMode(process.env.CARTLENS_MODE);
+    const loaded = await loadConfig(process.env.CARTLENS_CONFIG ?? 'cartlens.yaml', process.env, { withoutUserKeySecret: mode === 'extract' });
     const report = await runPipeline({ loaded, ...(dates ? { dates } : { due: true }), mode, progress: cloudLogging() });
     // A quota deferral is not an error: Scheduler must not retry into a spent quota; the next day's
     // call fetches exactly the deferred dates (run_state). Missing input is an error (500).
     if (report.deferred_dates.length > 0) log('INFO', `${report.deferred_dates[0]!.reason}: ${report.deferred_dates.map((d) => d.date).join(', ')} deferred to the next run`, { run_id: report.run_id });
     const ok = report.missing_dates.length === 0;
-    log(ok ? 'INFO' : 'ERROR', ok ? 'run complete' : `no events for ${report.missing_dates.join(', ')}`, { run_id: report.run_id, seconds: (Date.now() - started) / 1000 });
-    res.status(ok ? 200 : 500).json(report);
+    log(ok ? 'INFO' : 'ERROR', ok ? `${mode} complete` : `${mode === 'extract' ? 'not ready' : 'no events'}: ${report.missing_dates.join(', ')}`, { run_id: report.run_id, seconds: (Date.now() - started) / 1000 });
+    // Extracting, a day not ready is GA4's export still to come: 503, so the caller tries again later.
+    res.status(ok ? 200 : mode === 'extract' ? 503 : 500).json(report);
   } catch (error) {
     const known = error instanceof CartlensError ? error : undefined;
     log('ERROR', known ? known.oneLine : (error as Error).message, { transient: known?.transient ?? false });
@@ -64,6 +69,13 @@ export function refuseKeyFileWhenDeployed(env: NodeJS.ProcessEnv): void {
       'remove the variable and the file from the deployment: the function runs as its own service account (deploy/iam.yaml), and the key should be deleted',
     );
   }
+}
+
+/** The run's mode from $CARTLENS_MODE: unset or `run`, `publish`, `extract`; anything else is refused (a typo must not run the full job). */
+export function functionMode(value: string | undefined): 'run' | 'publish' | 'extract' {
+  if (value === undefined || value === '') return 'run';
+  if (value === 'run' || value === 'publish' || value === 'extract') return value;
+  throw new ConfigError(`CARTLENS_MODE is ${JSON.stringify(value)}`, 'set it to run (the default), publish or extract, or leave it unset');
 }
 
 /** One JSON object per line on stdout: Cloud Logging reads `severity` and `message`. */

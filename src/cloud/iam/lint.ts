@@ -3,7 +3,7 @@ import type { IamPolicy } from './policy.js';
 export interface Finding {
   /** Where, as a path into the policy: `bindings[3]`. */
   at: string;
-  rule: 'primitive-role' | 'public-member' | 'admin-role' | 'service-account-key';
+  rule: 'primitive-role' | 'public-member' | 'admin-role' | 'service-account-key' | 'impersonation-scope';
   message: string;
 }
 
@@ -18,11 +18,17 @@ const KEY_ROLES = new Set(['roles/iam.serviceAccountKeyAdmin']);
  * an admin grant on a single dataset still lets its holder share that dataset with anyone.
  */
 const ADMIN_ROLE = /^roles\/[A-Za-z0-9]+\.(?:admin|[A-Za-z0-9]*Admin|dataOwner)$|^(?:Administrator|Editor)$/;
+/**
+ * Roles that let their holder act as a service account (mint its tokens, attach it). Granted on the
+ * project or anything above one account, they reach every service account there, and so every
+ * permission any of them holds: only ever on one service account.
+ */
+const IMPERSONATION_ROLES = new Set(['roles/iam.serviceAccountTokenCreator', 'roles/iam.serviceAccountOpenIdTokenCreator', 'roles/iam.serviceAccountUser', 'roles/iam.workloadIdentityUser']);
 
 /**
  * The least-privilege rules a cartlens policy must pass: no primitive roles, no public members,
- * no admin role on any resource, and no service-account keys (runtime code uses Application
- * Default Credentials).
+ * no admin role on any resource, impersonation only of one named service account, and no
+ * service-account keys (runtime code uses Application Default Credentials).
  */
 export function lintPolicy(policy: IamPolicy): Finding[] {
   const findings: Finding[] = [];
@@ -36,6 +42,9 @@ export function lintPolicy(policy: IamPolicy): Finding[] {
     }
     if (KEY_ROLES.has(binding.role)) {
       findings.push({ at, rule: 'service-account-key', message: `${binding.role} manages service-account keys: use Application Default Credentials` });
+    } else if (IMPERSONATION_ROLES.has(binding.role) && binding.resource.type !== 'service_account') {
+      const where = binding.resource.type === 'project' ? 'the whole project lets its holder act as every service account in it' : `${binding.resource.type} ${binding.resource.name} is not a service account`;
+      findings.push({ at, rule: 'impersonation-scope', message: `${binding.role} on ${where}: grant it on the one service account it is for (resource type service_account)` });
     } else if (ADMIN_ROLE.test(binding.role)) {
       const where = binding.resource.type === 'project' ? 'the whole project' : `${binding.resource.type} ${binding.resource.name}`;
       findings.push({ at, rule: 'admin-role', message: `${binding.role} administers ${where}: grant the narrow role the job needs (dataEditor, objectUser, jobUser…)` });

@@ -13,6 +13,12 @@ const resource = z.discriminatedUnion('type', [
   z.object({ type: z.literal('bucket'), name, prefix: z.string().regex(/^[^'"\\]*$/).optional() }).strict(),
   z.object({ type: z.literal('secret'), name }).strict(),
   z.object({ type: z.literal('run_service'), name }).strict(),
+  /** A Cloud Run job (the cartlens container run by Composer with `runner: cloud_run_job`). */
+  z.object({ type: z.literal('run_job'), name }).strict(),
+  /** A service account of the policy's project, by its id (or its e-mail): who may act as it. */
+  z.object({ type: z.literal('service_account'), name }).strict(),
+  /** A Dataform repository; its region defaults to the policy's. */
+  z.object({ type: z.literal('dataform_repository'), name, region: name.optional() }).strict(),
   z.object({ type: z.literal('ga4_property'), name: z.string().regex(/^properties\/\d+$/, 'properties/<number>') }).strict(),
 ]);
 
@@ -39,6 +45,11 @@ export const policySchema = z
           role: z.string().min(1),
           resource,
           why: z.string().optional(),
+          /**
+           * Applied only when every feature named is chosen (`cartlens iam plan --with a,b`), e.g.
+           * `[composer, dataform]`: a grant for a way of running cartlens that not every store uses.
+           */
+          only_with: z.array(z.string().regex(/^[a-z][a-z_]*$/, 'a feature: lowercase letters and _')).min(1).optional(),
         })
         .strict(),
     ),
@@ -47,6 +58,11 @@ export const policySchema = z
 
 export type IamPolicy = z.infer<typeof policySchema>;
 export type IamBinding = IamPolicy['bindings'][number];
+
+/** Every feature the policy's optional grants name (`only_with`), sorted. */
+export function policyFeatures(policy: IamPolicy): string[] {
+  return [...new Set(policy.bindings.flatMap((b) => b.only_with ?? []))].sort();
+}
 
 /** Reads and checks a policy file; errors name the file, the line and the key. */
 export async function loadPolicy(file: string): Promise<IamPolicy> {

@@ -5,7 +5,7 @@ import { ConfigError, InputError } from '../../util/errors.js';
 import type { ApiPageReader, ApiPagesLoad, BigQueryExportReader, Row, StagedLineCount, Warehouse } from '../warehouse.js';
 import { bigQueryDialectFor, type BigQueryDialect } from './bigquery-dialect.js';
 import { BigQueryJobs, type BigQueryLike } from './bigquery-jobs.js';
-import { exportDataset, finalApiDatesSql, listExportTablesSql, loadApiPagesSql, loadSql, rawReportTableSql, readExportSql, schemaSql, stageExportSql } from './staging-sql.js';
+import { exportDataset, exportTablesOfSql, finalApiDatesSql, listExportTablesSql, loadApiPagesSql, loadSql, rawReportTableSql, readExportSql, schemaSql, stageExportSql } from './staging-sql.js';
 
 export interface BigQueryWarehouseOptions {
   project: string;
@@ -90,6 +90,13 @@ export class BigQueryWarehouse implements Warehouse, BigQueryExportReader, ApiPa
     const read = await this.readExportSql(source, dates, onStep);
     onStep?.(`reading ${this.exportDataset}`);
     await this.execute(stageExportSql(read));
+  }
+
+  async exportTableDates(source: BigQueryExportSource, dates: readonly string[]): Promise<string[]> {
+    if (dates.length === 0) return [];
+    const rows = await this.query(exportTablesOfSql(exportDataset(source.project, source.dataset), dates.map((d) => d.replaceAll('-', ''))));
+    const present = new Set(rows.map((r) => String(r.table_name)));
+    return dates.filter((d) => present.has(`events_${d.replaceAll('-', '')}`));
   }
 
   /** The bytes the read of the export would process (a dry run: free, nothing runs). */

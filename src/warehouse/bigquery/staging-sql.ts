@@ -37,6 +37,12 @@ export function listExportTablesSql(exportDataset: ExportDataset): string {
   return `SELECT table_name FROM \`${exportDataset}.INFORMATION_SCHEMA.TABLES\` WHERE REGEXP_CONTAINS(table_name, r'^events_[0-9]{8}$') ORDER BY table_name`;
 }
 
+/** Which of the daily tables of `suffixes` (`YYYYMMDD`) exist: table metadata only, no event is read. */
+export function exportTablesOfSql(exportDataset: ExportDataset, suffixes: readonly string[]): string {
+  if (suffixes.length === 0 || suffixes.some((s) => !/^2[0-9]{7}$/.test(s))) throw new Error(`not export table suffixes: ${suffixes.join(', ')}`);
+  return `SELECT table_name FROM \`${exportDataset}.INFORMATION_SCHEMA.TABLES\` WHERE table_name IN (${suffixes.map((s) => `'events_${s}'`).join(', ')}) ORDER BY table_name`;
+}
+
 /** The SELECT over the export's tables of `suffixes` (`YYYYMMDD`): only those days are scanned. */
 export function readExportSql(exportDataset: ExportDataset, suffixes: readonly string[]): string {
   if (suffixes.some((s) => !/^2[0-9]{7}$/.test(s))) throw new Error(`not export table suffixes: ${suffixes.join(', ')}`);

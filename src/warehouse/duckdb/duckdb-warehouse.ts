@@ -122,7 +122,7 @@ export class DuckDbWarehouse implements Warehouse, LandedFileReader, ApiPageRead
     );
   }
 
-  stageLandedFiles(files: LandedFile[], onStep?: (message: string) => void): Promise<void> {
+  stageLandedFiles(files: LandedFile[], onStep?: (message: string, step: string) => void): Promise<void> {
     return stageLandedFiles(this.connection, files, onStep);
   }
 

@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
-import { open, rm } from 'node:fs/promises';
+import { open, rm, type FileHandle } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { InputError } from '../../util/errors.js';
-import { forEachLine } from '../../util/extract-lines.js';
 import { decodeScratchLine } from '../../util/line-ends.js';
 import type { LandedFile } from '../../pipeline/landing.js';
 import type { DuckDbConnectionLike } from './duckdb-warehouse.js';
@@ -19,11 +18,16 @@ const FINISH = sqlFile('finish.sql');
 
 /** Longest line read; a longer one fails the run with its file and line named. */
 export const MAX_LINE_BYTES = 8_000_000;
+/**
+ * The line reader's buffer per file. DuckDB's default is 16 lines of the longest size (122 MiB
+ * here), and one statement reads several files at once: that would not fit a small memory_limit.
+ */
+const LINE_BUFFER_BYTES = 2 * MAX_LINE_BYTES;
 
 /**
- * Reads each landed file twice in parallel scans (exact line hashes; DuckDB's JSON reader),
- * appending to run-wide tables, then aligns the two by position, finds duplicates across all
- * files, keeps the text of quarantined lines, and settles each line's reason and date.
+ * Reads the landed files twice, each pass one statement over all of them (exact line hashes;
+ * DuckDB's JSON reader), then aligns the two by position, finds duplicates across all files,
+ * keeps the text of quarantined lines, and settles each line's reason and date.
  * Between the two scans, every line that is not valid JSON on its own is blanked out in the
  * scratch copy (its text kept first): the JSON reader would otherwise run on from a cut line into
  * the next, losing a valid line or the alignment.
@@ -32,7 +36,7 @@ export const MAX_LINE_BYTES = 8_000_000;
 export async function stageLandedFiles(
   connection: DuckDbConnectionLike,
   files: LandedFile[],
-  onStep?: (message: string) => void,
+  onStep?: (message: string, step: string) => void,
 ): Promise<void> {
   await connection.run(MACROS);
   await connection.run(`
@@ -41,120 +45,177 @@ export async function stageLandedFiles(
       first_line_rowid BIGINT, first_event_rowid BIGINT);
     CREATE OR REPLACE TEMP TABLE _line_text (file_idx INTEGER, line_no BIGINT, raw_line VARCHAR, raw_bytes BLOB);
     DROP VIEW IF EXISTS _run_clean; DROP TABLE IF EXISTS _run_lines; DROP TABLE IF EXISTS _run_events;`);
-  let lineRows = 0;
-  let eventRows = 0;
-  for (const file of files) {
-    const render = (sql: string, table: string) =>
-      sql
-        .replaceAll('{{into}}', () => file.index === 0 ? `CREATE TEMP TABLE ${table} AS` : `INSERT INTO ${table}`)
-        .replaceAll('{{file_idx}}', () => String(file.index))
-        .replaceAll('{{path}}', () => duckdbString(file.plainPath))
-        .replaceAll('{{max_line_bytes}}', () => String(MAX_LINE_BYTES));
-    onStep?.(`reading lines: ${file.sourcePath}`);
-    await runReading(connection, render(SCAN_LINES, '_run_lines'), file);
-    await keepAndBlankOutUnsafeLines(connection, file, lineRows);
-    onStep?.(`parsing events: ${file.sourcePath}`);
-    await runReading(connection, render(SCAN_EVENTS, '_run_events'), file);
-    const [counts] = (await connection.runAndReadAll(`
-      SELECT (SELECT count(*) FROM _run_lines)::BIGINT AS lines, (SELECT count(*) FROM _run_events)::BIGINT AS events,
-             (SELECT count(*) FROM _run_lines WHERE file_idx = ${file.index} AND is_blank)::BIGINT AS blank`)).getRowObjectsJson() as { lines: string; events: string; blank: string }[];
-    const physical = Number(counts!.lines) - lineRows;
-    const nonBlank = physical - Number(counts!.blank);
-    const events = Number(counts!.events) - eventRows;
-    if (nonBlank !== events) {
-      // Cannot happen once unsafe lines are blanked out; if it does, refuse rather than misalign.
-      throw new InputError(
-        `${file.sourcePath}: the line reader found ${nonBlank} non-blank lines and the JSON reader ${events}`,
-        'this is a cartlens bug: report it with the file; removing the file from source.path lets the other files run',
-      );
-    }
-    await connection.run(
-      `INSERT INTO _run_files VALUES (${file.index}, ${duckdbString(file.sourcePath)}, '${file.sha256}', ${physical}, ${Number(counts!.blank)}, ${lineRows}, ${eventRows})`,
-    );
-    lineRows += physical;
-    eventRows += events;
-  }
   if (files.length === 0) return;
-  onStep?.('aligning lines and finding duplicates');
+  // file_index in the scans is the position in this list, which must be the file's index.
+  files.forEach((file, position) => {
+    if (file.index !== position) throw new Error(`landed files out of order: ${file.sourcePath} has index ${file.index} at ${position}`);
+  });
+  const paths = `[${files.map((file) => duckdbString(file.plainPath)).join(', ')}]`;
+  const render = (sql: string) => sql.replaceAll('{{paths}}', () => paths).replaceAll('{{max_line_bytes}}', () => String(MAX_LINE_BYTES)).replaceAll('{{buffer_bytes}}', () => String(LINE_BUFFER_BYTES));
+  const which = files.length === 1 ? files[0]!.sourcePath : `${files.length} files`;
+  onStep?.(`reading lines: ${which}`, 'read_lines');
+  await runReading(connection, render(SCAN_LINES), files);
+  await keepAndBlankOutUnsafeLines(connection, files);
+  onStep?.(`parsing events: ${which}`, 'parse_events');
+  await runReading(connection, render(SCAN_EVENTS), files);
+  await recordFiles(connection, files);
+  onStep?.('aligning lines and finding duplicates', 'dedupe');
   await connection.run(POSITIONS);
-  onStep?.('checking items');
+  onStep?.('checking items', 'items');
   await connection.run(ITEMS);
 
   // Read back the text of the lines that need it (first copies only): every line a rule
   // quarantines, and the ones whose items or event_params the JSON reader could not read as arrays.
-  const wanted = (await connection.runAndReadAll(`
-    SELECT p.file_idx, list(p.line_no ORDER BY p.line_no) AS line_nos
+  const wanted = await lineSpans(connection, `
+    SELECT p.file_idx, p.line_no
     FROM _line_positions AS p JOIN _run_events AS e ON e.rowid = p.event_rowid
     LEFT JOIN _item_reasons AS ir ON ir.event_rowid = p.event_rowid
     WHERE NOT p.is_duplicate
       AND NOT EXISTS (SELECT 1 FROM _line_text AS t WHERE t.file_idx = p.file_idx AND t.line_no = p.line_no)
-      AND (e.no_fields OR e.early_reason IS NOT NULL OR ir.late_reason IS NOT NULL OR e.items IS NULL OR e.params_missing)
-    GROUP BY p.file_idx`)).getRowObjectsJson() as { file_idx: number; line_nos: string[] }[];
+      AND (e.no_fields OR e.early_reason IS NOT NULL OR ir.late_reason IS NOT NULL OR e.items IS NULL OR e.params_missing)`);
   if (wanted.length > 0) {
+    onStep?.(`reading back ${wanted.length} line(s) to check or keep`, 'read_back');
     const appender = await connection.createAppender('_line_text', 'main', 'temp');
-    for (const { file_idx, line_nos } of wanted) {
-      const file = files[file_idx]!;
-      onStep?.(`reading back ${line_nos.length} line(s) to check or keep: ${file.sourcePath}`);
-      await forEachLine(file.plainPath, line_nos.map(Number), (lineNo, text) => {
-        appender.appendInteger(file_idx);
-        appender.appendBigInt(BigInt(lineNo));
-        appender.appendVarchar(text);
+    try {
+      await readSpans(files, wanted, (span, input) => {
+        appender.appendInteger(span.fileIdx);
+        appender.appendBigInt(BigInt(span.lineNo));
+        appender.appendVarchar(input.toString('utf8'));
         appender.appendNull();
         appender.endRow();
       });
+    } finally {
+      appender.closeSync();
     }
-    appender.closeSync();
   }
+  onStep?.('settling lines', 'settle');
   await connection.run(FINISH);
   await Promise.all(files.map((f) => rm(f.plainPath, { force: true })));
 }
 
+/** Counts each file's lines and events, checks that the two scans agree, and records the file. */
+async function recordFiles(connection: DuckDbConnectionLike, files: LandedFile[]): Promise<void> {
+  const rows = (await connection.runAndReadAll(`
+    WITH l AS (SELECT file_idx, count(*) AS lines, count(*) FILTER (WHERE is_blank) AS blank, min(rowid) AS first_rowid FROM _run_lines GROUP BY file_idx),
+         e AS (SELECT file_idx, count(*) AS events, min(rowid) AS first_rowid FROM _run_events GROUP BY file_idx)
+    SELECT l.file_idx, l.lines::BIGINT AS lines, l.blank::BIGINT AS blank, l.first_rowid::BIGINT AS first_line_rowid,
+           coalesce(e.events, 0)::BIGINT AS events, coalesce(e.first_rowid, 0)::BIGINT AS first_event_rowid
+    FROM l LEFT JOIN e USING (file_idx)`)).getRowObjectsJson() as { file_idx: number; lines: string; blank: string; first_line_rowid: string; events: string; first_event_rowid: string }[];
+  const byFile = new Map(rows.map((row) => [row.file_idx, row]));
+  const appender = await connection.createAppender('_run_files', 'main', 'temp');
+  try {
+    for (const file of files) {
+      const row = byFile.get(file.index);
+      const lines = Number(row?.lines ?? 0);
+      const blank = Number(row?.blank ?? 0);
+      const events = Number(row?.events ?? 0);
+      if (lines - blank !== events) {
+        // Cannot happen once unsafe lines are blanked out; if it does, refuse rather than misalign.
+        throw new InputError(
+          `${file.sourcePath}: the line reader found ${lines - blank} non-blank lines and the JSON reader ${events}`,
+          'this is a cartlens bug: report it with the file; removing the file from source.path lets the other files run',
+        );
+      }
+      appender.appendInteger(file.index);
+      appender.appendVarchar(file.sourcePath);
+      appender.appendVarchar(file.sha256);
+      appender.appendBigInt(BigInt(lines));
+      appender.appendBigInt(BigInt(blank));
+      appender.appendBigInt(BigInt(row?.first_line_rowid ?? 0));
+      appender.appendBigInt(BigInt(row?.first_event_rowid ?? 0));
+      appender.endRow();
+    }
+  } finally {
+    appender.closeSync();
+  }
+}
+
+/** Where a line lies in its file's scratch copy. */
+interface LineSpan {
+  fileIdx: number;
+  lineNo: number;
+  byteOffset: number;
+  length: number;
+  fix: number;
+}
+
 /**
- * For the lines of the file just scanned (from `firstRowid` in _run_lines) that the JSON reader
- * must not read as they are (`fix`, see scan-lines.sql): keeps their input text in _line_text, then
- * overwrites them in the scratch copy, byte for byte so that offsets hold — with `0` and spaces
- * (valid JSON on its own, not an object: the line settles as invalid_json from its kept text), or
- * with their lone-CR stand-ins as spaces (the JSON whitespace a lone CR was).
+ * The byte spans in the scratch copies of the lines `selected` names (a query of file_idx and
+ * line_no), from the line lengths of pass 1: each line is then read with one positioned read,
+ * never by scanning the file again. Only the files holding a selected line are walked.
  */
-async function keepAndBlankOutUnsafeLines(connection: DuckDbConnectionLike, file: LandedFile, firstRowid: number): Promise<void> {
-  const unsafe = (await connection.runAndReadAll(`
-    SELECT line_no, byte_offset, line_len, fix FROM (
-      SELECT rowid - ${firstRowid} + 1 AS line_no, (sum(line_len + 1) OVER (ORDER BY rowid) - line_len - 1)::BIGINT AS byte_offset, line_len, fix
-      FROM _run_lines WHERE rowid >= ${firstRowid})
-    WHERE fix > 0 ORDER BY line_no`)).getRowObjectsJson() as { line_no: string; byte_offset: string; line_len: string; fix: number }[];
+async function lineSpans(connection: DuckDbConnectionLike, selected: string): Promise<LineSpan[]> {
+  const rows = (await connection.runAndReadAll(`
+    WITH selected AS (${selected}),
+    spans AS (
+      SELECT file_idx, row_number() OVER w AS line_no, (sum(line_len + 1) OVER w - line_len - 1)::BIGINT AS byte_offset, line_len, fix
+      FROM _run_lines
+      WHERE file_idx IN (SELECT DISTINCT file_idx FROM selected)
+      WINDOW w AS (PARTITION BY file_idx ORDER BY rowid ROWS UNBOUNDED PRECEDING))
+    SELECT s.file_idx, s.line_no, s.byte_offset, s.line_len, s.fix
+    FROM spans AS s SEMI JOIN selected USING (file_idx, line_no)
+    ORDER BY s.file_idx, s.line_no`)).getRowObjectsJson() as { file_idx: number; line_no: string; byte_offset: string; line_len: string; fix: number }[];
+  return rows.map((row) => ({ fileIdx: row.file_idx, lineNo: Number(row.line_no), byteOffset: Number(row.byte_offset), length: Number(row.line_len), fix: row.fix }));
+}
+
+/** Reads each span's input bytes (scratch escapes undone) from its file's scratch copy, in order. */
+async function readSpans(files: LandedFile[], spans: LineSpan[], found: (span: LineSpan, input: Buffer, scratch: Buffer, handle: FileHandle) => Promise<void> | void): Promise<void> {
+  let handle: FileHandle | undefined;
+  let openIdx = -1;
+  try {
+    for (const span of spans) {
+      if (span.fileIdx !== openIdx) {
+        await handle?.close();
+        handle = undefined;
+        handle = await open(files[span.fileIdx]!.plainPath, 'r+');
+        openIdx = span.fileIdx;
+      }
+      const scratch = Buffer.alloc(span.length);
+      await handle!.read(scratch, 0, span.length, span.byteOffset);
+      await found(span, decodeScratchLine(scratch), scratch, handle!);
+    }
+  } finally {
+    await handle?.close();
+  }
+}
+
+/**
+ * For the lines just scanned that the JSON reader must not read as they are (`fix`, see
+ * scan-lines.sql): keeps their input text in _line_text, then overwrites them in the scratch copy,
+ * byte for byte so that offsets hold — with `0` and spaces (valid JSON on its own, not an object:
+ * the line settles as invalid_json from its kept text), or with their lone-CR stand-ins as spaces
+ * (the JSON whitespace a lone CR was).
+ */
+async function keepAndBlankOutUnsafeLines(connection: DuckDbConnectionLike, files: LandedFile[]): Promise<void> {
+  const unsafe = await lineSpans(connection, 'SELECT file_idx, line_no FROM (SELECT file_idx, row_number() OVER (PARTITION BY file_idx ORDER BY rowid) AS line_no, fix FROM _run_lines) WHERE fix > 0');
   if (unsafe.length === 0) return;
   const appender = await connection.createAppender('_line_text', 'main', 'temp');
-  const handle = await open(file.plainPath, 'r+');
   try {
-    for (const line of unsafe) {
-      const length = Number(line.line_len);
-      const offset = Number(line.byte_offset);
-      const scratch = Buffer.alloc(length);
-      await handle.read(scratch, 0, length, offset);
-      const input = decodeScratchLine(scratch);
-      appender.appendInteger(file.index);
-      appender.appendBigInt(BigInt(line.line_no));
+    await readSpans(files, unsafe, async (span, input, scratch, handle) => {
+      appender.appendInteger(span.fileIdx);
+      appender.appendBigInt(BigInt(span.lineNo));
       appender.appendVarchar(input.toString('utf8'));
       // Bytes that are not UTF-8 cannot be text: the exact bytes are kept beside it.
       if (isUtf8(input)) appender.appendNull();
       else appender.appendBlob(input);
       appender.endRow();
-      const replacement = line.fix === 1 ? Buffer.from(`0${' '.repeat(length - 1)}`) : scratch.map((byte) => (byte === 0x01 ? 0x20 : byte));
-      await handle.write(replacement, 0, length, offset);
-    }
+      const replacement = span.fix === 1 ? Buffer.from(`0${' '.repeat(span.length - 1)}`) : scratch.map((byte) => (byte === 0x01 ? 0x20 : byte));
+      await handle.write(replacement, 0, span.length, span.byteOffset);
+    });
   } finally {
-    await handle.close();
     appender.closeSync();
   }
 }
 
-async function runReading(connection: DuckDbConnectionLike, sql: string, file: LandedFile): Promise<void> {
+async function runReading(connection: DuckDbConnectionLike, sql: string, files: LandedFile[]): Promise<void> {
   try {
     await connection.run(sql);
   } catch (error) {
     const message = (error as Error).message;
     const line = /on Line: (\d+)/i.exec(message)?.[1] ?? /line (\d+)/i.exec(message)?.[1];
-    const at = `${file.sourcePath}${line ? `:${line}` : ''}`;
+    // One statement reads every file: DuckDB's message names the scratch copy at fault.
+    const file = files.find((f) => message.includes(f.plainPath)) ?? (files.length === 1 ? files[0] : undefined);
+    const at = `${file?.sourcePath ?? `one of ${files.length} files (${files.map((f) => f.sourcePath).join(', ')})`}${line ? `:${line}` : ''}`;
     if (/unicode|utf-?8|encoding/i.test(message)) {
       throw new InputError(`${at}: not valid UTF-8`, 'GA4 exports are UTF-8: re-export the file or fix its encoding', false, { cause: error });
     }

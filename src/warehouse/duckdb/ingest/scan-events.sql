@@ -1,12 +1,13 @@
--- Pass 2 over the same file with DuckDB's JSON reader: one row per non-blank line, appended in
--- file order (rowid minus the file's first rowid is the line's position among non-blank lines).
+-- Pass 2 over the same files with DuckDB's JSON reader, in one statement: one row per non-blank
+-- line, in file then line order (rowid minus its file's first rowid is the line's position among
+-- the file's non-blank lines).
 -- An invalid line gives a row of NULLs. Fields that a quarantine rule checks are read as JSON
 -- leaves, so their JSON type is known; the rest is read typed. Rules 1–5 of the contract (with the
 -- date–timestamp check) are decided here, 6–7 (arrays) in finish.sql, 8–10 (items) in items.sql.
-{{into}}
+CREATE OR REPLACE TEMP TABLE _run_events AS
 WITH j AS (
-  SELECT *
-  FROM read_json({{path}}, format = 'newline_delimited', records = true, ignore_errors = true,
+  SELECT *, file_index
+  FROM read_json({{paths}}, format = 'newline_delimited', records = true, ignore_errors = true,
                  maximum_object_size = {{max_line_bytes}},
                  columns = {
                    event_date: 'JSON', event_timestamp: 'JSON', event_name: 'JSON', user_pseudo_id: 'JSON',
@@ -20,6 +21,7 @@ WITH j AS (
 ),
 typed AS (
   SELECT
+    file_index,
     -- No field at all: not a JSON object, or an object with none of these fields. The
     -- quarantine step tells the two apart from the line's text.
     (event_date IS NULL AND event_timestamp IS NULL AND event_name IS NULL AND user_pseudo_id IS NULL
@@ -48,7 +50,7 @@ typed AS (
   FROM j
 )
 SELECT
-  {{file_idx}}::INTEGER AS file_idx,
+  file_index::INTEGER AS file_idx,
   no_fields,
   CASE
     WHEN no_fields THEN 'invalid_json'

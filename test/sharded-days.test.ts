@@ -1,0 +1,77 @@
+// GA4's exports to Cloud Storage come as many files a day. Every pass of the ingest reads all of a
+// run's files in one statement (src/warehouse/duckdb/ingest.ts), so a day split into files must
+// publish exactly what the day as one file publishes: same bytes, same counts, same quarantine,
+// duplicates found across files, and each quarantined line named by its own file and line.
+import { readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../src/config/load.js';
+import { runPipeline } from '../src/pipeline/run.js';
+import { DEMO_DEFAULTS, generateDemoExport } from '../src/sources/demo/generator.js';
+import { resultFor, tempDir, writeConfig, type RunResult } from './support/pipeline.js';
+
+const DATE = '2026-11-01';
+const TABLES = ['cart_funnel_daily', 'abandoned_carts', 'cart_items_daily'];
+
+async function runFiles(files: Record<string, Buffer>): Promise<RunResult> {
+  const dir = await tempDir();
+  await mkdir(join(dir, 'input'), { recursive: true });
+  for (const [name, body] of Object.entries(files)) await writeFile(join(dir, 'input', name), body);
+  const configFile = await writeConfig(dir);
+  const report = await runPipeline({ loaded: parseConfig(await readFile(configFile, 'utf8'), configFile), dates: [DATE] });
+  return resultFor(dir, report);
+}
+
+describe('a day written as many files', () => {
+  it('publishes the same bytes as the day as one file, with duplicates found across files and bad lines named by file and line', async () => {
+    const gen = await tempDir();
+    await generateDemoExport({ ...DEMO_DEFAULTS, outDir: gen, days: 1, sessionsPerDay: 400 });
+    const lines = gunzipSync(await readFile(join(gen, 'events_20261101.json.gz'))).toString('utf8').split('\n').filter((l) => l !== '');
+    await rm(gen, { recursive: true });
+    // Dirty lines spread over the day: a cut line, a line that is not JSON, a byte-identical copy
+    // far from its original (it lands in another file), and a blank line.
+    const dirty = [...lines];
+    dirty.splice(150, 0, dirty[10]!.slice(0, 40));
+    dirty.splice(700, 0, 'not json at all');
+    dirty.splice(1900, 0, dirty[5]!);
+    dirty.splice(1200, 0, '');
+    const whole = `${dirty.join('\n')}\n`;
+
+    const one = await runFiles({ 'events_20261101.json.gz': gzipSync(whole) });
+    // GA4's own naming for a sharded day; one shard is CRLF, one is not gzipped, one is empty.
+    const shards: Record<string, Buffer> = {};
+    const per = Math.ceil(dirty.length / 7);
+    for (let shard = 0; shard < 7; shard++) {
+      const part = dirty.slice(shard * per, (shard + 1) * per);
+      const text = part.map((l) => `${l}${shard === 2 ? '\r\n' : '\n'}`).join('');
+      const name = `events_20261101_${String(shard).padStart(12, '0')}.json${shard === 4 ? '' : '.gz'}`;
+      shards[name] = shard === 4 ? Buffer.from(text) : gzipSync(text);
+    }
+    shards['events_20261101_000000000099.json.gz'] = Buffer.alloc(0);
+    const many = await runFiles(shards);
+
+    for (const table of TABLES) expect(await many.csvText(table, DATE), table).toBe(await one.csvText(table, DATE));
+    const quality = (r: RunResult) => r.report.dates.find((d) => d.date === DATE)!.quality;
+    expect(quality(many)).toEqual(quality(one));
+    // Every byte-identical copy after the first, the one placed in another file included.
+    const nonBlank = dirty.filter((l) => l.trim() !== '');
+    expect(quality(one).duplicates + one.report.undated.duplicates).toBe(nonBlank.length - new Set(nonBlank).size);
+    expect(many.report.undated).toEqual(one.report.undated);
+    expect(many.report.files).toHaveLength(8);
+    expect(many.report.files.reduce((sum, f) => sum + f.lines, 0)).toBe(dirty.length);
+
+    // Each kept bad line is found again at its own file and line, with its exact text.
+    const kept = (r: RunResult) =>
+      r.query(`SELECT source_file, line_no, raw_line FROM quarantined_events WHERE raw_line IN ('not json at all', ${`'${dirty[150]!.replaceAll("'", "''")}'`}) ORDER BY source_file, line_no`);
+    expect((await kept(one)).map((r) => [r.line_no, r.raw_line])).toEqual([['151', dirty[150]], ['701', 'not json at all']]);
+    const shardOf = (index: number) => ({ file: Math.floor(index / per), line: (index % per) + 1 });
+    expect(await kept(many)).toEqual(
+      [150, 700].map((index) => ({
+        source_file: expect.stringContaining(`events_20261101_${String(shardOf(index).file).padStart(12, '0')}.json`),
+        line_no: String(shardOf(index).line),
+        raw_line: dirty[index],
+      })),
+    );
+  });
+});
