@@ -12,6 +12,11 @@ export default tseslint.config(
     },
   },
   {
+    // CommonJS test helpers preloaded with `node --require`.
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly' } },
+  },
+  {
     // Models and dialects produce SQL text only: no database library, no I/O (Malloy's rule).
     files: ['src/models/template.ts', 'src/models/compile.ts', 'src/warehouse/**/*-dialect.ts', 'src/warehouse/dialect.ts'],
     rules: {

@@ -82,7 +82,7 @@ privacy: { user_key_secret: "a-secret-of-enough-length" }`;
     await runPipeline({ loaded });
     await runPipeline({ loaded, due: true, now: () => new Date('2026-11-02T12:00:00Z') });
     const warehouseConfig = loaded.config.warehouse as BigQueryWarehouseConfig;
-    const warehouse = BigQueryWarehouse.open({
+    const warehouse = await BigQueryWarehouse.open({
       project: PROJECT,
       location: warehouseConfig.location,
       stagingDataset: warehouseConfig.staging_dataset,

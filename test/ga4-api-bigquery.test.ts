@@ -38,7 +38,7 @@ beforeEach(async () => {
   bigquery = new FakeBigQuery(cannedBigQueryAnswer);
   const [gcsEndpoint, bigqueryEndpoint] = await Promise.all([gcs.start(), bigquery.start()]);
   landing = new GcsPageLanding(openBucket({ bucket: 'shop-exports', apiEndpoint: gcsEndpoint, maxRetries: 2, maxRetryDelaySeconds: 1 }));
-  warehouse = BigQueryWarehouse.open({ project: 'shop', location: 'US', stagingDataset: 'cartlens_staging', martsDataset: 'cartlens_marts', maximumBytesBilled: 1e9, apiEndpoint: bigqueryEndpoint });
+  warehouse = await BigQueryWarehouse.open({ project: 'shop', location: 'US', stagingDataset: 'cartlens_staging', martsDataset: 'cartlens_marts', maximumBytesBilled: 1e9, apiEndpoint: bigqueryEndpoint });
 });
 afterEach(async () => {
   await Promise.all([gcs.stop(), bigquery.stop()]);

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { BigQuery } from '@google-cloud/bigquery';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { BigQueryWarehouseConfig } from '../config/schema.js';
 import { BigQueryDialect } from '../warehouse/bigquery/bigquery-dialect.js';
@@ -15,13 +14,18 @@ import type { SnapshotReader, SnapshotSource } from './snapshot.js';
  * about at most every `checkEveryMs` when someone looks, brings a new copy.
  */
 export function bigQuerySnapshotSource(config: BigQueryWarehouseConfig, options: { checkEveryMs?: number } = {}): SnapshotSource {
-  const bigquery = new BigQuery({ projectId: config.project, location: config.location, ...(config.api_endpoint ? { apiEndpoint: config.api_endpoint } : {}) });
-  const jobs = new BigQueryJobs(bigquery, { location: config.location, maximumBytesBilled: config.maximum_bytes_billed });
+  // Google's client library loads with the first look, not with every cartlens command.
+  let jobs: BigQueryJobs | undefined;
+  const openJobs = async () => {
+    const { BigQuery } = await import('@google-cloud/bigquery');
+    const bigquery = new BigQuery({ projectId: config.project, location: config.location, ...(config.api_endpoint ? { apiEndpoint: config.api_endpoint } : {}) });
+    return new BigQueryJobs(bigquery, { location: config.location, maximumBytesBilled: config.maximum_bytes_billed });
+  };
   const dialect = new BigQueryDialect({ staging: `${config.project}.${config.staging_dataset}`, marts: `${config.project}.${config.marts_dataset}` });
   // Job ids must be unique: one prefix per server, a counter per job.
   const runId = `serve_${randomBytes(4).toString('hex')}`;
   let step = 0;
-  const query = async (sql: string) => (await jobs.run({ runId, step: String(++step), sql })).map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, plain(v)])));
+  const query = async (sql: string) => (await (jobs ??= await openJobs()).run({ runId, step: String(++step), sql })).map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, plain(v)])));
   /** The moment the last version was read: every table of the next copy is read as of then. */
   let asOf = '';
   return {

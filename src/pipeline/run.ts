@@ -140,7 +140,7 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
     const failures = dates.length === 0 ? new Map<string, AssertionFailure[]>() : await loadAndModel(modelled, warehouse, staged, dates, { runId, startedAt, now, progress });
 
     clock.enter('export');
-    const exporter = request.exporter ?? createExporter(config.export);
+    const exporter = request.exporter ?? (await createExporter(config.export));
     const reportOptions = { locale: config.locale, currency: config.property.currency, anomalies: config.anomalies };
     // Holding the warehouse means no other run publishes here: a killed run's temporary files can go.
     const swept = request.mode === 'extract' ? [] : await exporter.sweepTemporaryFiles();

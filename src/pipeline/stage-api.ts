@@ -1,10 +1,8 @@
 import { join } from 'node:path';
 import type { CartlensConfig } from '../config/schema.js';
-import { openBucket } from '../exports/gcs/storage-client.js';
-import { openDataClient } from '../sources/ga4-data-api/data-api-client.js';
 import { extractApiReports } from '../sources/ga4-data-api/extract.js';
 import { FETCHER_DEFAULTS, ReportFetcher, type ReportQuality } from '../sources/ga4-data-api/fetcher.js';
-import { GcsPageLanding, LocalPageLanding, type PageLanding } from '../sources/ga4-data-api/page-landing.js';
+import type { PageLanding } from '../sources/ga4-data-api/page-landing.js';
 import type { Ga4DataApiSource } from '../sources/source.js';
 import { ConfigError } from '../util/errors.js';
 import { readsApiPages, type ApiPagesLoad, type Warehouse } from '../warehouse/warehouse.js';
@@ -17,11 +15,14 @@ import type { StagedInput, StageContext } from './stage.js';
  * Where the Data API's pages land: the bucket's `_raw/` prefix when the warehouse loads them
  * from Cloud Storage (BigQuery), the landing folder when it reads files (DuckDB).
  */
-export function pageLandingFor(config: CartlensConfig, landedPages: 'local' | 'gcs'): PageLanding {
+export async function pageLandingFor(config: CartlensConfig, landedPages: 'local' | 'gcs'): Promise<PageLanding> {
+  // Google's client libraries load with the Data API source, never on the embedded path's runs.
+  const { GcsPageLanding, LocalPageLanding } = await import('../sources/ga4-data-api/page-landing.js');
   if (landedPages === 'local') return new LocalPageLanding(config.landing.dir);
   if (config.export.type !== 'gcs') {
     throw new ConfigError(`warehouse ${config.warehouse.type} loads GA4 Data API pages from Cloud Storage, and export.type is ${config.export.type}`, 'use export type gcs: the pages land under _raw/ in its bucket (deploy/cartlens.gcp-api.yaml)');
   }
+  const { openBucket } = await import('../exports/gcs/storage-client.js');
   const bucket = openBucket({ bucket: config.export.bucket, maxRetries: config.export.max_retries, maxRetryDelaySeconds: config.export.max_retry_delay_seconds, ...(config.export.api_endpoint ? { apiEndpoint: config.export.api_endpoint } : {}), ...(config.export.project ? { projectId: config.export.project } : {}) });
   return new GcsPageLanding(bucket);
 }
@@ -38,6 +39,7 @@ export async function stageApiReports(source: Ga4DataApiSource, warehouse: Wareh
   const settings = config.source;
   if (!readsApiPages(warehouse)) throw new ConfigError(`warehouse ${config.warehouse.type} does not load GA4 Data API pages`, 'use warehouse type duckdb or bigquery');
   const reports = apiReports(config);
+  const { openDataClient } = await import('../sources/ga4-data-api/data-api-client.js');
   const fetcher = new ReportFetcher(openDataClient(settings.api_endpoint), { ...FETCHER_DEFAULTS, property: source.property, pageSize: settings.page_size, tokenBudget: settings.token_budget });
   const extraction = await extractApiReports(fetcher, {
     reports,
@@ -48,7 +50,7 @@ export async function stageApiReports(source: Ga4DataApiSource, warehouse: Wareh
     lookbackStart: context.lookbackStart,
     onStep: (message) => progress.step(message, { step: 'extract' }),
   });
-  const landing = pageLandingFor(config, warehouse.landedPages);
+  const landing = await pageLandingFor(config, warehouse.landedPages);
   const loads = new Map<string, ApiPagesLoad[]>();
   const quality = new Map<string, Record<string, ReportQuality>>();
   for (const { date, reports: fetched } of extraction.fetched) {

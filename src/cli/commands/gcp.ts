@@ -1,10 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
-import { applyBucket, bucketFromConfig, readLiveBucket, rulesFromConfig } from '../../cloud/bucket/bucket-admin.js';
 import { maximumLifetimeDays, planBucket } from '../../cloud/bucket/bucket-rules.js';
 import { CartlensError } from '../../util/errors.js';
-import { BigQuery } from '@google-cloud/bigquery';
-import { applyDatasets, planDatasets } from '../../cloud/datasets/datasets.js';
 
 export function gcpCommand(program: Command): void {
   const gcp = program.command('gcp').description("Google Cloud resources as code: the export bucket's rules and the warehouse's datasets");
@@ -16,6 +13,12 @@ export function gcpCommand(program: Command): void {
       .action(async (options: { config: string }) => {
         const { config } = await loadConfig(options.config);
         if (config.export.type !== 'gcs') throw new CartlensError(`${options.config}: export.type is ${config.export.type}`, 'gcp plan/apply manage a Cloud Storage export: set export.type to gcs');
+        // Google's client libraries load only for this command, not with every cartlens command.
+        const [{ applyBucket, bucketFromConfig, readLiveBucket, rulesFromConfig }, { applyDatasets, planDatasets }, { BigQuery }] = await Promise.all([
+          import('../../cloud/bucket/bucket-admin.js'),
+          import('../../cloud/datasets/datasets.js'),
+          import('@google-cloud/bigquery'),
+        ]);
         const rules = rulesFromConfig(config.export, config.retention.landed_days);
         const bucket = bucketFromConfig(config.export);
         const changes = planBucket(rules, await readLiveBucket(bucket));

@@ -22,7 +22,7 @@ export function planCommand(program: Command): void {
         process.stdout.write('dry run: nothing is billed on this warehouse\n');
         return;
       }
-      const warehouse = BigQueryWarehouse.open({
+      const warehouse = await BigQueryWarehouse.open({
         project: config.warehouse.project,
         location: config.warehouse.location,
         stagingDataset: config.warehouse.staging_dataset,

@@ -23,7 +23,7 @@ export function reconcileCommand(program: Command): void {
       const warehouse = await openWarehouse(config.warehouse);
       try {
         const result = await reconcile(warehouse, date, tolerance);
-        await createExporter(config.export).writeJson(join('run_report', `dt=${date}`, `reconcile_${date.replaceAll('-', '')}.json`), result);
+        await (await createExporter(config.export)).writeJson(join('run_report', `dt=${date}`, `reconcile_${date.replaceAll('-', '')}.json`), result);
         if (options.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
         else for (const d of result.drifts) process.stdout.write(`${d.measure.padEnd(18)} export ${String(d.export).padStart(12)}  api ${String(d.api).padStart(12)}  drift ${(d.drift * 100).toFixed(2).padStart(7)}%${d.beyond_tolerance ? '  ← beyond tolerance' : ''}\n`);
         for (const warning of result.warnings) process.stderr.write(`warning: ${warning}\n`);

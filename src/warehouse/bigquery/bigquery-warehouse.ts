@@ -1,5 +1,4 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { BigQuery } from '@google-cloud/bigquery';
 import type { BigQueryExportSource } from '../../sources/source.js';
 import { ConfigError, InputError } from '../../util/errors.js';
 import type { ApiPageReader, ApiPagesLoad, BigQueryExportReader, Row, StagedLineCount, Warehouse } from '../warehouse.js';
@@ -39,8 +38,12 @@ export class BigQueryWarehouse implements Warehouse, BigQueryExportReader, ApiPa
     this.jobs = new BigQueryJobs(client, { location: options.location, maximumBytesBilled: options.maximumBytesBilled, session: true });
   }
 
-  /** With Application Default Credentials (or no credentials against an emulator's endpoint). */
-  static open(options: BigQueryWarehouseOptions): BigQueryWarehouse {
+  /**
+   * With Application Default Credentials (or no credentials against an emulator's endpoint).
+   * Google's client library is loaded here, not with the module: the embedded path never needs it.
+   */
+  static async open(options: BigQueryWarehouseOptions): Promise<BigQueryWarehouse> {
+    const { BigQuery } = await import('@google-cloud/bigquery');
     const client = new BigQuery({ projectId: options.project, location: options.location, ...(options.apiEndpoint ? { apiEndpoint: options.apiEndpoint } : {}) });
     return new BigQueryWarehouse(client, options);
   }
