@@ -1,8 +1,7 @@
 import { API_TILES } from '../reports/api-report.js';
-import { barsSvg, escapeHtml, Formats, tilesHtml, type Row } from '../reports/render.js';
+import { barsSvg, escapeHtml, Formats, type Row } from '../reports/render.js';
 import type { ApiDashboardData } from './api-queries.js';
-import { breakdownSvg, daysTable, pageHtml, trendSvg, type BreakdownSpec, type PageContext, type TrendSpec } from './page.js';
-import { daysBetween } from './queries.js';
+import { breakdownsHtml, daysTable, pageHtml, tilesAgainstPrevious, trendSvg, type BreakdownSpec, type PageContext, type TrendSpec } from './page.js';
 
 /**
  * Sessions as bars, revenue as a line: both additive, so each day's mark is exactly that day's
@@ -20,19 +19,13 @@ const API_BREAKDOWN: BreakdownSpec = { title: 'apiBreakdown', count: { column: '
 export function renderApiDashboard(data: ApiDashboardData, context: PageContext): string {
   const formats = new Formats(context.format);
   const { text } = formats;
-  const { range, previous } = data;
-  // With no published day before the range, there is nothing to compare with (not zeros).
-  const hasPrevious = Number(data.previousTotals.days) > 0;
   const body =
     data.available.last === null
       ? `<p class="empty">${escapeHtml(text.noData)}</p>`
       : `<p class="note">${text.apiNote}</p>
-<section class="tiles">
-${tilesHtml(data.totals, formats, hasPrevious ? data.previousTotals : undefined, API_TILES)}
-</section>
-<p class="previous">${text.vsPrevious} ${text.previous}: ${previous.from} – ${previous.to} (${data.previousTotals.days}/${daysBetween(previous.from, previous.to)} ${text.publishedDays})</p>
+${tilesAgainstPrevious(data, formats, API_TILES)}
 <h2>${text.apiTrend}</h2>
-${trendSvg(data.trend, range, formats, API_TREND)}
+${trendSvg(data.trend, data.range, formats, API_TREND)}
 <h2>${text.funnel}</h2>
 ${barsSvg(
   [
@@ -45,11 +38,7 @@ ${barsSvg(
 )}
 <h2>${text.topAddedItems}</h2>
 ${topAddedItemsHtml(data.topItems, formats)}
-<div class="breakdowns">
-${breakdownSvg('device', text.device, data.breakdowns.device, formats, API_BREAKDOWN)}
-${breakdownSvg('country', text.country, data.breakdowns.country, formats, API_BREAKDOWN)}
-${breakdownSvg('source_medium', text.sourceMedium, data.breakdowns.sourceMedium, formats, API_BREAKDOWN)}
-</div>
+${breakdownsHtml(data.breakdowns, formats, API_BREAKDOWN)}
 <h2>${text.apiStatus}</h2>
 ${daysTable(data.days, formats, context.links, false)}`;
   return pageHtml(text.apiDashboard, data, context, formats, body);

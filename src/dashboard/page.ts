@@ -28,32 +28,44 @@ export interface PageContext {
 export function renderDashboard(data: DashboardData, context: PageContext): string {
   const formats = new Formats(context.format);
   const { text } = formats;
-  const { range, previous } = data;
-  // With no published day before the range, there is nothing to compare with (not zeros).
-  const hasPrevious = Number(data.previousTotals.days) > 0;
   const body =
     data.available.last === null
       ? `<p class="empty">${escapeHtml(text.noData)}</p>`
-      : `${anomalyBadges(data.anomalies, text)}<section class="tiles">
-${tilesHtml(data.totals, formats, hasPrevious ? data.previousTotals : undefined)}
-</section>
-<p class="previous">${text.vsPrevious} ${text.previous}: ${previous.from} – ${previous.to} (${data.previousTotals.days}/${daysBetween(previous.from, previous.to)} ${text.publishedDays})</p>
+      : `${anomalyBadges(data.anomalies, text)}${tilesAgainstPrevious(data, formats)}
 <h2>${text.trend}</h2>
-${trendSvg(data.trend, range, formats, EVENTS_TREND)}
+${trendSvg(data.trend, data.range, formats, EVENTS_TREND)}
 <h2>${text.funnel}</h2>
 ${funnelSvg(data.totals, formats)}
 <h2>${text.topItems}</h2>
 ${topItemsHtml(data.topItems, formats, text.noItemsInRange)}
-<div class="breakdowns">
-${breakdownSvg('device', text.device, data.breakdowns.device, formats, EVENTS_BREAKDOWN)}
-${breakdownSvg('country', text.country, data.breakdowns.country, formats, EVENTS_BREAKDOWN)}
-${breakdownSvg('source_medium', text.sourceMedium, data.breakdowns.sourceMedium, formats, EVENTS_BREAKDOWN)}
-</div>
+${breakdownsHtml(data.breakdowns, formats, EVENTS_BREAKDOWN)}
 <h2>${text.remarketing}</h2>
 ${remarketingHtml(data.totals, data.consent, formats)}
 <h2>${text.status}</h2>
 ${daysTable(data.days, formats, context.links, true)}`;
   return pageHtml(text.dashboard, data, context, formats, body);
+}
+
+/** The range's tiles against the previous period of the same length, and which period that is. */
+export function tilesAgainstPrevious(data: Pick<DashboardData, 'totals' | 'previousTotals' | 'previous'>, formats: Formats, tiles?: Parameters<typeof tilesHtml>[3]): string {
+  const { text } = formats;
+  const { previous } = data;
+  // With no published day before the range, there is nothing to compare with (not zeros).
+  const hasPrevious = Number(data.previousTotals.days) > 0;
+  return `<section class="tiles">
+${tilesHtml(data.totals, formats, hasPrevious ? data.previousTotals : undefined, tiles)}
+</section>
+<p class="previous">${text.vsPrevious} ${text.previous}: ${previous.from} – ${previous.to} (${data.previousTotals.days}/${daysBetween(previous.from, previous.to)} ${text.publishedDays})</p>`;
+}
+
+/** Device, country and source / medium, side by side. */
+export function breakdownsHtml(breakdowns: DashboardData['breakdowns'], formats: Formats, spec: BreakdownSpec): string {
+  const { text } = formats;
+  return `<div class="breakdowns">
+${breakdownSvg('device', text.device, breakdowns.device, formats, spec)}
+${breakdownSvg('country', text.country, breakdowns.country, formats, spec)}
+${breakdownSvg('source_medium', text.sourceMedium, breakdowns.sourceMedium, formats, spec)}
+</div>`;
 }
 
 /** A badge per unusual day of the range: which metrics moved, against the same weekday's last 4 weeks. */

@@ -66,13 +66,15 @@ export async function stageLandedFiles(
 
   // Read back the text of the lines that need it (first copies only): every line a rule
   // quarantines, and the ones whose items or event_params the JSON reader could not read as arrays.
-  const wanted = await lineSpans(connection, `
+  await connection.run(`
+    CREATE OR REPLACE TEMP TABLE _read_back AS
     SELECT p.file_idx, p.line_no
     FROM _line_positions AS p JOIN _run_events AS e ON e.rowid = p.event_rowid
     LEFT JOIN _item_reasons AS ir ON ir.event_rowid = p.event_rowid
     WHERE NOT p.is_duplicate
       AND NOT EXISTS (SELECT 1 FROM _line_text AS t WHERE t.file_idx = p.file_idx AND t.line_no = p.line_no)
       AND (e.no_fields OR e.early_reason IS NOT NULL OR ir.late_reason IS NOT NULL OR e.items IS NULL OR e.params_missing)`);
+  const wanted = await lineSpans(connection, { table: '_read_back' });
   if (wanted.length > 0) {
     onStep?.(`reading back ${wanted.length} line(s) to check or keep`, 'read_back');
     const appender = await connection.createAppender('_line_text', 'main', 'temp');
@@ -140,20 +142,25 @@ interface LineSpan {
 }
 
 /**
- * The byte spans in the scratch copies of the lines `selected` names (a query of file_idx and
- * line_no), from the line lengths of pass 1: each line is then read with one positioned read,
- * never by scanning the file again. Only the files holding a selected line are walked.
+ * The byte spans in the scratch copies of some lines, from the line lengths of pass 1: each line
+ * is then read with one positioned read, never by scanning the file again. `unsafe`: the lines
+ * pass 1 marked (fix > 0); `table`: the lines a table of (file_idx, line_no) names. Only the files
+ * holding such a line are walked.
  */
-async function lineSpans(connection: DuckDbConnectionLike, selected: string): Promise<LineSpan[]> {
+async function lineSpans(connection: DuckDbConnectionLike, lines: 'unsafe' | { table: string }): Promise<LineSpan[]> {
+  const [files, keep] =
+    lines === 'unsafe'
+      ? ['SELECT file_idx FROM _run_lines WHERE fix > 0', 's.fix > 0']
+      : [`SELECT file_idx FROM ${lines.table}`, `(s.file_idx, s.line_no) IN (SELECT (file_idx, line_no) FROM ${lines.table})`];
   const rows = (await connection.runAndReadAll(`
-    WITH selected AS (${selected}),
-    spans AS (
+    WITH spans AS (
       SELECT file_idx, row_number() OVER w AS line_no, (sum(line_len + 1) OVER w - line_len - 1)::BIGINT AS byte_offset, line_len, fix
       FROM _run_lines
-      WHERE file_idx IN (SELECT DISTINCT file_idx FROM selected)
+      WHERE file_idx IN (${files})
       WINDOW w AS (PARTITION BY file_idx ORDER BY rowid ROWS UNBOUNDED PRECEDING))
     SELECT s.file_idx, s.line_no, s.byte_offset, s.line_len, s.fix
-    FROM spans AS s SEMI JOIN selected USING (file_idx, line_no)
+    FROM spans AS s
+    WHERE ${keep}
     ORDER BY s.file_idx, s.line_no`)).getRowObjectsJson() as { file_idx: number; line_no: string; byte_offset: string; line_len: string; fix: number }[];
   return rows.map((row) => ({ fileIdx: row.file_idx, lineNo: Number(row.line_no), byteOffset: Number(row.byte_offset), length: Number(row.line_len), fix: row.fix }));
 }
@@ -187,7 +194,7 @@ async function readSpans(files: LandedFile[], spans: LineSpan[], found: (span: L
  * (the JSON whitespace a lone CR was).
  */
 async function keepAndBlankOutUnsafeLines(connection: DuckDbConnectionLike, files: LandedFile[]): Promise<void> {
-  const unsafe = await lineSpans(connection, 'SELECT file_idx, line_no FROM (SELECT file_idx, row_number() OVER (PARTITION BY file_idx ORDER BY rowid) AS line_no, fix FROM _run_lines) WHERE fix > 0');
+  const unsafe = await lineSpans(connection, 'unsafe');
   if (unsafe.length === 0) return;
   const appender = await connection.createAppender('_line_text', 'main', 'temp');
   try {
