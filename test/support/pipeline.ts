@@ -94,12 +94,19 @@ export async function listFiles(dir: string): Promise<string[]> {
 
 const BASE_TS = 1_793_502_000_000_000; // 2026-11-01T03:00:00Z, midnight in São Paulo
 
+/** Whole days from 2026-11-01 to a `YYYYMMDD` date (calendar arithmetic; a malformed date counts as 0). */
+function daysFromBase(date: string): number {
+  const match = /^(\d{4})(\d{2})(\d{2})$/.exec(date);
+  if (!match) return 0;
+  return (Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])) - Date.UTC(2026, 10, 1)) / 86_400_000;
+}
+
 /** A GA4-export event with sensible defaults; `at` is seconds after the day's start. */
 export function ev(name: string, fields: { user?: string; session?: unknown; at?: number; date?: string; items?: unknown; ecommerce?: unknown; [key: string]: unknown } = {}): Record<string, unknown> {
   const { user = 'u1', session = 100, at = 0, date = '20261101', items, ecommerce, ...rest } = fields;
   const event: Record<string, unknown> = {
     event_date: date,
-    event_timestamp: String(BASE_TS + at * 1_000_000 + (date === '20261101' ? 0 : (Number(date) - 20261101) * 86_400_000_000)),
+    event_timestamp: String(BASE_TS + at * 1_000_000 + daysFromBase(date) * 86_400_000_000),
     event_name: name,
     // `session: undefined` given explicitly means an event without ga_session_id.
     event_params: 'session' in fields && fields.session === undefined ? [] : [{ key: 'ga_session_id', value: { int_value: session } }],
