@@ -22,25 +22,15 @@ import { cannedBigQueryAnswer } from './support/bigquery-answers.js';
 import { FakeGcs } from './support/fake-gcs.js';
 import { FakeBigQuery, type FakeJob } from './support/fake-bigquery.js';
 import { tempDir } from './support/pipeline.js';
-import { AnalyzerError, analyzerBinary, outputColumns, ZetaSqlAnalyzer, type AnalyzedStatement, type ParameterTypes } from './support/zetasql/analyzer.js';
+import { AnalyzerError, outputColumns, ZetaSqlAnalyzer, type AnalyzedStatement, type ParameterTypes } from './support/zetasql/analyzer.js';
 import { BigQueryCatalog } from './support/zetasql/catalog.js';
+import { describeWithZetaSql } from './support/zetasql/guard.js';
 import { typeName } from './support/zetasql/types.js';
 
 const PROJECT = 'my-project';
 const EXPORT_DATASET = `${PROJECT}.analytics_123`;
 const MARTS = `${PROJECT}.cartlens_marts`;
 const STAGING = `${PROJECT}.cartlens_staging`;
-
-const binary = analyzerBinary();
-const unavailable = 'unavailable' in binary ? binary.unavailable : undefined;
-if (unavailable && !process.env.CI) process.stderr.write(`\n*** SKIPPED: the ZetaSQL check of the BigQuery SQL: ${unavailable} ***\n\n`);
-
-describe('the ZetaSQL analyzer on CI', () => {
-  // Skipping is for a developer's machine that cannot run the binary; CI must always check.
-  it.runIf(unavailable && process.env.CI)('runs (it is never skipped on CI)', () => {
-    throw new Error(`the ZetaSQL check cannot run on CI: ${unavailable}`);
-  });
-});
 
 /** A job's statements with their named parameters' types, as BigQuery would receive them. */
 interface SentJob {
@@ -55,7 +45,7 @@ function sentJob(job: FakeJob): SentJob {
   return { name: `${job.configuration.dryRun ? 'dry run ' : ''}job ${job.jobReference.jobId}`, sql: query.query, parameters };
 }
 
-describe.skipIf(unavailable)('every BigQuery statement passes ZetaSQL', () => {
+describeWithZetaSql('every BigQuery statement passes ZetaSQL', () => {
   let analyzer: ZetaSqlAnalyzer;
   let fake: FakeBigQuery;
   const jobs: SentJob[] = [];
@@ -149,6 +139,8 @@ export: { type: gcs, bucket: shop-exports, prefix: exports/, location: southamer
       'models (published)': /^INSERT INTO `my-project\.cartlens_marts\.cart_items_daily` SELECT \* FROM `_new_cart_items_daily`/,
       assertions: /^INSERT INTO `my-project\.cartlens_staging\.assertion_results` VALUES/,
       'run state': /^INSERT INTO `my-project\.cartlens_staging\.run_state` VALUES/,
+      'user key fingerprint': /^SELECT fingerprint FROM `my-project\.cartlens_staging\.user_key_fingerprint`$/,
+      'user key fingerprint record': /^INSERT INTO `my-project\.cartlens_staging\.user_key_fingerprint` VALUES/,
       retention: /^DELETE FROM `my-project\.cartlens_staging\.quarantined_events` WHERE event_date </,
       exports: /^SELECT .* FROM `my-project\.cartlens_marts\.abandoned_carts` AS t WHERE t\.date =/s,
       'dashboard copy': /FOR SYSTEM_TIME AS OF TIMESTAMP/,

@@ -9,6 +9,7 @@ import { parseConfig } from '../src/config/load.js';
 import { runPipeline } from '../src/pipeline/run.js';
 import { cannedBigQueryAnswer } from './support/bigquery-answers.js';
 import { FakeBigQuery } from './support/fake-bigquery.js';
+import { expectOrder } from './support/order.js';
 import { tempDir } from './support/pipeline.js';
 
 let fake: FakeBigQuery;
@@ -49,10 +50,10 @@ privacy: { user_key_secret: "a-secret-of-enough-length" }`,
     // Schema first (DDL cannot run in a transaction), then BEGIN, loads, models, COMMIT.
     const at = (pattern: RegExp) => sqls.findIndex((sql) => pattern.test(sql));
     const last = (pattern: RegExp) => sqls.length - 1 - [...sqls].reverse().findIndex((sql) => pattern.test(sql));
-    expect(at(/CREATE TABLE IF NOT EXISTS/)).toBeLessThan(at(/^BEGIN TRANSACTION$/));
+    expectOrder(sqls, /CREATE TABLE IF NOT EXISTS/, /^BEGIN TRANSACTION$/);
     expect(at(/^BEGIN TRANSACTION$/)).toBeLessThan(at(/DELETE FROM `my-project.cartlens_staging.stg_events` WHERE event_date IN/));
     // Retention's purge of old staged events comes before, on its own.
-    expect(at(/DELETE FROM `my-project.cartlens_staging.stg_events` WHERE event_date < DATE/)).toBeLessThan(at(/^BEGIN TRANSACTION$/));
+    expectOrder(sqls, /DELETE FROM `my-project.cartlens_staging.stg_events` WHERE event_date < DATE/, /^BEGIN TRANSACTION$/);
     expect(last(/INSERT INTO `my-project.cartlens_marts.cart_items_daily`/)).toBeLessThan(at(/^COMMIT TRANSACTION$/));
     expect(sqls.at(-1)).toBe('CALL BQ.ABORT_SESSION()');
 

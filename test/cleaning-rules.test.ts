@@ -101,17 +101,19 @@ describe('cleaning 2: quarantine', () => {
       ]);
     });
 
-    it('leaves other quarantined lines with a date outside 2000–2099 undated, so it never becomes a day of the run', async () => {
+    it('leaves other quarantined lines with a date outside 2000 … the day after the run undated, so it never becomes a day of the run', async () => {
       const badTimestamp = at('99991231', 'soon' as unknown as number);
       const cut = '{"event_date":"99991231","event_name":';
       const noUser = at('20991231', 4_102_444_800_000_000, { user_pseudo_id: '' });
-      const run = await runOn({ 'a.json': [ev('page_view'), badTimestamp, cut, noUser] });
+      const noUserInRange = at('20261102', AT, { user_pseudo_id: '' });
+      const run = await runOn({ 'a.json': [ev('page_view'), badTimestamp, cut, noUser, noUserInRange] });
       expect(await run.query(`SELECT reason, event_date FROM quarantined_events ORDER BY line_no`)).toEqual([
         { reason: 'invalid_event_timestamp', event_date: null },
         { reason: 'invalid_json', event_date: null },
-        { reason: 'missing_user_pseudo_id', event_date: '2099-12-31' },
+        { reason: 'missing_user_pseudo_id', event_date: null },
+        { reason: 'missing_user_pseudo_id', event_date: '2026-11-02' },
       ]);
-      expect(run.report.dates.map((d) => d.date)).toEqual(['2026-11-01', '2099-12-31']);
+      expect(run.report.dates.map((d) => d.date)).toEqual(['2026-11-01', '2026-11-02']);
     });
   });
 

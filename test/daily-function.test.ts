@@ -7,6 +7,7 @@ import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FUNCTION_NAME } from '../src/cloud/function/daily-function.js';
 import type { RunReport } from '../src/pipeline/report.js';
+import { cli } from './support/cli.js';
 import { ev, item, tempDir, writeConfig, writeInput } from './support/pipeline.js';
 
 let server: Server;
@@ -100,5 +101,22 @@ describe('the daily function', () => {
       process.env.GOOGLE_APPLICATION_CREDENTIALS = keyFile;
       expect((await post()).status).toBe(200);
     });
+  });
+
+  it('answers what the CLI answers: a date withheld by a blocking assertion is 500 from both, never 200', async () => {
+    const withheld = await tempDir();
+    await writeInput(withheld, { 'a.json': [ev('add_to_cart', { items: [item('A')] }), ev('page_view', { session: 2 })] });
+    const config = await writeConfig(withheld, 'assertions:\n  - { model: cart_funnel_daily, kind: row, check: "sessions < 2" }\n');
+    const cliRun = await cli(['run', '--config', config, '--date', '2026-11-01']);
+    expect(cliRun.code).toBe(1);
+    const previous = process.env.CARTLENS_CONFIG;
+    process.env.CARTLENS_CONFIG = config;
+    try {
+      const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ date: '2026-11-01' }) });
+      expect(response.status).toBe(500);
+      expect(((await response.json()) as RunReport).dates.map((d) => [d.date, d.status])).toEqual([['2026-11-01', 'failed']]);
+    } finally {
+      process.env.CARTLENS_CONFIG = previous;
+    }
   });
 });

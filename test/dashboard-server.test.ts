@@ -11,10 +11,11 @@ import { duckdbSnapshotSource } from '../src/dashboard/copy-from-duckdb.js';
 import { dashboardOptions } from '../src/dashboard/options.js';
 import { startDashboard, type DashboardOptions, type RunningDashboard } from '../src/dashboard/server.js';
 import { addDays } from '../src/pipeline/due-dates.js';
+import { reportPath } from '../src/reports/daily-report.js';
 import { runPipeline } from '../src/pipeline/run.js';
 import { DEMO_DEFAULTS, generateDemoExport } from '../src/sources/demo/generator.js';
 import { cli } from './support/cli.js';
-import { tempDir, writeConfig } from './support/pipeline.js';
+import { ev, item, runOn, tempDir, writeConfig } from './support/pipeline.js';
 import { DuckDbWarehouse } from '../src/warehouse/duckdb/duckdb-warehouse.js';
 
 const FIRST = DEMO_DEFAULTS.startDate;
@@ -210,6 +211,32 @@ describe('cartlens serve', () => {
       expect(redirect.headers.location).toBe('/evil.example/x');
       expect(redirect.headers['set-cookie']?.[0]).toMatch(/^cartlens_token=[^;]+; HttpOnly; SameSite=Lax; Path=\/$/);
       expect((await rawGet(server.url, '/', { cookie: redirect.headers['set-cookie']![0]!.split(';')[0]! })).status).toBe(200);
+      // A cookie that is not one we set, down to a malformed % escape, is no token: 401, not 500.
+      for (const cookie of ['cartlens_token=%E0%A4%A', 'cartlens_token=%', 'cartlens_token=wrong-token-of-some-length']) {
+        const refused = await rawGet(server.url, '/', { cookie });
+        expect([cookie, refused.status, refused.headers['www-authenticate']]).toEqual([cookie, 401, 'Bearer realm="cartlens"']);
+      }
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('shows a control character in an item name as the CSV file does, in the page and in report.html', async () => {
+    const name = 'Caneca\u0000azul\u0007\u001b\u007f';
+    const shown = 'Caneca\u2400azul\u2407\u241b\u2421';
+    const run = await runOn({ 'day.json': [ev('add_to_cart', { items: [item('MUG', { item_name: name })] })] });
+    const date = run.report.dates[0]!.date;
+    expect((await run.csv('cart_items_daily', date)).map((row) => row.item_name)).toEqual([shown]);
+    const loaded = parseConfig(await readFile(join(run.dir, 'cartlens.yaml'), 'utf8'), join(run.dir, 'cartlens.yaml'));
+    const server = await startDashboard(dashboardOptions(loaded, { port: 0 }));
+    try {
+      const page = await (await fetch(server.url)).text();
+      const report = await (await fetch(`${server.url}files/${reportPath(date)}`)).text();
+      for (const html of [page, report]) {
+        expect(html).toContain(`<td>${shown}</td>`);
+        // eslint-disable-next-line no-control-regex -- no control character may be left
+        expect(html.match(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g)).toBeNull();
+      }
     } finally {
       await server.close();
     }

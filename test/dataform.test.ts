@@ -17,8 +17,9 @@ import { compileModels } from '../src/models/compile.js';
 import { apiReports, planRun, type RunPlan } from '../src/pipeline/plan.js';
 import { BIGQUERY_COLUMN_TYPES, bigQueryDialectFor } from '../src/warehouse/bigquery/bigquery-dialect.js';
 import { rawReportTableSql } from '../src/warehouse/bigquery/staging-sql.js';
-import { analyzerBinary, ZetaSqlAnalyzer } from './support/zetasql/analyzer.js';
+import { ZetaSqlAnalyzer } from './support/zetasql/analyzer.js';
 import { BigQueryCatalog } from './support/zetasql/catalog.js';
+import { describeWithZetaSql } from './support/zetasql/guard.js';
 import { typeName } from './support/zetasql/types.js';
 import { tempDir } from './support/pipeline.js';
 
@@ -375,8 +376,7 @@ describe('cartlens dataform: no secret to generate, and --check', () => {
   });
 });
 
-const binary = analyzerBinary();
-describe.skipIf('unavailable' in binary)('the compiled Dataform SQL passes ZetaSQL', () => {
+describeWithZetaSql('the compiled Dataform SQL passes ZetaSQL', () => {
   let analyzer: ZetaSqlAnalyzer;
   beforeAll(async () => {
     analyzer = await ZetaSqlAnalyzer.start(new BigQueryCatalog().addGa4Export('my-store-analytics.analytics_123456789'));

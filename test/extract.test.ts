@@ -21,8 +21,9 @@ import { cli } from './support/cli.js';
 import { FakeBigQuery, type QueryAnswer } from './support/fake-bigquery.js';
 import { FakeGcs } from './support/fake-gcs.js';
 import { tempDir, writeConfig } from './support/pipeline.js';
-import { analyzerBinary, ZetaSqlAnalyzer } from './support/zetasql/analyzer.js';
+import { ZetaSqlAnalyzer } from './support/zetasql/analyzer.js';
 import { BigQueryCatalog } from './support/zetasql/catalog.js';
+import { itWithZetaSql } from './support/zetasql/guard.js';
 
 const DATES = ['2026-11-01', '2026-11-02'];
 const BUCKET = 'my-store-cartlens-exports';
@@ -194,7 +195,7 @@ describe("cartlens extract on GA4's BigQuery export", () => {
     expect(notReady.report).toMatchObject({ ready_dates: [], missing_dates: [DATES[1]] });
   });
 
-  it.skipIf('unavailable' in analyzerBinary())('its look-up passes the ZetaSQL analyzer', async () => {
+  itWithZetaSql('its look-up passes the ZetaSQL analyzer', async () => {
     const lookup = bigquery.inserts.map((job) => String(job.configuration.query?.query ?? '')).find((sql) => sql.includes('INFORMATION_SCHEMA.TABLES') && sql.includes('table_name IN'))!;
     expect(lookup).toBeDefined();
     const analyzer = await ZetaSqlAnalyzer.start(new BigQueryCatalog().addDatasetMetadata(EXPORT_DATASET));

@@ -10,6 +10,7 @@ import { BigQueryWarehouse } from '../src/warehouse/bigquery/bigquery-warehouse.
 import { cannedBigQueryAnswer } from './support/bigquery-answers.js';
 import { FakeBigQuery } from './support/fake-bigquery.js';
 import { FakeGcs } from './support/fake-gcs.js';
+import { expectOrder } from './support/order.js';
 
 const ITEMS = DEFAULT_REPORTS.find((r) => r.name === 'items')!;
 const QUALITY = { subjectToThresholding: false, samplingMetadatas: [], dataLossFromOtherRow: false, emptyReason: null };
@@ -73,11 +74,11 @@ describe('GA4 Data API pages on BigQuery', () => {
 
     const sqls = bigquery.inserts.map((job) => String(job.configuration.query?.query ?? '(load)'));
     const at = (pattern: RegExp) => sqls.findIndex((sql) => pattern.test(sql));
-    expect(at(/CREATE TABLE IF NOT EXISTS `shop\.cartlens_staging\.raw_ga4_api_items`/)).toBeLessThan(at(/^\(load\)$/));
+    expectOrder(sqls, /CREATE TABLE IF NOT EXISTS `shop\.cartlens_staging\.raw_ga4_api_items`/, /^\(load\)$/);
     expect(at(/^\(load\)$/)).toBeLessThan(at(/^BEGIN TRANSACTION$/));
     expect(at(/^BEGIN TRANSACTION$/)).toBeLessThan(at(/^INSERT INTO `shop\.cartlens_staging\.raw_ga4_api_items`/));
     expect(sqls[at(/^INSERT INTO `shop\.cartlens_staging\.raw_ga4_api_items`/)]).toContain("p.run_id = 'run-1'");
-    expect(at(/^INSERT INTO `shop\.cartlens_staging\.ga4_api_fetches`/)).toBeLessThan(at(/^COMMIT TRANSACTION$/));
+    expectOrder(sqls, /^INSERT INTO `shop\.cartlens_staging\.ga4_api_fetches`/, /^COMMIT TRANSACTION$/);
   });
 
   it('writes a page once: a retried write of the same page is accepted, another page under its name is refused', async () => {

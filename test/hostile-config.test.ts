@@ -65,6 +65,27 @@ describe('folders that cartlens writes in', () => {
     expect(problemOf(dir, '', 'source: { type: demo }\n')).toBeNull();
   });
 
+  it('refuses a folder cartlens writes in that lies inside the input folder where the glob reads (its own files would come back as input)', async () => {
+    const dir = await tempDir();
+    await mkdir(join(dir, 'input'));
+    const reading = BASE.replace('input/*.json*', 'input/**/*.json*');
+    const cases: [string, RegExp][] = [
+      ['landing: { dir: "input/landing" }\n', /cartlens\.yaml:4: landing\.dir: .*\/input\/landing is inside the input folder, where source\.path \(input\/\*\*\/\*\.json\*\) reads: the next run would read cartlens's own files as input/],
+      ['landing: { scratch_dir: "input/tmp" }\n', /landing\.scratch_dir: .*\/input\/tmp is inside the input folder, where source\.path/],
+      ['export: { type: local, dir: "input/exports" }\n', /export\.dir: .*\/input\/exports is inside the input folder, where source\.path/],
+    ];
+    for (const [extra, expected] of cases) expect(problemOf(dir, extra, reading), extra).toMatch(expected);
+    // Through a link to the input folder, the same.
+    await symlink(join(dir, 'input'), join(dir, 'linked'));
+    expect(problemOf(dir, 'export: { type: local, dir: "linked/exports" }\n', reading)).toMatch(/export\.dir: .*\/input\/exports is inside the input folder/);
+    // The glob decides: one that does not go down there, or a hidden folder it never enters, is fine.
+    expect(problemOf(dir, 'landing: { dir: "input/landing" }\nexport: { type: local, dir: "input/exports" }\n')).toBeNull();
+    expect(problemOf(dir, 'landing: { dir: "input/.cartlens/landing" }\n', reading)).toBeNull();
+    const everything = BASE.replace('input/*.json*', '**/*.json*');
+    expect(problemOf(dir, '', everything.replace(/^warehouse: .*$/m, ''))).toBeNull(); // the defaults are under .cartlens/
+    expect(problemOf(dir, 'export: { type: local, dir: "exports" }\n', everything)).toMatch(/export\.dir: .*\/exports is inside the input folder, where source\.path \(\*\*\/\*\.json\*\) reads/);
+  });
+
   it('`validate` reports an overlap with the key, and exits 1', async () => {
     const dir = await tempDir();
     const config = await writeConfigWithLanding(dir, '{ dir: "state/landing", scratch_dir: "input" }');
@@ -72,6 +93,19 @@ describe('folders that cartlens writes in', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^error: .*cartlens\.yaml:\d+: landing\.scratch_dir: .*\/input is the input folder \(source\.path\) — give cartlens folders of its own/);
     expect(result.stdout).not.toContain('ok');
+  });
+
+  it('`validate` and `run` refuse an export folder inside the input under `**`, naming the key; nothing is read', async () => {
+    const dir = await tempDir();
+    await writeInput(dir, { 'a.json': [ev('page_view')] });
+    const config = await writeConfig(dir);
+    await writeFile(config, (await readFile(config, 'utf8')).replace('input/*.json*', 'input/**/*.json*').replace('dir: "exports"', 'dir: "input/exports"'));
+    for (const command of ['validate', 'run']) {
+      const result = await cli([command, '--config', config]);
+      expect(result.code, command).toBe(1);
+      expect(result.stderr, command).toMatch(/^error: .*cartlens\.yaml:3: export\.dir: .*\/input\/exports is inside the input folder, where source\.path \(input\/\*\*\/\*\.json\*\) reads/m);
+    }
+    expect(await readdir(dir)).not.toContain('state');
   });
 });
 

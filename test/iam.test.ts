@@ -147,6 +147,7 @@ describe('IAM as code', () => {
     expect(findings.map((f) => [f.at.split(' ')[0], f.rule])).toEqual([
       ['bindings[0]', 'primitive-role'],
       ['bindings[1]', 'public-member'],
+      ['bindings[2]', 'project-storage-role'],
       ['bindings[2]', 'admin-role'],
       ['bindings[3]', 'admin-role'],
       ['bindings[4]', 'service-account-key'],
@@ -168,6 +169,34 @@ describe('IAM as code', () => {
     const plan = await cli(['iam', 'plan', file]);
     expect(plan.code).toBe(1);
     expect(plan.stdout).toBe('');
+  });
+
+  it('refuses project-wide storage roles and whole-domain members, naming the file, role and member', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'wide.yaml');
+    await writeFile(
+      file,
+      `project: p1
+bindings:
+  - { member: "group:bi-readers@my-store.example", role: roles/storage.objectViewer, resource: { type: project } }
+  - { member: "domain:my-store.example", role: roles/storage.objectViewer, resource: { type: bucket, name: b1, prefix: exports/ } }
+  - { member: "domain:my-store.example", role: roles/bigquery.dataViewer, resource: { type: dataset, name: d1 } }
+  - { member: "group:bi-readers@my-store.example", role: roles/storage.objectViewer, resource: { type: bucket, name: b1, prefix: exports/ } }
+  - { member: "group:bi-readers@my-store.example", role: roles/bigquery.jobUser, resource: { type: project } }
+`,
+    );
+    const findings = lintPolicy(await loadPolicy(file));
+    expect(findings.map((f) => [f.at, f.rule])).toEqual([
+      ['bindings[0] (group:bi-readers@my-store.example roles/storage.objectViewer)', 'project-storage-role'],
+      ['bindings[1] (domain:my-store.example roles/storage.objectViewer)', 'public-member'],
+      ['bindings[2] (domain:my-store.example roles/bigquery.dataViewer)', 'public-member'],
+    ]);
+    expect(findings[0]!.message).toMatch(/^roles\/storage\.objectViewer on the whole project reaches every bucket/);
+    expect(findings[1]!.message).toMatch(/^domain:my-store\.example grants roles\/storage\.objectViewer to every account of the domain/);
+
+    const lint = await cli(['iam', 'lint', file]);
+    expect(lint.code).toBe(1);
+    expect(lint.stdout.split('\n').slice(0, 3)).toEqual(findings.map((f) => `${file}: ${f.at}: ${f.rule}: ${f.message}`));
   });
 
   it('names the line and key of a malformed policy', async () => {

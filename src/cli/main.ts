@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { CartlensError } from '../util/errors.js';
 import { quietMetadataLookupWarnings } from '../util/google-warnings.js';
+import { dropOutputOnClosedPipes } from './closed-pipes.js';
 import { runCommand } from './commands/run.js';
 import { demoCommand } from './commands/demo.js';
 import { validateCommand } from './commands/validate.js';
@@ -17,9 +18,12 @@ import { serveCommand } from './commands/serve.js';
 import { publishCommand } from './commands/publish.js';
 import { extractCommand } from './commands/extract.js';
 import { dataformCommand } from './commands/dataform.js';
+import { rotateUserKeyCommand } from './commands/rotate-user-key.js';
 
 // google-auth warns off Google Cloud that it found no metadata server; cartlens reports the real problem.
 quietMetadataLookupWarnings();
+// A reader that stops early (`| head`) ends nothing: the command finishes with its own exit code.
+dropOutputOnClosedPipes();
 
 const program = new Command('cartlens')
   .description("Turns an online store's cart events into daily cart metrics published as CSV files.")
@@ -43,6 +47,7 @@ statusCommand(program);
 backfillCommand(program);
 scheduleCommand(program);
 serveCommand(program);
+rotateUserKeyCommand(program);
 
 // The one place that ends the process: commands return an exit code or throw.
 try {

@@ -1,10 +1,10 @@
 import { realpathSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { LineCounter, parseDocument, isScalar, type Document } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../util/errors.js';
-import { inputFolderOf } from '../sources/ga4-export-files/files-source.js';
+import { globEnters, inputFolderOf } from '../sources/ga4-export-files/files-source.js';
 import { configSchema, type CartlensConfig } from './schema.js';
 
 export interface LoadedConfig {
@@ -59,7 +59,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   if (overlaps.length > 0) {
     throw new ConfigError(
       overlaps.map(({ key, problem }) => `${where(file, key.split('.'), doc, lineCounter)}: ${key}: ${problem}`).join('; '),
-      'give cartlens folders of its own: the landing, scratch and export folders may not hold the input, the warehouse, the config file or one another',
+      'give cartlens folders of its own: the landing, scratch and export folders may not hold the input, the warehouse, the config file or one another, nor lie where source.path reads',
     );
   }
   return { config, file, baseDir };
@@ -211,7 +211,7 @@ interface Place {
  * The landing, scratch and export folders (and the demo's folder, which it regenerates whole) may
  * not equal or contain the input, the warehouse, the config's folder or one another: cartlens
  * deletes inside them. The one nesting allowed is the scratch folder inside the landing folder,
- * its default place.
+ * its default place. Nor may they lie inside the input folder where the glob reads.
  */
 function folderOverlaps(config: CartlensConfig, baseDir: string): { key: string; problem: string }[] {
   const written: Place[] = [
@@ -226,6 +226,18 @@ function folderOverlaps(config: CartlensConfig, baseDir: string): { key: string;
     ...(config.warehouse.type === 'duckdb' ? [{ key: 'warehouse.path', path: canonical(config.warehouse.path), what: 'the warehouse (warehouse.path)' }] : []),
   ];
   const problems: { key: string; problem: string }[] = [];
+  // The other way round: a folder cartlens writes in, inside the input folder where the glob
+  // reads (`input/**`), would be read back as input by the next run.
+  if (config.source.type === 'ga4-export-files') {
+    const pattern = config.source.path;
+    const input = inputFolderOf(pattern, baseDir);
+    const canonicalInput = canonical(input);
+    for (const place of written) {
+      if (inside(place.path, canonicalInput) && globEnters(pattern, baseDir, join(input, relative(canonicalInput, place.path)))) {
+        problems.push({ key: place.key, problem: `${place.path} is inside the input folder, where source.path (${pattern}) reads: the next run would read cartlens's own files as input` });
+      }
+    }
+  }
   for (const place of written) {
     for (const other of kept) {
       if (place.path === other.path) problems.push({ key: place.key, problem: `${place.path} is ${other.what}` });

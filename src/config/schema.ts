@@ -130,9 +130,14 @@ export const configSchema = z
         dir: z.string().default('.cartlens/landing'),
         /** Decompressed copies live here during a run only. */
         scratch_dir: z.string().optional(),
+        /**
+         * A .gz file may expand to at most this many times its size (GA4 exports expand 5–20×);
+         * past it, and past 64 MiB, the file is refused as a gzip bomb and the other files run.
+         */
+        max_expansion_ratio: z.number().min(1).default(100),
       })
       .strict()
-      .default({ dir: '.cartlens/landing' }),
+      .default({ dir: '.cartlens/landing', max_expansion_ratio: 100 }),
     /** The GA4 property's clock: what "yesterday" and "final" mean (never the machine's UTC date). */
     property: z
       .object({
@@ -189,6 +194,17 @@ export const configSchema = z
       })
       .strict()
       .default({ rate_points: 5, relative_change: 0.3 }),
+    /** What a run may do to dates already published (docs/operations.md). */
+    guards: z
+      .object({
+        /**
+         * A republish that would lower a date's sessions by more than this share of what was
+         * published (0.2 = 20%) is withheld as a blocking failure, unless the run says --accept-shrink.
+         */
+        max_shrink_share: z.number().min(0).max(1).default(0.2),
+      })
+      .strict()
+      .default({ max_shrink_share: 0.2 }),
     /** How long identifiable raw data is kept (LGPD: no longer than needed). */
     retention: z
       .object({

@@ -163,15 +163,25 @@ function fail(response: ServerResponse, error: unknown): void {
 /** Bearer header, cookie, or ?token= (which the handler then moves into the cookie). */
 function authorized(request: IncomingMessage, url: URL, token: string): boolean {
   const bearer = /^Bearer (.+)$/i.exec(request.headers.authorization ?? '')?.[1];
-  const cookie = (request.headers.cookie ?? '')
-    .split(';')
-    .map((part) => part.trim().split('='))
-    .find(([name]) => name === TOKEN_COOKIE)?.[1];
-  const offered = bearer ?? url.searchParams.get('token') ?? (cookie === undefined ? undefined : decodeURIComponent(cookie));
+  const offered = bearer ?? url.searchParams.get('token') ?? tokenCookie(request.headers.cookie);
   if (offered === undefined) return false;
   // Compare digests in constant time: equal lengths, and no early exit on the first difference.
   const digest = (value: string) => createHash('sha256').update(value).digest();
   return timingSafeEqual(digest(offered), digest(token));
+}
+
+/** The token cookie's value; undefined when absent or not one we set (a malformed `%` escape). */
+function tokenCookie(header: string | undefined): string | undefined {
+  const raw = (header ?? '')
+    .split(';')
+    .map((part) => part.trim().split('='))
+    .find(([name]) => name === TOKEN_COOKIE)?.[1];
+  if (raw === undefined) return undefined;
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Links to a day's files (the view's): served by the dashboard from a local export folder, or the bucket's object URLs. */

@@ -1,21 +1,9 @@
 import { stringify } from 'csv-stringify/sync';
+import { withControlPictures } from '../util/control-pictures.js';
 import type { PublishedTable } from './published-tables.js';
 
 /** A leading character a spreadsheet reads as the start of a formula (or hides one behind). */
 const FORMULA_START = /^[=+\-@\t\r\n]/;
-
-/** Control characters other than tab, CR and LF (which RFC 4180 quoting carries): C0 and DEL. */
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
-
-/**
- * Writes each control character as its Unicode Control Picture (NUL → U+2400 `␀`, DEL → U+2421
- * `␡`): visible, one to one (two item_ids that differ only there stay two keys, as dropping would
- * not keep them), and no NUL for a C-string or `COPY` reader to choke on (docs/decisions.md).
- */
-function withoutControls(cell: string): string {
-  return cell.replace(CONTROL, (c) => String.fromCharCode(c === '\u007f' ? 0x2421 : 0x2400 + c.charCodeAt(0)));
-}
 
 /** Cells as the warehouse formatted them (text, or null for NULL), in the table's column order. */
 export type CsvRow = (string | null)[];
@@ -48,7 +36,7 @@ export function formatCsv(table: PublishedTable, rows: CsvRow[], header: boolean
   const records = rows.map((row) =>
     row.map((cell, i) => {
       if (cell === null) return cell;
-      const visible = withoutControls(cell);
+      const visible = withControlPictures(cell);
       return guarded[i] && FORMULA_START.test(visible) ? `'${visible}` : visible;
     }),
   );

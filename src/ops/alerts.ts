@@ -1,18 +1,23 @@
-import type { Anomaly } from './anomalies.js';
+import type { AlertedAnomaly, Anomaly } from './anomalies.js';
 
 /** What an alert says: one line for people, and the failing days for machines. */
 export interface Alert {
   text: string;
   /** Each day with its status (`failed`, `deferred`, `provisional`, or `anomaly` with its one-line summary as the reason). */
   days: { date: string; status: string; reason: string | null }[];
-  /** An anomaly alert's checks: metrics, baselines, changes and drivers (src/ops/anomalies.ts). */
-  anomalies?: Anomaly[];
+  /**
+   * An anomaly alert's checks: metrics, baselines, changes and drivers (src/ops/anomalies.ts), and
+   * in a run's alert `alerted`, the metrics whose judgement is new (each is alerted once).
+   */
+  anomalies?: (Anomaly | AlertedAnomaly)[];
 }
 
 export interface AlertOptions {
   retries: number;
   sleep: (ms: number) => Promise<void>;
   timeoutMs: number;
+  /** All attempts and waits together end within this (a webhook that never answers cannot hold a run). */
+  totalMs?: number;
 }
 
 /**
@@ -23,6 +28,7 @@ export interface AlertOptions {
  * webhook's URL is itself a secret and is never logged. Returns whether it was delivered.
  */
 export async function sendAlert(url: string, alert: Alert, options: AlertOptions): Promise<boolean> {
+  const deadline = performance.now() + (options.totalMs ?? Number.POSITIVE_INFINITY);
   for (let attempt = 0; ; attempt++) {
     let status = 0;
     try {
@@ -30,7 +36,7 @@ export async function sendAlert(url: string, alert: Alert, options: AlertOptions
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(alert),
-        signal: AbortSignal.timeout(options.timeoutMs),
+        signal: AbortSignal.timeout(Math.max(1, Math.min(options.timeoutMs, deadline - performance.now()))),
       });
       status = response.status;
       if (response.ok) return true;
@@ -38,8 +44,15 @@ export async function sendAlert(url: string, alert: Alert, options: AlertOptions
       status = 0; // network error or timeout: worth another try
     }
     if ((status >= 400 && status < 500) || attempt >= options.retries) return false;
-    await options.sleep(Math.round(2 ** attempt * 500 * (0.5 + Math.random())));
+    const wait = Math.round(2 ** attempt * 500 * (0.5 + Math.random()));
+    if (performance.now() + wait >= deadline) return false;
+    await options.sleep(wait);
   }
+}
+
+/** How every alert is sent: 10 s per attempt, and at most 30 s in all, retries and waits included. */
+export function webhookDelivery(retries: number): AlertOptions {
+  return { retries, timeoutMs: 10_000, totalMs: 30_000, sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) };
 }
 
 export function alertFor(days: Alert['days']): Alert {

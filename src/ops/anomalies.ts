@@ -3,7 +3,7 @@ import { addDays } from '../pipeline/due-dates.js';
 import type { DateReport } from '../pipeline/report.js';
 import type { Dialect, MaterializationDialect } from '../warehouse/dialect.js';
 import type { Row, Warehouse } from '../warehouse/warehouse.js';
-import { sendAlert, type Alert } from './alerts.js';
+import { sendAlert, webhookDelivery, type Alert } from './alerts.js';
 
 /**
  * Anomaly checks of published dates (issue 13, item 3). Each published date's
@@ -96,6 +96,16 @@ export type Anomaly = Extract<AnomalyCheck, { judged: true }> & { drivers: { seg
 export function isAnomaly(check: AnomalyCheck): check is Anomaly {
   return check.judged && check.beyond.length > 0 && check.drivers !== null;
 }
+
+/** A metric's judgement as kept per date (`anomaly_judgements`): within its threshold, or beyond it upwards or downwards. */
+export type Judgement = 'normal' | 'high' | 'low';
+
+export function judgementOf(metric: MetricJudgement): Judgement {
+  return !metric.beyond ? 'normal' : (metric.change ?? 0) > 0 ? 'high' : 'low';
+}
+
+/** A date's anomaly as alerted: `alerted` are its metrics whose judgement is new (all that are beyond, the first time). */
+export type AlertedAnomaly = Anomaly & { alerted: AnomalyMetric[] };
 
 /** The same weekday of the 4 weeks before `date`, oldest first. */
 export function baselineDates(date: string): string[] {
@@ -303,9 +313,10 @@ export function formatMetric(m: MetricJudgement): string {
 /**
  * An anomaly in one line, for the alert, the CLI's log, report.html and the dashboard's badge:
  * `2026-12-06: cart_abandonment_rate 62.5% vs 31.3% (+31.2 pp); drivers: device=mobile +120.00, …; items: item A (Item A) +60.00, …`.
+ * `only`: the metrics to name (an alert names those whose judgement is new); default, all beyond.
  */
-export function formatAnomaly(anomaly: Anomaly): string {
-  const metrics = anomaly.metrics.filter((m) => m.beyond).map(formatMetric).join(', ');
+export function formatAnomaly(anomaly: Anomaly, only: readonly AnomalyMetric[] = anomaly.beyond): string {
+  const metrics = anomaly.metrics.filter((m) => only.includes(m.metric)).map(formatMetric).join(', ');
   const list = (drivers: AnomalyDriver[]) => (drivers.length === 0 ? 'none' : drivers.map(formatDriver).join(', '));
   return `${anomaly.date}: ${metrics}; drivers: ${list(anomaly.drivers.segments)}; items: ${list(anomaly.drivers.items)}`;
 }
@@ -313,13 +324,17 @@ export function formatAnomaly(anomaly: Anomaly): string {
 /** Most dates an alert's text lists; the rest are counted (a backfill can judge a year). */
 const ALERT_TEXT_DATES = 10;
 
-/** The webhook's message for the anomalies of a run: one line per date, and the checks for machines. */
-export function anomalyAlert(anomalies: readonly Anomaly[]): Alert {
-  const lines = anomalies.slice(0, ALERT_TEXT_DATES).map(formatAnomaly);
+/**
+ * The webhook's message for the anomalies of a run: one line per date (naming the metrics it
+ * alerts, when it says which), and the checks for machines.
+ */
+export function anomalyAlert(anomalies: readonly (Anomaly & { alerted?: AnomalyMetric[] })[]): Alert {
+  const line = (a: (typeof anomalies)[number]) => formatAnomaly(a, a.alerted);
+  const lines = anomalies.slice(0, ALERT_TEXT_DATES).map(line);
   const more = anomalies.length > ALERT_TEXT_DATES ? `\n… and ${anomalies.length - ALERT_TEXT_DATES} more date(s)` : '';
   return {
     text: `cartlens: ${anomalies.length} day(s) with an anomaly:\n${lines.join('\n')}${more}`,
-    days: anomalies.map((a) => ({ date: a.date, status: 'anomaly', reason: formatAnomaly(a) })),
+    days: anomalies.map((a) => ({ date: a.date, status: 'anomaly', reason: line(a) })),
     anomalies: [...anomalies],
   };
 }
@@ -335,7 +350,7 @@ function signed(n: number, format: (n: number) => string): string {
 
 /**
  * After a run publishes: judges its published dates, puts each date's check in its run report
- * (`DateReport.anomalies`) and returns the anomalies. Best effort: the numbers are already
+ * (`DateReport.anomalies`) and returns the checks. Best effort: the numbers are already
  * published, so a check that cannot be made is reported on each date, never fails the run.
  */
 export async function checkPublishedDates(
@@ -343,14 +358,14 @@ export async function checkPublishedDates(
   reports: DateReport[],
   thresholds: AnomalyThresholds,
   step: (message: string, fields?: Record<string, unknown>) => void,
-): Promise<Anomaly[]> {
+): Promise<AnomalyCheck[]> {
   const published = reports.filter((r) => r.status === 'published');
   if (published.length === 0) return [];
   let checks: AnomalyCheck[];
   try {
     checks = await detectAnomalies(warehouse, published.map((r) => r.date), thresholds);
   } catch (error) {
-    const reason = `the anomaly check failed: ${((error as Error)?.message ?? String(error)).split('\n')[0]}`;
+    const reason = `the anomaly check failed: ${firstLine(error)}`;
     step(`warning: ${reason}`, { step: 'anomalies' });
     checks = published.map((r) => ({ date: r.date, judged: false, reason, baseline_dates: baselineDates(r.date) }));
   }
@@ -359,16 +374,74 @@ export async function checkPublishedDates(
   const notJudged = checks.filter((c) => !c.judged).length;
   step(`anomaly check: ${anomalies.length} anomalous of ${checks.length - notJudged} judged date(s)${notJudged > 0 ? `, ${notJudged} not judged (the run report says why)` : ''}`, { step: 'anomalies' });
   for (const anomaly of anomalies) step(`anomaly ${formatAnomaly(anomaly)}`, { step: 'anomalies', date: anomaly.date });
-  return anomalies;
+  return checks;
 }
 
-/** Posts a run's anomalies to the alert webhook, when alerts are configured (best effort, as every alert). */
-export async function notifyAnomalies(alerts: CartlensConfig['alerts'], anomalies: readonly Anomaly[], step: (message: string) => void): Promise<void> {
-  if (!alerts || anomalies.length === 0) return;
-  const delivered = await sendAlert(alerts.webhook_url, anomalyAlert(anomalies), {
-    retries: alerts.retries,
-    timeoutMs: 10_000,
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+function firstLine(error: unknown): string {
+  return ((error as Error)?.message ?? String(error)).split('\n')[0]!;
+}
+
+/** The SQL of the judgements kept per date and metric, as text (the ZetaSQL test analyzes it). */
+export function judgementSql(dialect: Dialect & MaterializationDialect): {
+  read(dates: readonly string[]): string;
+  replace(rows: readonly { date: string; metric: AnomalyMetric; judgement: Judgement }[], runId: string): string[];
+} {
+  const table = dialect.tableName('anomaly_judgements', false);
+  return {
+    read: (dates) => `SELECT ${dialect.csvText('date', 't.date')} AS day, t.metric, t.judgement FROM ${table} AS t WHERE t.date IN ${dialect.dateList(dates)}`,
+    replace: (rows, runId) => [
+      `DELETE FROM ${table} WHERE date IN ${dialect.dateList([...new Set(rows.map((r) => r.date))])}`,
+      `INSERT INTO ${table} VALUES ${rows.map((r) => `(${dialect.dateLiteral(r.date)}, ${dialect.stringLiteral(r.metric)}, ${dialect.stringLiteral(r.judgement)}, ${dialect.stringLiteral(runId)})`).join(', ')}`,
+    ],
+  };
+}
+
+/**
+ * While the warehouse is open, after the run's checks: keeps each judged date's judgement per
+ * metric (`anomaly_judgements`) and returns what to alert: the anomalies with a metric whose
+ * judgement is new. An anomaly is alerted once per date and metric, and again only when it turns
+ * (high to low, or back after a normal judgement); a return to normal is kept, not alerted. A date
+ * not judged keeps its record. Best effort like the check: a record that cannot be read or written
+ * is warned about, and its anomalies are alerted (twice rather than never).
+ */
+export async function recordAnomalyJudgements(
+  warehouse: Warehouse,
+  checks: readonly AnomalyCheck[],
+  runId: string,
+  step: (message: string) => void,
+): Promise<AlertedAnomaly[]> {
+  const judged = checks.filter((c): c is Extract<AnomalyCheck, { judged: true }> => c.judged);
+  if (judged.length === 0) return [];
+  const sql = judgementSql(warehouse.dialect);
+  const key = (date: string, metric: string) => `${date} ${metric}`;
+  const kept = new Map<string, Judgement>();
+  try {
+    for (const row of await warehouse.query(sql.read(judged.map((c) => c.date)))) kept.set(key(String(row.day), String(row.metric)), String(row.judgement) as Judgement);
+  } catch (error) {
+    step(`warning: the anomaly judgements could not be read, every anomaly is alerted: ${firstLine(error)}`);
+  }
+  const isNew = (date: string, m: MetricJudgement) => judgementOf(m) !== (kept.get(key(date, m.metric)) ?? 'normal');
+  const changed = judged.filter((c) => c.metrics.some((m) => judgementOf(m) !== kept.get(key(c.date, m.metric))));
+  if (changed.length > 0) {
+    const rows = changed.flatMap((c) => c.metrics.map((m) => ({ date: c.date, metric: m.metric, judgement: judgementOf(m) })));
+    try {
+      for (const statement of sql.replace(rows, runId)) await warehouse.execute(statement);
+    } catch (error) {
+      step(`warning: the anomaly judgements could not be kept, the next run alerts them again: ${firstLine(error)}`);
+    }
+  }
+  const anomalies = judged.filter(isAnomaly);
+  const alerted = anomalies.flatMap((a) => {
+    const metrics = a.metrics.filter((m) => m.beyond && isNew(a.date, m)).map((m) => m.metric);
+    return metrics.length > 0 ? [{ ...a, alerted: metrics }] : [];
   });
+  if (anomalies.length > 0) step(`anomaly alert: ${alerted.length} of ${anomalies.length} anomalous date(s) with a new judgement`);
+  return alerted;
+}
+
+/** Posts a run's new anomalies to the alert webhook, when alerts are configured (best effort, as every alert), after the warehouse is closed. */
+export async function notifyAnomalies(alerts: CartlensConfig['alerts'], anomalies: readonly AlertedAnomaly[], step: (message: string) => void): Promise<void> {
+  if (!alerts || anomalies.length === 0) return;
+  const delivered = await sendAlert(alerts.webhook_url, anomalyAlert(anomalies), webhookDelivery(alerts.retries));
   step(delivered ? `anomaly alert sent for ${anomalies.length} day(s)` : 'warning: the anomaly alert could not be delivered to the webhook');
 }

@@ -1,13 +1,12 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, statSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
-import { once } from 'node:events';
-import { Transform, type TransformCallback } from 'node:stream';
-import { NormalizeLineEnds } from '../util/line-ends.js';
-import { pipeline } from 'node:stream/promises';
+import { basename, dirname, join } from 'node:path';
+import { Transform, Writable, type TransformCallback } from 'node:stream';
+import { finished, pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { InputError } from '../util/errors.js';
+import { NormalizeLineEnds } from '../util/line-ends.js';
+import { DiskError, InputError, writeFailure } from '../util/errors.js';
 import type { InputFile } from '../sources/source.js';
 
 /** A file landed for a run: the unchanged copy, and the plain-text copy the warehouse reads. */
@@ -21,13 +20,39 @@ export interface LandedFile {
   landedPath: string;
   /** Decompressed, line ends normalized (NormalizeLineEnds): scratch, deleted after the run. */
   plainPath: string;
+  /**
+   * Why the file is not read (a .gz past landing.max_expansion_ratio), in one line naming it.
+   * The landed copy is kept all the same; the scratch copy is empty, so the file has no lines.
+   */
+  refused?: string;
 }
+
+/**
+ * Below this many decompressed bytes a .gz is never refused, whatever its ratio: a small file of
+ * repetitive lines compresses far better than a day's export, and is harmless.
+ */
+export const EXPANSION_FLOOR_BYTES = 64 * 1024 * 1024;
+
+export interface LandingOptions {
+  /** `landing.max_expansion_ratio`: a .gz may expand to this many times its size (past the floor). */
+  maxExpansionRatio: number;
+  /** EXPANSION_FLOOR_BYTES; a test lowers it rather than write 64 MiB. */
+  expansionFloorBytes: number;
+  /** Opens a file to write: the file-system seam through which a test fills a disk. */
+  createWriteStream: (path: string) => Writable;
+}
+
+const DEFAULT_OPTIONS: LandingOptions = {
+  maxExpansionRatio: 100, // landing.max_expansion_ratio's default (config/schema.ts)
+  expansionFloorBytes: EXPANSION_FLOOR_BYTES,
+  createWriteStream: (path) => createWriteStream(path),
+};
 
 /**
  * Lands input files unchanged under `<landing>/objects/` (content-addressed by SHA-256, so the
  * same file landed twice is stored once) and writes `<landing>/runs/<run id>.json`, the run's
  * manifest. In the same single read it writes the decompressed scratch copy the warehouse scans
- * in parallel (gzip cannot be split across threads).
+ * in parallel (gzip cannot be split across threads). A failure leaves no partial file behind.
  */
 export async function landFiles(
   files: InputFile[],
@@ -35,70 +60,238 @@ export async function landFiles(
   scratchDir: string,
   runId: string,
   onBytes: (bytes: number) => void,
+  options: Partial<LandingOptions> = {},
 ): Promise<LandedFile[]> {
+  const settings = { ...DEFAULT_OPTIONS, ...options };
   const objectsDir = join(landingDir, 'objects');
-  await mkdir(objectsDir, { recursive: true });
-  await mkdir(join(landingDir, 'runs'), { recursive: true });
-  await mkdir(scratchDir, { recursive: true });
+  const manifestPath = join(landingDir, 'runs', `${runId}.json`);
+  await Promise.all([mkdir(objectsDir, { recursive: true }), mkdir(dirname(manifestPath), { recursive: true })]).catch((error: unknown) => {
+    throw landingWriteError(landingDir, undefined, error);
+  });
+  await mkdir(scratchDir, { recursive: true }).catch((error: unknown) => {
+    throw scratchWriteError(scratchDir, undefined, error);
+  });
   // Two files at a time: gzip is one thread per file, and a day of files should use both cores.
+  // After a failure no new file starts, and the other one in flight is let finish (and clean up
+  // after itself) before the failure is raised: nothing partial is left behind.
   const landed: LandedFile[] = new Array(files.length);
   let next = 0;
+  let failure: { error: unknown } | undefined;
   const worker = async () => {
-    for (let index = next++; index < files.length; index = next++) {
-      landed[index] = await landOne(files[index]!, index, objectsDir, scratchDir, runId, onBytes);
+    for (let index = next++; index < files.length && !failure; index = next++) {
+      try {
+        landed[index] = await landOne(files[index]!, index, { landingDir, objectsDir, scratchDir }, runId, onBytes, settings);
+      } catch (error) {
+        failure ??= { error };
+      }
     }
   };
   await Promise.all([worker(), worker()]);
+  if (failure) {
+    // The files landed whole stay (content-addressed, as any landed input); their scratch copies go.
+    await Promise.all(landed.map((file) => rm(file.plainPath, { force: true })));
+    throw failure.error;
+  }
   const manifest = { run_id: runId, landed_at: new Date().toISOString(), files: landed.map(({ plainPath: _scratch, ...rest }) => rest) };
-  const manifestPath = join(landingDir, 'runs', `${runId}.json`);
-  await writeFile(`${manifestPath}.tmp`, JSON.stringify(manifest, null, 2));
-  await rename(`${manifestPath}.tmp`, manifestPath);
+  try {
+    await writeFile(`${manifestPath}.tmp`, JSON.stringify(manifest, null, 2));
+    await rename(`${manifestPath}.tmp`, manifestPath);
+  } catch (error) {
+    await rm(`${manifestPath}.tmp`, { force: true });
+    throw landingWriteError(landingDir, undefined, error);
+  }
   return landed;
 }
 
-async function landOne(file: InputFile, index: number, objectsDir: string, scratchDir: string, runId: string, onBytes: (bytes: number) => void): Promise<LandedFile> {
+interface Folders {
+  landingDir: string;
+  objectsDir: string;
+  scratchDir: string;
+}
+
+/** The part of landing a stream failed in: what an error is about (the input, a disk, gzip). */
+type Step = 'read' | 'land' | 'gunzip' | 'scratch';
+
+async function landOne(file: InputFile, index: number, folders: Folders, runId: string, onBytes: (bytes: number) => void, options: LandingOptions): Promise<LandedFile> {
   const name = basename(file.path);
   // A zero-byte .gz is an empty file, as an empty .json is (gunzip calls it a truncated stream).
   // Its size is read now, not taken from the listing: a missing file fails below, naming it.
-  const empty = await stat(file.path).then((info) => info.size === 0, () => false);
-  const gzipped = name.toLowerCase().endsWith('.gz') && !empty;
-  const tmpLanded = join(objectsDir, `.${runId}-${index}.tmp`);
-  const plainPath = join(scratchDir, `${String(index).padStart(5, '0')}.ndjson`);
+  const size = await stat(file.path).then((info) => info.size, () => undefined);
+  const gzipped = name.toLowerCase().endsWith('.gz') && size !== 0;
+  const tmpLanded = join(folders.objectsDir, `.${runId}-${index}.tmp`);
+  const plainPath = join(folders.scratchDir, `${String(index).padStart(5, '0')}.ndjson`);
+  const expansionLimit = Math.max(options.maxExpansionRatio * (size ?? 0), options.expansionFloorBytes);
+  let sha256: string;
+  let refused: string | undefined;
+  let reported = 0;
+  try {
+    sha256 = await copy(file.path, tmpLanded, { path: plainPath, gzipped, expansionLimit }, (bytes) => {
+      reported += bytes;
+      onBytes(bytes);
+    }, options);
+  } catch (error) {
+    if (!(error instanceof ExpansionLimitReached)) throw describeFailure(file, gzipped, folders, error);
+    // A gzip bomb: its decompression stopped at the bound. It is landed unchanged all the same (in
+    // a second read, without gunzip, counting only the bytes the first read did not) and has no
+    // lines; the other files run.
+    refused =
+      `${file.path}: refused, not read: it decompresses to more than landing.max_expansion_ratio (${options.maxExpansionRatio}) × its ${formatBytes(size ?? 0)} ` +
+      `and more than ${formatBytes(options.expansionFloorBytes)} (a gzip bomb, or not a GA4 export) — its landed copy is kept; if the file is genuine, raise landing.max_expansion_ratio and run again`;
+    let read = 0;
+    try {
+      sha256 = await copy(file.path, tmpLanded, undefined, (bytes) => onBytes(Math.max(0, Math.min(bytes, (read += bytes) - reported))), options);
+      await writeFile(plainPath, '').catch((cause: unknown) => {
+        throw new StepFailure('scratch', cause);
+      });
+    } catch (second) {
+      await Promise.all([rm(tmpLanded, { force: true }), rm(plainPath, { force: true })]);
+      throw describeFailure(file, false, folders, second);
+    }
+  }
+  const landedPath = join(folders.objectsDir, `${sha256}${extensionOf(name)}`);
+  try {
+    const already = await stat(landedPath).then(() => true, () => false);
+    if (already) await rm(tmpLanded, { force: true });
+    else await rename(tmpLanded, landedPath);
+  } catch (error) {
+    await Promise.all([rm(tmpLanded, { force: true }), rm(plainPath, { force: true })]);
+    throw landingWriteError(folders.landingDir, file.path, error);
+  }
+  return { index, sourcePath: file.path, sha256, bytes: file.bytes, landedPath, plainPath, ...(refused ? { refused } : {}) };
+}
+
+/** Raised inside the decompression when a .gz passes its expansion bound. */
+class ExpansionLimitReached extends Error {}
+
+/** A stream step's failure, with the step it happened in. */
+class StepFailure extends Error {
+  constructor(
+    readonly step: Step,
+    readonly error: unknown,
+  ) {
+    super((error as Error)?.message ?? String(error), { cause: error });
+  }
+}
+
+/**
+ * One read of `source`: its SHA-256, its unchanged copy at `landedTmp` and, given `scratch`, its
+ * decompressed copy (stopped with ExpansionLimitReached past `expansionLimit` decompressed bytes).
+ * On failure both copies are deleted, every stream closed, and the error says which step failed.
+ */
+async function copy(
+  source: string,
+  landedTmp: string,
+  scratch: { path: string; gzipped: boolean; expansionLimit: number } | undefined,
+  onBytes: (bytes: number) => void,
+  options: LandingOptions,
+): Promise<string> {
   const hash = createHash('sha256');
-  const landedOut = createWriteStream(tmpLanded);
-  // The landed copy is written beside the pipeline, not in it: its error is kept and raised here,
-  // never left unhandled (a write still in flight when a corrupt gzip stops the pipeline fails late).
-  let landedError: Error | undefined;
-  landedOut.on('error', (error) => (landedError ??= error));
-  const tee = new TeeToFile(landedOut, (chunk) => {
-    hash.update(chunk);
-    onBytes(chunk.length);
-  });
+  const steps = new Map<unknown, Step>();
+  const watch = <S extends NodeJS.ReadableStream | NodeJS.WritableStream>(stream: S, step: Step): S => {
+    // The first stream to emit an error is where it happened (pipeline then destroys the others with it).
+    stream.on('error', (error: unknown) => {
+      if (!steps.has(error)) steps.set(error, step);
+    });
+    return stream;
+  };
+  const landedOut = watch(options.createWriteStream(landedTmp), 'land');
+  const scratchOut = scratch ? watch(options.createWriteStream(scratch.path), 'scratch') : new Writable({ write: (_chunk, _encoding, done) => done() });
+  const decompress = scratch?.gzipped ? [watch(createGunzip({ chunkSize: 1 << 20 }), 'gunzip'), new ExpansionLimit(scratch.expansionLimit)] : [];
   try {
     await pipeline(
-      createReadStream(file.path, { highWaterMark: 1 << 20 }),
-      tee,
-      ...(gzipped ? [createGunzip({ chunkSize: 1 << 20 })] : []),
-      new NormalizeLineEnds(),
-      createWriteStream(plainPath),
+      watch(createReadStream(source, { highWaterMark: 1 << 20 }), 'read'),
+      new TeeToFile(landedOut, (chunk) => {
+        hash.update(chunk);
+        onBytes(chunk.length);
+      }),
+      ...decompress,
+      ...(scratch ? [new NormalizeLineEnds()] : []),
+      scratchOut,
     );
-    landedOut.end();
-    await once(landedOut, 'close');
-    if (landedError) throw landedError;
   } catch (error) {
-    landedOut.destroy();
-    await rm(tmpLanded, { force: true });
-    await rm(plainPath, { force: true });
-    const reason = (error as { code?: string }).code === 'ENOENT' ? 'the file disappeared while reading' : (error as Error).message;
-    const hint = gzipped ? 'the file is not valid gzip (truncated or corrupt): export it again, or remove it from source.path' : 'check that the file is readable';
-    throw new InputError(`${file.path}: cannot read: ${reason}`, hint, false, { cause: error });
+    await Promise.all([discard(landedOut), discard(scratchOut)]);
+    await Promise.all([rm(landedTmp, { force: true }), ...(scratch ? [rm(scratch.path, { force: true })] : [])]);
+    if (error instanceof ExpansionLimitReached) throw error;
+    throw new StepFailure(steps.get(error) ?? 'read', error);
   }
-  const sha256 = hash.digest('hex');
-  const landedPath = join(objectsDir, `${sha256}${extensionOf(name)}`);
-  const already = await stat(landedPath).then(() => true, () => false);
-  if (already) await rm(tmpLanded, { force: true });
-  else await rename(tmpLanded, landedPath);
-  return { index, sourcePath: file.path, sha256, bytes: file.bytes, landedPath, plainPath };
+  return hash.digest('hex');
+}
+
+/** Destroys a stream and waits until it has closed its file: only then can the file be deleted for good. */
+async function discard(stream: Writable): Promise<void> {
+  if (stream.closed) return;
+  stream.destroy();
+  await finished(stream).catch(() => undefined);
+}
+
+/** The one-line error for a file whose landing failed: about the input, the landing disk, the scratch disk, or gzip. */
+function describeFailure(file: InputFile, gzipped: boolean, folders: Folders, error: unknown): Error {
+  if (!(error instanceof StepFailure)) return error as Error;
+  switch (error.step) {
+    case 'land':
+      return landingWriteError(folders.landingDir, file.path, error.error);
+    case 'scratch':
+      return scratchWriteError(folders.scratchDir, file.path, error.error);
+    case 'gunzip':
+      return new InputError(`${file.path}: cannot read: ${error.message}`, 'the file is not valid gzip (truncated or corrupt): export it again, or remove it from source.path', false, { cause: error.error });
+    case 'read': {
+      const reason = (error.error as { code?: string }).code === 'ENOENT' ? 'the file disappeared while reading' : error.message;
+      const hint = gzipped ? 'check that the file is readable and is whole' : 'check that the file is readable';
+      return new InputError(`${file.path}: cannot read: ${reason}`, hint, false, { cause: error.error });
+    }
+    default: {
+      const unknown: never = error.step;
+      throw new Error(`unknown landing step ${String(unknown)}`);
+    }
+  }
+}
+
+/** landing.dir cannot take a write (the landed copy, a folder, the run's manifest). */
+function landingWriteError(landingDir: string, file: string | undefined, error: unknown): Error {
+  const failure = writeFailure(error);
+  if (!failure) return error as Error;
+  const what = file ? `cannot land ${file} in landing.dir ${landingDir}` : `cannot write in landing.dir ${landingDir}`;
+  return new DiskError(`${what}: ${failure.reason} on the disk mounted at ${mountPointOf(landingDir)}`, `${failure.fix} (or set landing.dir to a folder on another disk), then run again; no partial file was kept`, false, { cause: error });
+}
+
+/** The scratch folder (landing.scratch_dir) cannot take the decompressed copy: the disk, not the input. */
+function scratchWriteError(scratchDir: string, file: string | undefined, error: unknown): Error {
+  const failure = writeFailure(error);
+  if (!failure) return error as Error;
+  const what = file ? `cannot decompress ${file} into landing.scratch_dir ${scratchDir}` : `cannot write in landing.scratch_dir ${scratchDir}`;
+  return new DiskError(
+    `${what}: ${failure.reason} on the disk mounted at ${mountPointOf(scratchDir)}`,
+    `${failure.fix} (a run needs about 1.6 GB per million events there), or set landing.scratch_dir to a folder on another disk, then run again`,
+    false,
+    { cause: error },
+  );
+}
+
+/** The folder a disk is mounted at: the highest folder above `path` on the same device (`path` itself need not exist). */
+function mountPointOf(path: string): string {
+  let folder = path;
+  let device: number | undefined;
+  for (;;) {
+    try {
+      device ??= statSync(folder).dev;
+      break;
+    } catch {
+      if (dirname(folder) === folder) return folder;
+      folder = dirname(folder);
+    }
+  }
+  for (let parent = dirname(folder); parent !== folder; folder = parent, parent = dirname(folder)) {
+    if (statSync(parent, { throwIfNoEntry: false })?.dev !== device) return folder;
+  }
+  return folder;
+}
+
+function formatBytes(bytes: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  for (; value >= 1024 && unit < units.length - 1; unit++) value /= 1024;
+  return unit === 0 ? `${bytes} bytes` : `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
 }
 
 function extensionOf(name: string): string {
@@ -106,19 +299,44 @@ function extensionOf(name: string): string {
   return match?.[0] ?? '';
 }
 
-/** Passes chunks through unchanged while writing them to a second file, honouring back-pressure. */
+/**
+ * Passes chunks through unchanged while writing them to a second file, honouring back-pressure.
+ * The second file's failure is the pipeline's (never a wait for a `drain` that will not come),
+ * and the pipeline ends only once that file is written and closed.
+ */
 class TeeToFile extends Transform {
   constructor(
-    private readonly out: WriteStream,
+    private readonly out: Writable,
     private readonly onChunk: (chunk: Buffer) => void,
   ) {
     super();
+    out.on('error', (error) => this.destroy(error));
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     this.onChunk(chunk);
     if (this.out.write(chunk)) done(null, chunk);
     else this.out.once('drain', () => done(null, chunk));
+  }
+
+  override _flush(done: TransformCallback): void {
+    this.out.end();
+    finished(this.out).then(() => done(), done);
+  }
+}
+
+/** Counts decompressed bytes and fails with ExpansionLimitReached before passing on more than `limit`. */
+class ExpansionLimit extends Transform {
+  private total = 0;
+
+  constructor(private readonly limit: number) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.total += chunk.length;
+    if (this.total > this.limit) done(new ExpansionLimitReached(`decompressed past ${this.limit} bytes`));
+    else done(null, chunk);
   }
 }
 

@@ -7,6 +7,7 @@ import { API_MODELS_DIR, LOADED_RELATIONS, MODELS_DIR, planModels, readModels, t
 import { DEFAULT_REPORTS, type ReportDefinition } from '../sources/ga4-data-api/reports.js';
 import { createSource } from '../sources/index.js';
 import type { EventSource } from '../sources/source.js';
+import type { Headline } from './published-guards.js';
 import { apiDailyReport } from '../reports/api-report.js';
 import { eventsDailyReport, type DailyReportBuilder } from '../reports/daily-report.js';
 import { ConfigError, ModelGraphError } from '../util/errors.js';
@@ -29,6 +30,8 @@ export interface SourceOutputs {
    * tables), so that sources sharing an export root never overwrite each other's.
    */
   namespace: '' | 'ga4_api/';
+  /** What a published date is measured by when a republish would shrink it (guards.max_shrink_share). */
+  headline: Headline;
 }
 
 /** The GA4 Data API reports of a config (its own list, or the default cart reports). */
@@ -39,11 +42,11 @@ export function apiReports(config: CartlensConfig): ReportDefinition[] {
 /** What each kind of source publishes: events feed the contract's tables, the Data API its own. */
 export function outputsOf(source: EventSource, config: CartlensConfig): SourceOutputs {
   if (source.kind === 'ga4-data-api') {
-    return { modelsDir: API_MODELS_DIR, loadedRelations: apiReports(config).map((r) => `raw_ga4_api_${r.name}`), tables: API_TABLES, configAssertions: false, dailyReport: apiDailyReport, namespace: 'ga4_api/' };
+    return { modelsDir: API_MODELS_DIR, loadedRelations: apiReports(config).map((r) => `raw_ga4_api_${r.name}`), tables: API_TABLES, configAssertions: false, dailyReport: apiDailyReport, namespace: 'ga4_api/', headline: { table: 'ga4_api_funnel_daily', column: 'sessions' } };
   }
   // The remarketing audience is built and published only when the config asks for it.
   const tables = config.export.remarketing_audience ? [...PUBLISHED_TABLES, REMARKETING_AUDIENCE] : PUBLISHED_TABLES;
-  return { modelsDir: MODELS_DIR, loadedRelations: LOADED_RELATIONS, tables, configAssertions: true, dailyReport: eventsDailyReport, namespace: '' };
+  return { modelsDir: MODELS_DIR, loadedRelations: LOADED_RELATIONS, tables, configAssertions: true, dailyReport: eventsDailyReport, namespace: '', headline: { table: 'cart_funnel_daily', column: 'sessions' } };
 }
 
 export interface Calendar {

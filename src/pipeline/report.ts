@@ -36,6 +36,15 @@ export interface AssertionFailure {
   sample: Record<string, unknown>[];
 }
 
+/** Lines of a final published date that a run brought and set aside (src/pipeline/published-guards.ts). */
+export interface SetAsideDate {
+  date: string;
+  reason: 'late_for_final_date';
+  lines: number;
+  /** The inputs that hold them (file paths, or export tables). */
+  inputs: string[];
+}
+
 export interface DateReport {
   date: string;
   /**
@@ -72,7 +81,8 @@ export interface RunReport {
   warehouse: string;
   export_root: string;
   /** Each input (a file, or an export table) with what landing measured (files only) and its lines. */
-  files: { path: string; sha256: string | null; bytes: number | null; lines: number; blank_lines: number }[];
+  /** `refused`: why a file was landed but not read (a gzip bomb: docs/operations.md). */
+  files: { path: string; sha256: string | null; bytes: number | null; lines: number; blank_lines: number; refused?: string }[];
   /** Lines whose date cannot be read: they belong to no date (duplicates of them included). */
   undated: { quarantined_by_reason: Record<string, number>; duplicates: number };
   dates: DateReport[];
@@ -82,6 +92,15 @@ export interface RunReport {
   deferred_dates: { date: string; reason: string }[];
   /** Dates asked for that were fetched before when already final: nothing to do. */
   settled_dates: string[];
+  /** Dates asked for without input whose published files and state stay as they were, and why. */
+  kept_dates: { date: string; reason: string }[];
+  /**
+   * Final dates that were published and that a run naming no dates does not recompute, with the
+   * lines this run brought for them (`late_for_final_date`): they wait for `run --date`.
+   */
+  set_aside: SetAsideDate[];
+  /** Final dates of the input that were published before and that a run naming no dates left as they were. */
+  unchanged_final_dates: string[];
   /** Data API quota tokens the run spent. */
   tokens_spent?: number;
   /**

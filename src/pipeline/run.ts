@@ -6,8 +6,8 @@ import { csvContent } from '../exports/csv.js';
 import { exportQuery } from '../exports/export-query.js';
 import { completionMarker, completionMarkerPath, type Exporter, type PublishedFile } from '../exports/exporter.js';
 import { createExporter } from '../exports/index.js';
-import { alertFor, sendAlert } from '../ops/alerts.js';
-import { checkPublishedDates, notifyAnomalies } from '../ops/anomalies.js';
+import { alertFor, sendAlert, webhookDelivery } from '../ops/alerts.js';
+import { checkPublishedDates, notifyAnomalies, recordAnomalyJudgements } from '../ops/anomalies.js';
 import { purgeExpired } from '../ops/retention.js';
 import { lastRunReportPath, reportPath, runReportPath, type DailyReportOptions } from '../reports/daily-report.js';
 import { runStateKeys } from '../sources/source.js';
@@ -15,6 +15,7 @@ import { CartlensError, NoEventsError, PublishError } from '../util/errors.js';
 import { openWarehouse } from '../warehouse/index.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import { checkAssertions } from './check-assertions.js';
+import { clearLateLines, describeShrink, headlineOf, publishedDates, publishedSessions, recordPublishedSessions, SESSIONS_SHRINK, shrinkFailures, unfinishedDates, type Headline } from './published-guards.js';
 import { crashPoint } from './crash-points.js';
 import { addDays, dueDates, isFinal, localDate, type DayStatus } from './due-dates.js';
 import { removeRunScratch } from './landing.js';
@@ -24,7 +25,7 @@ import { readDays, recordDays, type DayState } from './run-state.js';
 import { localPagesDir } from './stage-api.js';
 import { assertExtractable, stage, stageExtracted, stagePublished, type StagedInput } from './stage.js';
 import { StepClock } from './timings.js';
-import { resolveUserKeySecret } from './user-key.js';
+import { applyUserKey, recordUserKeyFingerprint, UserKeyRefusedError } from './user-key.js';
 
 /** Receives what a run is doing, for a progress bar on a terminal or plain lines elsewhere. */
 export interface RunProgress {
@@ -55,6 +56,10 @@ export interface RunRequest {
    * assertion, nothing published (BigQuery only: Dataform builds on it). Default `run`.
    */
   mode?: 'run' | 'publish' | 'extract';
+  /** Publish a date even when its sessions fall by more than guards.max_shrink_share of what was published. */
+  acceptShrink?: boolean;
+  /** `cartlens rotate-user-key`: the run's user_key key replaces the recorded one (src/pipeline/user-key.ts); else another key is refused. */
+  rotateUserKey?: boolean;
 }
 
 /**
@@ -97,11 +102,13 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
   let chosen: string[] | undefined;
   // What is known when a failure comes: the staged input and the dates already published whole.
   let staged: StagedInput | undefined;
+  let publishedBefore = new Set<string>();
   const dateReports: DateReport[] = [];
   /** A published (or withheld) date's state. */
   const stateOfReport = (d: DateReport): DayState => {
     const status: DayStatus = d.status === 'published' ? (d.final ? 'complete' : 'provisional') : 'failed';
-    const error = d.status === 'failed' ? `assertion ${d.assertion_failures.find((f) => f.blocking)?.assertion} failed` : d.status === 'no_events' ? 'no included events' : null;
+    const blocking = d.assertion_failures.find((f) => f.blocking);
+    const error = d.status === 'failed' ? (blocking?.assertion === SESSIONS_SHRINK ? describeShrink(blocking) : `assertion ${blocking?.assertion} failed`) : d.status === 'no_events' ? 'no included events' : null;
     return stateOf(d.date, status, { input_fingerprint: staged?.fingerprint ?? null, rows: d.rows, final: d.final, last_error: error });
   };
   // A day whose input is not there yet, or whose quota ran out, is due again next time.
@@ -115,8 +122,12 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
     const purged = await purgeExpired(warehouse, { landingDir: source.kind === 'files' ? config.landing.dir : undefined, pagesDir: source.kind === 'ga4-data-api' ? localPagesDir(config) : undefined }, config.retention, now(), calendar.timeZone);
     if (purged.files > 0) progress.step(`retention: deleted ${purged.files} landed file(s) older than ${config.retention.landed_days} days`);
     const recorded = await readDays(warehouse, keys);
+    // A date whose last commit was never published (a run killed while publishing) is redone.
+    const unfinished = await unfinishedDates(warehouse, source.description, recorded);
+    const published = new Set([...(await publishedDates(warehouse, source.identity, recorded))].filter((d) => !unfinished.has(d)));
+    publishedBefore = published;
     if (request.due && !asked) {
-      asked = dueDates(now(), calendar.timeZone, recorded, calendar.lookbackDays);
+      asked = [...new Set([...dueDates(now(), calendar.timeZone, recorded, calendar.lookbackDays), ...unfinished])].sort();
       progress.step(`due: ${asked.join(', ')}`);
     }
     const today = localDate(now(), calendar.timeZone);
@@ -128,16 +139,19 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
       lookbackStart: addDays(today, -calendar.lookbackDays),
       yesterday: addDays(today, -1),
       completed: new Set(recorded.filter((d) => d.status === 'complete').map((d) => d.date)),
+      published,
       isFinal: (date) => isFinal(date, now(), calendar.timeZone),
+      runStartedAt: startedAt,
     });
     const dates = staged.found.map((f) => f.date);
     chosen = dates;
 
-    if (plan.usesUserKey && (request.mode ?? 'run') === 'run') await warehouse.setUserKeySecret(await resolveUserKeySecret(config.privacy.user_key_secret, config.warehouse.type === 'duckdb' ? config.warehouse.path : undefined));
+    if (plan.usesUserKey && (request.mode ?? 'run') === 'run') await applyUserKey(warehouse, loaded, { recorded, recomputed: dates, rotate: request.rotateUserKey === true });
     // Publishing tables built elsewhere: only the assertions run before the files.
     // Extracting: the load alone (and the run's record), no model and no assertion.
     const modelled = request.mode === 'publish' ? { ...plan, models: [] } : request.mode === 'extract' ? { ...plan, models: [], assertions: [] } : plan;
-    const failures = dates.length === 0 ? new Map<string, AssertionFailure[]>() : await loadAndModel(modelled, warehouse, staged, dates, { runId, startedAt, now, progress });
+    const guard = request.mode === 'extract' ? undefined : { headline: plan.outputs.headline, maxShare: config.guards.max_shrink_share, accept: request.acceptShrink === true, published };
+    const failures = dates.length === 0 ? new Map<string, AssertionFailure[]>() : await loadAndModelGuarded(modelled, warehouse, staged, dates, { runId, startedAt, now, progress, source: source.identity, guard });
 
     clock.enter('export');
     const exporter = request.exporter ?? (await createExporter(config.export));
@@ -153,11 +167,20 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
         const message = ((error as Error)?.message ?? String(error)).split('\n')[0];
         throw new PublishError(`publishing ${date} failed after the warehouse commit: ${message}`, 'the warehouse holds the new numbers and the files stay as they were: fix the cause and run again', false, { cause: error });
       }));
-      const published = dateReports.at(-1)!;
-      progress.step(`${date}: ${published.status}`, { step: 'export', date, status: published.status, rows: published.rows });
+      const done = dateReports.at(-1)!;
+      progress.step(`${date}: ${done.status}`, { step: 'export', date, status: done.status, rows: done.rows });
+    }
+    // What each date was published with: a later republish that would shrink it is withheld.
+    const publishedNow = dateReports.filter((d) => d.status === 'published').map((d) => d.date);
+    if (publishedNow.length > 0) {
+      const headline = await headlineOf(warehouse, plan.outputs.headline, publishedNow);
+      for (const date of publishedNow) await recordPublishedSessions(warehouse, source.identity, date, runId, headline.get(date) ?? 0);
+    }
+    for (const aside of staged.setAside ?? []) {
+      progress.step(`${aside.date} is final and published: ${aside.lines} new line(s) set aside (${aside.reason}) from ${aside.inputs.join(', ')}; run with --date ${aside.date} to recompute it`, { step: 'stage', date: aside.date });
     }
     // Published dates of the contract's tables against their weekday's last 4 weeks (src/ops/anomalies.ts); the Data API has no abandoned carts.
-    const anomalies = plan.outputs.tables.some((t) => t.name === 'cart_funnel_daily') ? await checkPublishedDates(warehouse, dateReports, config.anomalies, progress.step) : [];
+    const anomalyChecks = plan.outputs.tables.some((t) => t.name === 'cart_funnel_daily') ? await checkPublishedDates(warehouse, dateReports, config.anomalies, progress.step) : [];
     const missing = staged.deferred.filter((d) => d.kind === 'missing').map((d) => d.date);
     const report: RunReport = {
       run_id: runId,
@@ -172,6 +195,9 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
       missing_dates: missing,
       deferred_dates: staged.deferred.filter((d) => d.kind !== 'missing').map(({ date, reason }) => ({ date, reason })),
       settled_dates: staged.settled,
+      kept_dates: staged.kept ?? [],
+      set_aside: staged.setAside ?? [],
+      unchanged_final_dates: staged.unchangedFinal ?? [],
       ...(staged.tokensSpent !== undefined ? { tokens_spent: staged.tokensSpent } : {}),
       ...(request.mode === 'extract' ? { ready_dates: dates } : {}),
       timings: {},
@@ -182,11 +208,13 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
     progress.step('recording the run', { step: 'record' });
     const days: DayState[] = [...dateReports.map((d) => stateOfReport(d)), ...deferredStates()];
     await recordDays(warehouse, days, keys.legacy);
-    await notify(config, days, progress);
-    await notifyAnomalies(config.alerts, anomalies, progress.step);
+    const anomalyAlerts = await recordAnomalyJudgements(warehouse, anomalyChecks, runId, progress.step);
     progress.step('closing the warehouse', { step: 'close' });
     closed = true;
     await warehouse.close();
+    // Alerts go out once the warehouse is released: a slow webhook never holds the lock.
+    await notify(config, days, progress);
+    await notifyAnomalies(config.alerts, anomalyAlerts, progress.step);
     // Written last, so that it times every step, the close included.
     report.timings = clock.timings();
     report.finished_at = now().toISOString();
@@ -198,12 +226,19 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
     // for their input, which keep their own states.
     const done = new Set(dateReports.map((d) => d.date));
     const waiting = new Set(staged?.deferred.map((d) => d.date) ?? []);
-    const affected = (asked ?? chosen ?? []).filter((date) => !done.has(date) && !waiting.has(date));
+    // A date without input that was published keeps its state: nothing about it changed.
+    const kept = error instanceof NoEventsError ? publishedBefore : new Set<string>();
+    const affected = (asked ?? chosen ?? []).filter((date) => !done.has(date) && !waiting.has(date) && !kept.has(date));
     const message = error instanceof CartlensError ? error.oneLine : (error as Error).message;
     const status: DayStatus = error instanceof NoEventsError ? 'deferred' : 'failed';
     const failedDays = [...affected.map((date) => stateOf(date, status, { last_error: message })), ...dateReports.map((d) => stateOfReport(d)), ...deferredStates()];
-    if (failedDays.length > 0) {
+    // A run refused for its user_key key changed nothing: its dates keep their states.
+    if (failedDays.length > 0 && !(error instanceof UserKeyRefusedError)) {
       await recordDays(warehouse, failedDays, keys.legacy).catch(() => undefined);
+      if (!closed) {
+        closed = true;
+        await warehouse.close().catch(() => undefined);
+      }
       await notify(config, failedDays, progress);
     }
     throw error;
@@ -213,18 +248,72 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
   }
 }
 
+interface LoadContext {
+  runId: string;
+  startedAt: Date;
+  now: () => Date;
+  progress: RunProgress;
+  /** The source's identity (run_state, published_sessions, late_lines). */
+  source: string;
+}
+
+/** Thrown inside the transaction to undo it: these dates would shrink (published-guards.ts). */
+class ShrinkWithheld extends Error {
+  constructor(readonly failures: Map<string, AssertionFailure>) {
+    super(`withheld: ${[...failures.keys()].join(', ')}`);
+  }
+}
+
+/**
+ * loadAndModel, with the shrink guard: a date whose headline would fall by more than the allowed
+ * share of what was published is withheld whole (its staged input, tables and files stay as they
+ * were) and reported as a blocking failure; the other dates run again without it.
+ */
+async function loadAndModelGuarded(
+  plan: RunPlan,
+  warehouse: Warehouse,
+  staged: StagedInput,
+  dates: string[],
+  context: LoadContext & { guard: { headline: Headline; maxShare: number; accept: boolean; published: ReadonlySet<string> } | undefined },
+): Promise<Map<string, AssertionFailure[]>> {
+  const { guard } = context;
+  if (!guard || guard.accept) return loadAndModel(plan, warehouse, staged, dates, context);
+  // What was published: its record, or for dates published before it was kept, the tables as they stand.
+  const before = await publishedSessions(warehouse, context.source, dates);
+  const unrecorded = dates.filter((d) => !before.has(d) && guard.published.has(d));
+  if (unrecorded.length > 0) for (const [date, value] of await headlineOf(warehouse, guard.headline, unrecorded)) before.set(date, value);
+  const withheld = new Map<string, AssertionFailure>();
+  let remaining = dates;
+  for (;;) {
+    try {
+      const failures = remaining.length === 0 ? new Map<string, AssertionFailure[]>() : await loadAndModel(plan, warehouse, staged, remaining, {
+        ...context,
+        shrinkCheck: async (checked) => shrinkFailures(new Map([...before].filter(([d]) => checked.includes(d))), await headlineOf(warehouse, guard.headline, checked), guard.maxShare, guard.headline),
+      });
+      for (const [date, failure] of withheld) failures.set(date, [failure]);
+      return failures;
+    } catch (error) {
+      if (!(error instanceof ShrinkWithheld)) throw error;
+      for (const [date, failure] of error.failures) withheld.set(date, failure);
+      remaining = remaining.filter((d) => !withheld.has(d));
+      context.progress.step(`withheld ${[...error.failures.keys()].join(', ')}: ${describeShrink([...error.failures.values()][0]!)}`, { step: 'assertions' });
+    }
+  }
+}
+
 /** In one transaction: the staged input of `dates`, every model, the assertions, and the run's record. Returns the assertion failures by date. */
 async function loadAndModel(
   plan: RunPlan,
   warehouse: Warehouse,
   staged: StagedInput,
   dates: string[],
-  { runId, startedAt, now, progress }: { runId: string; startedAt: Date; now: () => Date; progress: RunProgress },
+  { runId, startedAt, now, progress, source, shrinkCheck }: LoadContext & { shrinkCheck?: (dates: readonly string[]) => Promise<Map<string, AssertionFailure>> },
 ): Promise<Map<string, AssertionFailure[]>> {
   const compiled = compilePlan(plan, warehouse.dialect, dates);
   progress.step(`loading ${dates.length} date(s)`, { step: 'load', dates });
   return warehouse.transaction(async () => {
     await staged.load(dates);
+    await clearLateLines(warehouse, source, dates);
     for (const step of compiled.models) {
       progress.step(`model ${step.model}`, { step: 'model', model: step.model });
       for (const statement of step.statements) await warehouse.execute(statement);
@@ -232,6 +321,9 @@ async function loadAndModel(
     progress.step(`checking ${plan.assertions.length} assertions`, { step: 'assertions' });
     // None to check (extract mode): the dates' earlier outcomes in assertion_results stay.
     const failures = plan.assertions.length === 0 ? new Map<string, AssertionFailure[]>() : await checkAssertions(warehouse, plan.assertions, dates, runId);
+    const shrunk = (await shrinkCheck?.(dates)) ?? new Map<string, AssertionFailure>();
+    // A shrunk date keeps everything it had: the whole transaction goes, and the rest runs again.
+    if (shrunk.size > 0) throw new ShrinkWithheld(shrunk);
     progress.step('committing', { step: 'commit' });
     // A timestamp taken here, not CURRENT_TIMESTAMP: inside a transaction that can be its start.
     const literal = (date: Date) => `TIMESTAMP '${date.toISOString().replace('T', ' ').replace('Z', '')}'`;
@@ -239,6 +331,7 @@ async function loadAndModel(
     await warehouse.execute(
       `INSERT INTO ${dialect.tableName('runs', false)} VALUES (${dialect.stringLiteral(runId)}, ${literal(startedAt)}, ${literal(now())}, ${dialect.stringLiteral(dates.join(','))}, ${dialect.stringLiteral(plan.source.description)}, ${staged.files.length})`,
     );
+    await recordUserKeyFingerprint(warehouse, runId);
     crashPoint('before-commit');
     return failures;
   });
@@ -311,10 +404,6 @@ async function notify(config: CartlensConfig, days: DayState[], progress: RunPro
   const on = new Set<string>(config.alerts.on);
   const attention = days.filter((d) => on.has(d.status));
   if (attention.length === 0) return;
-  const delivered = await sendAlert(config.alerts.webhook_url, alertFor(attention.map((d) => ({ date: d.date, status: d.status, reason: d.last_error }))), {
-    retries: config.alerts.retries,
-    timeoutMs: 10_000,
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-  });
+  const delivered = await sendAlert(config.alerts.webhook_url, alertFor(attention.map((d) => ({ date: d.date, status: d.status, reason: d.last_error }))), webhookDelivery(config.alerts.retries));
   progress.step(delivered ? `alert sent for ${attention.length} day(s)` : 'warning: the alert could not be delivered to the webhook');
 }

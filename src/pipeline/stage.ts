@@ -6,7 +6,8 @@ import { ConfigError, NoEventsError } from '../util/errors.js';
 import { readsBigQueryExport, readsLandedFiles, type StagedLineCount, type Warehouse } from '../warehouse/warehouse.js';
 import { crashPoint } from './crash-points.js';
 import { landFiles, openRunScratch, removeLeftovers, type LandedFile } from './landing.js';
-import type { DateReport, QualityReport, RunReport } from './report.js';
+import { setAsideLateLines } from './published-guards.js';
+import type { DateReport, QualityReport, RunReport, SetAsideDate } from './report.js';
 import type { RunProgress } from './run.js';
 import { stageApiReports } from './stage-api.js';
 
@@ -22,8 +23,12 @@ export interface StageContext {
   yesterday: string;
   /** Days whose run state is complete (published and final). */
   completed: ReadonlySet<string>;
+  /** Days whose files were ever published (src/pipeline/published-guards.ts). */
+  published: ReadonlySet<string>;
   /** Whether a date is final (GA4 no longer revises it). */
   isFinal(date: string): boolean;
+  /** When the run started: no event may be dated after the day after its UTC date (Cleaning 2). */
+  runStartedAt: Date;
 }
 
 /**
@@ -38,6 +43,12 @@ export interface StagedInput {
   deferred: { date: string; kind: 'missing' | 'quota'; reason: string }[];
   /** Dates asked for with nothing to do: fetched before when already final. */
   settled: string[];
+  /** Dates asked for without input that keep what was published, and why. */
+  kept?: { date: string; reason: string }[];
+  /** Final published dates that the run did not recompute, with the lines it brought for them. */
+  setAside?: SetAsideDate[];
+  /** Final published dates of the input that a run naming no dates left as they were. */
+  unchangedFinal?: string[];
   /** Each input with what landing measured and its lines (the run report's `files`). */
   files: RunReport['files'];
   /** SHA-256 over the landed inputs, when there are files. */
@@ -147,11 +158,21 @@ async function stageEvents(source: FileEventSource | BigQueryExportSource, wareh
   const found = await warehouse.stagedDates();
   const asked = context.dates;
   const present = new Set(found.map((f) => f.date));
-  const chosen = asked === undefined ? found : found.filter((f) => asked.includes(f.date));
+  // A final date that was published is recomputed only when named: a stray line never replaces it.
+  const closed = (date: string) => context.published.has(date) && context.isFinal(date);
+  const chosen = asked === undefined ? found.filter((f) => !closed(f.date)) : found.filter((f) => asked.includes(f.date));
   const missing = asked === undefined ? [] : asked.filter((d) => !present.has(d));
-  if (chosen.length === 0) {
+  const notChosen = new Set(found.filter((f) => !chosen.includes(f) && closed(f.date)).map((f) => f.date));
+  const setAside = await setAsideLateLines(warehouse, source.identity, notChosen, runId);
+  // A date asked for without input that was published keeps its files and state.
+  const kept = missing.filter((d) => context.published.has(d)).map((date) => ({ date, reason: 'no events in the input for it: what was published stays' }));
+  if (chosen.length === 0 && (asked !== undefined || notChosen.size === 0)) {
     const seen = found.length > 0 ? `the input has ${found[0]!.date} … ${found[found.length - 1]!.date}` : 'the input has no readable event';
-    throw new NoEventsError(`no events for ${missing.join(', ')} in ${source.description} (${seen})`, "choose a date the input covers, or add that day's export files");
+    const keeps = kept.length > 0 ? `; ${kept.map((k) => k.date).join(', ')} keep${kept.length === 1 ? 's' : ''} what was published` : '';
+    throw new NoEventsError(
+      missing.length > 0 ? `no events for ${missing.join(', ')} in ${source.description} (${seen})${keeps}` : `no events in ${source.description} (${seen})`,
+      "choose a date the input covers, or add that day's export files",
+    );
   }
   const fileStats = await warehouse.stagedFiles();
   const lineCounts = await warehouse.stagedLineCounts();
@@ -159,9 +180,12 @@ async function stageEvents(source: FileEventSource | BigQueryExportSource, wareh
     // A date with lines but no included event is replaced too: its old rows and files go.
     found: chosen.map((f) => ({ date: f.date, publishable: f.includedEvents > 0 })),
     // A date asked for whose input is not there yet waits for it; it is due again next time.
-    deferred: missing.map((date) => ({ date, kind: 'missing' as const, reason: 'no events in the input yet' })),
+    deferred: missing.filter((d) => !context.published.has(d)).map((date) => ({ date, kind: 'missing' as const, reason: 'no events in the input yet' })),
     settled: [],
-    files: fileStats.map((f, i) => ({ path: f.name, sha256: landed?.[i]?.sha256 ?? null, bytes: landed?.[i]?.bytes ?? null, lines: f.lines, blank_lines: f.blankLines })),
+    kept,
+    setAside,
+    unchangedFinal: asked === undefined ? [...notChosen].sort() : [],
+    files: fileStats.map((f, i) => ({ path: f.name, sha256: landed?.[i]?.sha256 ?? null, bytes: landed?.[i]?.bytes ?? null, lines: f.lines, blank_lines: f.blankLines, ...(landed?.[i]?.refused ? { refused: landed[i]!.refused } : {}) })),
     fingerprint: landed ? createHash('sha256').update(landed.map((f) => f.sha256).sort().join(',')).digest('hex') : null,
     undated: {
       quarantined_by_reason: quarantinedByReason(lineCounts, null),
@@ -180,7 +204,7 @@ async function stageInput(source: FileEventSource | BigQueryExportSource, wareho
     if (!readsBigQueryExport(warehouse)) {
       throw new ConfigError(`source ${config.source.type} is read in place by BigQuery, and warehouse ${config.warehouse.type} cannot`, 'use warehouse type bigquery with this source');
     }
-    await warehouse.stageBigQueryExport(source, context.dates, (message) => progress.step(message, { step: 'stage' }));
+    await warehouse.stageBigQueryExport(source, context.dates, context.runStartedAt, (message) => progress.step(message, { step: 'stage' }));
     return undefined;
   }
   if (!readsLandedFiles(warehouse)) {
@@ -193,10 +217,11 @@ async function stageInput(source: FileEventSource | BigQueryExportSource, wareho
   // Holding the warehouse means no other run is active: leftovers of a killed run can go.
   await removeLeftovers(landingDir, scratchRoot);
   progress.startBytes(files.reduce((sum, f) => sum + f.bytes, 0), `landing ${files.length} file(s)`);
-  const landed = await landFiles(files, landingDir, await openRunScratch(scratchRoot, runId), runId, (bytes) => progress.addBytes(bytes));
+  const landed = await landFiles(files, landingDir, await openRunScratch(scratchRoot, runId), runId, (bytes) => progress.addBytes(bytes), { maxExpansionRatio: config.landing.max_expansion_ratio });
   progress.endBytes();
+  for (const file of landed) if (file.refused) progress.step(`warning: ${file.refused}`, { step: 'land' });
   crashPoint('after-landing');
-  await warehouse.stageLandedFiles(landed, (message, step) => progress.step(message, { step }));
+  await warehouse.stageLandedFiles(landed, context.runStartedAt, (message, step) => progress.step(message, { step }));
   return landed;
 }
 

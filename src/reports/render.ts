@@ -4,6 +4,8 @@
  * inline SVG, so both pages show their numbers with no script and no network.
  */
 
+import { withControlPictures } from '../util/control-pictures.js';
+
 export type ReportLocale = 'en' | 'pt-BR';
 
 export interface ReportFormatOptions {
@@ -320,8 +322,9 @@ export function isBlank(value: unknown): boolean {
   return value === null || value === undefined || value === '';
 }
 
+/** Text for HTML (content or a quoted attribute): markup escaped, control characters as the CSV files show them. */
 export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+  return withControlPictures(value).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
 /** A day's (or range's) abandoned carts and value beside the remarketable ones, summed from the consent rows. */

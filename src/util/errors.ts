@@ -35,6 +35,34 @@ export class NoEventsError extends InputError {}
  */
 export class PublishError extends CartlensError {}
 
+/**
+ * A folder cartlens keeps its working files in (landing.dir, landing.scratch_dir) cannot take a
+ * write: a full disk, a quota, an I/O error, a read-only or unwritable folder. Terminal: trying
+ * again cannot help until someone makes room, so a scheduler must not retry it.
+ */
+export class DiskError extends CartlensError {}
+
+/** What a write's file-system error code says about the disk, in words, and what makes room for it. */
+const WRITE_FAILURES: Record<string, { reason: string; fix: string }> = {
+  ENOSPC: { reason: 'no space left on device: the disk is full', fix: 'free space on that disk' },
+  EDQUOT: { reason: 'disk quota exceeded', fix: 'raise the quota or free space' },
+  EFBIG: { reason: 'file too large for the file system', fix: 'use a disk whose file system takes large files' },
+  EIO: { reason: 'I/O error: the disk failed a write', fix: 'check the disk (dmesg, fsck)' },
+  EROFS: { reason: 'read-only file system', fix: 'make it writable' },
+  EACCES: { reason: 'permission denied', fix: 'give the user running cartlens write access to it' },
+  EPERM: { reason: 'operation not permitted', fix: 'give the user running cartlens write access to it' },
+};
+
+/**
+ * A failed write's error code in words (`no space left on device: the disk is full (ENOSPC)`)
+ * and its fix, or undefined when the code says nothing about the disk or folder.
+ */
+export function writeFailure(error: unknown): { reason: string; fix: string } | undefined {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  const known = typeof code === 'string' ? WRITE_FAILURES[code] : undefined;
+  return known && { reason: `${known.reason} (${String(code)})`, fix: known.fix };
+}
+
 /** Another run holds the warehouse; trying again later can succeed. */
 export class WarehouseBusyError extends CartlensError {
   constructor(message: string, hint: string, options?: { cause?: unknown }) {

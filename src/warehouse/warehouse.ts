@@ -1,3 +1,5 @@
+import { LATEST_DATE } from '../pipeline/dates.js';
+import { addDays, localDate } from '../pipeline/due-dates.js';
 import type { LandedFile } from '../pipeline/landing.js';
 import type { BigQueryExportSource } from '../sources/source.js';
 import type { Dialect, MaterializationDialect } from './dialect.js';
@@ -41,24 +43,44 @@ export interface Warehouse {
   close(): Promise<void>;
 }
 
+/** Lines of one staged file for one date (first copies only: duplicates are not counted). */
+export interface StagedFileDateLines {
+  sourceFile: string;
+  sha256: string;
+  date: string;
+  lines: number;
+}
+
 /** A warehouse that reads landed files (DuckDB reads them from local disk). */
 export interface LandedFileReader {
+  /** The staged lines with a date, per file and date (first copies only). */
+  stagedLinesByFile(): Promise<StagedFileDateLines[]>;
   /**
    * Reads the landed files into the run's staging and applies the contract's line-level
-   * cleaning (docs/architecture.md).
+   * cleaning (docs/architecture.md); `runStartedAt` bounds the event dates accepted (latestEventDate).
    */
-  stageLandedFiles(files: LandedFile[], onStep?: (message: string, step: string) => void): Promise<void>;
+  stageLandedFiles(files: LandedFile[], runStartedAt: Date, onStep?: (message: string, step: string) => void): Promise<void>;
 }
 
 /** A warehouse that reads GA4's BigQuery export in place. */
 export interface BigQueryExportReader {
   /**
    * Stages the export tables of `dates` (all days found when undefined), applying the contract's
-   * cleaning in SQL; only the tables of those days are read.
+   * cleaning in SQL; only the tables of those days are read. `runStartedAt` bounds the event
+   * dates accepted (latestEventDate).
    */
-  stageBigQueryExport(source: BigQueryExportSource, dates: readonly string[] | undefined, onStep?: (message: string) => void): Promise<void>;
+  stageBigQueryExport(source: BigQueryExportSource, dates: readonly string[] | undefined, runStartedAt: Date, onStep?: (message: string) => void): Promise<void>;
   /** The dates among `dates` whose daily export table (`events_YYYYMMDD`) exists, read nothing else (extract mode). */
   exportTableDates(source: BigQueryExportSource, dates: readonly string[]): Promise<string[]>;
+}
+
+/**
+ * The latest `event_date` a run accepts (Cleaning 2: an event cannot come from the future): the
+ * day after the UTC date the run started on, and never past the dates cartlens handles.
+ */
+export function latestEventDate(runStartedAt: Date): string {
+  const dayAfter = addDays(localDate(runStartedAt, 'UTC'), 1);
+  return dayAfter < LATEST_DATE ? dayAfter : LATEST_DATE;
 }
 
 export function readsLandedFiles(warehouse: Warehouse): warehouse is Warehouse & LandedFileReader {

@@ -56,12 +56,12 @@ export interface RunResult {
 }
 
 /** Runs the pipeline in-process on the given input files. */
-export async function runOn(files: Record<string, Line[]>, options: { dates?: string[]; dir?: string } = {}): Promise<RunResult> {
+export async function runOn(files: Record<string, Line[]>, options: { dates?: string[]; dir?: string; acceptShrink?: boolean } = {}): Promise<RunResult> {
   const dir = options.dir ?? (await tempDir());
   await writeInput(dir, files);
   const configFile = await writeConfig(dir);
   const loaded = parseConfig(await readFile(configFile, 'utf8'), configFile);
-  const report = await runPipeline({ loaded, ...(options.dates ? { dates: options.dates } : {}) });
+  const report = await runPipeline({ loaded, ...(options.dates ? { dates: options.dates } : {}), acceptShrink: options.acceptShrink === true });
   return resultFor(dir, report);
 }
 

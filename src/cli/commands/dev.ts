@@ -19,4 +19,17 @@ export function devCommand(program: Command): void {
       });
       await emulator.stop();
     });
+  dev
+    .command('gcp')
+    .description("serve a local BigQuery (ZetaSQL's reference engine) and Cloud Storage on 127.0.0.1, with GA4 export files as the export's tables")
+    .option('--data <glob>', 'GA4 export files, one table each (events_YYYYMMDD.json[.gz])', '.cartlens/demo-input/events_*.json.gz')
+    .option('--project <project>', "the export's project (source.project)", 'my-store-analytics')
+    .option('--dataset <dataset>', "the export's dataset (source.dataset)", 'analytics_123456789')
+    .option('--storage-dir <dir>', 'where Cloud Storage objects are kept, as <dir>/<bucket>/<object name>', '.cartlens/gcs')
+    .option('--port <port>', 'the port (0: any free one)', '9050')
+    .action(async (options: { data: string; project: string; dataset: string; storageDir: string; port: string }) => {
+      // ZetaSQL's engine and its client load only here.
+      const { serveLocalGcp } = await import('../../dev/gcp/serve.js');
+      await serveLocalGcp(options);
+    });
 }

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { withDateOptions } from '../date-options.js';
 import { loadConfig } from '../../config/load.js';
 import { datesFromOptions } from '../../pipeline/dates.js';
+import { outcomeOf } from '../../pipeline/outcome.js';
 import { runPipeline } from '../../pipeline/run.js';
 import { CartlensError } from '../../util/errors.js';
 import { createProgress } from '../progress.js';
@@ -33,7 +34,7 @@ export function extractCommand(program: Command): void {
       }
       if (report.missing_dates.length > 0) {
         process.stderr.write(`error: not ready: ${report.missing_dates.join(', ')} — the source has no data for them yet (GA4's daily export table is not there); run again later\n`);
-        process.exitCode = 1;
       }
+      process.exitCode = outcomeOf(report, { named: true, mode: 'extract' }).exitCode;
     });
 }

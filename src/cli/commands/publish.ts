@@ -3,6 +3,7 @@ import { withDateOptions } from '../date-options.js';
 import { loadConfig } from '../../config/load.js';
 import { datesFromOptions } from '../../pipeline/dates.js';
 import { formatRunTable } from '../../pipeline/report.js';
+import { outcomeOf } from '../../pipeline/outcome.js';
 import { runPipeline } from '../../pipeline/run.js';
 import { CartlensError } from '../../util/errors.js';
 import { createProgress } from '../progress.js';
@@ -21,6 +22,6 @@ export function publishCommand(program: Command): void {
         for (const f of d.assertion_failures.filter((a) => a.blocking)) process.stderr.write(`error: ${d.date}: assertion ${f.assertion} failed on ${f.failing_rows} row(s) — the date's files were withheld\n`);
       }
       if (report.missing_dates.length > 0) process.stderr.write(`error: nothing built for ${report.missing_dates.join(', ')} — build those dates first\n`);
-      if (report.dates.some((d) => d.status === 'failed') || report.missing_dates.length > 0) process.exitCode = 1;
+      process.exitCode = outcomeOf(report, { named: true, mode: 'publish' }).exitCode;
     });
 }

@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { withDateOptions } from '../date-options.js';
 import { loadConfig } from '../../config/load.js';
 import { formatRunTable } from '../../pipeline/report.js';
+import { describeShrink, SESSIONS_SHRINK } from '../../pipeline/published-guards.js';
+import { outcomeOf } from '../../pipeline/outcome.js';
 import { runPipeline } from '../../pipeline/run.js';
 import { datesFromOptions } from '../../pipeline/dates.js';
 import { createProgress } from '../progress.js';
@@ -13,10 +15,11 @@ export function runCommand(program: Command): void {
     .requiredOption('-c, --config <file>', 'the config file (YAML)')
     .option('--json', 'print the run report as JSON on stdout')
     .option('--due', 'compute the due dates: missed days, the lookback window, and days not yet complete (docs/operations.md)')
-    .action(async (options: { config: string; date?: string; from?: string; to?: string; json?: boolean; due?: boolean }) => {
+    .option('--accept-shrink', 'publish dates even when their sessions fall by more than guards.max_shrink_share of what was published')
+    .action(async (options: { config: string; date?: string; from?: string; to?: string; json?: boolean; due?: boolean; acceptShrink?: boolean }) => {
       const dates = datesFromOptions(options);
       const loaded = await loadConfig(options.config);
-      const report = await runPipeline({ loaded, ...(dates ? { dates } : {}), due: options.due === true, progress: createProgress(process.stderr, options.json === true) });
+      const report = await runPipeline({ loaded, ...(dates ? { dates } : {}), due: options.due === true, acceptShrink: options.acceptShrink === true, progress: createProgress(process.stderr, options.json === true) });
       if (options.json) {
         process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       } else {
@@ -27,10 +30,10 @@ export function runCommand(program: Command): void {
       }
       for (const d of report.dates) {
         for (const f of d.assertion_failures) {
-          process.stderr.write(`${f.blocking ? 'error' : 'warning'}: ${d.date}: assertion ${f.assertion} (${f.severity}) failed on ${f.failing_rows} row(s), e.g. ${JSON.stringify(f.sample[0])}${f.blocking ? ' — the date\'s files were withheld' : ''}\n`);
+          if (f.assertion === SESSIONS_SHRINK) process.stderr.write(`error: ${d.date}: ${describeShrink(f)}\n`);
+          else process.stderr.write(`${f.blocking ? 'error' : 'warning'}: ${d.date}: assertion ${f.assertion} (${f.severity}) failed on ${f.failing_rows} row(s), e.g. ${JSON.stringify(f.sample[0])}${f.blocking ? ' — the date\'s files were withheld' : ''}\n`);
         }
       }
-      const failed = report.dates.some((d) => d.status === 'failed');
       const empty = report.dates.filter((d) => d.status === 'no_events').map((d) => d.date);
       if (empty.length > 0) {
         process.stderr.write(`${dates ? 'error' : 'warning'}: no included events for ${empty.join(', ')} (every line quarantined or without a session) — nothing published for them; see the run report\n`);
@@ -39,10 +42,19 @@ export function runCommand(program: Command): void {
         process.stderr.write(`warning: ${report.deferred_dates[0]!.reason}: ${report.deferred_dates.map((d) => d.date).join(', ')} deferred; the next run fetches them\n`);
       }
       if (report.tokens_spent !== undefined) process.stdout.write(`${report.tokens_spent} Data API quota tokens spent\n`);
+      const unchanged = report.unchanged_final_dates;
+      if (unchanged.length > 0) {
+        const which = unchanged.length > 3 ? `${unchanged[0]} … ${unchanged.at(-1)}` : unchanged.join(', ');
+        process.stderr.write(`${unchanged.length} final date(s) already published left as they are (${which}): name one with --date to recompute it\n`);
+      }
+      for (const aside of report.set_aside) {
+        process.stderr.write(`warning: ${aside.date} is final and published: not recomputed; ${aside.lines} new line(s) for it set aside (${aside.reason}, from ${aside.inputs.join(', ')}) — run with --date ${aside.date} to recompute it\n`);
+      }
+      for (const k of report.kept_dates) process.stderr.write(`error: no events for ${k.date} in the input — it keeps the files and state it had (${k.reason})\n`);
       if (report.missing_dates.length > 0) {
         process.stderr.write(`error: no events for ${report.missing_dates.join(', ')} — those dates were not computed; add their export files and run again\n`);
       }
       // A date asked for by name that yields nothing is a failure; found in passing, a warning.
-      if (failed || report.missing_dates.length > 0 || (dates && empty.length > 0)) process.exitCode = 1;
+      process.exitCode = outcomeOf(report, { named: dates !== undefined }).exitCode;
     });
 }

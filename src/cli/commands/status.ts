@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
 import { isHandledDate } from '../../pipeline/dates.js';
 import { addDays, freshnessOf, localDate } from '../../pipeline/due-dates.js';
+import { lateLinesWaiting } from '../../pipeline/published-guards.js';
 import { readDays } from '../../pipeline/run-state.js';
 import { createSource } from '../../sources/index.js';
 import { runStateKeys } from '../../sources/source.js';
@@ -30,6 +31,7 @@ export function statusCommand(program: Command): void {
       try {
         await warehouse.prepareSchema();
         const days = await readDays(warehouse, runStateKeys(source));
+        const waiting = await lateLinesWaiting(warehouse, source.identity);
         const yesterday = addDays(localDate(new Date(), config.property.time_zone), -1);
         const { lastDone, daysBehind } = freshnessOf(days, yesterday);
         const level = freshnessLevel(daysBehind, config.freshness);
@@ -38,13 +40,16 @@ export function statusCommand(program: Command): void {
         const freshness = { last_complete_day: lastDone, days_late: daysBehind, yesterday, time_zone: config.property.time_zone, level, ...config.freshness, days_after_yesterday: future };
         process.exitCode = FRESHNESS_EXIT_CODES[level];
         if (options.json) {
-          process.stdout.write(`${JSON.stringify({ source: source.description, freshness, days }, null, 2)}\n`);
+          const late = [...waiting].map(([date, w]) => ({ date, lines: w.lines, inputs: w.inputs }));
+          process.stdout.write(`${JSON.stringify({ source: source.description, freshness, days, late_lines: late }, null, 2)}\n`);
           return;
         }
         process.stdout.write(`${source.description}\n`);
         for (const d of days) {
           const rows = Object.values(d.rows).reduce((a, b) => a + b, 0);
-          process.stdout.write(`${d.date}  ${d.status.padEnd(11)}  ${d.final ? 'final' : '     '}  run ${d.run_id}  ${d.finished_at.slice(0, 19)}  ${String(rows).padStart(8)} rows${d.last_error ? `  ${d.last_error}` : ''}\n`);
+          const late = waiting.get(d.date);
+          const lateNote = late ? `  ${late.lines} late line(s) waiting (${late.inputs.join(', ')}): run --date ${d.date} to recompute` : '';
+          process.stdout.write(`${d.date}  ${d.status.padEnd(11)}  ${d.final ? 'final' : '     '}  run ${d.run_id}  ${d.finished_at.slice(0, 19)}  ${String(rows).padStart(8)} rows${d.last_error ? `  ${d.last_error}` : ''}${lateNote}\n`);
         }
         if (future.length > 0) process.stdout.write(`warning: ${future.length} day(s) recorded after yesterday (${future.slice(0, 3).join(', ')}): a corrupt event_date in the input; not counted as done\n`);
         const behind = daysBehind === 0 ? 'up to date' : `${daysBehind} day(s) behind yesterday, ${yesterday}`;

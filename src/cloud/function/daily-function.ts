@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { http, type Request, type Response } from '@google-cloud/functions-framework';
 import { loadConfig } from '../../config/load.js';
 import { datesFromOptions } from '../../pipeline/dates.js';
+import { outcomeOf } from '../../pipeline/outcome.js';
 import { runPipeline, type RunProgress } from '../../pipeline/run.js';
 import { CartlensError, ConfigError } from '../../util/errors.js';
 
@@ -11,9 +12,10 @@ export const FUNCTION_NAME = 'cartlensDaily';
 /**
  * The daily job as an HTTP function for Cloud Run functions, invoked by Cloud Scheduler with an
  * OIDC token (the service is deployed without unauthenticated access, so only callers granted
- * roles/run.invoker reach this code). It runs exactly what `cartlens run --due` runs with the
- * config at $CARTLENS_CONFIG (a JSON body or query may name `date`, or `from` and `to`, instead). It answers the run
- * report (200), or an error: 503 when trying again can help (Scheduler retries), 500 otherwise.
+ * roles/run.invoker reach this code). It runs what `cartlens run --due` runs with the config at
+ * $CARTLENS_CONFIG (a JSON body or query may name `date`, or `from` and `to`, instead), and answers
+ * as the CLI's exit code says (pipeline/outcome.ts): the run report with 200 when all is well, 500
+ * when a date was withheld or has no events, 503 when trying again can help (Scheduler retries).
  * $CARTLENS_MODE=publish or extract deploys it as `cartlens publish` or `cartlens extract` (Dataform
  * builds the tables between the two); in extract mode a day not ready yet answers 503 with the report.
  */
@@ -37,10 +39,11 @@ export async function handleDaily(req: Request, res: Response): Promise<void> {
     // A quota deferral is not an error: Scheduler must not retry into a spent quota; the next day's
     // call fetches exactly the deferred dates (run_state). Missing input is an error (500).
     if (report.deferred_dates.length > 0) log('INFO', `${report.deferred_dates[0]!.reason}: ${report.deferred_dates.map((d) => d.date).join(', ')} deferred to the next run`, { run_id: report.run_id });
-    const ok = report.missing_dates.length === 0;
-    log(ok ? 'INFO' : 'ERROR', ok ? `${mode} complete` : `${mode === 'extract' ? 'not ready' : 'no events'}: ${report.missing_dates.join(', ')}`, { run_id: report.run_id, seconds: (Date.now() - started) / 1000 });
-    // Extracting, a day not ready is GA4's export still to come: 503, so the caller tries again later.
-    res.status(ok ? 200 : mode === 'extract' ? 503 : 500).json(report);
+    // The same outcome as the CLI's exit code: a withheld date is a failure here too (500), and a
+    // day not ready when extracting is GA4's export still to come (503, so the caller tries again).
+    const outcome = outcomeOf(report, { named: dates !== undefined, mode });
+    log(outcome.exitCode === 0 ? 'INFO' : 'ERROR', outcome.exitCode === 0 ? `${mode} complete` : outcome.problems.join('; '), { run_id: report.run_id, seconds: (Date.now() - started) / 1000 });
+    res.status(outcome.httpStatus).json(report);
   } catch (error) {
     const known = error instanceof CartlensError ? error : undefined;
     log('ERROR', known ? known.oneLine : (error as Error).message, { transient: known?.transient ?? false });

@@ -3,12 +3,17 @@ import type { IamPolicy } from './policy.js';
 export interface Finding {
   /** Where, as a path into the policy: `bindings[3]`. */
   at: string;
-  rule: 'primitive-role' | 'public-member' | 'admin-role' | 'service-account-key' | 'impersonation-scope';
+  rule: 'primitive-role' | 'public-member' | 'project-storage-role' | 'admin-role' | 'service-account-key' | 'impersonation-scope';
   message: string;
 }
 
 const PRIMITIVE_ROLES = new Set(['roles/owner', 'roles/editor', 'roles/viewer']);
 const PUBLIC_MEMBERS = new Set(['allUsers', 'allAuthenticatedUsers']);
+/**
+ * Cloud Storage roles reach every bucket of what they are granted on: on the project, the landed
+ * raw pages (`_raw/`) and every other bucket too. Readers get the export bucket, or its prefix.
+ */
+const STORAGE_ROLE = /^roles\/storage\./;
 /** Roles that create or manage service-account keys. */
 const KEY_ROLES = new Set(['roles/iam.serviceAccountKeyAdmin']);
 /**
@@ -26,9 +31,10 @@ const ADMIN_ROLE = /^roles\/[A-Za-z0-9]+\.(?:admin|[A-Za-z0-9]*Admin|dataOwner)$
 const IMPERSONATION_ROLES = new Set(['roles/iam.serviceAccountTokenCreator', 'roles/iam.serviceAccountOpenIdTokenCreator', 'roles/iam.serviceAccountUser', 'roles/iam.workloadIdentityUser']);
 
 /**
- * The least-privilege rules a cartlens policy must pass: no primitive roles, no public members,
- * no admin role on any resource, impersonation only of one named service account, and no
- * service-account keys (runtime code uses Application Default Credentials).
+ * The least-privilege rules a cartlens policy must pass: no primitive roles, no public or
+ * whole-domain members, no Cloud Storage role on the project, no admin role on any resource,
+ * impersonation only of one named service account, and no service-account keys (runtime code uses
+ * Application Default Credentials).
  */
 export function lintPolicy(policy: IamPolicy): Finding[] {
   const findings: Finding[] = [];
@@ -39,6 +45,11 @@ export function lintPolicy(policy: IamPolicy): Finding[] {
     }
     if (PUBLIC_MEMBERS.has(binding.member)) {
       findings.push({ at, rule: 'public-member', message: `${binding.member} makes the resource public` });
+    } else if (binding.member.startsWith('domain:')) {
+      findings.push({ at, rule: 'public-member', message: `${binding.member} grants ${binding.role} to every account of the domain: grant it to a group of the people who need it` });
+    }
+    if (STORAGE_ROLE.test(binding.role) && binding.resource.type === 'project') {
+      findings.push({ at, rule: 'project-storage-role', message: `${binding.role} on the whole project reaches every bucket and object in it: grant it on the export bucket (type bucket, with the prefix readers need)` });
     }
     if (KEY_ROLES.has(binding.role)) {
       findings.push({ at, rule: 'service-account-key', message: `${binding.role} manages service-account keys: use Application Default Credentials` });

@@ -174,22 +174,40 @@ export class BigQueryJobs {
   }
 }
 
+/** BigQuery's error reasons that trying again cannot fix, and those it can (cloud.google.com/bigquery/docs/error-messages). */
+const TERMINAL_REASONS = new Set(['invalidQuery', 'invalid', 'notFound', 'accessDenied', 'duplicate', 'resourcesExceeded', 'responseTooLarge', 'billingNotEnabled']);
+const TRANSIENT_REASONS = new Set(['backendError', 'rateLimitExceeded', 'internalError', 'jobBackendError', 'jobInternalError', 'jobRateLimitExceeded']);
+
 /**
- * BigQuery errors as ours: quota, permissions and bad SQL are terminal; 5xx and rate limits are
- * not. A network or credentials failure says so (accessError) rather than blaming the SQL.
+ * BigQuery's reason for an error, wherever the client put it: the HTTP error's `errors`, or the
+ * job's status (`errors`, `errorResult`), which reaches cartlens without an HTTP status.
+ */
+function reasonOf(error: unknown): string | undefined {
+  const e = error as { errors?: { reason?: string }[]; errorResult?: { reason?: string }; response?: { status?: { errorResult?: { reason?: string } } } };
+  return e.errors?.find((x) => x.reason)?.reason ?? e.errorResult?.reason ?? e.response?.status?.errorResult?.reason;
+}
+
+/**
+ * BigQuery errors as ours, by BigQuery's reason first: bad SQL, missing tables, permissions and
+ * the cost guard are terminal; backend errors and rate limits are not (a rate limit comes as a
+ * 403). Without a reason, by HTTP status: 5xx and 429 are transient. A network or credentials
+ * failure says so (accessError) rather than blaming the SQL.
  */
 function classify(what: string, error: unknown): CartlensError {
   const access = accessError(what, error);
   if (access) return access;
   const code = (error as { code?: number }).code;
+  const reason = reasonOf(error);
   const message = ((error as Error).message ?? String(error)).split('\n')[0]!;
   if (/bytes billed|maximumBytesBilled|exceeded limit for bytes/i.test(message)) {
     return new CartlensError(`${what} would bill more than the cost guard allows: ${message}`, 'check the date filter, or raise warehouse.maximum_bytes_billed on purpose', false, { cause: error });
   }
-  if (code === 401 || code === 403) {
-    return new CartlensError(`${what} was refused (${code}): ${message}`, "grant the pipeline's service account roles/bigquery.jobUser and dataEditor on its datasets (deploy/iam.yaml)", false, { cause: error });
+  const status = [code, reason].filter((part) => part !== undefined && part !== '').join(' ');
+  if (reason === 'accessDenied' || ((code === 401 || code === 403) && !TRANSIENT_REASONS.has(reason ?? ''))) {
+    return new CartlensError(`${what} was refused (${status}): ${message}`, "grant the pipeline's service account roles/bigquery.jobUser and dataEditor on its datasets (deploy/iam.yaml)", false, { cause: error });
   }
   // A code that is not an HTTP status (a client-side failure) is not the SQL's fault either.
-  const transient = typeof code !== 'number' || code === 429 || code >= 500;
-  return new CartlensError(`${what} failed${code ? ` (${code})` : ''}: ${message}`, transient ? 'a temporary BigQuery problem: run again' : 'the SQL or the tables it reads are wrong: see `cartlens compile`', transient, { cause: error });
+  const byStatus = typeof code !== 'number' || code === 429 || code >= 500;
+  const transient = reason && (TERMINAL_REASONS.has(reason) || TRANSIENT_REASONS.has(reason)) ? TRANSIENT_REASONS.has(reason) : byStatus;
+  return new CartlensError(`${what} failed${status ? ` (${status})` : ''}: ${message}`, transient ? 'a temporary BigQuery problem: run again' : 'the SQL or the tables it reads are wrong: see `cartlens compile`', transient, { cause: error });
 }

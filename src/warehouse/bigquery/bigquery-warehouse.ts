@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { BigQueryExportSource } from '../../sources/source.js';
 import { ConfigError, InputError } from '../../util/errors.js';
 import type { ApiPageReader, ApiPagesLoad, BigQueryExportReader, Row, StagedLineCount, Warehouse } from '../warehouse.js';
+import { latestEventDate } from '../warehouse.js';
 import { bigQueryDialectFor, type BigQueryDialect } from './bigquery-dialect.js';
 import { BigQueryJobs, type BigQueryLike } from './bigquery-jobs.js';
 import { exportDataset, exportTablesOfSql, finalApiDatesSql, listExportTablesSql, loadApiPagesSql, loadSql, rawReportTableSql, readExportSql, schemaSql, stageExportSql } from './staging-sql.js';
@@ -88,11 +89,11 @@ export class BigQueryWarehouse implements Warehouse, BigQueryExportReader, ApiPa
     };
   }
 
-  async stageBigQueryExport(source: BigQueryExportSource, dates: readonly string[] | undefined, onStep?: (message: string) => void): Promise<void> {
+  async stageBigQueryExport(source: BigQueryExportSource, dates: readonly string[] | undefined, runStartedAt: Date, onStep?: (message: string) => void): Promise<void> {
     this.exportDataset = exportDataset(source.project, source.dataset);
     const read = await this.readExportSql(source, dates, onStep);
     onStep?.(`reading ${this.exportDataset}`);
-    await this.execute(stageExportSql(read));
+    await this.execute(stageExportSql(read, latestEventDate(runStartedAt)));
   }
 
   async exportTableDates(source: BigQueryExportSource, dates: readonly string[]): Promise<string[]> {

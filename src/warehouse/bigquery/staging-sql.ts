@@ -2,7 +2,9 @@
 // contract's cleaning, the load into the staging tables, and the warehouse's own tables. The
 // warehouse runs it; golden tests pin it; the ZetaSQL test analyzes what is sent.
 import { ALL_PUBLISHED_TABLES } from '../../exports/published-tables.js';
+import { EARLIEST_DATE } from '../../pipeline/dates.js';
 import { rawReportColumns, type ReportDefinition } from '../../sources/ga4-data-api/reports.js';
+import { dateLiteral } from '../sql-literals.js';
 import { SqlTemplate } from '../sql-template.js';
 import { BIGQUERY_COLUMN_TYPES, type BigQueryDialect } from './bigquery-dialect.js';
 
@@ -50,9 +52,23 @@ export function readExportSql(exportDataset: ExportDataset, suffixes: readonly s
   return READ_EXPORT.fill({ export: exportDataset, suffixes: suffixes.map((s) => `'${s.slice(1)}'`).join(', ') });
 }
 
-/** Stages the rows `readExport` selects as the session's `_run_raw` and `_run_settled` (the cleaning). */
-export function stageExportSql(readExport: string): string {
-  return STAGE_EXPORT.fill({ read_export: readExport });
+/**
+ * The latest event_date accepted where the statement's own start stands for the run's start (Cleaning
+ * 2): Dataform's actions are compiled once and run on a schedule.
+ */
+const DAY_AFTER_EXECUTION = "DATE_ADD(CURRENT_DATE('UTC'), INTERVAL 1 DAY)";
+
+/**
+ * Stages the rows `readExport` selects as the session's `_run_raw` and `_run_settled` (the cleaning).
+ * `latestEventDate` (`YYYY-MM-DD`, latestEventDate in warehouse.ts) is the last event_date accepted;
+ * without it, the day after the UTC date the statement runs on.
+ */
+export function stageExportSql(readExport: string, latestEventDate?: string): string {
+  return STAGE_EXPORT.fill({
+    read_export: readExport,
+    earliest_event_date: dateLiteral(EARLIEST_DATE),
+    latest_event_date: latestEventDate === undefined ? DAY_AFTER_EXECUTION : dateLiteral(latestEventDate),
+  });
 }
 
 /** Replaces `dates` in the staging tables with the run's settled rows, inside the run's transaction. */

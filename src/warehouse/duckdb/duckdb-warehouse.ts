@@ -4,9 +4,10 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { ALL_PUBLISHED_TABLES } from '../../exports/published-tables.js';
 import { CartlensError, WarehouseBusyError } from '../../util/errors.js';
 import type { LandedFile } from '../../pipeline/landing.js';
-import type { ApiPageReader, ApiPagesLoad, LandedFileReader, Row, StagedLineCount, Warehouse } from '../warehouse.js';
+import type { ApiPageReader, ApiPagesLoad, LandedFileReader, Row, StagedFileDateLines, StagedLineCount, Warehouse } from '../warehouse.js';
 import { DuckDbDialect, duckdbString } from './duckdb-dialect.js';
 import { stageLandedFiles } from './ingest.js';
+import { latestEventDate } from '../warehouse.js';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -122,8 +123,8 @@ export class DuckDbWarehouse implements Warehouse, LandedFileReader, ApiPageRead
     );
   }
 
-  stageLandedFiles(files: LandedFile[], onStep?: (message: string, step: string) => void): Promise<void> {
-    return stageLandedFiles(this.connection, files, onStep);
+  stageLandedFiles(files: LandedFile[], runStartedAt: Date, onStep?: (message: string, step: string) => void): Promise<void> {
+    return stageLandedFiles(this.connection, files, latestEventDate(runStartedAt), onStep);
   }
 
   async stagedDates(): Promise<{ date: string; includedEvents: number }[]> {
@@ -138,6 +139,14 @@ export class DuckDbWarehouse implements Warehouse, LandedFileReader, ApiPageRead
       SELECT strftime(event_date, '%Y-%m-%d') AS date, reason, is_duplicate, count(*)::BIGINT AS lines
       FROM _run_settled GROUP BY ALL ORDER BY ALL`);
     return rows.map((r) => ({ date: r.date === null ? null : String(r.date), reason: r.reason === null ? null : String(r.reason), duplicate: r.is_duplicate === true, lines: Number(r.lines) }));
+  }
+
+  async stagedLinesByFile(): Promise<StagedFileDateLines[]> {
+    const rows = await this.query(`
+      SELECT f.source_file, f.landed_sha256, strftime(s.event_date, '%Y-%m-%d') AS date, count(*)::BIGINT AS lines
+      FROM _run_settled AS s JOIN _run_files AS f USING (file_idx)
+      WHERE s.event_date IS NOT NULL AND NOT s.is_duplicate GROUP BY ALL ORDER BY ALL`);
+    return rows.map((r) => ({ sourceFile: String(r.source_file), sha256: String(r.landed_sha256), date: String(r.date), lines: Number(r.lines) }));
   }
 
   async stagedFiles(): Promise<{ name: string; lines: number; blankLines: number }[]> {

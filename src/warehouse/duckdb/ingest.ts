@@ -1,15 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
-import { open, rm, type FileHandle } from 'node:fs/promises';
+import { open, rm, stat, type FileHandle } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { InputError } from '../../util/errors.js';
 import { decodeScratchLine } from '../../util/line-ends.js';
+import { EARLIEST_DATE } from '../../pipeline/dates.js';
 import type { LandedFile } from '../../pipeline/landing.js';
 import type { DuckDbConnectionLike } from './duckdb-warehouse.js';
 import { duckdbString } from './duckdb-dialect.js';
+import { dateLiteral } from '../sql-literals.js';
+import { SqlTemplate } from '../sql-template.js';
 
 const sqlFile = (name: string) => readFileSync(fileURLToPath(new URL(`./ingest/${name}`, import.meta.url)), 'utf8');
-const MACROS = sqlFile('macros.sql');
+const MACROS = SqlTemplate.fromText('ingest/macros.sql', sqlFile('macros.sql'));
 const SCAN_LINES = sqlFile('scan-lines.sql');
 const SCAN_EVENTS = sqlFile('scan-events.sql');
 const POSITIONS = sqlFile('positions.sql');
@@ -31,14 +34,16 @@ const LINE_BUFFER_BYTES = 2 * MAX_LINE_BYTES;
  * Between the two scans, every line that is not valid JSON on its own is blanked out in the
  * scratch copy (its text kept first): the JSON reader would otherwise run on from a cut line into
  * the next, losing a valid line or the alignment.
+ * `latestEventDate` (`YYYY-MM-DD`) is the last event_date accepted (latestEventDate in warehouse.ts).
  * Result: `_run_settled` (narrow), the view `_run_clean`, and `_run_files`.
  */
 export async function stageLandedFiles(
   connection: DuckDbConnectionLike,
   files: LandedFile[],
+  latestEventDate: string,
   onStep?: (message: string, step: string) => void,
 ): Promise<void> {
-  await connection.run(MACROS);
+  await connection.run(MACROS.fill({ earliest_event_date: dateLiteral(EARLIEST_DATE), latest_event_date: dateLiteral(latestEventDate) }));
   await connection.run(`
     CREATE OR REPLACE TEMP TABLE _run_files (
       file_idx INTEGER, source_file VARCHAR, landed_sha256 VARCHAR, lines BIGINT, blank_lines BIGINT,
@@ -51,10 +56,11 @@ export async function stageLandedFiles(
     if (file.index !== position) throw new Error(`landed files out of order: ${file.sourcePath} has index ${file.index} at ${position}`);
   });
   const paths = `[${files.map((file) => duckdbString(file.plainPath)).join(', ')}]`;
-  const render = (sql: string) => sql.replaceAll('{{paths}}', () => paths).replaceAll('{{max_line_bytes}}', () => String(MAX_LINE_BYTES)).replaceAll('{{buffer_bytes}}', () => String(LINE_BUFFER_BYTES));
+  const render = (sql: string, parallel = true) =>
+    sql.replaceAll('{{paths}}', () => paths).replaceAll('{{max_line_bytes}}', () => String(MAX_LINE_BYTES)).replaceAll('{{buffer_bytes}}', () => String(LINE_BUFFER_BYTES)).replaceAll('{{parallel}}', String(parallel));
   const which = files.length === 1 ? files[0]!.sourcePath : `${files.length} files`;
   onStep?.(`reading lines: ${which}`, 'read_lines');
-  await runReading(connection, render(SCAN_LINES), files);
+  await readLines(connection, files, (parallel) => render(SCAN_LINES, parallel));
   await keepAndBlankOutUnsafeLines(connection, files);
   onStep?.(`parsing events: ${which}`, 'parse_events');
   await runReading(connection, render(SCAN_EVENTS), files);
@@ -70,7 +76,7 @@ export async function stageLandedFiles(
     CREATE OR REPLACE TEMP TABLE _read_back AS
     SELECT p.file_idx, p.line_no
     FROM _line_positions AS p JOIN _run_events AS e ON e.rowid = p.event_rowid
-    LEFT JOIN _item_reasons AS ir ON ir.event_rowid = p.event_rowid
+    LEFT JOIN _late_reasons AS ir ON ir.event_rowid = p.event_rowid
     WHERE NOT p.is_duplicate
       AND NOT EXISTS (SELECT 1 FROM _line_text AS t WHERE t.file_idx = p.file_idx AND t.line_no = p.line_no)
       AND (e.no_fields OR e.early_reason IS NOT NULL OR ir.late_reason IS NOT NULL OR e.items IS NULL OR e.params_missing)`);
@@ -93,6 +99,38 @@ export async function stageLandedFiles(
   onStep?.('settling lines', 'settle');
   await connection.run(FINISH);
   await Promise.all(files.map((f) => rm(f.plainPath, { force: true })));
+}
+
+/**
+ * Pass 1 (scan-lines.sql), on every thread. DuckDB's parallel line reader passes over a line
+ * longer than its buffer (LINE_BUFFER_BYTES) without a word, or fails with a message that names
+ * no line. So when it fails, or its lines do not account for every byte of a scratch copy (each
+ * byte is in a line or ends one), pass 1 runs again on one thread: that reads every line, or
+ * fails naming the file and line that is too long.
+ */
+async function readLines(connection: DuckDbConnectionLike, files: LandedFile[], sql: (parallel: boolean) => string): Promise<void> {
+  const readWhole = await connection.run(sql(true)).then(
+    async () => (await filesReadShort(connection, files)).length === 0,
+    () => false,
+  );
+  if (readWhole) return;
+  await runReading(connection, sql(false), files);
+  const [short] = await filesReadShort(connection, files);
+  if (short) {
+    throw new InputError(
+      `${short.file.sourcePath}: the line reader accounted for ${short.read} of its ${short.size} bytes`,
+      'this is a cartlens bug: report it with the file; removing the file from source.path lets the other files run',
+    );
+  }
+}
+
+/** The files whose lines in _run_lines, with their line ends, fall short of their scratch copy's size. */
+async function filesReadShort(connection: DuckDbConnectionLike, files: LandedFile[]): Promise<{ file: LandedFile; read: number; size: number }[]> {
+  const rows = (await connection.runAndReadAll(`SELECT file_idx, (sum(line_len) + count(*))::BIGINT AS bytes FROM _run_lines GROUP BY file_idx`)).getRowObjectsJson() as { file_idx: number; bytes: string }[];
+  const read = new Map(rows.map((row) => [row.file_idx, Number(row.bytes)]));
+  const sizes = await Promise.all(files.map(async (file) => (await stat(file.plainPath)).size));
+  // The last line may end without a line end: then the lines account for one byte more than there is.
+  return files.map((file, i) => ({ file, read: read.get(file.index) ?? 0, size: sizes[i]! })).filter((f) => f.read < f.size);
 }
 
 /** Counts each file's lines and events, checks that the two scans agree, and records the file. */

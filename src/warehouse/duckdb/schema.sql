@@ -39,3 +39,25 @@ CREATE TABLE IF NOT EXISTS run_state (
   started_at TIMESTAMP NOT NULL, finished_at TIMESTAMP NOT NULL, input_fingerprint VARCHAR,
   rows_json VARCHAR, final BOOLEAN NOT NULL, last_error VARCHAR
 );
+-- Guards on dates already published (src/pipeline/published-guards.ts): the sessions each date was
+-- last published with (a republish that would shrink them is withheld), every input file a run
+-- has read (by SHA-256), and the lines of final, published dates that later input brought and that
+-- wait for an explicit `--date` (never recomputed on their own).
+CREATE TABLE IF NOT EXISTS published_sessions (
+  source VARCHAR NOT NULL, date DATE NOT NULL, run_id VARCHAR NOT NULL, sessions BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS read_inputs (
+  source VARCHAR NOT NULL, sha256 VARCHAR NOT NULL, first_run_id VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS late_lines (
+  source VARCHAR NOT NULL, date DATE NOT NULL, run_id VARCHAR NOT NULL, source_file VARCHAR NOT NULL,
+  landed_sha256 VARCHAR, lines BIGINT NOT NULL
+);
+-- The fingerprint of the key behind user_key (HMAC-SHA256 of a fixed label under it, never the
+-- key): a run with another key is refused, `cartlens rotate-user-key` replaces it (user-key.ts).
+CREATE TABLE IF NOT EXISTS user_key_fingerprint (fingerprint VARCHAR NOT NULL, run_id VARCHAR NOT NULL);
+-- Each judged date's last judgement per metric (normal, high, low): an anomaly is alerted once,
+-- and again only when its judgement changes (src/ops/anomalies.ts).
+CREATE TABLE IF NOT EXISTS anomaly_judgements (
+  date DATE NOT NULL, metric VARCHAR NOT NULL, judgement VARCHAR NOT NULL, run_id VARCHAR NOT NULL
+);

@@ -3,7 +3,10 @@
 DELETE FROM `my-project.cartlens_staging.stg_events` WHERE event_date IN (DATE '2026-11-01', DATE '2026-11-02');
 INSERT INTO `my-project.cartlens_staging.stg_events`
 SELECT event_date, input_seq, event_name, event_timestamp, user_pseudo_id, session_id, device_category, country,
-       source, medium, transaction_id, purchase_revenue, '20261102T060000Z-abc123', ads_storage
+       source, medium, transaction_id,
+       -- NaN is NULL, which the models count as 0 (larger values are quarantined: stage-export.sql).
+       SAFE_CAST(purchase_revenue AS NUMERIC),
+       '20261102T060000Z-abc123', ads_storage
 FROM _run_settled
 WHERE NOT is_duplicate AND reason IS NULL AND event_date IN (DATE '2026-11-01', DATE '2026-11-02');
 

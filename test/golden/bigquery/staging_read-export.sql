@@ -14,8 +14,8 @@ SELECT
   e.traffic_source.source AS source,
   e.traffic_source.medium AS medium,
   NULLIF(e.ecommerce.transaction_id, '') AS transaction_id,
-  -- NaN, infinities and values beyond NUMERIC are NULL, which the models count as 0.
-  SAFE_CAST(e.ecommerce.purchase_revenue AS NUMERIC) AS purchase_revenue,
+  -- As exported (FLOAT64): stage-export.sql checks its magnitude, load.sql makes it NUMERIC.
+  e.ecommerce.purchase_revenue,
   -- Consent mode: only the exact strings Yes and No count.
   IF(e.privacy_info.ads_storage IN ('Yes', 'No'), e.privacy_info.ads_storage, NULL) AS ads_storage,
   ARRAY(

@@ -34,6 +34,14 @@ CREATE TABLE IF NOT EXISTS `my-project.cartlens_staging.run_state` (
   started_at TIMESTAMP NOT NULL, finished_at TIMESTAMP NOT NULL, input_fingerprint STRING,
   rows_json STRING, final BOOL NOT NULL, last_error STRING
 );
+-- The fingerprint of the key behind user_key (HMAC-SHA256 of a fixed label under it, never the
+-- key): a run with another key is refused, `cartlens rotate-user-key` replaces it (user-key.ts).
+CREATE TABLE IF NOT EXISTS `my-project.cartlens_staging.user_key_fingerprint` (fingerprint STRING NOT NULL, run_id STRING NOT NULL);
+-- Each judged date's last judgement per metric (normal, high, low): an anomaly is alerted once,
+-- and again only when its judgement changes (src/ops/anomalies.ts).
+CREATE TABLE IF NOT EXISTS `my-project.cartlens_staging.anomaly_judgements` (
+  date DATE NOT NULL, metric STRING NOT NULL, judgement STRING NOT NULL, run_id STRING NOT NULL
+) PARTITION BY date;
 -- GA4 Data API: every landed response page, as loaded (load jobs append; a run reads its own),
 -- and what each fetch of a report and date returned.
 CREATE TABLE IF NOT EXISTS `my-project.cartlens_staging.ga4_api_pages` (
@@ -44,6 +52,18 @@ CREATE TABLE IF NOT EXISTS `my-project.cartlens_staging.ga4_api_fetches` (
   property STRING NOT NULL, report STRING NOT NULL, date DATE NOT NULL, run_id STRING NOT NULL,
   fetched_at TIMESTAMP NOT NULL, final BOOL NOT NULL, row_count INT64 NOT NULL, tokens INT64 NOT NULL, quality STRING
 ) PARTITION BY date;
+-- Guards on dates already published (src/pipeline/published-guards.ts): the sessions each date was
+-- last published with, every input read, and the late lines of final published dates.
+CREATE TABLE IF NOT EXISTS `my-project.cartlens_staging.published_sessions` (
+  source STRING NOT NULL, date DATE NOT NULL, run_id STRING NOT NULL, sessions INT64 NOT NULL
+);
+CREATE TABLE IF NOT EXISTS `my-project.cartlens_staging.read_inputs` (
+  source STRING NOT NULL, sha256 STRING NOT NULL, first_run_id STRING NOT NULL
+);
+CREATE TABLE IF NOT EXISTS `my-project.cartlens_staging.late_lines` (
+  source STRING NOT NULL, date DATE NOT NULL, run_id STRING NOT NULL, source_file STRING NOT NULL,
+  landed_sha256 STRING, lines INT64 NOT NULL
+);
 
 CREATE TABLE IF NOT EXISTS `my-project.cartlens_marts.cart_funnel_daily` (date DATE, sessions INT64, sessions_with_view_item INT64, sessions_with_add_to_cart INT64, sessions_with_begin_checkout INT64, sessions_with_purchase INT64, abandoned_carts INT64, cart_abandonment_rate NUMERIC, purchases INT64, revenue NUMERIC, abandoned_value NUMERIC) PARTITION BY date;
 ALTER TABLE IF EXISTS `my-project.cartlens_marts.cart_funnel_daily` ADD COLUMN IF NOT EXISTS date DATE, ADD COLUMN IF NOT EXISTS sessions INT64, ADD COLUMN IF NOT EXISTS sessions_with_view_item INT64, ADD COLUMN IF NOT EXISTS sessions_with_add_to_cart INT64, ADD COLUMN IF NOT EXISTS sessions_with_begin_checkout INT64, ADD COLUMN IF NOT EXISTS sessions_with_purchase INT64, ADD COLUMN IF NOT EXISTS abandoned_carts INT64, ADD COLUMN IF NOT EXISTS cart_abandonment_rate NUMERIC, ADD COLUMN IF NOT EXISTS purchases INT64, ADD COLUMN IF NOT EXISTS revenue NUMERIC, ADD COLUMN IF NOT EXISTS abandoned_value NUMERIC;

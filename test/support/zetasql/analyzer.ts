@@ -4,27 +4,11 @@
 // cover scripting (DECLARE, SET, IF, BEGIN…END blocks), what is allowed inside a transaction,
 // runtime errors, quotas or cost: docs/google-cloud.md says what that leaves to a live run.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
-import { dirname, join } from 'node:path';
 import { LanguageOptions, ZetaSQLClient } from '@fivetrandevelopers/zetasql';
+import { zetasqlServerBinary } from '../../../src/dev/gcp/zetasql-engine.js';
 import { BigQueryCatalog, findKey } from './catalog.js';
 import type { TypeProto } from './types.js';
-
-/** The packaged server binary for this machine, or why there is none. */
-export function analyzerBinary(): { path: string } | { unavailable: string } {
-  const builds: Record<string, string> = {
-    'linux-x64': 'remote_server.so',
-    'linux-arm64': 'remote_server_arm.so',
-    'darwin-x64': 'remote_server',
-    'darwin-arm64': 'remote_server_arm',
-  };
-  const build = builds[`${process.platform}-${process.arch}`];
-  if (!build) return { unavailable: `@fivetrandevelopers/zetasql ships no analyzer server for ${process.platform}-${process.arch} (only Linux and macOS, x64 and arm64)` };
-  const path = join(dirname(createRequire(import.meta.url).resolve('@fivetrandevelopers/zetasql')), 'zetasql', build);
-  return existsSync(path) ? { path } : { unavailable: `the analyzer server ${path} is missing: run npm ci` };
-}
 
 export interface AnalyzedStatement {
   /** Where the statement came from (a job id) and its position in the job's script. */
@@ -67,7 +51,8 @@ export class ZetaSqlAnalyzer {
   ) {}
 
   static async start(catalog = new BigQueryCatalog()): Promise<ZetaSqlAnalyzer> {
-    const binary = analyzerBinary();
+    // The same server binary as the local BigQuery's reference engine (tests needing it use guard.ts).
+    const binary = zetasqlServerBinary();
     if ('unavailable' in binary) throw new AnalyzerError(binary.unavailable);
     const { server, port } = await startServer(binary.path);
     // The package's client dials `localhost`, which may resolve to ::1 while the server listens on

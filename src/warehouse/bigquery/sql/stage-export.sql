@@ -3,6 +3,8 @@
 -- The export is typed, so the rules about JSON text (valid JSON, arrays, integers written as
 -- text) cannot be broken here; the others are checked as in the DuckDB cleaning.
 -- The first statement's SELECT is read-export.sql, put in by bigquery-warehouse.ts.
+-- Event dates are accepted from the first date cartlens handles to the day after the run's UTC
+-- start date (date_out_of_range; both bounds are put in by staging-sql.ts).
 CREATE TEMP TABLE _run_raw AS
 {{read_export}};
 
@@ -30,10 +32,15 @@ checked AS (
       -- event_date is the property's local date of the instant, and every time zone lies within a
       -- day of UTC: further off, the date (or the timestamp) is corrupt.
       WHEN ABS(DATE_DIFF(SAFE.PARSE_DATE('%Y%m%d', raw_event_date), DATE(SAFE.TIMESTAMP_MICROS(event_timestamp), 'UTC'), DAY)) > 1 THEN 'event_date_mismatch'
+      -- An event cannot come from the future, nor from before GA4 (a 19700101 with a timestamp to match).
+      WHEN SAFE.PARSE_DATE('%Y%m%d', raw_event_date) NOT BETWEEN {{earliest_event_date}} AND {{latest_event_date}} THEN 'date_out_of_range'
       WHEN EXISTS(SELECT 1 FROM UNNEST(items) AS i WHERE i.quantity IS NOT NULL AND i.quantity <= 0) THEN 'invalid_item_quantity'
-      -- Not finite, or beyond NUMERIC (as DuckDB's DECIMAL(38,9)): not a number money can hold.
-      WHEN EXISTS(SELECT 1 FROM UNNEST(items) AS i WHERE i.price IS NOT NULL AND SAFE_CAST(i.price AS NUMERIC) IS NULL) THEN 'invalid_item_price'
-      WHEN EXISTS(SELECT 1 FROM UNNEST(items) AS i WHERE i.item_revenue IS NOT NULL AND SAFE_CAST(i.item_revenue AS NUMERIC) IS NULL) THEN 'invalid_item_revenue'
+      WHEN EXISTS(SELECT 1 FROM UNNEST(items) AS i WHERE i.quantity > 1000000) THEN 'quantity_out_of_range'
+      WHEN EXISTS(SELECT 1 FROM UNNEST(items) AS i WHERE IS_NAN(i.price) OR IS_INF(i.price)) THEN 'invalid_item_price'
+      WHEN EXISTS(SELECT 1 FROM UNNEST(items) AS i WHERE IS_NAN(i.item_revenue) OR IS_INF(i.item_revenue)) THEN 'invalid_item_revenue'
+      -- Money no cart holds, whose sums would overflow NUMERIC (NaN compares false: counted as 0).
+      WHEN ABS(purchase_revenue) >= 1e9
+        OR EXISTS(SELECT 1 FROM UNNEST(items) AS i WHERE ABS(i.price) >= 1e9 OR ABS(i.item_revenue) >= 1e9) THEN 'value_out_of_range'
     END AS reason
   FROM ordered
 )

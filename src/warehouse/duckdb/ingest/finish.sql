@@ -25,11 +25,11 @@ SELECT
   END AS reason,
   -- A line that cannot be parsed still belongs to a date when its text shows one. An event_date
   -- that its timestamp contradicts is not trusted: such a line belongs to no date. Nor does a
-  -- quarantined line whose date lies outside the dates cartlens handles (src/pipeline/dates.ts):
-  -- a corrupt 99991231 must not make a day of its own.
+  -- quarantined line whose date lies outside the run's range of dates (macros.sql, the rule
+  -- date_out_of_range): a corrupt 99991231 or 19700101 must not make a day of its own.
   CASE WHEN e.early_reason = 'event_date_mismatch' THEN NULL
        WHEN e.event_date IS NOT NULL AND e.early_reason IS NULL THEN e.event_date
-       ELSE handled_date(coalesce(e.event_date, try_strptime(nullif(regexp_extract(t.raw_line, '"event_date"\s*:\s*"([0-9]{8})"', 1), ''), '%Y%m%d')::DATE))
+       ELSE dated_in_range(coalesce(e.event_date, try_strptime(nullif(regexp_extract(t.raw_line, '"event_date"\s*:\s*"([0-9]{8})"', 1), ''), '%Y%m%d')::DATE))
   END AS event_date,
   e.session_id IS NOT NULL AS has_session,
   -- Only the first copy of a quarantined line keeps its text; a duplicate read it to settle alike.
@@ -38,7 +38,7 @@ SELECT
   CASE WHEN NOT p.is_duplicate THEN t.raw_bytes END AS raw_bytes
 FROM _line_positions AS p
 JOIN _run_events AS e ON e.rowid = p.event_rowid
-LEFT JOIN _item_reasons AS ir ON ir.event_rowid = p.event_rowid
+LEFT JOIN _late_reasons AS ir ON ir.event_rowid = p.event_rowid
 LEFT JOIN _line_text AS t ON t.file_idx = p.kept_file_idx AND t.line_no = p.kept_line_no;
 
 CREATE OR REPLACE TEMP VIEW _run_clean AS

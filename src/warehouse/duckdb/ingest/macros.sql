@@ -21,10 +21,20 @@ CREATE OR REPLACE TEMP MACRO cl_decimal(number_text) AS
 -- A finite JSON number (never a string), as money.
 CREATE OR REPLACE TEMP MACRO cl_money(value_type, value_text) AS
   CASE WHEN value_type IN ('UBIGINT', 'BIGINT', 'DOUBLE') THEN cl_decimal(value_text) END;
--- purchase_revenue: a number, or a string holding one (BigQuery's JSON export writes NUMERIC-like
--- values as strings); anything else is NULL, which the models count as 0.
-CREATE OR REPLACE TEMP MACRO cl_revenue(value_type, value_text) AS
-  CASE WHEN value_type = 'VARCHAR' THEN cl_decimal(value_text[2:-2])
-       ELSE cl_money(value_type, value_text) END;
--- A date cartlens handles (src/pipeline/dates.ts: 2000-01-01 … 2099-12-31), else NULL.
-CREATE OR REPLACE TEMP MACRO handled_date(d) AS CASE WHEN d BETWEEN DATE '2000-01-01' AND DATE '2099-12-31' THEN d END;
+-- A JSON number as the IEEE double the contract reads it as (never a string), else NULL.
+CREATE OR REPLACE TEMP MACRO cl_number(value_type, value_text) AS
+  CASE WHEN value_type IN ('UBIGINT', 'BIGINT', 'DOUBLE') THEN TRY_CAST(value_text AS DOUBLE) END;
+-- The text of purchase_revenue's number: a JSON number, or a string of a plain decimal number
+-- (`-?[0-9]+(\.[0-9]+)?`: BigQuery's JSON export writes NUMERIC values as strings, `"31.0"`);
+-- anything else is NULL, which the models count as 0 (Cleaning 6).
+CREATE OR REPLACE TEMP MACRO cl_revenue_text(value_type, value_text) AS
+  CASE WHEN value_type IN ('UBIGINT', 'BIGINT', 'DOUBLE') THEN value_text
+       WHEN value_type = 'VARCHAR' AND regexp_full_match(json_extract_string(value_text, '$'), '-?[0-9]+(\.[0-9]+)?')
+         THEN json_extract_string(value_text, '$') END;
+-- Whether a number (a double) is money no cart holds: magnitude 10^9 or more, infinities included
+-- (value_out_of_range; sums of such values overflow DECIMAL(38,9)).
+CREATE OR REPLACE TEMP MACRO cl_money_out_of_range(number) AS NOT isnan(number) AND abs(number) >= 1e9;
+-- A date a line of this run may belong to, else NULL: from the first date cartlens handles
+-- (src/pipeline/dates.ts) to the day after the run's UTC start date (an event cannot come from
+-- the future; latestEventDate in src/warehouse/warehouse.ts).
+CREATE OR REPLACE TEMP MACRO dated_in_range(d) AS CASE WHEN d BETWEEN {{earliest_event_date}} AND {{latest_event_date}} THEN d END;

@@ -3,7 +3,8 @@
 -- the file's non-blank lines).
 -- An invalid line gives a row of NULLs. Fields that a quarantine rule checks are read as JSON
 -- leaves, so their JSON type is known; the rest is read typed. Rules 1–5 of the contract (with the
--- date–timestamp check) are decided here, 6–7 (arrays) in finish.sql, 8–10 (items) in items.sql.
+-- date–timestamp check and the date's range) are decided here, 6–7 (arrays) in finish.sql, 8–10
+-- (items) and the money range in items.sql.
 CREATE OR REPLACE TEMP TABLE _run_events AS
 WITH j AS (
   SELECT *, file_index
@@ -41,7 +42,7 @@ typed AS (
     traffic_source.source AS source,
     traffic_source.medium AS medium,
     nullif(ecommerce.transaction_id, '') AS transaction_id,
-    cl_revenue(json_type(ecommerce.purchase_revenue), ecommerce.purchase_revenue::VARCHAR) AS purchase_revenue,
+    cl_revenue_text(json_type(ecommerce.purchase_revenue), ecommerce.purchase_revenue::VARCHAR) AS revenue_text,
     -- Consent mode: only the exact strings Yes and No count; a privacy_info that is not an object
     -- counts as absent, never as a reason to quarantine.
     CASE WHEN json_type(privacy_info) = 'OBJECT' AND json_type(privacy_info, '$.ads_storage') = 'VARCHAR'
@@ -61,6 +62,8 @@ SELECT
     -- event_date is a local date of the instant, and every time zone is within a day of UTC. A
     -- timestamp beyond DuckDB's range has no UTC date: it is as far off as can be.
     WHEN coalesce(abs(datediff('day', event_date, try(make_timestamp(event_ts))::DATE)) > 1, true) THEN 'event_date_mismatch'
+    -- Before 2000 or after the day after the run's UTC date, even with a timestamp that agrees.
+    WHEN dated_in_range(event_date) IS NULL THEN 'date_out_of_range'
   END AS early_reason,
   event_date,
   event_name,
@@ -73,7 +76,9 @@ SELECT
   source,
   medium,
   transaction_id,
-  purchase_revenue,
+  cl_decimal(revenue_text) AS purchase_revenue,
+  -- The money range rule (items.sql) reads the number as a double, as the contract does.
+  coalesce(cl_money_out_of_range(TRY_CAST(revenue_text AS DOUBLE)), false) AS revenue_out_of_range,
   items,
   params_missing,
   ads_storage

@@ -24,5 +24,5 @@ FROM (
     CASE WHEN line IS NULL THEN true WHEN starts_with(line, '{') THEN false ELSE regexp_full_match(line, '\s*') END AS is_blank
   FROM read_csv({{paths}}, columns = {'line': 'VARCHAR'}, header = false, auto_detect = false,
                 delim = E'\x1e\x1f\x1d\x1c', quote = '', escape = '', new_line = '\n',
-                max_line_size = {{max_line_bytes}}, buffer_size = {{buffer_bytes}})
+                max_line_size = {{max_line_bytes}}, buffer_size = {{buffer_bytes}}, parallel = {{parallel}})
 );
