@@ -8,27 +8,16 @@ import { BigQuery } from '@google-cloud/bigquery';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalGcp } from '../src/dev/gcp/local-gcp.js';
 import { serveLocalGcp } from '../src/dev/gcp/serve.js';
-import { zetasqlServerBinary } from '../src/dev/gcp/zetasql-engine.js';
 import { CartlensError } from '../src/util/errors.js';
 import { BigQueryJobs } from '../src/warehouse/bigquery/bigquery-jobs.js';
 import { exportTablesOfSql, listExportTablesSql, readExportSql } from '../src/warehouse/bigquery/staging-sql.js';
 import { ev, item, tempDir } from './support/pipeline.js';
-
-const binary = zetasqlServerBinary();
-const unavailable = 'unavailable' in binary ? binary.unavailable : undefined;
-if (unavailable && !process.env.CI) process.stderr.write(`\n*** SKIPPED: the local BigQuery (ZetaSQL's reference engine) tests: ${unavailable} ***\n\n`);
-
-describe('the local BigQuery on CI', () => {
-  // Skipping is for a developer's machine that cannot run the engine; CI must always run it.
-  it.runIf(unavailable && process.env.CI)('runs (it is never skipped on CI)', () => {
-    throw new Error(`the local BigQuery cannot run on CI: ${unavailable}`);
-  });
-});
+import { describeWithZetaSql } from './support/zetasql/guard.js';
 
 const PROJECT = 'shop';
 const T = '`shop.sales.t`';
 
-describe.skipIf(unavailable)('the local BigQuery, through the real client', () => {
+describeWithZetaSql('the local BigQuery, through the real client', () => {
   let gcp: LocalGcp;
   let client: BigQuery;
   let step = 0;

@@ -8,33 +8,23 @@ import { spawn } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parseConfig } from '../src/config/load.js';
 import type { BigQueryWarehouseConfig } from '../src/config/schema.js';
 import { bigQuerySnapshotSource } from '../src/dashboard/copy-from-bigquery.js';
 import { WarehouseSnapshot } from '../src/dashboard/snapshot.js';
 import { LocalGcp } from '../src/dev/gcp/local-gcp.js';
-import { zetasqlServerBinary } from '../src/dev/gcp/zetasql-engine.js';
 import { runPipeline } from '../src/pipeline/run.js';
 import { DEMO_DEFAULTS, generateDemoExport } from '../src/sources/demo/generator.js';
 import { cli } from './support/cli.js';
 import { listFiles, SECRET, tempDir } from './support/pipeline.js';
-
-const binary = zetasqlServerBinary();
-const unavailable = 'unavailable' in binary ? binary.unavailable : undefined;
-if (unavailable && !process.env.CI) process.stderr.write(`\n*** SKIPPED: the Google Cloud path on the local BigQuery (ZetaSQL's reference engine): ${unavailable} ***\n\n`);
-
-describe('the local Google Cloud on CI', () => {
-  it.runIf(unavailable && process.env.CI)('runs (it is never skipped on CI)', () => {
-    throw new Error(`the local BigQuery cannot run on CI: ${unavailable}`);
-  });
-});
+import { describeWithZetaSql } from './support/zetasql/guard.js';
 
 const DATE = DEMO_DEFAULTS.startDate;
 const DAY = DATE.replaceAll('-', '');
 const COMPARED = ['cart_funnel_daily', 'abandoned_carts', 'cart_items_daily', 'remarketing_audience'];
 
-describe.skipIf(unavailable)('the Google Cloud path on the local BigQuery', () => {
+describeWithZetaSql('the Google Cloud path on the local BigQuery', () => {
   let dir: string;
   let gcp: LocalGcp;
 
@@ -105,7 +95,7 @@ privacy: { user_key_secret: "${SECRET}" }`,
   });
 });
 
-describe.skipIf(unavailable)('cartlens dev gcp, as a person runs it', () => {
+describeWithZetaSql('cartlens dev gcp, as a person runs it', () => {
   it('loads the export files, says what it skipped and why, and serves deploy/cartlens.gcp.yaml with only its api_endpoints changed', async () => {
     const dir = await tempDir();
     await generateDemoExport({ ...DEMO_DEFAULTS, outDir: join(dir, 'in'), days: 1, sessionsPerDay: 20, dirtyRate: 0 });

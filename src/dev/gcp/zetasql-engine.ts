@@ -32,7 +32,7 @@ export function zetasqlServerBinary(): { path: string } | { unavailable: string 
   try {
     main = createRequire(import.meta.url).resolve('@fivetrandevelopers/zetasql');
   } catch {
-    return { unavailable: '@fivetrandevelopers/zetasql is not installed: run npm ci' };
+    return { unavailable: '@fivetrandevelopers/zetasql (an optional dependency, left out of the production image) is not installed: run npm ci' };
   }
   const path = join(dirname(main), 'zetasql', build);
   return existsSync(path) ? { path } : { unavailable: `the ZetaSQL server ${path} is missing: run npm ci` };
