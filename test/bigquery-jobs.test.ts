@@ -1,4 +1,5 @@
-// BigQuery query jobs with the real @google-cloud/bigquery client against a local fake of the REST API.
+// BigQuery query jobs with the real @google-cloud/bigquery client against a scripted fake of the
+// REST API: the faults (a lost response, a 400) and the job's own shape, with every answer named.
 import { BigQuery } from '@google-cloud/bigquery';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BigQueryJobs, DEFAULT_MAXIMUM_BYTES_BILLED } from '../src/warehouse/bigquery/bigquery-jobs.js';
@@ -10,7 +11,12 @@ let jobs: BigQueryJobs;
 const step = { runId: '20261101T060000Z-abc123', step: 'cart_funnel_daily', date: '2026-11-01', sql: 'SELECT 7 AS x' };
 
 beforeEach(async () => {
-  fake = new FakeBigQuery((sql) => ({ fields: [{ name: 'x', type: 'INTEGER' }], rows: [['7']], bytesProcessed: sql.length * 1000 }));
+  // The two queries these tests send; the dry run's byte count is the fake's, made of the SQL.
+  fake = new FakeBigQuery((sql) => {
+    if (sql === step.sql) return { fields: [{ name: 'x', type: 'INTEGER' }], rows: [['7']], bytesProcessed: sql.length * 1000 };
+    if (sql === 'SELECT @cartlens_user_key_ipad') return { fields: [{ name: 'f0_', type: 'BYTES' }], rows: [[Buffer.alloc(64, 0x36).toString('base64')]], bytesProcessed: 0 };
+    return undefined;
+  });
   const endpoint = await fake.start();
   const client = new BigQuery({ apiEndpoint: endpoint, projectId: 'my-project', autoRetry: true, maxRetries: 3 });
   jobs = new BigQueryJobs(client, { location: 'southamerica-east1', maximumBytesBilled: DEFAULT_MAXIMUM_BYTES_BILLED });

@@ -1,5 +1,6 @@
 // `cartlens plan --dry-run` and the warehouse's datasets in `cartlens gcp plan|apply`, with the
-// real clients against the local fakes of the BigQuery and Cloud Storage APIs.
+// real clients against the local fakes of the BigQuery and Cloud Storage APIs (BigQuery's scripted:
+// the dry run's byte count is the test's, a real figure the local BigQuery does not have).
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -13,7 +14,8 @@ let gcs: FakeGcs;
 let config: string;
 
 beforeEach(async () => {
-  bigquery = new FakeBigQuery((sql) => ({ fields: [], rows: [], bytesProcessed: sql.includes("_TABLE_SUFFIX IN ('0261101')") ? 734_003_200 : 0 }));
+  // The one job `plan --dry-run` sends: the dry run of the export's read, priced by the test.
+  bigquery = new FakeBigQuery((sql) => (sql.includes("_TABLE_SUFFIX IN ('0261101')") ? { fields: [], rows: [], bytesProcessed: 734_003_200 } : undefined));
   gcs = new FakeGcs();
   const [bq, storage] = [await bigquery.start(), await gcs.start()];
   config = join(await tempDir(), 'cartlens.yaml');

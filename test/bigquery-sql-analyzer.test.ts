@@ -1,7 +1,9 @@
 // Every statement cartlens sends to BigQuery, checked by Google's ZetaSQL analyzer: the real
-// client runs whole runs (and the dashboard's copy) against the fake REST API, and each job the
-// fake receives is analyzed against a catalog of the GA4 export and the tables the statements
-// create. What the analyzer cannot check is listed in docs/google-cloud.md.
+// client runs whole runs (and the dashboard's copy) against the local BigQuery, which computes
+// each of them from a small export day, and each job it receives is analyzed against a catalog of
+// the GA4 export and the tables the statements create. What the analyzer cannot check is listed
+// in docs/google-cloud.md.
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, type LoadedConfig } from '../src/config/load.js';
@@ -18,10 +20,9 @@ import { BIGQUERY_COLUMN_TYPES } from '../src/warehouse/bigquery/bigquery-dialec
 import { BigQueryWarehouse } from '../src/warehouse/bigquery/bigquery-warehouse.js';
 import { DEMO_DEFAULTS, generateDemoExport } from '../src/sources/demo/generator.js';
 import { Ga4ApiEmulator } from '../src/sources/ga4-data-api/emulator/ga4-api-emulator.js';
-import { cannedBigQueryAnswer } from './support/bigquery-answers.js';
-import { FakeGcs } from './support/fake-gcs.js';
-import { FakeBigQuery, type FakeJob } from './support/fake-bigquery.js';
-import { tempDir } from './support/pipeline.js';
+import type { FakeJob } from './support/fake-bigquery.js';
+import { RecordingGcp } from './support/local-gcp.js';
+import { ev, item, tempDir } from './support/pipeline.js';
 import { AnalyzerError, outputColumns, ZetaSqlAnalyzer, type AnalyzedStatement, type ParameterTypes } from './support/zetasql/analyzer.js';
 import { BigQueryCatalog } from './support/zetasql/catalog.js';
 import { describeWithZetaSql } from './support/zetasql/guard.js';
@@ -47,7 +48,7 @@ function sentJob(job: FakeJob): SentJob {
 
 describeWithZetaSql('every BigQuery statement passes ZetaSQL', () => {
   let analyzer: ZetaSqlAnalyzer;
-  let fake: FakeBigQuery;
+  let gcp: RecordingGcp;
   const jobs: SentJob[] = [];
   const analyzed: AnalyzedStatement[] = [];
   const rejected: string[] = [];
@@ -57,9 +58,19 @@ describeWithZetaSql('every BigQuery statement passes ZetaSQL', () => {
   beforeAll(async () => {
     const started = Date.now();
     analyzer = await ZetaSqlAnalyzer.start(freshCatalog());
-    fake = new FakeBigQuery(cannedBigQueryAnswer);
-    const endpoint = await fake.start();
     const dir = await tempDir();
+    // One small export day: a purchase, an abandoned cart, and a line quarantined for its missing user.
+    await mkdir(join(dir, 'export'));
+    const day = [
+      ev('view_item', { user: 'u1', session: 1, at: 1, items: [item('A')] }),
+      ev('add_to_cart', { user: 'u1', session: 1, at: 2, items: [item('A')] }),
+      ev('purchase', { user: 'u1', session: 1, at: 3, items: [item('A')], ecommerce: { transaction_id: 't-1', purchase_revenue: 10 } }),
+      ev('add_to_cart', { user: 'u2', session: 2, at: 4, items: [item('B')] }),
+      { ...ev('view_item', { session: 3, at: 5 }), user_pseudo_id: null },
+    ];
+    await writeFile(join(dir, 'export', 'events_20261101.json'), day.map((e) => `${JSON.stringify(e)}\n`).join(''));
+    gcp = await RecordingGcp.start({ project: PROJECT, dataset: 'analytics_123', location: 'southamerica-east1', exportFiles: join(dir, 'export', 'events_*.json') });
+    const endpoint = gcp.endpoint;
     const yaml = `source: { type: ga4-export-bigquery, project: ${PROJECT}, dataset: analytics_123 }
 warehouse: { type: bigquery, project: ${PROJECT}, location: southamerica-east1, api_endpoint: "${endpoint}" }
 export: { type: local, dir: exports, remarketing_audience: true }
@@ -84,26 +95,27 @@ privacy: { user_key_secret: "a-secret-of-enough-length" }`;
     const snapshot = await WarehouseSnapshot.create(bigQuerySnapshotSource(warehouseConfig), 'bigquery');
     await snapshot.refresh();
     await snapshot.close();
-    // And the GA4 Data API path: its pages land in the Cloud Storage fake, load jobs take them in.
+    // And the GA4 Data API path: its pages land in the local Cloud Storage, load jobs take them in.
     await generateDemoExport({ ...DEMO_DEFAULTS, outDir: join(dir, 'in'), days: 1, sessionsPerDay: 30 });
     const emulator = await Ga4ApiEmulator.fromExportFiles(join(dir, 'in', 'events_*.json.gz'));
-    const gcs = new FakeGcs();
     try {
-      const [ga4, storage] = await Promise.all([emulator.start(), gcs.start()]);
+      const ga4 = await emulator.start();
       const api = parseConfig(
         `source: { type: ga4-data-api, property: properties/123, api_endpoint: "${ga4}" }
 warehouse: { type: bigquery, project: ${PROJECT}, location: southamerica-east1, api_endpoint: "${endpoint}" }
-export: { type: gcs, bucket: shop-exports, prefix: exports/, location: southamerica-east1, api_endpoint: "${storage}" }`,
+export: { type: gcs, bucket: shop-exports, prefix: exports/, location: southamerica-east1, api_endpoint: "${endpoint}" }`,
         join(dir, 'api.yaml'),
       );
       await runPipeline({ loaded: api, dates: [DEMO_DEFAULTS.startDate] });
-      await runPipeline({ loaded: api, due: true });
+      // The due dates as of a fixed day (the clock's would grow the run each day): the lookback's
+      // refetch of the first date, and the days after it, which the emulator has no data for.
+      await runPipeline({ loaded: api, due: true, now: () => new Date('2026-11-09T12:00:00Z') });
     } finally {
-      await Promise.all([emulator.stop(), gcs.stop()]);
+      await emulator.stop();
     }
 
     // Load jobs carry no SQL: their sources and destination are checked in ga4-api-gcp.test.ts.
-    jobs.push(...fake.inserts.filter((job) => job.configuration.query).map(sentJob));
+    jobs.push(...gcp.inserts.filter((job) => job.configuration.query).map(sentJob));
     const analysisStarted = Date.now();
     for (const job of jobs) {
       try {
@@ -118,7 +130,7 @@ export: { type: gcs, bucket: shop-exports, prefix: exports/, location: southamer
 
   afterAll(async () => {
     await analyzer?.stop();
-    await fake?.stop();
+    await gcp?.stop();
   });
 
   it('accepts every statement of the runs, the dry run and the dashboard copy', () => {

@@ -1,38 +1,50 @@
 // A whole run on the bigquery warehouse and the ga4-export-bigquery source, with the real client
-// against the local fake of the REST API. The fake does not execute SQL: it answers the run's
-// own queries with fixed rows, so this checks the wiring — session, transaction, job order, cost
-// guard, parameters, date-suffix filter — and that exports come from the warehouse's rows.
-import { readFile } from 'node:fs/promises';
+// against the local BigQuery (src/dev/gcp/), whose reference engine computes every statement: the
+// wiring — session, transaction, job order, cost guard, parameters, date-suffix filter — and the
+// report and files, which come from the rows the run's own SQL computed from one export day.
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parseConfig } from '../src/config/load.js';
 import { runPipeline } from '../src/pipeline/run.js';
-import { cannedBigQueryAnswer } from './support/bigquery-answers.js';
-import { FakeBigQuery } from './support/fake-bigquery.js';
+import { RecordingGcp, sessionOf } from './support/local-gcp.js';
 import { expectOrder } from './support/order.js';
-import { tempDir } from './support/pipeline.js';
+import { ev, item, tempDir } from './support/pipeline.js';
+import { describeWithZetaSql } from './support/zetasql/guard.js';
 
-let fake: FakeBigQuery;
-let endpoint: string;
+/** One export day: three sessions (a purchase, an abandoned cart, a view) and a line without a user. */
+const DAY = [
+  ev('add_to_cart', { user: 'u1', session: 1, at: 1, items: [item('A', { price: 12.5 })] }),
+  ev('begin_checkout', { user: 'u1', session: 1, at: 2, items: [item('A', { price: 12.5 })] }),
+  ev('purchase', { user: 'u1', session: 1, at: 3, items: [item('A', { price: 12.5 })], ecommerce: { transaction_id: 't-1', purchase_revenue: 12.5 } }),
+  ev('view_item', { user: 'u2', session: 2, at: 4, items: [item('B')] }),
+  ev('add_to_cart', { user: 'u2', session: 2, at: 5, items: [item('B')] }),
+  ev('view_item', { user: 'u3', session: 3, at: 6, items: [item('C')] }),
+  { ...ev('view_item', { user: 'u4', session: 4, at: 7, items: [item('C')] }), user_pseudo_id: null },
+];
 
-beforeEach(async () => {
-  fake = new FakeBigQuery(cannedBigQueryAnswer);
-  endpoint = await fake.start();
-});
-afterEach(() => fake.stop());
+let gcp: RecordingGcp;
 
-describe('a run on BigQuery', () => {
+describeWithZetaSql('a run on BigQuery', () => {
+  beforeAll(async () => {
+    const dir = await tempDir();
+    await mkdir(join(dir, 'in'));
+    await writeFile(join(dir, 'in', 'events_20261101.json'), DAY.map((e) => `${JSON.stringify(e)}\n`).join(''));
+    gcp = await RecordingGcp.start({ project: 'my-project', dataset: 'analytics_123', location: 'southamerica-east1', exportFiles: join(dir, 'in', 'events_*.json') });
+  });
+  afterAll(() => gcp?.stop());
+
   it('reads the export in place, in one session and one transaction, under the cost guard', async () => {
     const dir = await tempDir();
     const loaded = parseConfig(
       `source: { type: ga4-export-bigquery, project: my-project, dataset: analytics_123 }
-warehouse: { type: bigquery, project: my-project, location: southamerica-east1, api_endpoint: "${endpoint}" }
+warehouse: { type: bigquery, project: my-project, location: southamerica-east1, api_endpoint: "${gcp.endpoint}" }
 export: { type: local, dir: exports }
 privacy: { user_key_secret: "a-secret-of-enough-length" }`,
       join(dir, 'cartlens.yaml'),
     );
     const report = await runPipeline({ loaded, dates: ['2026-11-01'] });
-    const sqls = fake.inserts.map((job) => String(job.configuration.query?.query ?? ''));
+    const sqls = gcp.inserts.map((job) => String(job.configuration.query?.query ?? ''));
 
     // The export is read with a date-suffix filter, never a whole wildcard scan.
     const stage = sqls.find((sql) => sql.includes('_run_raw'))!;
@@ -43,9 +55,11 @@ privacy: { user_key_secret: "a-secret-of-enough-length" }`,
     expect(stage).toContain("r'^[0-9]+$'"); // inserted verbatim: `$'` is not a replacement pattern here
 
     // One session: the first job opens it, every later one joins it.
-    const sessions = fake.inserts.map((job) => fake.sessionOf(job));
-    expect(new Set(sessions).size).toBe(1);
-    expect((fake.inserts[0]!.configuration.query as { createSession?: boolean }).createSession).toBe(true);
+    const [opened, ...joined] = gcp.inserts.map((job) => sessionOf(job));
+    expect(opened).toBe('opens');
+    expect(new Set(joined).size).toBe(1);
+    expect(joined[0]).toMatch(/^(?!opens$)./);
+    expect((gcp.inserts[0]!.configuration.query as { createSession?: boolean }).createSession).toBe(true);
 
     // Schema first (DDL cannot run in a transaction), then BEGIN, loads, models, COMMIT.
     const at = (pattern: RegExp) => sqls.findIndex((sql) => pattern.test(sql));
@@ -58,12 +72,12 @@ privacy: { user_key_secret: "a-secret-of-enough-length" }`,
     expect(sqls.at(-1)).toBe('CALL BQ.ABORT_SESSION()');
 
     // Every job carries the cost guard; only the user_key job carries the key pads.
-    expect(fake.inserts.every((job) => (job.configuration.query as { maximumBytesBilled?: string }).maximumBytesBilled === String(10 * 2 ** 30))).toBe(true);
-    const withParams = fake.inserts.filter((job) => (job.configuration.query as { queryParameters?: unknown[] }).queryParameters);
+    expect(gcp.inserts.every((job) => (job.configuration.query as { maximumBytesBilled?: string }).maximumBytesBilled === String(10 * 2 ** 30))).toBe(true);
+    const withParams = gcp.inserts.filter((job) => (job.configuration.query as { queryParameters?: unknown[] }).queryParameters);
     expect(withParams.map((job) => String(job.configuration.query?.query))).toEqual([expect.stringContaining('AS user_key')]);
 
     // The report and the files come from the warehouse's rows.
-    expect(report.files).toEqual([{ path: 'events_20261101', sha256: null, bytes: null, lines: 6, blank_lines: 0 }]);
+    expect(report.files).toEqual([{ path: 'events_20261101', sha256: null, bytes: null, lines: 7, blank_lines: 0 }]);
     expect(report.dates[0]).toMatchObject({ date: '2026-11-01', status: 'published', quality: { quarantined: 1, quarantined_by_reason: { missing_user_pseudo_id: 1 } } });
     expect(await readFile(join(dir, 'exports', 'cart_funnel_daily', 'dt=2026-11-01', 'cart_funnel_daily_20261101.csv'), 'utf8')).toBe(
       'date,sessions,sessions_with_view_item,sessions_with_add_to_cart,sessions_with_begin_checkout,sessions_with_purchase,abandoned_carts,cart_abandonment_rate,purchases,revenue,abandoned_value\n2026-11-01,3,2,2,1,1,1,0.5000,1,12.50,10.00\n',
@@ -74,7 +88,7 @@ privacy: { user_key_secret: "a-secret-of-enough-length" }`,
     const dir = await tempDir();
     const loaded = parseConfig(
       `source: { type: ga4-export-files, path: "x/*.json" }
-warehouse: { type: bigquery, project: my-project, api_endpoint: "${endpoint}" }`,
+warehouse: { type: bigquery, project: my-project, api_endpoint: "${gcp.endpoint}" }`,
       join(dir, 'cartlens.yaml'),
     );
     await expect(runPipeline({ loaded })).rejects.toThrow(/does not read landed files/);

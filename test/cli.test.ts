@@ -96,11 +96,19 @@ describe('cartlens run on generated dirty data', () => {
   });
 
   it('prints a per-day table and where the files are', async () => {
-    const run = await cli(['run', '--config', join(dir, 'cartlens.yaml')]);
+    const [first, second] = report.dates.map((d) => d.date);
+    const run = await cli(['run', '--config', join(dir, 'cartlens.yaml'), '--from', first!, '--to', second!]);
     expect(run.stdout).toMatch(/date\s+sessions\s+carts\s+abandon rate\s+purchases\s+revenue\s+abandoned value\s+quarantined/);
     expect(run.stdout).toContain(join(dir, 'exports'));
     // eslint-disable-next-line no-control-regex
     expect(run.stderr).not.toMatch(/\x1b\[/); // not a terminal: plain lines, no progress bar
+  });
+
+  it('with no dates named and every date final and published, says there is nothing to compute instead of an empty table', async () => {
+    const run = await cli(['run', '--config', join(dir, 'cartlens.yaml')]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).not.toMatch(/date\s+sessions/);
+    expect(run.stdout).toMatch(/^nothing to compute: 2 final date\(s\) already published left as they are \(2026-11-01, 2026-11-02\): name one with --date to recompute it$/m);
   });
 });
 

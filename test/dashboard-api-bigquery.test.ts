@@ -1,9 +1,9 @@
 // The GA4 Data API view over BigQuery: the real @google-cloud/bigquery client against the local
-// fake of the REST API, answering each query from the DuckDB warehouse of a real Data API run
-// (the emulator over demo data). The page data must equal that of the same view over that file.
+// BigQuery (src/dev/gcp/), holding the tables of the DuckDB warehouse of a real Data API run (the
+// emulator over demo data), its reference engine running the copy's SQL. The page data must
+// equal that of the same view over that file.
 import { join } from 'node:path';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parseConfig, type LoadedConfig } from '../src/config/load.js';
 import type { BigQueryWarehouseConfig } from '../src/config/schema.js';
 import { bigQuerySnapshotSource } from '../src/dashboard/copy-from-bigquery.js';
@@ -14,19 +14,18 @@ import { addDays } from '../src/pipeline/due-dates.js';
 import { runPipeline } from '../src/pipeline/run.js';
 import { DEMO_DEFAULTS, generateDemoExport } from '../src/sources/demo/generator.js';
 import { Ga4ApiEmulator } from '../src/sources/ga4-data-api/emulator/ga4-api-emulator.js';
-import { bigQueryFieldType, FakeBigQuery, type QueryAnswer } from './support/fake-bigquery.js';
+import { RecordingGcp } from './support/local-gcp.js';
 import { tempDir } from './support/pipeline.js';
+import { describeWithZetaSql } from './support/zetasql/guard.js';
 
 const FIRST = DEMO_DEFAULTS.startDate;
 
-describe('dashboard of a GA4 Data API source over BigQuery', () => {
+describeWithZetaSql('dashboard of a GA4 Data API source over BigQuery', () => {
   let emulator: Ga4ApiEmulator;
-  let fake: FakeBigQuery;
-  let engine: DuckDBConnection;
+  let gcp: RecordingGcp;
   let overDuckDb: RunningDashboard;
   let overBigQuery: RunningDashboard;
   let loaded: LoadedConfig;
-  const sqls: string[] = [];
 
   beforeAll(async () => {
     const dir = await tempDir();
@@ -43,31 +42,10 @@ landing: { dir: state/landing }`,
     await runPipeline({ loaded, dates: [0, 1, 2, 3, 4].map((n) => addDays(FIRST, n)), now: () => new Date('2026-11-29T12:00:00Z') });
     const warehouse = join(dir, 'state', 'w.duckdb');
 
-    // BigQuery stand-in: the warehouse's tables under the datasets' names; time travel and
-    // __TABLES__ (metadata) are BigQuery's own, stood in for by fingerprints of the same tables.
-    engine = await (await DuckDBInstance.create(':memory:')).connect();
-    fake = new FakeBigQuery(async (sql): Promise<QueryAnswer> => {
-      sqls.push(sql);
-      await engine.run(`ATTACH '${warehouse}' AS wh (READ_ONLY)`);
-      try {
-        let duckSql = sql.replace(/ FOR SYSTEM_TIME AS OF TIMESTAMP '[^']*'/g, '').replace(/`shop-project\.cartlens_(?:marts|staging)\.(\w+)`/g, (_, table: string) => `wh.${table}`);
-        if (sql.includes('__TABLES__')) {
-          duckSql = `SELECT now()::VARCHAR AS as_of,
-            (SELECT hash(string_agg(f::VARCHAR, ',' ORDER BY date))::VARCHAR FROM wh.ga4_api_funnel_daily f) AS marts_modified,
-            (SELECT hash(string_agg(r::VARCHAR, ',' ORDER BY source, date))::VARCHAR FROM wh.run_state r) AS run_state`;
-        }
-        const reader = await engine.runAndReadAll(duckSql);
-        const types = reader.columnTypes().map((t) => bigQueryFieldType(t.toString()));
-        return {
-          fields: reader.columnNames().map((name, i) => ({ name, type: types[i]! })),
-          rows: reader.getRowsJson().map((row) => row.map((v) => (v === null ? null : String(v)))),
-          bytesProcessed: 1000,
-        };
-      } finally {
-        await engine.run('DETACH wh');
-      }
-    });
-    const bigquery = parseConfig(`source: { type: demo }\nwarehouse: { type: bigquery, project: shop-project, api_endpoint: "${await fake.start()}" }`, join(dir, 'bq.yaml')).config
+    // BigQuery: the warehouse's tables under the datasets' names.
+    gcp = await RecordingGcp.start({ project: 'shop-project', dataset: 'analytics_1' });
+    await gcp.copyDuckDbTables(warehouse, ['cartlens_marts', 'cartlens_staging']);
+    const bigquery = parseConfig(`source: { type: demo }\nwarehouse: { type: bigquery, project: shop-project, api_endpoint: "${gcp.endpoint}" }`, join(dir, 'bq.yaml')).config
       .warehouse as BigQueryWarehouseConfig;
     const options = dashboardOptions(loaded, { port: 0 });
     expect(options.view).toBe(apiView);
@@ -76,8 +54,7 @@ landing: { dir: state/landing }`,
   }, 180_000);
 
   afterAll(async () => {
-    await Promise.all([overDuckDb?.close(), overBigQuery?.close(), fake?.stop(), emulator?.stop()]);
-    engine?.closeSync();
+    await Promise.all([overDuckDb?.close(), overBigQuery?.close(), gcp?.stop(), emulator?.stop()]);
   });
 
   const data = async (server: RunningDashboard, query: string) => {
@@ -95,7 +72,7 @@ landing: { dir: state/landing }`,
   });
 
   it("reads only the view's tables, with SELECT jobs, and never total_purchasers", async () => {
-    const jobs = fake.inserts.filter((job) => !job.configuration.dryRun);
+    const jobs = gcp.inserts.filter((job) => !job.configuration.dryRun);
     expect(jobs.length).toBe(4); // the version, then ga4_api_funnel_daily, ga4_api_items_daily, run_state
     const copies = jobs.slice(1).map((job) => String(job.configuration.query?.query));
     expect(copies.map((sql) => /FROM `shop-project\.cartlens_(\w+)\.(\w+)`/.exec(sql)?.slice(1, 3).join('.'))).toEqual([
@@ -104,6 +81,6 @@ landing: { dir: state/landing }`,
       'staging.run_state',
     ]);
     for (const sql of copies) expect(sql).toMatch(/^SELECT\s/);
-    expect(sqls.join('\n')).not.toMatch(/total_purchasers|cart_funnel_daily|abandoned_carts|quality_daily/);
+    expect(gcp.sqls().join('\n')).not.toMatch(/total_purchasers|cart_funnel_daily|abandoned_carts|quality_daily/);
   });
 });

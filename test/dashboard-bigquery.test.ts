@@ -1,10 +1,10 @@
-// The dashboard over BigQuery: the real @google-cloud/bigquery client against the local fake of
-// the REST API, whose answers here come from running each query on a DuckDB warehouse that a real
-// pipeline run filled. The same page data must come out as over that DuckDB file directly.
+// The dashboard over BigQuery: the real @google-cloud/bigquery client against the local BigQuery
+// (src/dev/gcp/), holding the tables of a DuckDB warehouse that a real pipeline run filled; its
+// reference engine runs the copy's own SQL (the change check on __TABLES__, time travel). The same
+// page data must come out as over that DuckDB file directly.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parseConfig, type LoadedConfig } from '../src/config/load.js';
 import type { BigQueryWarehouseConfig } from '../src/config/schema.js';
 import { bigQuerySnapshotSource } from '../src/dashboard/copy-from-bigquery.js';
@@ -13,22 +13,23 @@ import { startDashboard, type RunningDashboard } from '../src/dashboard/server.j
 import { addDays } from '../src/pipeline/due-dates.js';
 import { runPipeline } from '../src/pipeline/run.js';
 import { DEMO_DEFAULTS, generateDemoExport } from '../src/sources/demo/generator.js';
-import { bigQueryFieldType, FakeBigQuery, type QueryAnswer } from './support/fake-bigquery.js';
+import { RecordingGcp, sessionOf } from './support/local-gcp.js';
 import { tempDir, writeConfig } from './support/pipeline.js';
+import { describeWithZetaSql } from './support/zetasql/guard.js';
 
 const FIRST = DEMO_DEFAULTS.startDate;
+const DATASETS = ['cartlens_marts', 'cartlens_staging'];
 
-describe('dashboard over BigQuery', () => {
-  let fake: FakeBigQuery;
-  let engine: DuckDBConnection;
+describeWithZetaSql('dashboard over BigQuery', () => {
+  let gcp: RecordingGcp;
   let overDuckDb: RunningDashboard;
   let overBigQuery: RunningDashboard;
-  const sqls: string[] = [];
-  /** Which DuckDB file the fake BigQuery answers from. */
-  const bigQueryTables = new Map<string, string>();
   let dir: string;
   let loaded: LoadedConfig;
   let bigquery: BigQueryWarehouseConfig;
+  /** The warehouse config of a local BigQuery. */
+  const bigQueryAt = (endpoint: string) =>
+    parseConfig(`source: { type: demo }\nwarehouse: { type: bigquery, project: shop-project, api_endpoint: "${endpoint}" }`, join(dir, 'bq.yaml')).config.warehouse as BigQueryWarehouseConfig;
 
   beforeAll(async () => {
     dir = await tempDir();
@@ -37,43 +38,11 @@ describe('dashboard over BigQuery', () => {
     loaded = parseConfig(await readFile(configFile, 'utf8'), configFile);
     // Days 1–4 first; a later test publishes day 5.
     await runPipeline({ loaded, dates: [0, 1, 2, 3].map((n) => addDays(FIRST, n)) });
-    bigQueryTables.set('current', join(dir, 'state', 'warehouse.duckdb'));
 
-    // BigQuery stand-in: the warehouse's tables under the two datasets' names, attached afresh
-    // for each query so that it sees later runs. Time travel and metadata are BigQuery's own:
-    // the change check is answered with fingerprints of the same tables.
-    engine = await (await DuckDBInstance.create(':memory:')).connect();
-    fake = new FakeBigQuery(async (sql): Promise<QueryAnswer> => {
-      sqls.push(sql);
-      const path = bigQueryTables.get('current')!;
-      await engine.run(`ATTACH '${path}' AS wh (READ_ONLY)`);
-      try {
-        const present = (await engine.runAndReadAll(`SELECT table_name FROM duckdb_tables() WHERE database_name = 'wh'`)).getRowsJson().flat();
-        let duckSql = sql
-          .replace(/`shop-project\.cartlens_marts\.__TABLES__`/g, 'duckdb_tables()')
-          .replace(/ FOR SYSTEM_TIME AS OF TIMESTAMP '[^']*'/g, '')
-          .replace(/`shop-project\.cartlens_(?:marts|staging)\.(\w+)`/g, (_, table: string) => {
-            if (!present.includes(table)) throw Object.assign(new Error(`Not found: Table shop-project:cartlens_staging.${table} was not found in location southamerica-east1`), { status: 404 });
-            return `wh.${table}`;
-          });
-        if (sql.includes('__TABLES__')) {
-          duckSql = `SELECT now()::VARCHAR AS as_of,
-            (SELECT hash(string_agg(f::VARCHAR, ',' ORDER BY date))::VARCHAR FROM wh.cart_funnel_daily f) AS marts_modified,
-            (SELECT hash(string_agg(r::VARCHAR, ',' ORDER BY source, date))::VARCHAR FROM wh.run_state r) AS run_state`;
-        }
-        const reader = await engine.runAndReadAll(duckSql);
-        const types = reader.columnTypes().map((t) => bigQueryFieldType(t.toString()));
-        return {
-          fields: reader.columnNames().map((name, i) => ({ name, type: types[i]! })),
-          rows: reader.getRowsJson().map((row) => row.map((v) => (v === null ? null : String(v)))),
-          bytesProcessed: 1000,
-        };
-      } finally {
-        await engine.run('DETACH wh');
-      }
-    });
-    const endpoint = await fake.start();
-    bigquery = parseConfig(`source: { type: demo }\nwarehouse: { type: bigquery, project: shop-project, api_endpoint: "${endpoint}" }`, join(dir, 'bq.yaml')).config.warehouse as BigQueryWarehouseConfig;
+    // BigQuery: the warehouse's tables under the two datasets' names, copied again after a later run.
+    gcp = await RecordingGcp.start({ project: 'shop-project', dataset: 'analytics_1' });
+    await gcp.copyDuckDbTables(join(dir, 'state', 'warehouse.duckdb'), DATASETS);
+    bigquery = bigQueryAt(gcp.endpoint);
 
     const options = dashboardOptions(loaded, { port: 0 });
     overDuckDb = await startDashboard(options);
@@ -81,8 +50,7 @@ describe('dashboard over BigQuery', () => {
   });
 
   afterAll(async () => {
-    await Promise.all([overDuckDb?.close(), overBigQuery?.close(), fake?.stop()]);
-    engine?.closeSync();
+    await Promise.all([overDuckDb?.close(), overBigQuery?.close(), gcp?.stop()]);
   });
 
   const data = async (server: RunningDashboard, query: string) => {
@@ -100,18 +68,18 @@ describe('dashboard over BigQuery', () => {
   });
 
   it('reads only: SELECT jobs under the cost guard, outside any session, and none per page view', async () => {
-    const jobs = fake.inserts.filter((job) => !job.configuration.dryRun);
+    const jobs = gcp.inserts.filter((job) => !job.configuration.dryRun);
     expect(jobs.length).toBe(6); // the version, then one per copied table
     for (const job of jobs) {
       expect(String(job.configuration.query?.query)).toMatch(/^SELECT\s/);
       expect(String(job.configuration.query?.query)).not.toMatch(/\b(INSERT|UPDATE|DELETE|MERGE|CREATE|DROP|ALTER)\b/i);
       expect(job.configuration.query?.maximumBytesBilled).toBe(String(10 * 2 ** 30));
-      expect(fake.sessionOf(job)).toBeUndefined();
+      expect(sessionOf(job)).toBeUndefined();
     }
     // No user-level column leaves BigQuery: abandoned carts come counted.
-    expect(sqls.join('\n')).not.toMatch(/user_key|user_pseudo_id|session_id/);
+    expect(gcp.sqls().join('\n')).not.toMatch(/user_key|user_pseudo_id|session_id/);
     await data(overBigQuery, `?from=${FIRST}&to=${addDays(FIRST, 1)}`);
-    expect(fake.inserts.length).toBe(jobs.length);
+    expect(gcp.inserts.length).toBe(jobs.length);
     // Every table of a copy is read as of the moment of the change check.
     expect(jobs.slice(1).every((job) => / FOR SYSTEM_TIME AS OF TIMESTAMP '/.test(String(job.configuration.query?.query)))).toBe(true);
   });
@@ -120,14 +88,15 @@ describe('dashboard over BigQuery', () => {
     const watching = await startDashboard({ ...dashboardOptions(loaded, { port: 0 }), warehouse: bigQuerySnapshotSource(bigquery, { checkEveryMs: 0 }) });
     try {
       expect(((await data(watching, '')) as { available: { last: string } }).available.last).toBe(addDays(FIRST, 3));
-      const jobsBefore = fake.inserts.length;
+      const jobsBefore = gcp.inserts.length;
       await data(watching, '');
-      expect(fake.inserts.length).toBe(jobsBefore + 1); // the change check only
+      expect(gcp.inserts.length).toBe(jobsBefore + 1); // the change check only
       await runPipeline({ loaded, dates: [addDays(FIRST, 4)] });
+      await gcp.copyDuckDbTables(join(dir, 'state', 'warehouse.duckdb'), DATASETS);
       expect(((await data(watching, '')) as { available: { last: string } }).available.last).toBe(addDays(FIRST, 4));
 
       // BigQuery refusing the next look: the last copy stays on screen, marked as such.
-      fake.inject({ kind: 'status', status: 403 });
+      gcp.refuseNextJob(403);
       const response = await fetch(`${watching.url}api/dashboard.json`);
       expect(response.status).toBe(200);
       const body = (await response.json()) as { available: { last: string }; snapshot: { stale: string | null } };
@@ -140,18 +109,15 @@ describe('dashboard over BigQuery', () => {
   });
 
   it('before the first run (no run_state table yet), shows an empty dashboard', async () => {
-    const empty = await tempDir();
-    const instance = await DuckDBInstance.create(join(empty, 'empty.duckdb'));
-    instance.closeSync();
-    bigQueryTables.set('current', join(empty, 'empty.duckdb'));
-    const fresh = await startDashboard({ ...dashboardOptions(loaded, { port: 0 }), warehouse: bigQuerySnapshotSource(bigquery) });
+    const empty = await RecordingGcp.start({ project: 'shop-project', dataset: 'analytics_1' });
+    const fresh = await startDashboard({ ...dashboardOptions(loaded, { port: 0 }), warehouse: bigQuerySnapshotSource(bigQueryAt(empty.endpoint)) });
     try {
       const page = await fetch(fresh.url);
       expect(page.status).toBe(200);
       expect(await page.text()).toContain('No published day yet');
     } finally {
       await fresh.close();
-      bigQueryTables.set('current', join(dir, 'state', 'warehouse.duckdb'));
+      await empty.stop();
     }
   });
 });

@@ -1,7 +1,8 @@
 // `cartlens extract` (runPipeline mode 'extract', the function's CARTLENS_MODE=extract): the
 // source's raw data for Dataform to build on, and nothing else. The shipped Google Cloud configs
-// pointed at the GA4 Data API emulator and the fakes of BigQuery and Cloud Storage, with the real
-// client libraries; the daily function started locally and called as Airflow's task calls it.
+// pointed at the GA4 Data API emulator and the local Google Cloud (src/dev/gcp/: BigQuery on
+// ZetaSQL's reference engine, and Cloud Storage), with the real client libraries; the daily
+// function started locally and called as Airflow's task calls it.
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
@@ -16,33 +17,19 @@ import { runPipeline } from '../src/pipeline/run.js';
 import { DEMO_DEFAULTS, generateDemoExport } from '../src/sources/demo/generator.js';
 import { Ga4ApiEmulator } from '../src/sources/ga4-data-api/emulator/ga4-api-emulator.js';
 import { ConfigError } from '../src/util/errors.js';
-import { cannedBigQueryAnswer } from './support/bigquery-answers.js';
 import { cli } from './support/cli.js';
-import { FakeBigQuery, type QueryAnswer } from './support/fake-bigquery.js';
-import { FakeGcs } from './support/fake-gcs.js';
+import { RecordingGcp } from './support/local-gcp.js';
 import { tempDir, writeConfig } from './support/pipeline.js';
 import { ZetaSqlAnalyzer } from './support/zetasql/analyzer.js';
 import { BigQueryCatalog } from './support/zetasql/catalog.js';
-import { itWithZetaSql } from './support/zetasql/guard.js';
+import { describeWithZetaSql, ZETASQL } from './support/zetasql/guard.js';
 
 const DATES = ['2026-11-01', '2026-11-02'];
 const BUCKET = 'my-store-cartlens-exports';
 const EXPORT_DATASET = 'my-store-analytics.analytics_123456789';
-/** GA4's daily export tables the BigQuery fake has: 2026-11-02's is not there yet. */
-const EXPORTED = ['events_20261101'];
-
-/** The canned answers, and for the extract's look-up the export tables of EXPORTED the query names. */
-function answer(sql: string): QueryAnswer {
-  if (sql.includes(`\`${EXPORT_DATASET}.INFORMATION_SCHEMA.TABLES\``)) {
-    const named = [...sql.matchAll(/'(events_\d{8})'/g)].map((m) => m[1]!);
-    return { fields: [{ name: 'table_name', type: 'STRING' }], rows: EXPORTED.filter((t) => named.includes(t)).map((t) => [t]), bytesProcessed: 0 };
-  }
-  return cannedBigQueryAnswer(sql);
-}
-
 let emulator: Ga4ApiEmulator;
-let gcs: FakeGcs;
-let bigquery: FakeBigQuery;
+/** The local Google Cloud, where ZetaSQL's engine runs (the tests that need it are guarded). */
+let gcp: RecordingGcp | undefined;
 let server: Server;
 let url: string;
 let apiConfig: string;
@@ -63,9 +50,12 @@ beforeAll(async () => {
   const dir = await tempDir();
   await generateDemoExport({ ...DEMO_DEFAULTS, outDir: join(dir, 'in'), days: 2, sessionsPerDay: 40 });
   emulator = await Ga4ApiEmulator.fromExportFiles(join(dir, 'in', 'events_*.json.gz'), { tokensPerDay: 100_000 });
-  gcs = new FakeGcs();
-  bigquery = new FakeBigQuery(answer);
-  const [ga4, storage, warehouse] = await Promise.all([emulator.start(), gcs.start(), bigquery.start()]);
+  // GA4's export has 2026-11-01's daily table; 2026-11-02's is not there yet.
+  if (ZETASQL.run) gcp = await RecordingGcp.start({ project: 'my-store-analytics', dataset: 'analytics_123456789', exportFiles: join(dir, 'in', 'events_20261101.json.gz') });
+  const ga4 = await emulator.start();
+  // Without the engine, the configs point nowhere: the tests left (refusals) never reach Google Cloud.
+  const warehouse = gcp?.endpoint ?? 'http://127.0.0.1:9';
+  const storage = warehouse;
   apiConfig = await shipped('cartlens.gcp-api.yaml', dir, { ga4, warehouse, storage });
   exportConfig = await shipped('cartlens.gcp.yaml', dir, { warehouse, storage });
   server = getTestServer(FUNCTION_NAME);
@@ -75,7 +65,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   server?.close();
-  await Promise.all([emulator?.stop(), gcs?.stop(), bigquery?.stop()]);
+  await Promise.all([emulator?.stop(), gcp?.stop()]);
 });
 
 afterEach(() => {
@@ -92,13 +82,15 @@ async function callFunction(config: string, body: Record<string, string>, mode =
 }
 
 /** The SQL of the BigQuery jobs sent from `from` on (load jobs as `(load)`). */
-const sqlSince = (from: number) => bigquery.inserts.slice(from).map((job) => String(job.configuration.query?.query ?? '(load)'));
+const sqlSince = (from: number) => gcp!.sqls(from);
+/** The bucket's objects. */
+const objects = () => gcp!.objects(BUCKET);
 /** Statements that write a table: DML and table creation, not SELECTs. */
 const writesTo = (sqls: string[], table: RegExp) => sqls.filter((sql) => /^\s*(INSERT|DELETE|MERGE|UPDATE|CREATE OR REPLACE|TRUNCATE)\b/i.test(sql) && table.test(sql));
 
-describe('cartlens extract on the GA4 Data API source (BigQuery)', () => {
+describeWithZetaSql('cartlens extract on the GA4 Data API source (BigQuery)', () => {
   it('fetches, lands and loads each date into raw_ga4_api_* and ga4_api_fetches in one transaction, and publishes nothing', async () => {
-    const from = bigquery.inserts.length;
+    const from = gcp!.inserts.length;
     const { status, report } = await callFunction(apiConfig, { from: DATES[0]!, to: DATES[1]! });
     expect(status, JSON.stringify(report)).toBe(200);
     expect(report.ready_dates).toEqual(DATES);
@@ -107,11 +99,11 @@ describe('cartlens extract on the GA4 Data API source (BigQuery)', () => {
 
     // Both reports of each date were fetched from the Data API, and every page landed under _raw/.
     for (const date of DATES) expect(emulator.requests.filter((r) => r.status === 200 && r.body.dateRanges?.[0]?.startDate === date)).toHaveLength(2);
-    const pages = [...gcs.objects.keys()].filter((name) => name.startsWith('_raw/')).sort();
+    const pages = [...objects().keys()].filter((name) => name.startsWith('_raw/')).sort();
     expect(pages).toEqual(DATES.flatMap((date) => ['funnel', 'items'].map((r) => `_raw/ga4-api/123456789/${date}/${r}/${report.run_id}/page-00000.json`)));
 
     // Load jobs take exactly those pages; the raw tables and the fetch records are replaced inside the transaction.
-    const loads = bigquery.inserts.slice(from).filter((job) => job.configuration.load).map((job) => job.configuration.load as { sourceUris: string[] });
+    const loads = gcp!.inserts.slice(from).filter((job) => job.configuration.load).map((job) => job.configuration.load as { sourceUris: string[] });
     expect(loads.flatMap((l) => l.sourceUris).sort()).toEqual(pages.map((p) => `gs://${BUCKET}/${p}`));
     const sqls = sqlSince(from);
     const begin = sqls.indexOf('BEGIN TRANSACTION');
@@ -137,23 +129,23 @@ describe('cartlens extract on the GA4 Data API source (BigQuery)', () => {
     expect(writesTo(sqls, /cartlens_marts\./)).toEqual([]);
     expect(writesTo(sqls, /assertion_results/)).toEqual([]);
     expect(writesTo(sqls, /\.run_state`/)).toEqual([]);
-    expect([...gcs.objects.keys()].filter((name) => !name.startsWith('_raw/'))).toEqual([]);
+    expect([...objects().keys()].filter((name) => !name.startsWith('_raw/'))).toEqual([]);
   });
 
   it('the same run in full mode publishes, so the assertions above can fail', async () => {
-    const from = bigquery.inserts.length;
+    const from = gcp!.inserts.length;
     const { status } = await callFunction(apiConfig, { date: DATES[0]! }, 'run');
     expect(status).toBe(200);
     expect(writesTo(sqlSince(from), /cartlens_marts\./).length).toBeGreaterThan(0);
     expect(writesTo(sqlSince(from), /assertion_results/).length).toBeGreaterThan(0);
-    expect([...gcs.objects.keys()].filter((name) => name.startsWith('exports/')).length).toBeGreaterThan(0);
+    expect([...objects().keys()].filter((name) => name.startsWith('exports/')).length).toBeGreaterThan(0);
   });
 });
 
-describe("cartlens extract on GA4's BigQuery export", () => {
+describeWithZetaSql("cartlens extract on GA4's BigQuery export", () => {
   it('reports each date whose daily export table exists as ready, the others as not ready (deferred), reading no event', async () => {
-    const from = bigquery.inserts.length;
-    const objects = gcs.objects.size;
+    const from = gcp!.inserts.length;
+    const objectsBefore = objects().size;
     const report = await runPipeline({ loaded: await loadConfig(exportConfig, {}, { withoutUserKeySecret: true }), dates: DATES, mode: 'extract' });
     expect(report).toMatchObject({ ready_dates: ['2026-11-01'], missing_dates: ['2026-11-02'], dates: [], deferred_dates: [] });
 
@@ -171,7 +163,7 @@ describe("cartlens extract on GA4's BigQuery export", () => {
     expect(states[0]).toContain("DATE '2026-11-02', 'deferred'");
     expect(states[0]).toContain("GA4\\'s daily export table events_20261102 is not there yet");
     // Nothing in the bucket: no file, no run report.
-    expect(gcs.objects.size).toBe(objects);
+    expect(objects().size).toBe(objectsBefore);
   });
 
   it('`cartlens extract` lists ready and not-ready days and exits 1 on a day not ready; 0 when all are ready', async () => {
@@ -195,8 +187,8 @@ describe("cartlens extract on GA4's BigQuery export", () => {
     expect(notReady.report).toMatchObject({ ready_dates: [], missing_dates: [DATES[1]] });
   });
 
-  itWithZetaSql('its look-up passes the ZetaSQL analyzer', async () => {
-    const lookup = bigquery.inserts.map((job) => String(job.configuration.query?.query ?? '')).find((sql) => sql.includes('INFORMATION_SCHEMA.TABLES') && sql.includes('table_name IN'))!;
+  it('its look-up passes the ZetaSQL analyzer', async () => {
+    const lookup = gcp!.inserts.map((job) => String(job.configuration.query?.query ?? '')).find((sql) => sql.includes('INFORMATION_SCHEMA.TABLES') && sql.includes('table_name IN'))!;
     expect(lookup).toBeDefined();
     const analyzer = await ZetaSqlAnalyzer.start(new BigQueryCatalog().addDatasetMetadata(EXPORT_DATASET));
     try {

@@ -6,10 +6,9 @@ import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { parseDocument } from 'yaml';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { FUNCTION_NAME } from '../src/cloud/function/daily-function.js';
 import { loadConfig } from '../src/config/load.js';
 import type { RunReport } from '../src/pipeline/report.js';
@@ -19,53 +18,17 @@ import { Ga4ApiEmulator } from '../src/sources/ga4-data-api/emulator/ga4-api-emu
 import { createSource } from '../src/sources/index.js';
 import { runStateKeys } from '../src/sources/source.js';
 import { openWarehouse } from '../src/warehouse/index.js';
-import { cannedBigQueryAnswer } from './support/bigquery-answers.js';
 import { cli } from './support/cli.js';
-import { FakeBigQuery, type QueryAnswer } from './support/fake-bigquery.js';
-import { FakeGcs } from './support/fake-gcs.js';
+import { RecordingGcp } from './support/local-gcp.js';
 import { tempDir } from './support/pipeline.js';
+import { describeWithZetaSql } from './support/zetasql/guard.js';
 
 const DATES = ['2026-11-01', '2026-11-02', '2026-11-03'];
 const BUCKET = 'my-store-cartlens-exports';
 
-/**
- * The BigQuery fake does not execute SQL. It keeps the two state tables for real (in DuckDB),
- * `run_state` and `ga4_api_fetches`, since the next day's call must find what this one recorded,
- * with BigQuery's transactions: each session has its own connection, so what a killed run wrote
- * inside its transaction is never seen. Everything else gets the canned answers.
- */
-async function stateKeeper(): Promise<(sql: string, job: { session?: string }) => Promise<QueryAnswer>> {
-  const instance = await DuckDBInstance.create(':memory:');
-  const db: DuckDBConnection = await instance.connect();
-  const sessions = new Map<string, DuckDBConnection>();
-  await db.run(`CREATE TABLE run_state (source VARCHAR, date DATE, status VARCHAR, run_id VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP,
-    input_fingerprint VARCHAR, rows_json VARCHAR, final BOOLEAN, last_error VARCHAR);
-    CREATE TABLE ga4_api_fetches (property VARCHAR, report VARCHAR, date DATE, run_id VARCHAR, fetched_at TIMESTAMP, final BOOLEAN, row_count BIGINT, tokens BIGINT, quality VARCHAR)`);
-  const state = /`[^`]+\.(run_state|ga4_api_fetches)`/;
-  return async (sql, job) => {
-    const connection = job.session ? (sessions.get(job.session) ?? sessions.set(job.session, await instance.connect()).get(job.session)!) : db;
-    const transaction = /^(BEGIN|COMMIT|ROLLBACK) TRANSACTION$/.exec(sql.trim());
-    if (transaction) {
-      await connection.run(transaction[1]!);
-      return cannedBigQueryAnswer(sql);
-    }
-    if (!state.test(sql) || !/^(DELETE|INSERT|SELECT)/.test(sql.trim())) return cannedBigQueryAnswer(sql);
-    // The state tables under their own names, GoogleSQL's escaped quote and FORMAT_DATE as DuckDB's.
-    const duck = sql.replace(state, '$1').replaceAll("\\'", "''").replaceAll("FORMAT_DATE('%F', date)", "strftime(date, '%Y-%m-%d')");
-    const reader = await connection.runAndReadAll(duck);
-    const names = reader.columnNames();
-    return {
-      fields: names.map((name) => ({ name, type: name === 'final' ? 'BOOLEAN' : 'STRING' })),
-      rows: reader.getRowsJson().map((row) => row.map((v) => (v === null ? null : String(v)))),
-      bytesProcessed: 10,
-    };
-  };
-}
-
-describe('the Data API path on Google Cloud, through the daily function', () => {
+describeWithZetaSql('the Data API path on Google Cloud, through the daily function', () => {
   let emulator: Ga4ApiEmulator;
-  let gcs: FakeGcs;
-  let bigquery: FakeBigQuery;
+  let gcp: RecordingGcp;
   let server: Server;
   let url: string;
   let configFile: string;
@@ -74,14 +37,12 @@ describe('the Data API path on Google Cloud, through the daily function', () => 
     const dir = await tempDir();
     await generateDemoExport({ ...DEMO_DEFAULTS, outDir: join(dir, 'in'), days: 3, sessionsPerDay: 60 });
     emulator = await Ga4ApiEmulator.fromExportFiles(join(dir, 'in', 'events_*.json.gz'), { tokensPerDay: 100_000 });
-    gcs = new FakeGcs();
-    bigquery = new FakeBigQuery(await stateKeeper());
-    const [ga4, storage, warehouse] = await Promise.all([emulator.start(), gcs.start(), bigquery.start()]);
+    gcp = await RecordingGcp.start({ project: 'my-store-analytics', dataset: 'analytics_123456789' });
     // The shipped config as it is, pointed at the local services: only the endpoints change.
     const shipped = parseDocument(await readFile(join(process.cwd(), 'deploy', 'cartlens.gcp-api.yaml'), 'utf8'));
-    shipped.setIn(['source', 'api_endpoint'], ga4);
-    shipped.setIn(['warehouse', 'api_endpoint'], warehouse);
-    shipped.setIn(['export', 'api_endpoint'], storage);
+    shipped.setIn(['source', 'api_endpoint'], await emulator.start());
+    shipped.setIn(['warehouse', 'api_endpoint'], gcp.endpoint);
+    shipped.setIn(['export', 'api_endpoint'], gcp.endpoint);
     configFile = join(dir, 'cartlens.yaml');
     await writeFile(configFile, shipped.toString());
     process.env.CARTLENS_CONFIG = configFile;
@@ -93,7 +54,7 @@ describe('the Data API path on Google Cloud, through the daily function', () => 
   afterAll(async () => {
     delete process.env.CARTLENS_CONFIG;
     server?.close();
-    await Promise.all([emulator?.stop(), gcs?.stop(), bigquery?.stop()]);
+    await Promise.all([emulator?.stop(), gcp?.stop()]);
   });
 
   const call = async (body: Record<string, string>) => {
@@ -112,7 +73,9 @@ describe('the Data API path on Google Cloud, through the daily function', () => 
   };
   const fetchesOf = (date: string) => emulator.requests.filter((r) => r.status === 200 && r.body.dateRanges?.[0]?.startDate === date).length;
   /** Final objects in creation order (a copy into place is a new generation). */
-  const objectsInOrder = () => [...gcs.objects.entries()].sort(([, a], [, b]) => a.generation - b.generation).map(([name]) => name).filter((name) => !name.includes('_incoming/'));
+  const objects = () => gcp.objects(BUCKET);
+  const text = (name: string) => objects().get(name)?.data.toString('utf8');
+  const objectsInOrder = () => [...objects().entries()].sort(([, a], [, b]) => a.generation - b.generation).map(([name]) => name).filter((name) => !name.includes('_incoming/'));
 
   it('lands every page in the bucket, loads it with load jobs, publishes each date last, and status lists the days', async () => {
     const { status: code, report } = await call({ from: DATES[0]!, to: DATES[2]! });
@@ -120,17 +83,17 @@ describe('the Data API path on Google Cloud, through the daily function', () => 
     expect(report.dates.map((d) => [d.date, d.status])).toEqual(DATES.map((d) => [d, 'published']));
 
     // 1. Every response page landed unchanged, with its request, under _raw/ at the bucket's root.
-    const pages = [...gcs.objects.keys()].filter((name) => name.startsWith('_raw/')).sort();
+    const pages = [...objects().keys()].filter((name) => name.startsWith('_raw/')).sort();
     expect(pages).toEqual(DATES.flatMap((date) => ['funnel', 'items'].map((r) => `_raw/ga4-api/123456789/${date}/${r}/${report.run_id}/page-00000.json`)));
-    const page = JSON.parse(gcs.text(pages[0]!)!);
+    const page = JSON.parse(text(pages[0]!)!);
     expect(page.request).toMatchObject({ property: 'properties/123456789', dateRanges: [{ startDate: DATES[0], endDate: DATES[0] }] });
     expect(page.response.rows.length).toBeGreaterThan(0);
 
     // 2. The load jobs name exactly those objects, into ga4_api_pages; never a streaming insert.
-    const loads = bigquery.inserts.filter((job) => job.configuration.load).map((job) => job.configuration.load as { sourceUris: string[]; destinationTable: { tableId: string } });
+    const loads = gcp.inserts.filter((job) => job.configuration.load).map((job) => job.configuration.load as { sourceUris: string[]; destinationTable: { tableId: string } });
     expect(loads.flatMap((l) => l.sourceUris).sort()).toEqual(pages.map((p) => `gs://${BUCKET}/${p}`));
     expect(new Set(loads.map((l) => l.destinationTable.tableId))).toEqual(new Set(['ga4_api_pages']));
-    const sqls = bigquery.inserts.map((job) => String(job.configuration.query?.query ?? ''));
+    const sqls = gcp.inserts.map((job) => String(job.configuration.query?.query ?? ''));
     expect(sqls.some((sql) => /^INSERT INTO `my-store-analytics\.cartlens_staging\.raw_ga4_api_items`/.test(sql))).toBe(true);
     expect(sqls.some((sql) => /^INSERT INTO `my-store-analytics\.cartlens_marts\.ga4_api_funnel_daily`/.test(sql))).toBe(true);
 
@@ -143,7 +106,7 @@ describe('the Data API path on Google Cloud, through the daily function', () => 
       expect(Math.min(...ofDate.map((name) => order.indexOf(name)))).toBeGreaterThan(lastPage);
       const marker = order.indexOf(`exports/_SUCCESS/ga4_api/dt=${date}.json`);
       expect(marker).toBeGreaterThan(Math.max(...ofDate.map((name) => order.indexOf(name))));
-      const manifest = JSON.parse(gcs.text(`exports/ga4_api_items_daily/dt=${date}/manifest.json`)!);
+      const manifest = JSON.parse(text(`exports/ga4_api_items_daily/dt=${date}/manifest.json`)!);
       expect(manifest).toMatchObject({ final: true, quality: { items: { subjectToThresholding: false } } });
     }
 
@@ -180,19 +143,19 @@ describe('the Data API path on Google Cloud, through the daily function', () => 
     const killed = await cli(['run', '--config', configFile, '--date', date], { env: { CARTLENS_CRASH_AT: 'before-commit' } });
     expect(killed.signal).toBe('SIGKILL');
     expect((await status()).find(([d]) => d === date)).toBeUndefined();
-    expect([...gcs.objects.keys()].filter((name) => name.startsWith('exports/') && name.includes(date))).toEqual([]);
+    expect([...objects().keys()].filter((name) => name.startsWith('exports/') && name.includes(date))).toEqual([]);
 
     const again = await call({ date });
     expect(again.status).toBe(200);
     expect(again.report.dates.map((d) => [d.date, d.status])).toEqual([[date, 'published']]);
     expect((await status()).find(([d]) => d === date)).toEqual([date, 'complete']);
     // The run read only its own pages, not the killed run's, which stay in _raw/ until the lifecycle deletes them.
-    const raw = bigquery.inserts.map((job) => String(job.configuration.query?.query ?? '')).filter((sql) => sql.startsWith('INSERT INTO `my-store-analytics.cartlens_staging.raw_ga4_api_items`') && sql.includes(`DATE '${date}'`));
+    const raw = gcp.inserts.map((job) => String(job.configuration.query?.query ?? '')).filter((sql) => sql.startsWith('INSERT INTO `my-store-analytics.cartlens_staging.raw_ga4_api_items`') && sql.includes(`DATE '${date}'`));
     expect(raw.at(-1)).toContain(`p.run_id = '${again.report.run_id}'`);
     // The date's set is whole and consistent: every file its marker names has the SHA-256 it says.
-    const marker = JSON.parse(gcs.text(`exports/_SUCCESS/ga4_api/dt=${date}.json`)!) as { run_id: string; files: { path: string; sha256: string }[] };
+    const marker = JSON.parse(text(`exports/_SUCCESS/ga4_api/dt=${date}.json`)!) as { run_id: string; files: { path: string; sha256: string }[] };
     expect(marker.run_id).toBe(again.report.run_id);
     expect(marker.files).toHaveLength(2);
-    for (const file of marker.files) expect(createHash('sha256').update(gcs.objects.get(`exports/${file.path}`)!.data).digest('hex')).toBe(file.sha256);
+    for (const file of marker.files) expect(createHash('sha256').update(objects().get(`exports/${file.path}`)!.data).digest('hex')).toBe(file.sha256);
   });
 });

@@ -97,6 +97,38 @@ describeWithZetaSql('the local BigQuery, through the real client', () => {
     expect(await run(jobsOf(), `SELECT COUNT(*) AS count FROM ${T}`)).toEqual([{ count: 25 }]);
   });
 
+  it("isolates sessions' transactions: others see only committed rows, a rollback keeps others' commits, a concurrent commit aborts", async () => {
+    const table = '`shop.sales.isolated`';
+    await run(jobsOf(), `CREATE TABLE ${table} (n INT64)`);
+    const count = async (jobs: BigQueryJobs) => ((await run(jobs, `SELECT COUNT(*) AS count FROM ${table}`)) as { count: number }[])[0]!.count;
+    const [a, b] = [jobsOf(true), jobsOf(true)];
+    await run(a, 'BEGIN TRANSACTION');
+    await run(a, `INSERT INTO ${table} (n) VALUES (1)`);
+    expect(await count(a)).toBe(1);
+    // A's row is not committed: B, and a job outside any session, do not see it.
+    expect(await count(b)).toBe(0);
+    expect(await count(jobsOf())).toBe(0);
+    await run(b, 'BEGIN TRANSACTION');
+    await run(b, `INSERT INTO ${table} (n) VALUES (2)`);
+    await run(b, 'COMMIT TRANSACTION');
+    // A reads the snapshot it began with; ending it discards its row and keeps B's.
+    expect(await run(a, `SELECT n FROM ${table} ORDER BY n`)).toEqual([{ n: 1 }]);
+    await run(a, 'ROLLBACK TRANSACTION');
+    expect(await run(jobsOf(), `SELECT n FROM ${table}`)).toEqual([{ n: 2 }]);
+    // A commit of a table someone else committed since BEGIN fails as BigQuery's does, and publishes nothing.
+    await run(a, 'BEGIN TRANSACTION');
+    await run(a, `UPDATE ${table} SET n = 10 WHERE TRUE`);
+    await run(b, `INSERT INTO ${table} (n) VALUES (3)`);
+    const aborted = await failure(run(a, 'COMMIT TRANSACTION'));
+    expect(aborted.message).toMatch(/\(invalidQuery\): Transaction is aborted due to concurrent update against table shop\.sales\.isolated/);
+    expect(await run(a, `SELECT n FROM ${table} ORDER BY n`)).toEqual([{ n: 2 }, { n: 3 }]);
+    // A session ended with its transaction open leaves the committed rows as they are.
+    await run(b, 'BEGIN TRANSACTION');
+    await run(b, `DELETE FROM ${table} WHERE TRUE`);
+    await run(b, 'CALL BQ.ABORT_SESSION()');
+    expect(await count(jobsOf())).toBe(2);
+  });
+
   it('keeps temporary tables per session, and BQ.ABORT_SESSION() ends the session', async () => {
     const session = jobsOf(true);
     await run(session, 'CREATE TEMP TABLE _picked AS SELECT n FROM ' + T + ' WHERE n <= 3');

@@ -1,23 +1,23 @@
 // The Google Cloud path computing its numbers: a demo day loaded by the local BigQuery (ZetaSQL's
 // reference engine), cartlens run with ga4-export-bigquery + bigquery + gcs pointed at it, and
-// the files it publishes compared byte for byte with a DuckDB run over the same events, fed in
-// the contract's input order for export tables (Cleaning 5). Then `cartlens dev gcp` and
+// the files it publishes (and the run reports' quality figures) compared byte for byte with a
+// DuckDB run over the same events, fed in the contract's input order for export tables (Cleaning
+// 5; the harness is test/support/two-warehouses.ts, which test/conformance.test.ts runs over
+// several days). Then `cartlens dev gcp` and
 // `cartlens run` as a person runs them, with deploy/cartlens.gcp.yaml. Skipped loudly where the
 // engine cannot run, never on CI.
 import { spawn } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { parseConfig } from '../src/config/load.js';
 import type { BigQueryWarehouseConfig } from '../src/config/schema.js';
 import { bigQuerySnapshotSource } from '../src/dashboard/copy-from-bigquery.js';
 import { WarehouseSnapshot } from '../src/dashboard/snapshot.js';
-import { LocalGcp } from '../src/dev/gcp/local-gcp.js';
-import { runPipeline } from '../src/pipeline/run.js';
 import { DEMO_DEFAULTS, generateDemoExport } from '../src/sources/demo/generator.js';
 import { cli } from './support/cli.js';
 import { listFiles, SECRET, tempDir } from './support/pipeline.js';
+import { qualityFigures, twoWarehouses, type TwoWarehouses } from './support/two-warehouses.js';
 import { describeWithZetaSql } from './support/zetasql/guard.js';
 
 const DATE = DEMO_DEFAULTS.startDate;
@@ -25,61 +25,40 @@ const DAY = DATE.replaceAll('-', '');
 const COMPARED = ['cart_funnel_daily', 'abandoned_carts', 'cart_items_daily', 'remarketing_audience'];
 
 describeWithZetaSql('the Google Cloud path on the local BigQuery', () => {
-  let dir: string;
-  let gcp: LocalGcp;
+  let both: TwoWarehouses;
 
   beforeAll(async () => {
-    dir = await tempDir();
     // A dirty demo day small enough for one request of the engine: every cleaning rule shows up.
-    await generateDemoExport({ ...DEMO_DEFAULTS, outDir: join(dir, 'in'), days: 1, sessionsPerDay: 120, dirtyRate: 0.05 });
-    gcp = await LocalGcp.create({ project: 'my-store', dataset: 'analytics_1', storageDir: join(dir, 'gcs') });
-    await gcp.loadExportFiles(join(dir, 'in', 'events_*.json.gz'));
+    both = await twoWarehouses({ days: 1, sessionsPerDay: 120, dirtyRate: 0.05 });
   });
 
   afterAll(async () => {
-    await gcp?.stop();
+    await both?.stop();
   });
 
   it('publishes into the storage folder the same bytes as a DuckDB run on the same events', async () => {
-    const endpoint = await gcp.listen();
-    const bigquery = parseConfig(
-      `source: { type: ga4-export-bigquery, project: my-store, dataset: analytics_1 }
-warehouse: { type: bigquery, project: my-store, location: southamerica-east1, api_endpoint: "${endpoint}" }
-export: { type: gcs, bucket: shop-exports, prefix: exports/, location: southamerica-east1, api_endpoint: "${endpoint}", remarketing_audience: true }
-privacy: { user_key_secret: "${SECRET}" }`,
-      join(dir, 'gcp.yaml'),
-    );
-    const onBigQuery = await runPipeline({ loaded: bigquery, dates: [DATE] });
+    const bigquery = both.bigQueryConfig();
+    const onBigQuery = await both.run(bigquery, [DATE]);
     expect(onBigQuery.dates.map((d) => d.status)).toEqual(['published']);
-
     // The same rows, written out by the local BigQuery in the contract's order, for DuckDB.
-    await mkdir(join(dir, 'files'));
-    await writeFile(join(dir, 'files', `events_${DAY}.json`), await gcp.exportTableLines(`events_${DAY}`));
-    const duckdb = parseConfig(
-      `source: { type: ga4-export-files, path: "files/*.json" }
-warehouse: { type: duckdb, path: "state/warehouse.duckdb", memory_limit: "256MB", threads: 2 }
-export: { type: local, dir: "exports", remarketing_audience: true }
-landing: { dir: "state/landing" }
-privacy: { user_key_secret: "${SECRET}" }`,
-      join(dir, 'duckdb.yaml'),
-    );
-    const onDuckDb = await runPipeline({ loaded: duckdb, dates: [DATE] });
+    const onDuckDb = await both.run(both.duckDbConfig(), [DATE]);
     expect(onDuckDb.dates.map((d) => d.status)).toEqual(['published']);
+    expect(qualityFigures(onBigQuery)).toEqual(qualityFigures(onDuckDb));
 
-    const published = join(dir, 'gcs', 'shop-exports', 'exports');
+    const published = both.bigQueryRoot();
     for (const table of COMPARED) {
       const file = join(table, `dt=${DATE}`, `${table}_${DAY}.csv`);
       const fromBigQuery = await readFile(join(published, file), 'utf8');
       expect(fromBigQuery.split('\n').length, `${table} has rows`).toBeGreaterThan(2);
-      expect(fromBigQuery, file).toBe(await readFile(join(dir, 'exports', file), 'utf8'));
+      expect(fromBigQuery, file).toBe(await readFile(join(both.duckDbRoot(), file), 'utf8'));
       // The manifest too: rows, bytes and SHA-256 of the same bytes.
       const manifest = join(table, `dt=${DATE}`, 'manifest.json');
-      expect(await readFile(join(published, manifest), 'utf8'), manifest).toBe(await readFile(join(dir, 'exports', manifest), 'utf8'));
+      expect(await readFile(join(published, manifest), 'utf8'), manifest).toBe(await readFile(join(both.duckDbRoot(), manifest), 'utf8'));
     }
     const report = join('report', `dt=${DATE}`, 'report.html');
-    expect(await readFile(join(published, report), 'utf8'), report).toBe(await readFile(join(dir, 'exports', report), 'utf8'));
+    expect(await readFile(join(published, report), 'utf8'), report).toBe(await readFile(join(both.duckDbRoot(), report), 'utf8'));
     // Only what would be published is left: no upload of the exporter's under _incoming/.
-    expect((await listFiles(join(dir, 'gcs'))).filter((f) => f.includes('_incoming'))).toEqual([]);
+    expect((await listFiles(join(both.dir, 'gcs'))).filter((f) => f.includes('_incoming'))).toEqual([]);
 
     // The dashboard's copy (as of one moment: FOR SYSTEM_TIME AS OF) shows the published day.
     const snapshot = await WarehouseSnapshot.create(bigQuerySnapshotSource(bigquery.config.warehouse as BigQueryWarehouseConfig), 'bigquery');
@@ -101,7 +80,7 @@ describeWithZetaSql('cartlens dev gcp, as a person runs it', () => {
     await generateDemoExport({ ...DEMO_DEFAULTS, outDir: join(dir, 'in'), days: 1, sessionsPerDay: 20, dirtyRate: 0 });
     // One line no BigQuery table can hold, besides the demo's.
     await writeFile(join(dir, 'in', 'events_20261102.json'), `${JSON.stringify({ event_date: '20261102', event_timestamp: 'soon', event_name: 'page_view' })}\nnot json\n`);
-    const server = spawn(process.execPath, [fileURLToPath(new URL('../bin/cartlens.js', import.meta.url)), 'dev', 'gcp', '--data', 'in/events_*.json*', '--storage-dir', 'gcs', '--port', '0'], {
+    const server = spawn(process.execPath, [fileURLToPath(new URL('../bin/cartlens.js', import.meta.url)), 'dev', 'gcp', '--data', 'in/events_*.json*', '--storage-dir', 'gcs', '--ordered-out', 'ordered', '--port', '0'], {
       cwd: dir,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -130,6 +109,15 @@ describeWithZetaSql('cartlens dev gcp, as a person runs it', () => {
       expect(run.code, run.stderr).toBe(0);
       const files = await listFiles(join(dir, 'gcs', 'my-store-cartlens-exports'));
       expect(files).toEqual(expect.arrayContaining([`exports/cart_funnel_daily/dt=${DATE}/cart_funnel_daily_${DAY}.csv`, `exports/cart_funnel_daily/dt=${DATE}/manifest.json`]));
+
+      // The rows it wrote out in the contract's order, run on DuckDB: the same published bytes.
+      await writeFile(join(dir, 'duckdb.yaml'), `source: { type: ga4-export-files, path: "ordered/*.json" }\nwarehouse: { type: duckdb, path: "duck/warehouse.duckdb" }\nexport: { type: local, dir: "duck/exports" }\nlanding: { dir: "duck/landing" }\nprivacy: { user_key_secret: "${SECRET}" }\n`);
+      const onDuckDb = await cli(['run', '--config', 'duckdb.yaml', '--date', DATE], { cwd: dir });
+      expect(onDuckDb.code, onDuckDb.stderr).toBe(0);
+      for (const table of ['cart_funnel_daily', 'abandoned_carts', 'cart_items_daily']) {
+        const path = `${table}/dt=${DATE}/${table}_${DAY}.csv`;
+        expect(await readFile(join(dir, 'gcs', 'my-store-cartlens-exports', 'exports', path), 'utf8'), path).toBe(await readFile(join(dir, 'duck', 'exports', path), 'utf8'));
+      }
     } finally {
       server.kill('SIGINT');
       expect(await exited).toBe(0);

@@ -257,11 +257,11 @@ describeWithZetaSql('the same rules in BigQuery\'s staging SQL (ZetaSQL evaluate
       [null, '2026-11-01'],
       ['quantity_out_of_range', '2026-11-01'],
       [null, '2026-11-01'],
-      // A quarantined row belongs to its table's day, whatever its own date.
-      ['date_out_of_range', '2026-11-01'],
+      // A quarantined row whose own date is not trusted belongs to no date, as a line on DuckDB.
+      ['date_out_of_range', null],
       [null, '2026-11-04'],
-      ['date_out_of_range', '2026-11-01'],
-      ['event_date_mismatch', '2026-11-01'],
+      ['date_out_of_range', null],
+      ['event_date_mismatch', null],
       ['invalid_item_price', '2026-11-01'],
       ['invalid_item_quantity', '2026-11-01'],
     ]);
@@ -272,6 +272,6 @@ describeWithZetaSql('the same rules in BigQuery\'s staging SQL (ZetaSQL evaluate
       { date: '20261101', timestamp: micros(2026, 11, 1) },
       { date: '99991231', timestamp: micros(9999, 12, 31) },
     ];
-    expect(await settle(rows)).toEqual([[null, '2026-11-01'], ['date_out_of_range', '2026-11-01']]);
+    expect(await settle(rows)).toEqual([[null, '2026-11-01'], ['date_out_of_range', null]]);
   });
 });

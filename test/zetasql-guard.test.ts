@@ -52,9 +52,10 @@ describe('tests that need ZetaSQL, where it cannot run', () => {
     expect(result.code, result.output).toBe(1);
     expect(result.output).toContain(`ZetaSQL is required on CI (CI=true) and cannot run here: ${SIMULATE_UNAVAILABLE} is set`);
     expect(result.output).toContain('FAIL  test/bigquery-sql-analyzer.test.ts > every BigQuery statement passes ZetaSQL > needs ZetaSQL, which CI requires');
-    expect(result.output).toContain("FAIL  test/extract.test.ts > cartlens extract on GA4's BigQuery export > its look-up passes the ZetaSQL analyzer");
+    expect(result.output).toContain("FAIL  test/extract.test.ts > cartlens extract on GA4's BigQuery export > needs ZetaSQL, which CI requires");
+    expect(result.output).toContain('FAIL  test/extract.test.ts > cartlens extract on the GA4 Data API source (BigQuery) > needs ZetaSQL, which CI requires');
     // extract's tests that do not need ZetaSQL are left out by `-t`, hence skipped.
-    expect(result.output).toMatch(/Tests +2 failed \| \d+ skipped \(\d+\)/);
+    expect(result.output).toMatch(/Tests +3 failed \| \d+ skipped \(\d+\)/);
     expect(result.output).not.toContain('ZETASQL TESTS SKIPPED');
   });
 });

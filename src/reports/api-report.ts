@@ -22,13 +22,14 @@ export const apiDailyReport: DailyReportBuilder = async (warehouse, date, option
   const at = dialect.dateLiteral(date);
   const funnelTable = dialect.tableName('ga4_api_funnel_daily', false);
   const itemsTable = dialect.tableName('ga4_api_items_daily', false);
+  // Money and rates as the CSV writes them (the tiles' data-value), whatever the warehouse's decimal type prints.
   const [totals] = await warehouse.query(`
     SELECT f.sessions, f.add_to_carts, f.checkouts, f.purchases, f.revenue, i.units_added, i.units_purchased, i.item_cart_to_purchase
     FROM (SELECT COALESCE(SUM(sessions), 0) AS sessions, COALESCE(SUM(add_to_carts), 0) AS add_to_carts, COALESCE(SUM(checkouts), 0) AS checkouts,
-                 COALESCE(SUM(ecommerce_purchases), 0) AS purchases, ${dialect.money('COALESCE(SUM(purchase_revenue), 0)')} AS revenue
+                 COALESCE(SUM(ecommerce_purchases), 0) AS purchases, ${dialect.csvText('money', dialect.money('COALESCE(SUM(purchase_revenue), 0)'))} AS revenue
           FROM ${funnelTable} WHERE date = ${at}) AS f
     CROSS JOIN (SELECT COALESCE(SUM(items_added_to_cart), 0) AS units_added, COALESCE(SUM(items_purchased), 0) AS units_purchased,
-                       ${dialect.rate('COALESCE(SUM(items_purchased), 0)', 'COALESCE(SUM(items_added_to_cart), 0)')} AS item_cart_to_purchase
+                       ${dialect.csvText('rate', dialect.rate('COALESCE(SUM(items_purchased), 0)', 'COALESCE(SUM(items_added_to_cart), 0)'))} AS item_cart_to_purchase
                 FROM ${itemsTable} WHERE date = ${at}) AS i`);
   const top = await warehouse.query(`
     SELECT item_id, item_name, item_category, items_added_to_cart, items_purchased, cart_to_purchase_rate

@@ -22,7 +22,7 @@ export interface Dialect {
   /** Microseconds since the epoch → TIMESTAMP truncated to milliseconds. */
   timestampMillis(micros: string): string;
 
-  /** Aggregate: the median of `expression`. */
+  /** Aggregate: the exact median of `expression` (NULLs left out; the mean of the two middle values of an even count). */
   median(expression: string): string;
   /** A DATE expression moved by a number of days. */
   addDays(dateExpression: string, days: number): string;

@@ -1,5 +1,8 @@
-// A local fake of the slice of BigQuery's REST API that cartlens uses (jobs.insert, jobs.get,
-// jobs.getQueryResults), for testing the real @google-cloud/bigquery client against it.
+// A scripted fake of the slice of BigQuery's REST API that cartlens uses (jobs.insert, jobs.get,
+// jobs.getQueryResults), for the tests of faults the local BigQuery (src/dev/gcp/) cannot stage:
+// a status on insert, a lost response, a dry run's byte count. It executes no SQL: each test
+// names every answer, and a query it did not script fails that test (stop() throws), never
+// answering "no rows". Tests that check numbers or a run's outcome use the local BigQuery.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
 export interface FakeJob {
@@ -13,6 +16,9 @@ export interface QueryAnswer {
   bytesProcessed: number;
 }
 
+/** A test's answers: undefined for a query it did not script. */
+export type ScriptedAnswers = (sql: string, job: { session?: string }) => QueryAnswer | undefined | Promise<QueryAnswer | undefined>;
+
 export type BigQueryFault = { kind: 'status'; status: number } | { kind: 'lose-response' };
 
 export class FakeBigQuery {
@@ -21,11 +27,22 @@ export class FakeBigQuery {
   readonly inserts: FakeJob[] = [];
   /** Datasets by id, as the REST API returns them. */
   readonly datasets = new Map<string, Record<string, unknown>>();
+  /** The first line of each query no answer was scripted for: stop() fails the test with them. */
+  readonly unexpected: string[] = [];
   private readonly faults: { fault: BigQueryFault; times: number }[] = [];
   private server: Server | undefined;
 
-  /** `answer` gets each job's SQL, and the BigQuery session the job runs in, when it has one. */
-  constructor(private readonly answer: (sql: string, job: { session?: string }) => QueryAnswer | Promise<QueryAnswer>) {}
+  /** `answers` gets each job's SQL, and the BigQuery session the job runs in, when it has one. */
+  constructor(private readonly answers: ScriptedAnswers) {}
+
+  /** The scripted answer, or an error naming the query (kept in `unexpected`, thrown again by stop()). */
+  private async answer(sql: string, job: { session?: string }): Promise<QueryAnswer> {
+    const answer = await this.answers(sql, job);
+    if (answer) return answer;
+    const firstLine = sql.trim().split('\n')[0]!;
+    this.unexpected.push(firstLine);
+    throw new Error(`the fake BigQuery has no scripted answer for: ${firstLine}`);
+  }
 
   async start(): Promise<string> {
     this.server = createServer((req, res) => void this.handle(req, res));
@@ -33,9 +50,11 @@ export class FakeBigQuery {
     return `http://127.0.0.1:${(this.server.address() as { port: number }).port}`;
   }
 
+  /** Stops, and fails the test that sent a query it did not script. */
   async stop(): Promise<void> {
     this.server?.closeAllConnections();
     await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+    if (this.unexpected.length > 0) throw new Error(`the fake BigQuery got queries the test did not script:\n${this.unexpected.join('\n')}`);
   }
 
   /** The next `times` job inserts fail with `fault` (`lose-response`: the job is created, the answer lost). */
@@ -77,7 +96,12 @@ export class FakeBigQuery {
       if (armed?.fault.kind === 'status') return reply(armed.fault.status, { error: { code: armed.fault.status, message: `injected ${armed.fault.status}` } });
       const sql = String(job.configuration.query?.query ?? '');
       if (job.configuration.dryRun) {
-        const { bytesProcessed } = await this.answer(sql, {});
+        let bytesProcessed: number;
+        try {
+          ({ bytesProcessed } = await this.answer(sql, {}));
+        } catch (error) {
+          return reply(400, { error: { code: 400, message: (error as Error).message } });
+        }
         return reply(200, { ...job, status: { state: 'DONE' }, statistics: { totalBytesProcessed: String(bytesProcessed), query: { totalBytesProcessed: String(bytesProcessed) } } });
       }
       const id = job.jobReference.jobId;
@@ -136,11 +160,3 @@ export class FakeBigQuery {
   }
 }
 
-/** BigQuery's field type for a DuckDB column type, for a fake answered by DuckDB. */
-export function bigQueryFieldType(duckdbType: string): string {
-  if (duckdbType === 'DATE') return 'DATE';
-  if (duckdbType === 'BOOLEAN') return 'BOOLEAN';
-  if (/INT/.test(duckdbType)) return 'INTEGER';
-  if (duckdbType.startsWith('DECIMAL')) return 'NUMERIC';
-  return 'STRING';
-}

@@ -27,7 +27,8 @@ export function devCommand(program: Command): void {
     .option('--dataset <dataset>', "the export's dataset (source.dataset)", 'analytics_123456789')
     .option('--storage-dir <dir>', 'where Cloud Storage objects are kept, as <dir>/<bucket>/<object name>', '.cartlens/gcs')
     .option('--port <port>', 'the port (0: any free one)', '9050')
-    .action(async (options: { data: string; project: string; dataset: string; storageDir: string; port: string }) => {
+    .option('--ordered-out <dir>', "also write each daily table's rows to <dir>/events_YYYYMMDD.json in the contract's input order for export tables, for a DuckDB run to compare with")
+    .action(async (options: { data: string; project: string; dataset: string; storageDir: string; port: string; orderedOut?: string }) => {
       // ZetaSQL's engine and its client load only here.
       const { serveLocalGcp } = await import('../../dev/gcp/serve.js');
       await serveLocalGcp(options);

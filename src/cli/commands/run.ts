@@ -23,7 +23,8 @@ export function runCommand(program: Command): void {
       if (options.json) {
         process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       } else {
-        process.stdout.write(`\n${formatRunTable(report)}\n\n`);
+        // A run that recomputed nothing has no table to show: the note below says why.
+        if (report.dates.length > 0) process.stdout.write(`\n${formatRunTable(report)}\n\n`);
         const quarantined = report.dates.reduce((sum, d) => sum + (d.quality?.quarantined ?? 0), 0) + Object.values(report.undated.quarantined_by_reason).reduce((a, b) => a + b, 0);
         if (quarantined > 0) process.stdout.write(`${quarantined} line(s) quarantined: kept in the warehouse table quarantined_events, with their reasons in the run report.\n`);
         process.stdout.write(`CSV files: ${report.export_root}/<table>/dt=<date>/\nDaily reports: ${report.export_root}/report/dt=<date>/report.html\nRun report: ${report.export_root}/run_report/last_run.json\nDashboard: npx cartlens serve --config ${shellQuote(options.config)}\n`);
@@ -45,7 +46,7 @@ export function runCommand(program: Command): void {
       const unchanged = report.unchanged_final_dates;
       if (unchanged.length > 0) {
         const which = unchanged.length > 3 ? `${unchanged[0]} … ${unchanged.at(-1)}` : unchanged.join(', ');
-        process.stderr.write(`${unchanged.length} final date(s) already published left as they are (${which}): name one with --date to recompute it\n`);
+        (options.json ? process.stderr : process.stdout).write(`${report.dates.length === 0 ? '\nnothing to compute: ' : ''}${unchanged.length} final date(s) already published left as they are (${which}): name one with --date to recompute it\n`);
       }
       for (const aside of report.set_aside) {
         process.stderr.write(`warning: ${aside.date} is final and published: not recomputed; ${aside.lines} new line(s) for it set aside (${aside.reason}, from ${aside.inputs.join(', ')}) — run with --date ${aside.date} to recompute it\n`);

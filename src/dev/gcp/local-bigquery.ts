@@ -55,9 +55,16 @@ export interface Dataset {
   created: number;
 }
 
-interface Snapshot {
-  tables: Map<string, Table>;
-  datasets: Map<string, Dataset>;
+/**
+ * An open transaction. It reads the permanent tables as they were committed at BEGIN (snapshot
+ * isolation) and writes copies of its own, which only COMMIT publishes; ROLLBACK drops them.
+ */
+interface Transaction {
+  /** The permanent tables as committed at BEGIN. */
+  began: Map<string, Table>;
+  /** The permanent tables it wrote, as it left them. */
+  written: Map<string, Table>;
+  /** The session's temporary tables at BEGIN (changed in place, so restored on rollback). */
   temporary: Map<string, Table>;
 }
 
@@ -66,7 +73,7 @@ export interface Session {
   id: string;
   project: string;
   temporary: Map<string, Table>;
-  transaction?: Snapshot;
+  transaction?: Transaction;
   ended: boolean;
 }
 
@@ -88,7 +95,7 @@ export interface StatementResult {
 /** A statement's whole-script scope: temporary tables of a job without a session, and a transaction begun in it. */
 interface ScriptScope {
   temporary: Map<string, Table>;
-  transaction?: Snapshot;
+  transaction?: Transaction;
 }
 
 /** A table as a statement sees it under the name it wrote. */
@@ -96,8 +103,8 @@ interface Named {
   written: string;
   columns: { name: string; type: TypeProto; isPseudoColumn?: boolean }[];
   rows: readonly Value[][];
-  /** Where it is kept, when a statement can change it. */
-  home?: { tables: Map<string, Table>; key: string; temporary: boolean };
+  /** Where it is kept, when a statement can change it, and the table as the statement sees it. */
+  home?: { tables: Map<string, Table>; key: string; temporary: boolean; table: Table };
 }
 
 /** The column every DML target gets as its primary key, so that the engine says which rows an UPDATE or DELETE touched. */
@@ -119,7 +126,7 @@ const META_TABLES: [string, TypeProto][] = [
 export class LocalBigQuery {
   /** Permanent tables by `project.dataset.table`, with their versions for time travel. */
   readonly tables = new VersionedTables();
-  datasets = new Map<string, Dataset>();
+  readonly datasets = new Map<string, Dataset>();
   readonly sessions = new Map<string, Session>();
   private readonly wildcards = new Map<string, { version: string; rows: Value[][] }>();
   /** Statements run one at a time: each sees the tables the one before it left. */
@@ -300,7 +307,7 @@ export class LocalBigQuery {
     if (parts.length === 1 || (parts.length === 2 && parts[0]!.toUpperCase() === '_SESSION')) {
       const key = parts[parts.length - 1]!;
       const table = scope.temporary.get(key);
-      return table ? { written, columns: table.columns, rows: table.rows, home: { tables: scope.temporary, key, temporary: true } } : undefined;
+      return table ? { written, columns: table.columns, rows: table.rows, home: { tables: scope.temporary, key, temporary: true, table } } : undefined;
     }
     const last = parts[parts.length - 1]!;
     if (parts.length >= 3 && parts[parts.length - 2]!.toUpperCase() === 'INFORMATION_SCHEMA' && last.toUpperCase() === 'TABLES') {
@@ -314,8 +321,10 @@ export class LocalBigQuery {
     const dataset = this.datasetKey(parts.slice(0, -1), context);
     if (last.endsWith('*')) return this.wildcard(written, dataset, last.slice(0, -1));
     const key = `${dataset}.${last}`;
-    const table = this.tables.get(key);
-    return table ? { written, columns: table.columns, rows: table.rows, home: { tables: this.tables, key, temporary: false } } : undefined;
+    // In a transaction: its own copy, else the table as committed at BEGIN; writes go to its copies.
+    const transaction = context.session ? context.session.transaction : scope.transaction;
+    const table = transaction ? (transaction.written.get(key) ?? transaction.began.get(key)) : this.tables.get(key);
+    return table ? { written, columns: table.columns, rows: table.rows, home: { tables: transaction?.written ?? this.tables, key, temporary: false, table } } : undefined;
   }
 
   /** `project.dataset` of a written dataset path (the job's project when it names none). */
@@ -386,16 +395,32 @@ export class LocalBigQuery {
 
   // ---- transactions ------------------------------------------------------------------------
 
-  snapshot(scope: ScriptScope): Snapshot {
-    return { tables: new Map(this.tables), datasets: new Map(this.datasets), temporary: new Map(scope.temporary) };
+  begin(scope: ScriptScope): Transaction {
+    return { began: new Map(this.tables), written: new Map(), temporary: new Map(scope.temporary) };
   }
 
-  rollback(snapshot: Snapshot, context: JobContext, scope: ScriptScope): void {
-    for (const key of [...this.tables.keys()]) if (!snapshot.tables.has(key)) this.tables.delete(key);
-    for (const [key, table] of snapshot.tables) if (this.tables.get(key) !== table) this.tables.set(key, table);
-    this.datasets = snapshot.datasets;
+  /**
+   * Publishes the tables the transaction wrote, all or none: if another job committed one of them
+   * since BEGIN, the transaction is aborted instead, as BigQuery aborts it.
+   */
+  commit(transaction: Transaction, context: JobContext, scope: ScriptScope): void {
+    const changed = [...transaction.written.keys()].find((key) => this.tables.get(key) !== transaction.began.get(key));
+    if (changed) {
+      this.rollback(transaction, context, scope);
+      throw new BigQueryError('invalidQuery', `Transaction is aborted due to concurrent update against table ${changed}`);
+    }
+    for (const [key, table] of transaction.written) this.tables.set(key, table);
+    this.end(context, scope);
+  }
+
+  /** Drops the transaction's copies of permanent tables and puts its session's temporary tables back as they were at BEGIN. */
+  rollback(transaction: Transaction, context: JobContext, scope: ScriptScope): void {
     scope.temporary.clear();
-    for (const [key, table] of snapshot.temporary) scope.temporary.set(key, table);
+    for (const [key, table] of transaction.temporary) scope.temporary.set(key, table);
+    this.end(context, scope);
+  }
+
+  private end(context: JobContext, scope: ScriptScope): void {
     if (context.session) delete context.session.transaction;
     delete scope.transaction;
   }
@@ -440,7 +465,7 @@ class StatementRun {
     private readonly textOf: (range: { start: number; end: number }) => string,
   ) {}
 
-  private get transaction(): Snapshot | undefined {
+  private get transaction(): Transaction | undefined {
     return this.context.session ? this.context.session.transaction : this.scope.transaction;
   }
 
@@ -462,14 +487,15 @@ class StatementRun {
         return this.dropTable();
       case 'astBeginStatementNode':
         if (this.transaction) throw new BigQueryError('invalidQuery', 'Transaction is already in progress: transactions cannot be nested');
-        if (this.context.session) this.context.session.transaction = this.bigquery.snapshot(this.scope);
-        else this.scope.transaction = this.bigquery.snapshot(this.scope);
+        if (this.context.session) this.context.session.transaction = this.bigquery.begin(this.scope);
+        else this.scope.transaction = this.bigquery.begin(this.scope);
         return nothing('BEGIN_TRANSACTION');
-      case 'astCommitStatementNode':
-        if (!this.transaction) throw new BigQueryError('invalidQuery', 'No transaction is in progress: COMMIT TRANSACTION without BEGIN TRANSACTION');
-        if (this.context.session) delete this.context.session.transaction;
-        delete this.scope.transaction;
+      case 'astCommitStatementNode': {
+        const open = this.transaction;
+        if (!open) throw new BigQueryError('invalidQuery', 'No transaction is in progress: COMMIT TRANSACTION without BEGIN TRANSACTION');
+        this.bigquery.commit(open, this.context, this.scope);
         return nothing('COMMIT_TRANSACTION');
+      }
       case 'astRollbackStatementNode': {
         const open = this.transaction;
         if (!open) throw new BigQueryError('invalidQuery', 'No transaction is in progress: ROLLBACK TRANSACTION without BEGIN TRANSACTION');
@@ -587,7 +613,7 @@ class StatementRun {
       throw new BigQueryError('notFound', `Not found: Table ${written}`);
     }
     if (!table.home.temporary && this.transaction) throw new BigQueryError('invalidQuery', `ALTER TABLE ${written}: DDL statements on permanent tables are not supported in a transaction`);
-    const current = table.home.tables.get(table.home.key)!;
+    const current = table.home.table;
     const columns = [...current.columns];
     for (const action of findAll(node, 'alterActionList').flatMap((list) => list as unknown as Tree[])) {
       const { kind, node: change } = concrete(action);
@@ -628,7 +654,7 @@ class StatementRun {
     const target = this.named.get(written.toLowerCase());
     if (!target?.home) throw new BigQueryError('notFound', `Not found: Table ${written} was not found in location ${this.bigquery.location}`);
     const home = target.home;
-    const table = home.tables.get(home.key)!;
+    const table = home.table;
     const insert = kind === 'astInsertStatementNode';
     // An INSERT whose rows come from elsewhere needs none of its target's rows.
     const readsTarget = !insert || findAll(this.node.query ?? this.node.rows, 'pathExpr').some((path) => pathOf(path).join('.').toLowerCase() === written.toLowerCase());

@@ -1,6 +1,7 @@
 // `cartlens dev gcp`: loads the export files, serves the local Google Cloud until Ctrl-C, and says
 // what it loaded, what it skipped and why, how large a run it takes, and where it listens.
-import { relative } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { CartlensError } from '../../util/errors.js';
 import { LARGEST_RUN_BYTES, LocalGcp } from './local-gcp.js';
 import { NOT_EMULATED } from './local-bigquery.js';
@@ -13,6 +14,8 @@ export interface ServeOptions {
   dataset: string;
   storageDir: string;
   port: string;
+  /** Also write each daily table's rows here, in the contract's input order for export tables. */
+  orderedOut?: string;
 }
 
 export async function serveLocalGcp(options: ServeOptions, out: NodeJS.WritableStream = process.stdout): Promise<void> {
@@ -34,6 +37,13 @@ export async function serveLocalGcp(options: ServeOptions, out: NodeJS.WritableS
       const blank = file.blankLines > 0 ? `; ${count(file.blankLines)} blank line${file.blankLines > 1 ? 's' : ''}` : '';
       say(`  ${file.table.split('.').pop()} ← ${relative(process.cwd(), file.file)}: ${count(file.rows)} rows${skipped}${blank}`);
       if (file.unknownFields.length > 0) say(`    fields GA4's export schema has not, left out: ${file.unknownFields.join(', ')}`);
+    }
+    if (options.orderedOut !== undefined) {
+      // The same events as files, in Cleaning 5's order: a DuckDB run on them publishes the same bytes.
+      await mkdir(options.orderedOut, { recursive: true });
+      const daily = loaded.map((f) => f.table.split('.').pop()!).filter((table) => /^events_\d{8}$/.test(table));
+      for (const table of daily) await writeFile(join(options.orderedOut, `${table}.json`), await gcp.exportTableLines(table));
+      say(`The daily tables' rows in the contract's input order for export tables (for a run on files): ${relative(process.cwd(), options.orderedOut) || '.'}/events_YYYYMMDD.json`);
     }
     const rows = loaded.reduce((sum, f) => sum + f.rows, 0);
     const perRow = loaded.reduce((sum, f) => sum + f.stagedBytes, 0) / Math.max(1, rows);

@@ -230,8 +230,8 @@ export class ZetaSqlEngine {
   }
 }
 
-/** Starts the server on a free loopback port and waits for its "Server listening" line. */
-async function startServer(path: string): Promise<{ server: ChildProcess; port: number }> {
+/** Starts the server on a free loopback port and waits for its "Server listening" line (the tests' analyzer starts it so too). */
+export async function startServer(path: string): Promise<{ server: ChildProcess; port: number }> {
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     const server = spawn(path, ['127.0.0.1', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });

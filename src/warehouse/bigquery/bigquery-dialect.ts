@@ -68,7 +68,11 @@ export class BigQueryDialect implements Dialect, MaterializationDialect {
   }
 
   median(expression: string): string {
-    return `APPROX_QUANTILES(${expression}, 2)[OFFSET(1)]`;
+    // Exact, as DuckDB's median(): the mean of the two middle values of an even count (the middle
+    // one of an odd count; both offsets are then the same), never APPROX_QUANTILES' approximation.
+    const sorted = `ARRAY_AGG(${expression} IGNORE NULLS ORDER BY ${expression})`;
+    const count = `COUNT(${expression})`;
+    return `(${sorted}[SAFE_OFFSET(DIV(${count} - 1, 2))] + ${sorted}[SAFE_OFFSET(DIV(${count}, 2))]) / 2`;
   }
 
   addDays(dateExpression: string, days: number): string {

@@ -34,6 +34,7 @@ export class DuckDbDialect implements Dialect, MaterializationDialect {
   }
 
   median(expression: string): string {
+    // The mean of the two middle values of an even count, as BigQuery's median (bigquery-dialect.ts).
     return `median(${expression})`;
   }
 

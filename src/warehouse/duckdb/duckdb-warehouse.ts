@@ -178,7 +178,8 @@ export class DuckDbWarehouse implements Warehouse, LandedFileReader, ApiPageRead
     const columns = [
       `${this.dialect.dateLiteral(load.date)} AS date`,
       ...dimensions.map((d) => `r.dimensionValues[${d.i + 1}].value AS ${this.dialect.quoteIdentifier(snake(d.name))}`),
-      ...load.report.metrics.map((name, i) => `TRY_CAST(r.metricValues[${i + 1}].value AS DECIMAL(38,9)) AS ${this.dialect.quoteIdentifier(snake(name))}`),
+      // DuckDB's cast reads `1_000` as 1000, BigQuery's NUMERIC as no number: NULL on both.
+      ...load.report.metrics.map((name, i) => `TRY_CAST(CASE WHEN NOT contains(r.metricValues[${i + 1}].value, '_') THEN r.metricValues[${i + 1}].value END AS DECIMAL(38,9)) AS ${this.dialect.quoteIdentifier(snake(name))}`),
       `${duckdbString(load.runId)} AS run_id`,
     ];
     const table = this.dialect.quoteIdentifier(`raw_ga4_api_${load.report.name}`);

@@ -20,11 +20,14 @@ SELECT s.event_date, s.input_seq, i.item_index, i.item_id, i.item_name, i.item_c
 FROM _run_settled AS s, UNNEST(s.items) AS i
 WHERE NOT s.is_duplicate AND s.reason IS NULL AND s.event_date IN (DATE '2026-11-01', DATE '2026-11-02');
 
-DELETE FROM `my-project.cartlens_staging.quarantined_events` WHERE event_date IN (DATE '2026-11-01', DATE '2026-11-02');
+-- Rows whose date is not trusted belong to no date: they are replaced per export table instead.
+DELETE FROM `my-project.cartlens_staging.quarantined_events`
+WHERE event_date IN (DATE '2026-11-01', DATE '2026-11-02')
+   OR (event_date IS NULL AND source_file IN (SELECT DISTINCT CONCAT('my-project.analytics_123.events_', table_suffix) FROM _run_settled));
 INSERT INTO `my-project.cartlens_staging.quarantined_events`
 SELECT event_date, '20261102T060000Z-abc123', CONCAT('my-project.analytics_123.events_', table_suffix), '', input_seq, reason, raw_line
 FROM _run_settled
-WHERE NOT is_duplicate AND reason IS NOT NULL AND event_date IN (DATE '2026-11-01', DATE '2026-11-02');
+WHERE NOT is_duplicate AND reason IS NOT NULL AND (event_date IN (DATE '2026-11-01', DATE '2026-11-02') OR event_date IS NULL);
 
 DELETE FROM `my-project.cartlens_staging.quality_daily` WHERE date IN (DATE '2026-11-01', DATE '2026-11-02');
 INSERT INTO `my-project.cartlens_staging.quality_daily`

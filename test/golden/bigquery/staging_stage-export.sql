@@ -72,8 +72,14 @@ checked AS (
 )
 SELECT
   * EXCEPT (raw_event_date, row_json),
-  -- A quarantined row belongs to the day of its table: its own date may be unreadable or corrupt
-  -- (99991231), and must not make a day of its own.
-  IF(reason IS NULL, SAFE.PARSE_DATE('%Y%m%d', raw_event_date), PARSE_DATE('%Y%m%d', table_suffix)) AS event_date,
+  -- A quarantined row belongs to its own date when that date is trusted, as a line does in a run on
+  -- files (the DuckDB staging): readable, in the run's range (date_out_of_range), and not
+  -- contradicted by its timestamp. Otherwise it belongs to no date (NULL: the run report's
+  -- undated, replaced per export table by load.sql), so a corrupt 99991231 never makes a day.
+  CASE
+    WHEN reason IS NULL THEN SAFE.PARSE_DATE('%Y%m%d', raw_event_date)
+    WHEN reason = 'event_date_mismatch' OR NOT REGEXP_CONTAINS(raw_event_date, r'^[0-9]{8}$') THEN NULL
+    WHEN SAFE.PARSE_DATE('%Y%m%d', raw_event_date) BETWEEN DATE '2000-01-01' AND DATE_ADD(CURRENT_DATE('UTC'), INTERVAL 1 DAY) THEN SAFE.PARSE_DATE('%Y%m%d', raw_event_date)
+  END AS event_date,
   IF(reason IS NOT NULL AND NOT is_duplicate, row_json, NULL) AS raw_line
 FROM checked;

@@ -3,10 +3,9 @@
 // every name, type and function signature as BigQuery does, without running anything. It does not
 // cover scripting (DECLARE, SET, IF, BEGIN…END blocks), what is allowed inside a transaction,
 // runtime errors, quotas or cost: docs/google-cloud.md says what that leaves to a live run.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import type { ChildProcess } from 'node:child_process';
 import { LanguageOptions, ZetaSQLClient } from '@fivetrandevelopers/zetasql';
-import { zetasqlServerBinary } from '../../../src/dev/gcp/zetasql-engine.js';
+import { startServer, zetasqlServerBinary } from '../../../src/dev/gcp/zetasql-engine.js';
 import { BigQueryCatalog, findKey } from './catalog.js';
 import type { TypeProto } from './types.js';
 
@@ -54,7 +53,10 @@ export class ZetaSqlAnalyzer {
     // The same server binary as the local BigQuery's reference engine (tests needing it use guard.ts).
     const binary = zetasqlServerBinary();
     if ('unavailable' in binary) throw new AnalyzerError(binary.unavailable);
-    const { server, port } = await startServer(binary.path);
+    // The engine's own start (src/dev/gcp/zetasql-engine.ts): its failure is the analyzer's.
+    const { server, port } = await startServer(binary.path).catch((error: Error) => {
+      throw new AnalyzerError(error.message);
+    });
     // The package's client dials `localhost`, which may resolve to ::1 while the server listens on
     // 127.0.0.1: pin the address it dials.
     (ZetaSQLClient as unknown as { HOST: string }).HOST = '127.0.0.1';
@@ -146,40 +148,3 @@ function firstLine(rest: string): string {
   return line.length > 90 ? `${line.slice(0, 90)}…` : line;
 }
 
-/** Starts the server on a free loopback port and waits for its "Server listening" line. */
-async function startServer(path: string): Promise<{ server: ChildProcess; port: number }> {
-  for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
-    const server = spawn(path, ['127.0.0.1', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const outcome = await new Promise<'listening' | string>((resolve) => {
-      let output = '';
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes('Server listening')) resolve('listening');
-      };
-      server.stdout!.on('data', onData);
-      server.stderr!.on('data', onData);
-      server.once('error', (error) => resolve(`could not start ${path}: ${error.message}`));
-      server.once('exit', (code) => resolve(`the analyzer server exited (${code}) before listening: ${output.trim()}`));
-    });
-    if (outcome === 'listening') {
-      server.stdout!.resume();
-      server.stderr!.resume();
-      return { server, port };
-    }
-    server.kill('SIGKILL');
-    // The port was free a moment ago; another process may have taken it since. Try another.
-    if (attempt === 3) throw new AnalyzerError(outcome);
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}

@@ -20,11 +20,14 @@ SELECT s.event_date, s.input_seq, i.item_index, i.item_id, i.item_name, i.item_c
 FROM _run_settled AS s, UNNEST(s.items) AS i
 WHERE NOT s.is_duplicate AND s.reason IS NULL AND s.event_date IN {{dates}};
 
-DELETE FROM {{quarantined_events}} WHERE event_date IN {{dates}};
+-- Rows whose date is not trusted belong to no date: they are replaced per export table instead.
+DELETE FROM {{quarantined_events}}
+WHERE event_date IN {{dates}}
+   OR (event_date IS NULL AND source_file IN (SELECT DISTINCT CONCAT('{{export}}.events_', table_suffix) FROM _run_settled));
 INSERT INTO {{quarantined_events}}
 SELECT event_date, {{run_id}}, CONCAT('{{export}}.events_', table_suffix), '', input_seq, reason, raw_line
 FROM _run_settled
-WHERE NOT is_duplicate AND reason IS NOT NULL AND event_date IN {{dates}};
+WHERE NOT is_duplicate AND reason IS NOT NULL AND (event_date IN {{dates}} OR event_date IS NULL);
 
 DELETE FROM {{quality_daily}} WHERE date IN {{dates}};
 INSERT INTO {{quality_daily}}
