@@ -190,6 +190,18 @@ describeWithZetaSql('the local BigQuery, through the real client', () => {
     expect(await median('CAST([] AS ARRAY<INT64>)')).toEqual([{ m: null, q: [] }]);
   });
 
+  it("answers CURRENT_TIMESTAMP() and CURRENT_DATE(zone) by this process's clock, the one time travel reads", async () => {
+    const before = Date.now();
+    const [row] = (await run(jobsOf(), "SELECT UNIX_MICROS(CURRENT_TIMESTAMP()) AS micros, CAST(CURRENT_DATE('UTC') AS STRING) AS day, CAST(CURRENT_DATE('Pacific/Kiritimati') AS STRING) AS east")) as { micros: number | string; day: string; east: string }[];
+    const after = Date.now();
+    const at = Number(row!.micros) / 1000;
+    expect(at).toBeGreaterThanOrEqual(before);
+    expect(at).toBeLessThanOrEqual(after);
+    expect(row!.day).toBe(new Date(at).toISOString().slice(0, 10));
+    // UTC+14: the zone is applied, never dropped.
+    expect(row!.east).toBe(new Date(at + 14 * 3_600_000).toISOString().slice(0, 10));
+  });
+
   it('loads newline-delimited JSON from the local Cloud Storage, all or nothing', async () => {
     await run(jobsOf(), 'CREATE TABLE `shop.sales.pages` (page INT64 NOT NULL, date DATE, response JSON)');
     gcp.storage.putObject('bucket', 'pages/p1.json', '{"page": 1, "date": "2026-11-01", "response": {"rows": [1, 2]}}\n');

@@ -257,7 +257,7 @@ export class LocalBigQuery {
     const changed = pathOf((kind === 'astAlterTableStatementNode' ? findFirst(node, 'path') : kind === 'astDropStatementNode' ? node.name : undefined) as Tree | undefined).join('.');
     const table = changed ? this.resolve(changed, context, scope) : undefined;
     if (table) named.set(changed.toLowerCase(), table);
-    const edits = [...approxQuantiles(node, script), ...pathNames(node, named), ...(await this.timeTravel(node, script, named, context, scope))];
+    const edits = [...approxQuantiles(node, script), ...currentTime(node, script, Date.now()), ...pathNames(node, named), ...(await this.timeTravel(node, script, named, context, scope))];
     const text = (range: { start: number; end: number }) => applyEdits(script.subarray(range.start, range.end), range.start, edits.filter((e) => e.start >= range.start && e.end <= range.end));
     const run = new StatementRun(this, context, scope, text({ start, end }), node, named, text);
     return { result: await run.execute(kind), resume };
@@ -813,6 +813,27 @@ function approxQuantiles(statement: Tree, script: Buffer): Edit[] {
       });
       const { start, end } = rangeOf(call);
       return { start, end, text: `IF(${count} = 0, NULL, [${elements.join(', ')}])` };
+    });
+}
+
+/**
+ * CURRENT_TIMESTAMP() and CURRENT_DATE(zone) as of this process's clock, the one that stamps the
+ * table versions time travel reads: the engine is another process, whose clock need not agree
+ * (under faketime each process's clock starts anew). One instant per statement, as BigQuery's.
+ */
+function currentTime(statement: Tree, script: Buffer, nowMs: number): Edit[] {
+  return findAll(statement, 'astFunctionCallNode')
+    .filter((call) => ['CURRENT_TIMESTAMP', 'CURRENT_DATE'].includes(pathOf(call.function as Tree).join('.').toUpperCase()))
+    .map((call) => {
+      const name = pathOf(call.function as Tree).join('.').toUpperCase();
+      const args = (call.arguments as Tree[] | undefined) ?? [];
+      const instant = `TIMESTAMP_MICROS(${nowMs * 1000})`;
+      if (name === 'CURRENT_TIMESTAMP' && args.length === 0) return { ...rangeOf(call), text: instant };
+      if (name === 'CURRENT_DATE' && args.length <= 1) {
+        const zone = args[0] ? `, ${script.subarray(rangeOf(concrete(args[0]).node).start, rangeOf(concrete(args[0]).node).end).toString('utf8')}` : '';
+        return { ...rangeOf(call), text: `DATE(${instant}${zone})` };
+      }
+      throw new BigQueryError('invalidQuery', `the local BigQuery maps ${name} with no argument (or a time zone for CURRENT_DATE) only`);
     });
 }
 
