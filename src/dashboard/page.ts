@@ -220,7 +220,7 @@ export function breakdownSvg(dimension: string, title: string, rows: Row[], form
 /** Each day's run status and files; `withQuality`: also its quarantined and duplicate lines (the events' quality_daily). */
 export function daysTable(days: Row[], formats: Formats, links: (date: string) => FileLink[], withQuality: boolean): string {
   const { text } = formats;
-  const statusLabel = (status: unknown) => (isBlank(status) ? text.notRun : (text[String(status) as 'complete' | 'provisional' | 'failed' | 'deferred'] ?? String(status)));
+  const statusLabel = (status: unknown) => (isBlank(status) ? text.notRun : (text[String(status) as 'complete' | 'provisional' | 'failed' | 'deferred' | 'publishing'] ?? String(status)));
   const count = (value: unknown) => (isBlank(value) ? '—' : formats.integer(value));
   const rows = [...days]
     .reverse()

@@ -33,7 +33,12 @@ export function isFinal(date: string, now: Date, timeZone: string): boolean {
   return date <= addDays(localDate(now, timeZone), -4);
 }
 
-export type DayStatus = 'complete' | 'provisional' | 'failed' | 'deferred';
+/**
+ * `publishing`: written inside the run's transaction for the dates it replaces, and replaced by
+ * the date's outcome once its files are published: a date left `publishing` was committed and not
+ * published whole (the run was killed while publishing), and is redone.
+ */
+export type DayStatus = 'complete' | 'provisional' | 'failed' | 'deferred' | 'publishing';
 
 /**
  * What a scheduled run must compute, in the property's time zone, up to yesterday: the

@@ -34,17 +34,13 @@ export async function publishedDates(warehouse: Warehouse, source: string, recor
 }
 
 /**
- * Dates a run committed but did not finish publishing (killed after its commit): the last run that
- * committed them is not the one their recorded state names. Their files may be a partial set, so
- * they are redone like a date never published, whatever the guards above say.
+ * Dates a run committed but did not finish publishing (killed after its commit): their state is
+ * still the `publishing` the run's transaction wrote (run.ts). Their files may be a partial set,
+ * so they are redone like a date never published, whatever the guards above say. No clock is
+ * compared: runs on machines whose clocks disagree cannot confuse it.
  */
-export async function unfinishedDates(warehouse: Warehouse, sourceDescription: string, recorded: readonly DayState[]): Promise<Set<string>> {
-  const { dialect } = warehouse;
-  const runs = await warehouse.query(`SELECT run_id, dates FROM ${table(warehouse, 'runs')} WHERE source = ${dialect.stringLiteral(sourceDescription)} ORDER BY committed_at, run_id`);
-  const lastCommit = new Map<string, string>();
-  for (const run of runs) for (const date of String(run.dates).split(',')) if (date !== '') lastCommit.set(date, String(run.run_id));
-  const stateRun = new Map(recorded.map((d) => [d.date, d.run_id]));
-  return new Set([...lastCommit].filter(([date, runId]) => stateRun.has(date) && stateRun.get(date) !== runId).map(([date]) => date));
+export function unfinishedDates(recorded: readonly DayState[]): Set<string> {
+  return new Set(recorded.filter((d) => d.status === 'publishing').map((d) => d.date));
 }
 
 /**

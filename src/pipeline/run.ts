@@ -123,7 +123,7 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
     if (purged.files > 0) progress.step(`retention: deleted ${purged.files} landed file(s) older than ${config.retention.landed_days} days`);
     const recorded = await readDays(warehouse, keys);
     // A date whose last commit was never published (a run killed while publishing) is redone.
-    const unfinished = await unfinishedDates(warehouse, source.description, recorded);
+    const unfinished = unfinishedDates(recorded);
     const published = new Set([...(await publishedDates(warehouse, source.identity, recorded))].filter((d) => !unfinished.has(d)));
     publishedBefore = published;
     if (request.due && !asked) {
@@ -151,7 +151,9 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
     // Extracting: the load alone (and the run's record), no model and no assertion.
     const modelled = request.mode === 'publish' ? { ...plan, models: [] } : request.mode === 'extract' ? { ...plan, models: [], assertions: [] } : plan;
     const guard = request.mode === 'extract' ? undefined : { headline: plan.outputs.headline, maxShare: config.guards.max_shrink_share, accept: request.acceptShrink === true, published };
-    const failures = dates.length === 0 ? new Map<string, AssertionFailure[]>() : await loadAndModelGuarded(modelled, warehouse, staged, dates, { runId, startedAt, now, progress, source: source.identity, guard });
+    // Committed with the tables, replaced once the files are published: a kill in between leaves it.
+    const markPublishing = request.mode === 'extract' ? undefined : (committed: readonly string[]) => recordDays(warehouse, committed.map((date) => stateOf(date, 'publishing', { input_fingerprint: staged?.fingerprint ?? null })), keys.legacy);
+    const failures = dates.length === 0 ? new Map<string, AssertionFailure[]>() : await loadAndModelGuarded(modelled, warehouse, staged, dates, { runId, startedAt, now, progress, source: source.identity, guard, markPublishing });
 
     clock.enter('export');
     const exporter = request.exporter ?? (await createExporter(config.export));
@@ -255,6 +257,8 @@ interface LoadContext {
   progress: RunProgress;
   /** The source's identity (run_state, published_sessions, late_lines). */
   source: string;
+  /** Inside the transaction: records the dates it commits as `publishing` (unfinished until published). */
+  markPublishing?: (dates: readonly string[]) => Promise<void>;
 }
 
 /** Thrown inside the transaction to undo it: these dates would shrink (published-guards.ts). */
@@ -307,7 +311,7 @@ async function loadAndModel(
   warehouse: Warehouse,
   staged: StagedInput,
   dates: string[],
-  { runId, startedAt, now, progress, source, shrinkCheck }: LoadContext & { shrinkCheck?: (dates: readonly string[]) => Promise<Map<string, AssertionFailure>> },
+  { runId, startedAt, now, progress, source, shrinkCheck, markPublishing }: LoadContext & { shrinkCheck?: (dates: readonly string[]) => Promise<Map<string, AssertionFailure>> },
 ): Promise<Map<string, AssertionFailure[]>> {
   const compiled = compilePlan(plan, warehouse.dialect, dates);
   progress.step(`loading ${dates.length} date(s)`, { step: 'load', dates });
@@ -332,6 +336,7 @@ async function loadAndModel(
       `INSERT INTO ${dialect.tableName('runs', false)} VALUES (${dialect.stringLiteral(runId)}, ${literal(startedAt)}, ${literal(now())}, ${dialect.stringLiteral(dates.join(','))}, ${dialect.stringLiteral(plan.source.description)}, ${staged.files.length})`,
     );
     await recordUserKeyFingerprint(warehouse, runId);
+    await markPublishing?.(dates);
     crashPoint('before-commit');
     return failures;
   });
