@@ -10,19 +10,8 @@ export interface TypeProto {
 
 export type Columns = [name: string, type: TypeProto][];
 
-/** Builders for the types the catalog is written in. */
-export const T = {
-  string: { typeKind: 'TYPE_STRING' } as TypeProto,
-  int64: { typeKind: 'TYPE_INT64' } as TypeProto,
-  float64: { typeKind: 'TYPE_DOUBLE' } as TypeProto,
-  bool: { typeKind: 'TYPE_BOOL' } as TypeProto,
-  bytes: { typeKind: 'TYPE_BYTES' } as TypeProto,
-  date: { typeKind: 'TYPE_DATE' } as TypeProto,
-  timestamp: { typeKind: 'TYPE_TIMESTAMP' } as TypeProto,
-  numeric: { typeKind: 'TYPE_NUMERIC' } as TypeProto,
-  struct: (fields: Columns): TypeProto => ({ typeKind: 'TYPE_STRUCT', structType: { field: fields.map(([fieldName, fieldType]) => ({ fieldName, fieldType })) } }),
-  array: (elementType: TypeProto): TypeProto => ({ typeKind: 'TYPE_ARRAY', arrayType: { elementType } }),
-};
+/** Builders for the types the catalog is written in: the local BigQuery's own (a type it builds, the analyzer reads). */
+export { T } from '../../../src/dev/gcp/types.js';
 
 /** BigQuery's name of a simple type (`INT64`, `NUMERIC`…), from a TypeProto the analyzer returned. */
 export function typeName(type: TypeProto): string {
