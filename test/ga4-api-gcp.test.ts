@@ -99,12 +99,16 @@ describeWithZetaSql('the Data API path on Google Cloud, through the daily functi
 
     // 3. Each date's files and manifests come after every page and load, and its marker last of all.
     const order = objectsInOrder();
+    // Every page is found first: a missing one (−1) would let any order pass.
+    expect(pages.length).toBeGreaterThan(0);
+    expect(pages.filter((p) => !order.includes(p))).toEqual([]);
     const lastPage = Math.max(...pages.map((p) => order.indexOf(p)));
     for (const date of DATES) {
       const ofDate = order.filter((name) => name.startsWith('exports/ga4_api_') && name.includes(`/dt=${date}/`));
       expect(ofDate.map((name) => name.split('/').at(-1)).sort()).toEqual([`ga4_api_funnel_daily_${date.replaceAll('-', '')}.csv`, `ga4_api_items_daily_${date.replaceAll('-', '')}.csv`, 'manifest.json', 'manifest.json']);
       expect(Math.min(...ofDate.map((name) => order.indexOf(name)))).toBeGreaterThan(lastPage);
       const marker = order.indexOf(`exports/_SUCCESS/ga4_api/dt=${date}.json`);
+      expect(marker).toBeGreaterThanOrEqual(0);
       expect(marker).toBeGreaterThan(Math.max(...ofDate.map((name) => order.indexOf(name))));
       const manifest = JSON.parse(text(`exports/ga4_api_items_daily/dt=${date}/manifest.json`)!);
       expect(manifest).toMatchObject({ final: true, quality: { items: { subjectToThresholding: false } } });
