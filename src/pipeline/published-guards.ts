@@ -1,5 +1,5 @@
 import type { Warehouse } from '../warehouse/warehouse.js';
-import { readsLandedFiles } from '../warehouse/warehouse.js';
+import { readsLandedFiles, type StagedLineCount } from '../warehouse/warehouse.js';
 import type { AssertionFailure, SetAsideDate } from './report.js';
 import type { DayState } from './run-state.js';
 
@@ -50,7 +50,7 @@ export function unfinishedDates(recorded: readonly DayState[]): Set<string> {
  * no files: the lines beyond those the date was published with. Every file the run read is then
  * known. Returns the set-aside dates, oldest first.
  */
-export async function setAsideLateLines(warehouse: Warehouse, source: string, closed: ReadonlySet<string>, runId: string): Promise<SetAsideDate[]> {
+export async function setAsideLateLines(warehouse: Warehouse, source: string, closed: ReadonlySet<string>, runId: string, lineCounts: readonly StagedLineCount[]): Promise<SetAsideDate[]> {
   const { dialect } = warehouse;
   const lit = (text: string) => dialect.stringLiteral(text);
   const found = new Map<string, { lines: number; inputs: { name: string; sha256: string | null; lines: number }[] }>();
@@ -70,7 +70,7 @@ export async function setAsideLateLines(warehouse: Warehouse, source: string, cl
   } else if (closed.size > 0) {
     const dates = [...closed];
     const now = new Map<string, number>();
-    for (const c of await warehouse.stagedLineCounts()) if (c.date !== null && closed.has(c.date)) now.set(c.date, (now.get(c.date) ?? 0) + c.lines);
+    for (const c of lineCounts) if (c.date !== null && closed.has(c.date)) now.set(c.date, (now.get(c.date) ?? 0) + c.lines);
     const published = await warehouse.query(`SELECT ${dialect.csvText('date', 'date')} AS date, lines FROM ${table(warehouse, 'quality_daily')} WHERE date IN ${dialect.dateList(dates)}`);
     for (const row of published) {
       const more = (now.get(String(row.date)) ?? 0) - Number(row.lines);

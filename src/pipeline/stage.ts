@@ -163,7 +163,8 @@ async function stageEvents(source: FileEventSource | BigQueryExportSource, wareh
   const chosen = asked === undefined ? found.filter((f) => !closed(f.date)) : found.filter((f) => asked.includes(f.date));
   const missing = asked === undefined ? [] : asked.filter((d) => !present.has(d));
   const notChosen = new Set(found.filter((f) => !chosen.includes(f) && closed(f.date)).map((f) => f.date));
-  const setAside = await setAsideLateLines(warehouse, source.identity, notChosen, runId);
+  const lineCounts = await warehouse.stagedLineCounts();
+  const setAside = await setAsideLateLines(warehouse, source.identity, notChosen, runId, lineCounts);
   // A date asked for without input that was published keeps its files and state.
   const kept = missing.filter((d) => context.published.has(d)).map((date) => ({ date, reason: 'no events in the input for it: what was published stays' }));
   if (chosen.length === 0 && (asked !== undefined || notChosen.size === 0)) {
@@ -175,7 +176,6 @@ async function stageEvents(source: FileEventSource | BigQueryExportSource, wareh
     );
   }
   const fileStats = await warehouse.stagedFiles();
-  const lineCounts = await warehouse.stagedLineCounts();
   return {
     // A date with lines but no included event is replaced too: its old rows and files go.
     found: chosen.map((f) => ({ date: f.date, publishable: f.includedEvents > 0 })),
