@@ -14,7 +14,7 @@ import { dashboardData, resolveRange } from '../src/dashboard/queries.js';
 import { WarehouseSnapshot } from '../src/dashboard/snapshot.js';
 import { duckdbSnapshotSource } from '../src/dashboard/copy-from-duckdb.js';
 import { runPipeline } from '../src/pipeline/run.js';
-import { addDays } from '../src/pipeline/due-dates.js';
+import { addDays } from '../src/util/dates.js';
 import { createSource } from '../src/sources/index.js';
 import { runStateKeys } from '../src/sources/source.js';
 

@@ -17,7 +17,8 @@ import { createInterface } from 'node:readline';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { createGunzip, createGzip } from 'node:zlib';
-import { DEMO_DEFAULTS, generateDemoExport } from '../src/sources/demo/generator.js';
+import { DEMO_DEFAULTS } from '../src/config/schema.js';
+import { generateDemoExport } from '../src/sources/demo/generator.js';
 
 const BIN = fileURLToPath(new URL('../bin/cartlens.js', import.meta.url));
 const QUERY = fileURLToPath(new URL('./single-query.mjs', import.meta.url));

@@ -24,7 +24,7 @@ import { dashboardData } from '../src/dashboard/queries.js';
 import { WarehouseSnapshot } from '../src/dashboard/snapshot.js';
 import { createSource } from '../src/sources/index.js';
 import { runStateKeys } from '../src/sources/source.js';
-import { addDays } from '../src/pipeline/due-dates.js';
+import { addDays } from '../src/util/dates.js';
 import { runPipeline } from '../src/pipeline/run.js';
 import { dialectFor } from '../src/warehouse/index.js';
 import { ev, item, tempDir, writeConfig, writeInput, type Line } from './support/pipeline.js';

@@ -5,7 +5,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config/load.js';
 import { runPipeline } from '../src/pipeline/run.js';
 import { renderDailyReport, reportPath } from '../src/reports/daily-report.js';
-import { generateDemoExport, DEMO_DEFAULTS } from '../src/sources/demo/generator.js';
+import { generateDemoExport } from '../src/sources/demo/generator.js';
+import { DEMO_DEFAULTS } from '../src/config/schema.js';
 import { resultFor, tempDir, writeConfig, type RunResult } from './support/pipeline.js';
 
 const TILE_COLUMNS = ['sessions', 'sessions_with_add_to_cart', 'cart_abandonment_rate', 'abandoned_value', 'purchases', 'revenue'];

@@ -1,7 +1,8 @@
 // Due dates from an injected clock, in the property's time zone — never the machine's UTC date.
 import { describe, expect, it } from 'vitest';
-import { dateRange, dueDates, freshnessOf, isFinal, localDate, type DayStatus } from '../src/pipeline/due-dates.js';
-import { datesFromOptions } from '../src/pipeline/dates.js';
+import { dateRange, localDate } from '../src/util/dates.js';
+import { dueDates, freshnessOf, isFinal, type DayStatus } from '../src/pipeline/due-dates.js';
+import { datesFromOptions } from '../src/util/dates.js';
 import { freshnessLevel } from '../src/cli/commands/status.js';
 
 const SP = 'America/Sao_Paulo';

@@ -11,7 +11,8 @@ import { runStateKeys } from '../src/sources/source.js';
 import { runPipeline } from '../src/pipeline/run.js';
 import { readDays } from '../src/pipeline/run-state.js';
 import { openWarehouse } from '../src/warehouse/index.js';
-import { generateDemoExport, DEMO_DEFAULTS } from '../src/sources/demo/generator.js';
+import { generateDemoExport } from '../src/sources/demo/generator.js';
+import { DEMO_DEFAULTS } from '../src/config/schema.js';
 import { Ga4ApiEmulator } from '../src/sources/ga4-data-api/emulator/ga4-api-emulator.js';
 import { queryWarehouse, tempDir } from './support/pipeline.js';
 

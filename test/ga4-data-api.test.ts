@@ -2,7 +2,8 @@
 // project's emulator on 127.0.0.1: paging, quota and error handling, with request counts.
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { generateDemoExport, DEMO_DEFAULTS } from '../src/sources/demo/generator.js';
+import { generateDemoExport } from '../src/sources/demo/generator.js';
+import { DEMO_DEFAULTS } from '../src/config/schema.js';
 import { openDataClient } from '../src/sources/ga4-data-api/data-api-client.js';
 import { Ga4ApiEmulator } from '../src/sources/ga4-data-api/emulator/ga4-api-emulator.js';
 import { FETCHER_DEFAULTS, QuotaDeferral, ReportFetcher } from '../src/sources/ga4-data-api/fetcher.js';

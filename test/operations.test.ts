@@ -5,7 +5,8 @@ import { readFile } from 'node:fs/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config/load.js';
 import { runPipeline } from '../src/pipeline/run.js';
-import { generateDemoExport, DEMO_DEFAULTS } from '../src/sources/demo/generator.js';
+import { generateDemoExport } from '../src/sources/demo/generator.js';
+import { DEMO_DEFAULTS } from '../src/config/schema.js';
 import { cli } from './support/cli.js';
 import { queryWarehouse, tempDir, writeConfig } from './support/pipeline.js';
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFailed } from 'vitest';
 import { nextFireTimes } from '../src/ops/scheduler.js';
-import { localDate } from '../src/pipeline/due-dates.js';
+import { localDate } from '../src/util/dates.js';
 import { cli } from './support/cli.js';
 import { ev, queryWarehouse, tempDir, writeConfig, writeInput } from './support/pipeline.js';
 

@@ -3,7 +3,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateDemoExport, DEMO_DEFAULTS } from '../src/sources/demo/generator.js';
+import { generateDemoExport } from '../src/sources/demo/generator.js';
+import { DEMO_DEFAULTS } from '../src/config/schema.js';
 import { Ga4ApiEmulator } from '../src/sources/ga4-data-api/emulator/ga4-api-emulator.js';
 import { cli } from './support/cli.js';
 import { tempDir } from './support/pipeline.js';

@@ -8,7 +8,8 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config/load.js';
 import { runPipeline } from '../src/pipeline/run.js';
-import { DEMO_DEFAULTS, generateDemoExport } from '../src/sources/demo/generator.js';
+import { DEMO_DEFAULTS } from '../src/config/schema.js';
+import { generateDemoExport } from '../src/sources/demo/generator.js';
 import { resultFor, tempDir, writeConfig, type RunResult } from './support/pipeline.js';
 
 const DATE = '2026-11-01';

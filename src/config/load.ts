@@ -4,7 +4,7 @@ import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'nod
 import { LineCounter, parseDocument, isScalar, type Document } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../util/errors.js';
-import { globEnters, inputFolderOf } from '../sources/ga4-export-files/files-source.js';
+import { globEnters, inputFolderOf } from '../util/input-glob.js';
 import { configSchema, type CartlensConfig } from './schema.js';
 
 export interface LoadedConfig {

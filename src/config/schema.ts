@@ -1,5 +1,15 @@
 import { z } from 'zod';
-import { DEMO_DEFAULTS } from '../sources/demo/generator.js';
+
+/** The demo source's defaults (`cartlens demo` and `source: { type: demo }`). */
+export const DEMO_DEFAULTS = {
+  days: 7,
+  sessionsPerDay: 3000,
+  startDate: '2026-11-01',
+  seed: 20261101,
+  dirtyRate: 0.004,
+  utcOffsetHours: -3,
+  catalogSize: 400,
+};
 
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date as YYYY-MM-DD');
 

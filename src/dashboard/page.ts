@@ -2,7 +2,7 @@ import { formatMetric } from '../ops/anomalies.js';
 import { BASE_STYLE, escapeHtml, Formats, funnelSvg, isBlank, remarketingHtml, tilesHtml, topItemsHtml, type Labels, type ReportFormatOptions } from '../reports/render.js';
 import type { Row } from '../warehouse/warehouse.js';
 import { daysBetween, type DashboardData, type DateRange } from './queries.js';
-import { dateRange } from '../pipeline/due-dates.js';
+import { dateRange } from '../util/dates.js';
 
 /** A link to one of a day's published files. */
 export interface FileLink {

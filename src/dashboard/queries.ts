@@ -1,5 +1,5 @@
-import { addDays } from '../pipeline/due-dates.js';
-import { EARLIEST_DATE, LATEST_DATE, isHandledDate } from '../pipeline/dates.js';
+import { addDays } from '../util/dates.js';
+import { EARLIEST_DATE, LATEST_DATE, isHandledDate } from '../util/dates.js';
 import { DuckDbDialect } from '../warehouse/duckdb/duckdb-dialect.js';
 import type { Row } from '../warehouse/warehouse.js';
 import { DEFAULT_ANOMALY_THRESHOLDS, detectAnomalies, type AnomalyCheck, type AnomalyThresholds } from '../ops/anomalies.js';

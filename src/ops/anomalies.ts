@@ -1,5 +1,5 @@
 import type { CartlensConfig } from '../config/schema.js';
-import { addDays } from '../pipeline/due-dates.js';
+import { addDays } from '../util/dates.js';
 import type { DateReport } from '../pipeline/report.js';
 import type { Dialect, MaterializationDialect } from '../warehouse/dialect.js';
 import type { Row, Warehouse } from '../warehouse/warehouse.js';

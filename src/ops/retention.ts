@@ -1,7 +1,7 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readsApiPages, type Warehouse } from '../warehouse/warehouse.js';
-import { addDays, localDate } from '../pipeline/due-dates.js';
+import { addDays, localDate } from '../util/dates.js';
 
 /**
  * Deletes identifiable raw data past its retention (LGPD: kept no longer than needed): landed

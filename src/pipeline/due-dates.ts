@@ -1,22 +1,4 @@
-import { daysInRange, isHandledDate } from './dates.js';
-
-/** The calendar date of `instant` in `timeZone`, `YYYY-MM-DD` — never the machine's UTC date. */
-export function localDate(instant: Date, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(instant);
-}
-
-export function addDays(date: string, days: number): string {
-  return new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
-}
-
-/** Every date from `from` to `to`, both included; both must be dates cartlens handles (dates.ts). */
-export function dateRange(from: string, to: string): string[] {
-  // Checked first: past year 9999 addDays gives `+010000-…`, which sorts before any date, so a
-  // loop to such a bound never ends.
-  if (!isHandledDate(from) || !isHandledDate(to)) throw new RangeError(`date range ${from}..${to} is outside the dates cartlens handles`);
-  const length = daysInRange(from, to);
-  return Array.from({ length: Math.max(0, length) }, (_, i) => addDays(from, i));
-}
+import { addDays, dateRange, daysInRange, isHandledDate, localDate } from '../util/dates.js';
 
 /**
  * The last day done (complete or provisional) up to `yesterday`, and how many days it is behind

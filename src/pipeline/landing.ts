@@ -8,24 +8,8 @@ import { createGunzip } from 'node:zlib';
 import { NormalizeLineEnds } from '../util/line-ends.js';
 import { DiskError, InputError, writeFailure } from '../util/errors.js';
 import type { InputFile } from '../sources/source.js';
+import type { LandedFile } from '../warehouse/warehouse.js';
 
-/** A file landed for a run: the unchanged copy, and the plain-text copy the warehouse reads. */
-export interface LandedFile {
-  /** Position in input order (files sorted by path). */
-  index: number;
-  sourcePath: string;
-  sha256: string;
-  bytes: number;
-  /** The landed, unchanged copy (content-addressed, kept for re-derivation and replay). */
-  landedPath: string;
-  /** Decompressed, line ends normalized (NormalizeLineEnds): scratch, deleted after the run. */
-  plainPath: string;
-  /**
-   * Why the file is not read (a .gz past landing.max_expansion_ratio), in one line naming it.
-   * The landed copy is kept all the same; the scratch copy is empty, so the file has no lines.
-   */
-  refused?: string;
-}
 
 /**
  * Below this many decompressed bytes a .gz is never refused, whatever its ratio: a small file of

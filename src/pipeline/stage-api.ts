@@ -6,7 +6,7 @@ import type { PageLanding } from '../sources/ga4-data-api/page-landing.js';
 import type { Ga4DataApiSource } from '../sources/source.js';
 import { ConfigError } from '../util/errors.js';
 import { readsApiPages, type ApiPagesLoad, type Warehouse } from '../warehouse/warehouse.js';
-import { dateRange } from './due-dates.js';
+import { dateRange } from '../util/dates.js';
 import { apiReports } from './plan.js';
 import { reconcile, type Reconciliation } from './reconcile.js';
 import type { StagedInput, StageContext } from './stage.js';

@@ -1,7 +1,8 @@
 import type { SourceConfig } from '../config/schema.js';
 import { DemoSource } from './demo/demo-source.js';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
-import { Ga4ExportFilesSource, inputFolderOf } from './ga4-export-files/files-source.js';
+import { Ga4ExportFilesSource } from './ga4-export-files/files-source.js';
+import { inputFolderOf } from '../util/input-glob.js';
 import { bigQueryExportSource } from './ga4-export-bigquery/bigquery-export-source.js';
 import type { EventSource } from './source.js';
 

@@ -1,8 +1,25 @@
-import { LATEST_DATE } from '../pipeline/dates.js';
-import { addDays, localDate } from '../pipeline/due-dates.js';
-import type { LandedFile } from '../pipeline/landing.js';
+import { LATEST_DATE } from '../util/dates.js';
+import { addDays, localDate } from '../util/dates.js';
 import type { BigQueryExportSource } from '../sources/source.js';
 import type { Dialect, MaterializationDialect } from './dialect.js';
+
+/** A file landed for a run: the unchanged copy, and the plain-text copy the warehouse reads. */
+export interface LandedFile {
+  /** Position in input order (files sorted by path). */
+  index: number;
+  sourcePath: string;
+  sha256: string;
+  bytes: number;
+  /** The landed, unchanged copy (content-addressed, kept for re-derivation and replay). */
+  landedPath: string;
+  /** Decompressed, line ends normalized (NormalizeLineEnds): scratch, deleted after the run. */
+  plainPath: string;
+  /**
+   * Why the file is not read (a .gz past landing.max_expansion_ratio), in one line naming it.
+   * The landed copy is kept all the same; the scratch copy is empty, so the file has no lines.
+   */
+  refused?: string;
+}
 
 /** Lines of the staged files by date (null: unreadable), quarantine reason (null: included) and duplicate flag. */
 export interface StagedLineCount {

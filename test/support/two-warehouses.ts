@@ -9,7 +9,8 @@ import { LocalGcp } from '../../src/dev/gcp/local-gcp.js';
 import type { LoadedConfig } from '../../src/config/load.js';
 import type { RunReport } from '../../src/pipeline/report.js';
 import { runPipeline } from '../../src/pipeline/run.js';
-import { DEMO_DEFAULTS, generateDemoExport } from '../../src/sources/demo/generator.js';
+import { DEMO_DEFAULTS } from '../../src/config/schema.js';
+import { generateDemoExport } from '../../src/sources/demo/generator.js';
 import { listFiles, SECRET, tempDir } from './pipeline.js';
 
 export const PROJECT = 'my-store';

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
-import { dateRange } from '../../pipeline/due-dates.js';
-import { parseDate } from '../../pipeline/dates.js';
+import { dateRange } from '../../util/dates.js';
+import { parseDate } from '../../util/dates.js';
 import { readDays } from '../../pipeline/run-state.js';
 import { runPipeline } from '../../pipeline/run.js';
 import { createSource } from '../../sources/index.js';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
-import { parseDate } from '../../pipeline/dates.js';
+import { parseDate } from '../../util/dates.js';
 import { compilePlan, planRun } from '../../pipeline/plan.js';
 import { CartlensError } from '../../util/errors.js';
 import { DIALECT_NAMES, dialectFor } from '../../warehouse/index.js';

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
-import { DEMO_DEFAULTS, generateDemoExport } from '../../sources/demo/generator.js';
+import { DEMO_DEFAULTS } from '../../config/schema.js';
+import { generateDemoExport } from '../../sources/demo/generator.js';
 import { CartlensError } from '../../util/errors.js';
-import { parseDate } from '../../pipeline/dates.js';
+import { parseDate } from '../../util/dates.js';
 
 const positiveInt = (name: string) => (value: string) => {
   const n = Number(value);

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { withDateOptions } from '../date-options.js';
 import { loadConfig } from '../../config/load.js';
-import { datesFromOptions } from '../../pipeline/dates.js';
+import { datesFromOptions } from '../../util/dates.js';
 import { outcomeOf } from '../../pipeline/outcome.js';
 import { runPipeline } from '../../pipeline/run.js';
 import { CartlensError } from '../../util/errors.js';

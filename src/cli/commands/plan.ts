@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { withDateOptions } from '../date-options.js';
 import { loadConfig } from '../../config/load.js';
-import { datesFromOptions } from '../../pipeline/dates.js';
+import { datesFromOptions } from '../../util/dates.js';
 import { planRun } from '../../pipeline/plan.js';
 import { BigQueryWarehouse } from '../../warehouse/bigquery/bigquery-warehouse.js';
 import { formatBytes } from '../progress.js';

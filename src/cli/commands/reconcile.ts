@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
 import { createExporter } from '../../exports/index.js';
-import { parseDate } from '../../pipeline/dates.js';
+import { parseDate } from '../../util/dates.js';
 import { reconcile } from '../../pipeline/reconcile.js';
 import { CartlensError } from '../../util/errors.js';
 import { openWarehouse } from '../../warehouse/index.js';

@@ -5,7 +5,7 @@ import { formatRunTable } from '../../pipeline/report.js';
 import { describeShrink, SESSIONS_SHRINK } from '../../pipeline/published-guards.js';
 import { outcomeOf } from '../../pipeline/outcome.js';
 import { runPipeline } from '../../pipeline/run.js';
-import { datesFromOptions } from '../../pipeline/dates.js';
+import { datesFromOptions } from '../../util/dates.js';
 import { createProgress } from '../progress.js';
 import { shellQuote } from '../shell-quote.js';
 

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
-import { isHandledDate } from '../../pipeline/dates.js';
-import { addDays, freshnessOf, localDate } from '../../pipeline/due-dates.js';
+import { isHandledDate } from '../../util/dates.js';
+import { addDays, localDate } from '../../util/dates.js';
+import { freshnessOf } from '../../pipeline/due-dates.js';
 import { lateLinesWaiting } from '../../pipeline/published-guards.js';
 import { readDays } from '../../pipeline/run-state.js';
 import { createSource } from '../../sources/index.js';

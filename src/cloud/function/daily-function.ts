@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { http, type Request, type Response } from '@google-cloud/functions-framework';
 import { loadConfig } from '../../config/load.js';
-import { datesFromOptions } from '../../pipeline/dates.js';
+import { datesFromOptions } from '../../util/dates.js';
 import { outcomeOf } from '../../pipeline/outcome.js';
 import { runPipeline, type RunProgress } from '../../pipeline/run.js';
 import { CartlensError, ConfigError } from '../../util/errors.js';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import * as nodeFs from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative } from 'node:path';
-import { crashPoint } from '../../pipeline/crash-points.js';
+import { crashPoint } from '../../util/crash-points.js';
 import { CartlensError, PublishError } from '../../util/errors.js';
 import type { CsvContent } from '../csv.js';
 import { csvFileName, type Exporter, type PublishedFile } from '../exporter.js';

@@ -2,7 +2,8 @@ import { readFile, writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Ga4ExportFilesSource } from '../ga4-export-files/files-source.js';
 import type { FileEventSource, InputFile } from '../source.js';
-import { DEMO_DEFAULTS, generateDemoExport, type DemoOptions } from './generator.js';
+import { DEMO_DEFAULTS } from '../../config/schema.js';
+import { generateDemoExport, type DemoOptions } from './generator.js';
 
 export type DemoSourceOptions = Omit<DemoOptions, 'onProgress' | 'utcOffsetHours' | 'catalogSize'>;
 

@@ -22,16 +22,6 @@ export interface DemoOptions {
   onProgress?: (eventsWritten: number) => void;
 }
 
-export const DEMO_DEFAULTS = {
-  days: 7,
-  sessionsPerDay: 3000,
-  startDate: '2026-11-01',
-  seed: 20261101,
-  dirtyRate: 0.004,
-  utcOffsetHours: -3,
-  catalogSize: 400,
-} satisfies Omit<DemoOptions, 'outDir'>;
-
 export interface DemoDayStats {
   date: string;
   file: string;

@@ -2,7 +2,7 @@
 // contract's cleaning, the load into the staging tables, and the warehouse's own tables. The
 // warehouse runs it; golden tests pin it; the ZetaSQL test analyzes what is sent.
 import { ALL_PUBLISHED_TABLES } from '../../exports/published-tables.js';
-import { EARLIEST_DATE } from '../../pipeline/dates.js';
+import { EARLIEST_DATE } from '../../util/dates.js';
 import { rawReportColumns, type ReportDefinition } from '../../sources/ga4-data-api/reports.js';
 import { dateLiteral } from '../sql-literals.js';
 import { SqlTemplate } from '../sql-template.js';

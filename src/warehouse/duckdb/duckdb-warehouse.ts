@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { ALL_PUBLISHED_TABLES } from '../../exports/published-tables.js';
 import { CartlensError, WarehouseBusyError } from '../../util/errors.js';
-import type { LandedFile } from '../../pipeline/landing.js';
+import type { LandedFile } from '../warehouse.js';
 import type { ApiPageReader, ApiPagesLoad, LandedFileReader, Row, StagedFileDateLines, StagedLineCount, Warehouse } from '../warehouse.js';
 import { DuckDbDialect, duckdbString } from './duckdb-dialect.js';
 import { stageLandedFiles } from './ingest.js';

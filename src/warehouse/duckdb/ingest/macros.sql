@@ -35,6 +35,6 @@ CREATE OR REPLACE TEMP MACRO cl_revenue_text(value_type, value_text) AS
 -- (value_out_of_range; sums of such values overflow DECIMAL(38,9)).
 CREATE OR REPLACE TEMP MACRO cl_money_out_of_range(number) AS NOT isnan(number) AND abs(number) >= 1e9;
 -- A date a line of this run may belong to, else NULL: from the first date cartlens handles
--- (src/pipeline/dates.ts) to the day after the run's UTC start date (an event cannot come from
+-- (src/util/dates.ts) to the day after the run's UTC start date (an event cannot come from
 -- the future; latestEventDate in src/warehouse/warehouse.ts).
 CREATE OR REPLACE TEMP MACRO dated_in_range(d) AS CASE WHEN d BETWEEN {{earliest_event_date}} AND {{latest_event_date}} THEN d END;
