@@ -6,35 +6,35 @@
 module.exports = {
   forbidden: [
     {
-      name: 'no-cycle',
+      name: 'no-import-cycles',
       severity: 'error',
       comment: 'modules import each other in a circle (type-only imports count): move the shared part into a module both import',
       from: {},
       to: { circular: true },
     },
     {
-      name: 'contract-is-a-leaf',
+      name: 'contract-imports-nothing-from-the-project',
       severity: 'error',
       comment: 'src/contract/ is the published contract and imports nothing from the project: move what it needs into the contract',
       from: { path: '^src/contract/' },
       to: { path: '^src/', pathNot: '^src/contract/' },
     },
     {
-      name: 'util-is-a-leaf',
+      name: 'util-imports-only-util-and-contract',
       severity: 'error',
       comment: 'src/util/ is below every layer and imports only src/util/ and src/contract/',
       from: { path: '^src/util/' },
       to: { path: '^src/', pathNot: '^src/(util|contract)/' },
     },
     {
-      name: 'config-below-adapters',
+      name: 'config-imports-only-contract-and-util',
       severity: 'error',
       comment: 'src/config/ reads and checks the config; it imports only src/contract/ and src/util/',
       from: { path: '^src/config/' },
       to: { path: '^src/', pathNot: '^src/(config|contract|util)/' },
     },
     {
-      name: 'adapters-do-not-run-pipelines',
+      name: 'adapters-never-import-the-run',
       severity: 'error',
       comment: 'an adapter (src/warehouse, src/exports, src/sources) never imports the run (src/pipeline) or what sits above it: pass what it needs in, or move it to src/util or src/contract',
       from: { path: '^src/(warehouse|exports|sources)/' },
@@ -48,14 +48,14 @@ module.exports = {
       to: { path: '^src/(pipeline|ops|cli|cloud)/|^src/exports/(local|gcs|index\\.ts)' },
     },
     {
-      name: 'models-are-pure',
+      name: 'models-import-only-the-dialect-interface',
       severity: 'error',
       comment: 'src/models compiles SQL text: it imports only the contract, util and the dialect interface',
       from: { path: '^src/models/' },
       to: { path: '^src/', pathNot: '^src/(models|contract|util)/|^src/warehouse/(dialect|sql-template|sql-literals)\\.ts$' },
     },
     {
-      name: 'dev-tools-stay-out',
+      name: 'only-the-cli-starts-dev-tools',
       severity: 'error',
       comment: 'src/dev (the local Google Cloud) is a development tool: only the CLI starts it',
       from: { path: '^src/', pathNot: '^src/(dev|cli)/' },

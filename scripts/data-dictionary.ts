@@ -1,4 +1,4 @@
-// Writes docs/data-dictionary.md from the published tables' column docs.
+// Writes docs/data-dictionary.md from the contract (src/contract/).
 import { writeFile } from 'node:fs/promises';
 import { dataDictionary } from '../src/exports/data-dictionary.js';
 

@@ -5,19 +5,9 @@ import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config/load.js';
-import { PUBLISHED_TABLES, type ColumnKind } from '../src/exports/published-tables.js';
-import {
-  anomalyAlert,
-  anomalyQueries,
-  baselineDates,
-  doubledMedian,
-  formatAnomaly,
-  isAnomaly,
-  judgeMetric,
-  median,
-  type Anomaly,
-  type AnomalyCheck,
-} from '../src/ops/anomalies.js';
+import { PUBLISHED_TABLES, type ColumnKind } from '../src/contract/tables.js';
+import { anomalyAlert } from '../src/ops/anomalies.js';
+import { anomalyQueries, baselineDates, doubledMedian, formatAnomaly, isAnomaly, judgeMetric, median, type Anomaly, type AnomalyCheck } from '../src/reports/anomaly-check.js';
 import { duckdbSnapshotSource } from '../src/dashboard/copy-from-duckdb.js';
 import { renderDashboard } from '../src/dashboard/page.js';
 import { dashboardData } from '../src/dashboard/queries.js';
@@ -255,7 +245,7 @@ describeWithZetaSql("the check's SQL as BigQuery receives it", () => {
     for (const table of PUBLISHED_TABLES) catalog.addTable(`my-project.cartlens_marts.${table.name}`, table.columns.map((c) => [c.name, types[c.kind]]));
     const analyzer = await ZetaSqlAnalyzer.start(catalog);
     try {
-      const dialect = dialectFor({ type: 'bigquery', project: 'my-project', location: 'US', staging_dataset: 'cartlens_staging', marts_dataset: 'cartlens_marts', maximum_bytes_billed: 1 });
+      const dialect = dialectFor({ type: 'bigquery', project: 'my-project', staging_dataset: 'cartlens_staging', marts_dataset: 'cartlens_marts' });
       const queries = anomalyQueries(dialect);
       const dates = [SPIKE, ...baselineDates(SPIKE)];
       for (const [name, sql] of Object.entries({ funnel: queries.funnel(dates), segments: queries.segments(dates), items: queries.items(dates) })) {

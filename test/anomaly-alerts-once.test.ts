@@ -7,10 +7,11 @@ import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config/load.js';
-import { baselineDates, judgementSql, type AlertedAnomaly } from '../src/ops/anomalies.js';
+import { judgementSql } from '../src/ops/anomalies.js';
+import { baselineDates, type AlertedAnomaly } from '../src/reports/anomaly-check.js';
 import { runPipeline } from '../src/pipeline/run.js';
 import { schemaSql } from '../src/warehouse/bigquery/staging-sql.js';
-import { bigQueryDialectFor } from '../src/warehouse/bigquery/bigquery-dialect.js';
+import { dialectFor } from '../src/warehouse/index.js';
 import { ev, item, queryWarehouse, tempDir, writeConfig, writeInput, type Line } from './support/pipeline.js';
 import { ZetaSqlAnalyzer } from './support/zetasql/analyzer.js';
 import { BigQueryCatalog } from './support/zetasql/catalog.js';
@@ -109,7 +110,7 @@ describe('an anomaly is alerted once per date and metric', () => {
 
 describeWithZetaSql("the judgements' SQL as BigQuery receives it", () => {
   it('passes ZetaSQL against the table schema.sql creates', async () => {
-    const dialect = bigQueryDialectFor({ project: 'my-project', staging_dataset: 'cartlens_staging', marts_dataset: 'cartlens_marts' });
+    const dialect = dialectFor({ type: 'bigquery', project: 'my-project', staging_dataset: 'cartlens_staging', marts_dataset: 'cartlens_marts' });
     const analyzer = await ZetaSqlAnalyzer.start(new BigQueryCatalog().addDatasetMetadata('my-project.cartlens_staging'));
     try {
       const create = schemaSql(dialect, 'my-project.cartlens_staging').split(';\n').find((s) => s.includes('.anomaly_judgements`'))!;

@@ -7,7 +7,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { describe, expect, it } from 'vitest';
 import { compileAssertion, declare, planAssertions } from '../src/models/assertions.js';
 import { readModels } from '../src/models/graph.js';
-import { PUBLISHED_TABLES } from '../src/exports/published-tables.js';
+import { PUBLISHED_TABLES } from '../src/contract/tables.js';
 import { DuckDbDialect } from '../src/warehouse/duckdb/duckdb-dialect.js';
 import { cli } from './support/cli.js';
 import { ev, item, queryWarehouse, tempDir, writeConfig, writeInput } from './support/pipeline.js';

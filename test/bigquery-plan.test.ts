@@ -37,7 +37,7 @@ describe('BigQuery planning', () => {
   it('plan --dry-run prices the read of the export with a dry run and runs nothing', async () => {
     const result = await cli(['plan', '--config', config, '--date', '2026-11-01', '--dry-run']);
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toMatch(/1\. extract GA4 BigQuery export my-project\.analytics_123\.events_\*/);
+    expect(result.stdout).toMatch(/\d+\. stage\s+GA4 BigQuery export my-project\.analytics_123\.events_\*/);
     expect(result.stdout).toContain('reading the export would process 700.0 MB (734003200 bytes)');
     expect(bigquery.jobs.size).toBe(0);
     expect(bigquery.inserts).toHaveLength(1);

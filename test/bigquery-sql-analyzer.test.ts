@@ -12,12 +12,13 @@ import { planPolicy } from '../src/cloud/iam/plan.js';
 import { loadPolicy } from '../src/cloud/iam/policy.js';
 import { bigQuerySnapshotSource } from '../src/dashboard/copy-from-bigquery.js';
 import { WarehouseSnapshot } from '../src/dashboard/snapshot.js';
-import { API_TABLES, PUBLISHED_TABLES, REMARKETING_AUDIENCE } from '../src/exports/published-tables.js';
+import { API_TABLES, PUBLISHED_TABLES, REMARKETING_AUDIENCE } from '../src/contract/tables.js';
 import { runPipeline } from '../src/pipeline/run.js';
 import { createSource } from '../src/sources/index.js';
 import type { BigQueryExportSource } from '../src/sources/source.js';
-import { BIGQUERY_COLUMN_TYPES } from '../src/warehouse/bigquery/bigquery-dialect.js';
+import { BIGQUERY_COLUMN_TYPES } from '../src/contract/column-types.js';
 import { BigQueryWarehouse } from '../src/warehouse/bigquery/bigquery-warehouse.js';
+import { dialectFor } from '../src/warehouse/index.js';
 import { DEMO_DEFAULTS } from '../src/config/schema.js';
 import { generateDemoExport } from '../src/sources/demo/generator.js';
 import { Ga4ApiEmulator } from '../src/sources/ga4-data-api/emulator/ga4-api-emulator.js';
@@ -91,7 +92,7 @@ privacy: { user_key_secret: "a-secret-of-enough-length" }`;
       martsDataset: warehouseConfig.marts_dataset,
       maximumBytesBilled: warehouseConfig.maximum_bytes_billed,
       apiEndpoint: endpoint,
-    });
+    }, dialectFor(warehouseConfig));
     await warehouse.dryRunExportRead(createSource(loaded.config.source, dir) as BigQueryExportSource, ['2026-11-01', '2026-11-02']);
     const snapshot = await WarehouseSnapshot.create(bigQuerySnapshotSource(warehouseConfig), 'bigquery');
     await snapshot.refresh();

@@ -21,7 +21,7 @@ import type { RunReport } from '../src/pipeline/report.js';
 import { createSource } from '../src/sources/index.js';
 import { runStateKeys } from '../src/sources/source.js';
 import { BigQueryWarehouse } from '../src/warehouse/bigquery/bigquery-warehouse.js';
-import { DuckDbDialect } from '../src/warehouse/duckdb/duckdb-dialect.js';
+import { dialectFor } from '../src/warehouse/index.js';
 import { EXPORT_DATASET, PROJECT, dayOf, publishedFiles, qualityFigures, twoWarehouses, type TwoWarehouses } from './support/two-warehouses.js';
 import { describeWithZetaSql } from './support/zetasql/guard.js';
 
@@ -64,7 +64,7 @@ describeWithZetaSql('both warehouses publish the same bytes from the same GA4 ex
   it('date by date, each run reading one day, replaces the same rows: undated ones are not counted twice', async () => {
     for (const date of both.dates) await expectSameOnBoth([date], [date]);
     // The undated quarantined rows of each export table were replaced, not added to.
-    const bigQuery = await BigQueryWarehouse.open(warehouseOptions(both));
+    const bigQuery = await BigQueryWarehouse.open(warehouseOptions(both), dialectFor(both.bigQueryConfig().config.warehouse));
     try {
       const [onBigQuery] = await bigQuery.query(`SELECT COUNT(*) AS n FROM ${bigQuery.dialect.tableName('quarantined_events', false)} WHERE event_date IS NULL`);
       const [onDuckDb] = await queryDuckDb(join(both.dir, 'state', 'warehouse.duckdb'), 'SELECT count(*)::INTEGER AS n FROM quarantined_events WHERE event_date IS NULL');
@@ -130,7 +130,7 @@ describeWithZetaSql('both warehouses publish the same bytes from the same GA4 ex
     const assertion = declare('cart_funnel_daily', 'volume', 'SUM(sessions) within 0.4', 'error', undefined, 0);
     const judged = ['2026-11-05'];
 
-    const bigQuery = await BigQueryWarehouse.open(warehouseOptions(both));
+    const bigQuery = await BigQueryWarehouse.open(warehouseOptions(both), dialectFor(both.bigQueryConfig().config.warehouse));
     let onBigQuery: Record<string, unknown>[];
     try {
       const table = bigQuery.dialect.tableName('volume_check', false);
@@ -142,7 +142,7 @@ describeWithZetaSql('both warehouses publish the same bytes from the same GA4 ex
     }
     const instance = await DuckDBInstance.create(':memory:');
     const connection = await instance.connect();
-    const dialect = new DuckDbDialect();
+    const dialect = dialectFor({ type: 'duckdb' });
     await connection.run(`CREATE TABLE volume_check AS SELECT DATE '2026-11-01' + INTERVAL (i) DAY AS date, [${volumes.join(', ')}][i + 1] AS sessions FROM range(5) t(i)`);
     const onDuckDb = (await connection.runAndReadAll(compileAssertion({ ...assertion, model: 'volume_check' }, dialect, judged))).getRowObjectsJson();
     connection.closeSync();

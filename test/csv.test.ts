@@ -1,7 +1,7 @@
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import { csvContent, formatCsv } from '../src/exports/csv.js';
-import type { PublishedTable } from '../src/exports/published-tables.js';
+import type { PublishedTable } from '../src/contract/tables.js';
 
 const table: PublishedTable = {
   name: 't',

@@ -3,13 +3,15 @@ import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config/load.js';
+import { FUNNEL_TILES } from '../src/contract/tables.js';
 import { runPipeline } from '../src/pipeline/run.js';
 import { renderDailyReport, reportPath } from '../src/reports/daily-report.js';
 import { generateDemoExport } from '../src/sources/demo/generator.js';
 import { DEMO_DEFAULTS } from '../src/config/schema.js';
 import { resultFor, tempDir, writeConfig, type RunResult } from './support/pipeline.js';
 
-const TILE_COLUMNS = ['sessions', 'sessions_with_add_to_cart', 'cart_abandonment_rate', 'abandoned_value', 'purchases', 'revenue'];
+/** The contract's funnel tiles: report.html shows each, with the CSV's value. */
+const TILE_COLUMNS = FUNNEL_TILES.map((t) => t.column);
 
 function tiles(html: string): Record<string, string> {
   return Object.fromEntries([...html.matchAll(/data-tile="([a-z_]+)" data-value="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));

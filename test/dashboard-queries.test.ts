@@ -6,6 +6,10 @@ import { dashboardData, resolveRange } from '../src/dashboard/queries.js';
 import { WarehouseSnapshot } from '../src/dashboard/snapshot.js';
 import { duckdbSnapshotSource } from '../src/dashboard/copy-from-duckdb.js';
 import { tempDir } from './support/pipeline.js';
+import { DUCKDB_COLUMN_TYPES } from '../src/contract/column-types.js';
+import { publishedTable } from '../src/contract/tables.js';
+
+const createAsContract = (name: string) => `CREATE TABLE ${name} (${publishedTable(name).columns.map((c) => `${c.name} ${DUCKDB_COLUMN_TYPES[c.kind]}`).join(', ')});`;
 
 const SOURCE = 'test source';
 let snapshot: WarehouseSnapshot;
@@ -23,7 +27,9 @@ beforeAll(async () => {
   const c = await instance.connect();
   // Two days. Day 1: 3 abandoned of 7 carts; day 2: 1 of 2. Daily rates 0.4286 and 0.5; the range's is 4/9 = 0.4444.
   await c.run(`
-    CREATE TABLE cart_funnel_daily AS SELECT * FROM (VALUES
+    -- Made as the contract has it (a column the contract gains is there, NULL in these rows).
+    ${createAsContract('cart_funnel_daily')}
+    INSERT INTO cart_funnel_daily BY NAME SELECT * FROM (VALUES
       (DATE '2026-03-01', 100, 80, 7, 5, 4, 3, 0.4286::DECIMAL(38,4), 4, 100.10::DECIMAL(38,2), 30.05::DECIMAL(38,2)),
       (DATE '2026-03-02', 50, 40, 2, 1, 1, 1, 0.5000::DECIMAL(38,4), 1, 20.00::DECIMAL(38,2), 9.95::DECIMAL(38,2)))
       AS t(date, sessions, sessions_with_view_item, sessions_with_add_to_cart, sessions_with_begin_checkout, sessions_with_purchase, abandoned_carts, cart_abandonment_rate, purchases, revenue, abandoned_value);

@@ -18,6 +18,7 @@ import { generateDemoExport } from '../src/sources/demo/generator.js';
 import { cli } from './support/cli.js';
 import { ev, item, runOn, tempDir, writeConfig } from './support/pipeline.js';
 import { DuckDbWarehouse } from '../src/warehouse/duckdb/duckdb-warehouse.js';
+import { dialectFor } from '../src/warehouse/index.js';
 
 const FIRST = DEMO_DEFAULTS.startDate;
 const sha256 = async (file: string) => createHash('sha256').update(await readFile(file)).digest('hex');
@@ -154,7 +155,7 @@ describe('cartlens serve', () => {
       events.push('copy released');
       return copy.release();
     });
-    const warehouse = await DuckDbWarehouse.open({ path: warehousePath, memoryLimit: '256MB', lockWaitMs: 60_000 });
+    const warehouse = await DuckDbWarehouse.open({ path: warehousePath, memoryLimit: '256MB', lockWaitMs: 60_000 }, dialectFor({ type: 'duckdb' }));
     events.push('run opened');
     await warehouse.close();
     await released;

@@ -14,8 +14,10 @@ import { loadConfig, parseConfig } from '../src/config/load.js';
 import { DATAFORM_CORE_VERSION, dataformRepository, type DataformRepository } from '../src/dataform/repository.js';
 import { inSync, repositoryDrift, writeRepository } from '../src/dataform/write.js';
 import { compileModels } from '../src/models/compile.js';
-import { apiReports, planRun, type RunPlan } from '../src/pipeline/plan.js';
-import { BIGQUERY_COLUMN_TYPES, bigQueryDialectFor } from '../src/warehouse/bigquery/bigquery-dialect.js';
+import { apiReports } from '../src/sources/ga4-data-api/reports.js';
+import { planRun, type RunPlan } from '../src/pipeline/plan.js';
+import { BIGQUERY_COLUMN_TYPES } from '../src/contract/column-types.js';
+import { dialectFor } from '../src/warehouse/index.js';
 import { rawReportTableSql } from '../src/warehouse/bigquery/staging-sql.js';
 import { ZetaSqlAnalyzer } from './support/zetasql/analyzer.js';
 import { BigQueryCatalog } from './support/zetasql/catalog.js';
@@ -141,7 +143,7 @@ const apiRepository = () => generatedRepository(API_CONFIG, '', { run_date: DATE
 /** The full names of the `raw_ga4_api_*` tables, as the load step's own DDL creates them. */
 function rawReportTables(plan: RunPlan): string[] {
   if (plan.config.warehouse.type !== 'bigquery') throw new Error('a BigQuery config');
-  const dialect = bigQueryDialectFor(plan.config.warehouse);
+  const dialect = dialectFor(plan.config.warehouse);
   return apiReports(plan.config).map((report) => /^CREATE TABLE IF NOT EXISTS `([^`]+)`/.exec(rawReportTableSql(dialect, report))![1]!);
 }
 
@@ -413,7 +415,7 @@ describeWithZetaSql('the compiled Dataform SQL passes ZetaSQL', () => {
     const { config } = generated.plan;
     if (config.warehouse.type !== 'bigquery') throw new Error('a BigQuery config');
     // The raw report tables, as cartlens' BigQuery warehouse creates them (registered in the catalog as analyzed).
-    for (const report of apiReports(config)) await analyzer.analyzeScript(rawReportTableSql(bigQueryDialectFor(config.warehouse), report), `raw_ga4_api_${report.name}`);
+    for (const report of apiReports(config)) await analyzer.analyzeScript(rawReportTableSql(dialectFor(config.warehouse), report), `raw_ga4_api_${report.name}`);
     expect(generated.graph.assertions.length).toBeGreaterThan(0);
     await analyzeGraph(generated, []);
   }, 60_000);

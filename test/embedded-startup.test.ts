@@ -28,7 +28,8 @@ describe('the embedded path', () => {
 
   it('(the check sees a library when an adapter opens one)', async () => {
     const open = `const { BigQueryWarehouse } = await import('./warehouse/bigquery/bigquery-warehouse.js');
-      await BigQueryWarehouse.open({ project: 'p', location: 'US', stagingDataset: 's', martsDataset: 'm', maximumBytesBilled: 1, apiEndpoint: 'http://127.0.0.1:9' });`;
+      const { dialectFor } = await import('./warehouse/index.js');
+      await BigQueryWarehouse.open({ project: 'p', location: 'US', stagingDataset: 's', martsDataset: 'm', maximumBytesBilled: 1, apiEndpoint: 'http://127.0.0.1:9' }, dialectFor({ type: 'bigquery', project: 'p', staging_dataset: 's', marts_dataset: 'm' }));`;
     expect(await googleModulesLoaded(['--input-type=module', '-e', open])).toBeGreaterThan(0);
   });
 });

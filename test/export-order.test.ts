@@ -3,7 +3,7 @@
 import { DuckDBInstance } from '@duckdb/node-api';
 import { describe, expect, it } from 'vitest';
 import { exportQuery } from '../src/exports/export-query.js';
-import { API_TABLES } from '../src/exports/published-tables.js';
+import { API_TABLES } from '../src/contract/tables.js';
 import { DuckDbDialect } from '../src/warehouse/duckdb/duckdb-dialect.js';
 
 describe('the export query', () => {

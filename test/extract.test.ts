@@ -13,6 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FUNCTION_NAME } from '../src/cloud/function/daily-function.js';
 import { loadConfig } from '../src/config/load.js';
 import type { RunReport } from '../src/pipeline/report.js';
+import { planRun } from '../src/pipeline/plan.js';
 import { runPipeline } from '../src/pipeline/run.js';
 import { DEMO_DEFAULTS } from '../src/config/schema.js';
 import { generateDemoExport } from '../src/sources/demo/generator.js';
@@ -20,6 +21,7 @@ import { Ga4ApiEmulator } from '../src/sources/ga4-data-api/emulator/ga4-api-emu
 import { ConfigError } from '../src/util/errors.js';
 import { cli } from './support/cli.js';
 import { RecordingGcp } from './support/local-gcp.js';
+import { expectRanAsPlanned } from './support/plan.js';
 import { tempDir, writeConfig } from './support/pipeline.js';
 import { ZetaSqlAnalyzer } from './support/zetasql/analyzer.js';
 import { BigQueryCatalog } from './support/zetasql/catalog.js';
@@ -97,6 +99,10 @@ describeWithZetaSql('cartlens extract on the GA4 Data API source (BigQuery)', ()
     expect(report.ready_dates).toEqual(DATES);
     expect(report).toMatchObject({ dates: [], missing_dates: [], deferred_dates: [] });
     expect(report.tokens_spent).toBeGreaterThan(0);
+    // The plan is what ran: extract, land, load, commit, record — no model, no assertion, no publish.
+    const plan = await planRun(await loadConfig(apiConfig, {}, { withoutUserKeySecret: true }), { mode: 'extract', dates: DATES });
+    expect(plan.steps.map((s) => s.kind)).toEqual(['open', 'retention', 'extract', 'land', 'load', 'commit', 'record']);
+    expectRanAsPlanned(plan, report);
 
     // Both reports of each date were fetched from the Data API, and every page landed under _raw/.
     for (const date of DATES) expect(emulator.requests.filter((r) => r.status === 200 && r.body.dateRanges?.[0]?.startDate === date)).toHaveLength(2);
@@ -147,8 +153,13 @@ describeWithZetaSql("cartlens extract on GA4's BigQuery export", () => {
   it('reports each date whose daily export table exists as ready, the others as not ready (deferred), reading no event', async () => {
     const from = gcp!.inserts.length;
     const objectsBefore = objects().size;
-    const report = await runPipeline({ loaded: await loadConfig(exportConfig, {}, { withoutUserKeySecret: true }), dates: DATES, mode: 'extract' });
+    const loaded = await loadConfig(exportConfig, {}, { withoutUserKeySecret: true });
+    const report = await runPipeline({ loaded, dates: DATES, mode: 'extract' });
     expect(report).toMatchObject({ ready_dates: ['2026-11-01'], missing_dates: ['2026-11-02'], dates: [], deferred_dates: [] });
+    // The plan is what ran: the export is looked at (extract), nothing loaded; the run is committed and recorded.
+    const plan = await planRun(loaded, { mode: 'extract', dates: DATES });
+    expect(plan.steps.map((s) => s.kind)).toEqual(['open', 'retention', 'extract', 'commit', 'record']);
+    expectRanAsPlanned(plan, report);
 
     const sqls = sqlSince(from);
     // One look-up of the two tables' metadata; the export itself is never read or copied.

@@ -8,6 +8,7 @@ import type { FetchedReport } from '../src/sources/ga4-data-api/fetcher.js';
 import { GcsPageLanding } from '../src/sources/ga4-data-api/page-landing.js';
 import { DEFAULT_REPORTS } from '../src/sources/ga4-data-api/reports.js';
 import { BigQueryWarehouse } from '../src/warehouse/bigquery/bigquery-warehouse.js';
+import { dialectFor } from '../src/warehouse/index.js';
 import { RecordingGcp } from './support/local-gcp.js';
 import { expectOrder } from './support/order.js';
 import { describeWithZetaSql } from './support/zetasql/guard.js';
@@ -38,7 +39,7 @@ const landedText = (name: string) => gcp.objects('shop-exports').get(name)?.data
 beforeEach(async () => {
   gcp = await RecordingGcp.start({ project: 'shop', dataset: 'analytics_1' });
   landing = new GcsPageLanding(openBucket({ bucket: 'shop-exports', apiEndpoint: gcp.endpoint, maxRetries: 2, maxRetryDelaySeconds: 1 }));
-  warehouse = await BigQueryWarehouse.open({ project: 'shop', location: 'US', stagingDataset: 'cartlens_staging', martsDataset: 'cartlens_marts', maximumBytesBilled: 1e9, apiEndpoint: gcp.endpoint });
+  warehouse = await BigQueryWarehouse.open({ project: 'shop', location: 'US', stagingDataset: 'cartlens_staging', martsDataset: 'cartlens_marts', maximumBytesBilled: 1e9, apiEndpoint: gcp.endpoint }, dialectFor({ type: 'bigquery', project: 'shop', staging_dataset: 'cartlens_staging', marts_dataset: 'cartlens_marts' }));
 });
 afterEach(async () => {
   await gcp?.stop();

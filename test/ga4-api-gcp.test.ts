@@ -18,7 +18,7 @@ import { generateDemoExport } from '../src/sources/demo/generator.js';
 import { Ga4ApiEmulator } from '../src/sources/ga4-data-api/emulator/ga4-api-emulator.js';
 import { createSource } from '../src/sources/index.js';
 import { runStateKeys } from '../src/sources/source.js';
-import { openWarehouse } from '../src/warehouse/index.js';
+import { dialectFor, openWarehouse } from '../src/warehouse/index.js';
 import { cli } from './support/cli.js';
 import { RecordingGcp } from './support/local-gcp.js';
 import { tempDir } from './support/pipeline.js';
@@ -65,7 +65,7 @@ describeWithZetaSql('the Data API path on Google Cloud, through the daily functi
   /** What `cartlens status` reads: the run state of the config's source. */
   const status = async () => {
     const loaded = await loadConfig(configFile);
-    const warehouse = await openWarehouse(loaded.config.warehouse);
+    const warehouse = await openWarehouse(loaded.config.warehouse, dialectFor(loaded.config.warehouse));
     try {
       return (await readDays(warehouse, runStateKeys(createSource(loaded.config.source, loaded.baseDir)))).map((d) => [d.date, d.status]);
     } finally {

@@ -10,11 +10,13 @@ import { createSource } from '../src/sources/index.js';
 import { runStateKeys } from '../src/sources/source.js';
 import { runPipeline } from '../src/pipeline/run.js';
 import { readDays } from '../src/pipeline/run-state.js';
-import { openWarehouse } from '../src/warehouse/index.js';
+import { dialectFor, openWarehouse } from '../src/warehouse/index.js';
 import { generateDemoExport } from '../src/sources/demo/generator.js';
 import { DEMO_DEFAULTS } from '../src/config/schema.js';
 import { Ga4ApiEmulator } from '../src/sources/ga4-data-api/emulator/ga4-api-emulator.js';
 import { queryWarehouse, tempDir } from './support/pipeline.js';
+import { planRun } from '../src/pipeline/plan.js';
+import { expectRanAsPlanned } from './support/plan.js';
 
 let data: string;
 beforeAll(async () => {
@@ -38,7 +40,7 @@ landing: { dir: state/landing }`,
 
 /** The run state of the config's source, as `status` reads it. */
 async function daysOf(loaded: LoadedConfig) {
-  const warehouse = await openWarehouse(loaded.config.warehouse);
+  const warehouse = await openWarehouse(loaded.config.warehouse, dialectFor(loaded.config.warehouse));
   try {
     return await readDays(warehouse, runStateKeys(createSource(loaded.config.source, loaded.baseDir)));
   } finally {
@@ -61,6 +63,8 @@ describe('the GA4 Data API source', () => {
     cleanup.push(() => emulator.stop());
     emulator.inject({ kind: 'thresholded' }, 1, '2026-11-02');
     const report = await runPipeline({ loaded, dates: ['2026-11-01', '2026-11-02'], now: () => new Date('2026-11-29T12:00:00Z') });
+    // The plan is what ran: the Data API's extract and land, then its own models and tables.
+    expectRanAsPlanned(await planRun(loaded, { dates: ['2026-11-01', '2026-11-02'] }), report);
     expect(report.dates.map((d) => [d.date, d.status, d.final])).toEqual([['2026-11-01', 'published', true], ['2026-11-02', 'published', true]]);
     expect(report.dates[1]!.report_quality).toMatchObject({ items: { subjectToThresholding: true } });
     // Each date's set is complete once its marker names both files.

@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { csvContent } from '../src/exports/csv.js';
 import { GcsExporter } from '../src/exports/gcs/gcs-exporter.js';
 import { openBucket } from '../src/exports/gcs/storage-client.js';
-import { PUBLISHED_TABLES } from '../src/exports/published-tables.js';
+import { PUBLISHED_TABLES } from '../src/contract/tables.js';
 import { CartlensError, PublishError } from '../src/util/errors.js';
 import { FakeGcs } from './support/fake-gcs.js';
 import { ev, item, tempDir, writeInput } from './support/pipeline.js';

@@ -6,15 +6,16 @@ import { describe, expect, it } from 'vitest';
 import { compileModels } from '../src/models/compile.js';
 import { API_MODELS_DIR, planModels, readModels } from '../src/models/graph.js';
 import { DEFAULT_REPORTS } from '../src/sources/ga4-data-api/reports.js';
-import { API_TABLES, PUBLISHED_TABLES, PUBLISHED_TABLE_NAMES, REMARKETING_AUDIENCE } from '../src/exports/published-tables.js';
+import { API_TABLES, PUBLISHED_TABLES, PUBLISHED_TABLE_NAMES, REMARKETING_AUDIENCE } from '../src/contract/tables.js';
 import { exportQuery } from '../src/exports/export-query.js';
-import { DuckDbDialect } from '../src/warehouse/duckdb/duckdb-dialect.js';
-import { bigQueryDialectFor } from '../src/warehouse/bigquery/bigquery-dialect.js';
+import { dialectFor } from '../src/warehouse/index.js';
 import { SqlTemplate } from '../src/warehouse/sql-template.js';
 import { loadSql, readExportSql, schemaSql, stageExportSql } from '../src/warehouse/bigquery/staging-sql.js';
+import * as duckdb from '../src/warehouse/duckdb/duckdb-sql.js';
+import * as state from '../src/warehouse/state-sql.js';
 
 // Every dialect, every model: a model cannot be added for one warehouse only.
-const DIALECTS = { duckdb: new DuckDbDialect(), bigquery: bigQueryDialectFor({ project: 'my-project', staging_dataset: 'cartlens_staging', marts_dataset: 'cartlens_marts' }) };
+const DIALECTS = { duckdb: dialectFor({ type: 'duckdb' }), bigquery: dialectFor({ type: 'bigquery', project: 'my-project', staging_dataset: 'cartlens_staging', marts_dataset: 'cartlens_marts' }) };
 
 describe.each(Object.entries(DIALECTS))('golden SQL for %s', async (name, dialect) => {
   const plan = planModels(await readModels(), PUBLISHED_TABLE_NAMES);
@@ -70,5 +71,51 @@ describe('string literals', () => {
   it('escape as each dialect reads them', () => {
     expect(DIALECTS.duckdb.stringLiteral("it's \\ ok")).toBe("'it''s \\ ok'");
     expect(DIALECTS.bigquery.stringLiteral("it's \\ ok\n")).toBe("'it\\'s \\\\ ok\\n'");
+  });
+});
+
+describe('golden SQL of the warehouses’ own tables', () => {
+  const golden = async (dialect: string, name: string, sql: string) => {
+    const file = join(process.cwd(), 'test', 'golden', dialect, `${name}.sql`);
+    const text = `${sql.trim()}\n`;
+    if (process.env.UPDATE_GOLDEN) await writeFile(file, text);
+    expect(text).toBe(await readFile(file, 'utf8'));
+  };
+  it('duckdb: schema and load', async () => {
+    await golden('duckdb', 'staging_schema', duckdb.schemaSql(DIALECTS.duckdb).join('\n'));
+    await golden('duckdb', 'staging_load', duckdb.loadSql(DIALECTS.duckdb, ['2026-11-01', '2026-11-02'], '20261102T060000Z-abc123'));
+  });
+  it.each(Object.entries(DIALECTS))('%s: run state, guards, assertion results, user key, retention, reconciliation', async (name, dialect) => {
+    const runId = '20261102T060000Z-abc123';
+    const dates = ['2026-11-01', '2026-11-02'];
+    const day = { source: 'ga4-export:shop', date: '2026-11-01', status: 'complete', run_id: runId, started_at: '2026-11-02T06:00:00.000Z', finished_at: '2026-11-02T06:01:02.345Z', input_fingerprint: 'abc', rows: { cart_funnel_daily: 1 }, final: true, last_error: null };
+    const statements = [
+      ...state.recordDaySql(dialect, day, ['local:in/*.json']),
+      ...state.recordDaySql(dialect, { ...day, status: 'failed', input_fingerprint: null, last_error: "it's 'failed'" }),
+      state.readRunStateSql(dialect, ['ga4-export:shop', 'local:in/*.json']),
+      state.datesWithRowsSql(dialect, 'cart_funnel_daily', dates),
+      state.qualityOfDateSql(dialect, '2026-11-01'),
+      state.recordRunSql(dialect, { runId, startedAt: new Date('2026-11-02T06:00:00Z'), committedAt: new Date('2026-11-02T06:01:00.5Z'), dates, source: 'GA4 export', files: 2 }),
+      ...state.recordAssertionResultsSql(dialect, dates, [
+        { runId, date: '2026-11-01', model: 'cart_funnel_daily', assertion: 'cart_funnel_daily__unique_1', severity: 'error', blocking: true, failingRows: 0, sample: null },
+        { runId, date: '2026-11-02', model: 'cart_funnel_daily', assertion: 'cart_funnel_daily__unique_1', severity: 'error', blocking: true, failingRows: 1, sample: [{ date: '2026-11-02', copies: '2' }] },
+      ]),
+      ...state.recordAssertionResultsSql(dialect, dates, []),
+      state.publishedDatesSql(dialect, 'ga4-export:shop'),
+      state.readInputsSql(dialect, 'ga4-export:shop'),
+      state.recordReadInputsSql(dialect, 'ga4-export:shop', ['a'.repeat(64), 'b'.repeat(64)], runId),
+      state.stagedLinesOfDatesSql(dialect, dates),
+      state.clearLateLinesSql(dialect, 'ga4-export:shop', dates),
+      state.recordLateLinesSql(dialect, 'ga4-export:shop', runId, [{ date: '2026-11-01', name: 'in/a.json', sha256: 'a'.repeat(64), lines: 3 }, { date: '2026-11-02', name: 'events_20261102', sha256: null, lines: 1 }]),
+      state.lateLinesSql(dialect, 'ga4-export:shop'),
+      state.headlineSql(dialect, { table: 'cart_funnel_daily', column: 'sessions' }, dates),
+      state.publishedSessionsSql(dialect, 'ga4-export:shop', dates),
+      ...state.recordPublishedSessionsSql(dialect, 'ga4-export:shop', '2026-11-01', runId, 41.6),
+      state.userKeyFingerprintsSql(dialect),
+      ...state.recordUserKeyFingerprintSql(dialect, 'f'.repeat(64), runId, true),
+      ...state.purgeExpiredSql(dialect, { pagesBefore: '2026-08-04', quarantinedBefore: '2026-10-03', quarantinedLandedBefore: new Date('2026-10-03T12:00:00Z'), stagedBefore: '2026-10-26' }),
+      state.reconcileSql(dialect, '2026-11-01'),
+    ];
+    await golden(name, 'state', statements.map((s) => s.trim()).join(';\n\n'));
   });
 });

@@ -12,7 +12,7 @@ import { readDays } from '../src/pipeline/run-state.js';
 import { runPipeline } from '../src/pipeline/run.js';
 import { createSource } from '../src/sources/index.js';
 import { runStateKeys } from '../src/sources/source.js';
-import { openWarehouse } from '../src/warehouse/index.js';
+import { dialectFor, openWarehouse } from '../src/warehouse/index.js';
 import { cli } from './support/cli.js';
 import { ev, queryWarehouse, tempDir, writeConfig, writeInput } from './support/pipeline.js';
 
@@ -141,7 +141,7 @@ describe('run history', () => {
 });
 
 async function daysOf(loaded: LoadedConfig) {
-  const warehouse = await openWarehouse(loaded.config.warehouse);
+  const warehouse = await openWarehouse(loaded.config.warehouse, dialectFor(loaded.config.warehouse));
   try {
     await warehouse.prepareSchema();
     return await readDays(warehouse, runStateKeys(createSource(loaded.config.source, loaded.baseDir)));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { planModels, readModels, type Model } from '../src/models/graph.js';
 import { ModelGraphError } from '../src/util/errors.js';
-import { PUBLISHED_TABLE_NAMES } from '../src/exports/published-tables.js';
+import { PUBLISHED_TABLE_NAMES } from '../src/contract/tables.js';
 
 const model = (name: string, dependsOn: string[]): Model => ({ name, file: `${name}.sql`, sql: '', materialized: 'temp', description: '', dependsOn });
 const problemsOf = (models: Model[], required: string[] = []) => {

@@ -13,7 +13,7 @@ import { parseConfig } from '../src/config/load.js';
 import { csvContent, type CsvRow } from '../src/exports/csv.js';
 import { completionMarkerPath, type CompletionMarker, type Exporter } from '../src/exports/exporter.js';
 import { LocalExporter, type ExportFs } from '../src/exports/local/local-exporter.js';
-import { PUBLISHED_TABLES } from '../src/exports/published-tables.js';
+import { PUBLISHED_TABLES } from '../src/contract/tables.js';
 import { runPipeline } from '../src/pipeline/run.js';
 import { PublishError } from '../src/util/errors.js';
 import { cli } from './support/cli.js';

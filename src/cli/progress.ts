@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import type { RunProgress } from '../pipeline/run.js';
+import type { RunProgress } from '../pipeline/progress.js';
 
 /** A progress bar on a terminal; plain timestamped lines when stderr is a file or a pipe. */
 export function createProgress(stream: NodeJS.WriteStream = process.stderr, quiet = false): RunProgress {

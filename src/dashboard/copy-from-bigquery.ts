@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { BigQueryWarehouseConfig } from '../config/schema.js';
-import { BigQueryDialect } from '../warehouse/bigquery/bigquery-dialect.js';
 import { BigQueryJobs } from '../warehouse/bigquery/bigquery-jobs.js';
 import { plain } from '../warehouse/bigquery/bigquery-warehouse.js';
 import { duckdbString } from '../warehouse/duckdb/duckdb-dialect.js';
+import { dialectFor } from '../warehouse/index.js';
 import type { SnapshotReader, SnapshotSource } from './snapshot.js';
 
 /**
@@ -21,7 +21,7 @@ export function bigQuerySnapshotSource(config: BigQueryWarehouseConfig, options:
     const bigquery = new BigQuery({ projectId: config.project, location: config.location, ...(config.api_endpoint ? { apiEndpoint: config.api_endpoint } : {}) });
     return new BigQueryJobs(bigquery, { location: config.location, maximumBytesBilled: config.maximum_bytes_billed });
   };
-  const dialect = new BigQueryDialect({ staging: `${config.project}.${config.staging_dataset}`, marts: `${config.project}.${config.marts_dataset}` });
+  const dialect = dialectFor(config);
   // Job ids must be unique: one prefix per server, a counter per job.
   const runId = `serve_${randomBytes(4).toString('hex')}`;
   let step = 0;

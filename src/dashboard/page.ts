@@ -1,4 +1,4 @@
-import { formatMetric } from '../ops/anomalies.js';
+import { formatMetric } from '../reports/anomaly-check.js';
 import { BASE_STYLE, escapeHtml, Formats, funnelSvg, isBlank, remarketingHtml, tilesHtml, topItemsHtml, type Labels, type ReportFormatOptions } from '../reports/render.js';
 import type { Row } from '../warehouse/warehouse.js';
 import { daysBetween, type DashboardData, type DateRange } from './queries.js';

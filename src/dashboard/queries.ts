@@ -1,9 +1,12 @@
 import { addDays } from '../util/dates.js';
 import { EARLIEST_DATE, LATEST_DATE, isHandledDate } from '../util/dates.js';
-import { DuckDbDialect } from '../warehouse/duckdb/duckdb-dialect.js';
+import { dialectFor } from '../warehouse/index.js';
 import type { Row } from '../warehouse/warehouse.js';
-import { DEFAULT_ANOMALY_THRESHOLDS, detectAnomalies, type AnomalyCheck, type AnomalyThresholds } from '../ops/anomalies.js';
+import { DEFAULT_ANOMALY_THRESHOLDS, detectAnomalies, type AnomalyCheck, type AnomalyThresholds } from '../reports/anomaly-check.js';
 import { InputError } from '../util/errors.js';
+import { REMARKETABLE_SQL } from '../contract/remarketing.js';
+import { DUCKDB_COLUMN_TYPES } from '../contract/column-types.js';
+import { publishedTable } from '../contract/tables.js';
 import type { Query } from './snapshot.js';
 
 /**
@@ -38,7 +41,7 @@ export interface DashboardData {
 }
 
 /** The copy is DuckDB: its rounding is the contract's (rate: 4 decimals, half up). */
-export const dialect = new DuckDbDialect();
+export const dialect = dialectFor({ type: 'duckdb' });
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 /** A year and a bit: the longest range one request may ask for. */
 export const MAX_RANGE_DAYS = 400;
@@ -119,20 +122,19 @@ export function within(range: DateRange, column = 'date'): string {
   return `${column} BETWEEN ${dialect.dateLiteral(range.from)} AND ${dialect.dateLiteral(range.to)}`;
 }
 
+/**
+ * The range's funnel: every metric of cart_funnel_daily as the contract says it adds up, additive
+ * ones summed (in their published type), rates computed again from the sums of their counts.
+ */
 function totalsSql(range: DateRange): string {
   const sum = (column: string) => `coalesce(sum(${column}), 0)`;
+  const metrics = publishedTable('cart_funnel_daily').columns.flatMap((c) => {
+    if (c.metric?.ratio) return [`${dialect.rate(sum(c.metric.ratio[0]), sum(c.metric.ratio[1]))} AS ${c.name}`];
+    return c.metric?.additive ? [`${sum(c.name)}::${DUCKDB_COLUMN_TYPES[c.kind]} AS ${c.name}`] : [];
+  });
   return `
 SELECT count(*)::BIGINT AS days,
-  ${sum('sessions')}::BIGINT AS sessions,
-  ${sum('sessions_with_view_item')}::BIGINT AS sessions_with_view_item,
-  ${sum('sessions_with_add_to_cart')}::BIGINT AS sessions_with_add_to_cart,
-  ${sum('sessions_with_begin_checkout')}::BIGINT AS sessions_with_begin_checkout,
-  ${sum('sessions_with_purchase')}::BIGINT AS sessions_with_purchase,
-  ${sum('abandoned_carts')}::BIGINT AS abandoned_carts,
-  ${dialect.rate(sum('abandoned_carts'), sum('sessions_with_add_to_cart'))} AS cart_abandonment_rate,
-  ${sum('purchases')}::BIGINT AS purchases,
-  ${sum('revenue')}::DECIMAL(38,2) AS revenue,
-  ${sum('abandoned_value')}::DECIMAL(38,2) AS abandoned_value
+  ${metrics.join(',\n  ')}
 FROM cart_funnel_daily WHERE ${within(range)}`;
 }
 
@@ -151,8 +153,8 @@ ORDER BY abandoned_value DESC, item_id LIMIT 10`;
 /** Remarketable carts (abandoned, not bought later that day, ads consent granted) and their value. */
 function remarketingSql(range: DateRange): string {
   return `
-SELECT coalesce(sum(carts) FILTER (WHERE NOT purchased_later AND ads_consent = 'granted'), 0)::BIGINT AS remarketable,
-  coalesce(sum(value) FILTER (WHERE NOT purchased_later AND ads_consent = 'granted'), 0)::DECIMAL(38,2) AS remarketable_value
+SELECT coalesce(sum(carts) FILTER (WHERE ${REMARKETABLE_SQL}), 0)::BIGINT AS remarketable,
+  coalesce(sum(value) FILTER (WHERE ${REMARKETABLE_SQL}), 0)::DECIMAL(38,2) AS remarketable_value
 FROM abandoned_carts_by_dimension WHERE ${within(range)}`;
 }
 
@@ -161,8 +163,8 @@ function consentSql(range: DateRange): string {
   return `
 SELECT coalesce(ads_consent, '') AS consent, sum(carts)::BIGINT AS carts, sum(value)::DECIMAL(38,2) AS value,
   coalesce(sum(carts) FILTER (WHERE purchased_later), 0)::BIGINT AS bought_later,
-  coalesce(sum(carts) FILTER (WHERE NOT purchased_later AND ads_consent = 'granted'), 0)::BIGINT AS remarketable,
-  coalesce(sum(value) FILTER (WHERE NOT purchased_later AND ads_consent = 'granted'), 0)::DECIMAL(38,2) AS remarketable_value
+  coalesce(sum(carts) FILTER (WHERE ${REMARKETABLE_SQL}), 0)::BIGINT AS remarketable,
+  coalesce(sum(value) FILTER (WHERE ${REMARKETABLE_SQL}), 0)::DECIMAL(38,2) AS remarketable_value
 FROM abandoned_carts_by_dimension WHERE ${within(range)} GROUP BY 1 ORDER BY 1`;
 }
 

@@ -13,7 +13,7 @@ import { CartlensError, ConfigError, InputError } from '../util/errors.js';
 import type { FileLink } from './page.js';
 import { WarehouseSnapshot, type SnapshotSource } from './snapshot.js';
 import { eventsView, type DashboardView } from './view.js';
-import type { RunStateKeys } from '../pipeline/run-state.js';
+import type { RunStateKeys } from '../sources/source.js';
 
 export interface DashboardOptions {
   host: string;

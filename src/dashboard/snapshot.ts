@@ -1,8 +1,10 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { DUCKDB_COLUMN_TYPES } from '../contract/column-types.js';
+import { publishedTable, type PublishedColumn } from '../contract/tables.js';
 import { WarehouseBusyError } from '../util/errors.js';
 import { isLockConflict } from '../warehouse/duckdb/duckdb-warehouse.js';
 import type { Row } from '../warehouse/warehouse.js';
-import type { RunStateKeys } from '../pipeline/run-state.js';
+import type { RunStateKeys } from '../sources/source.js';
 
 /** A read-only query on the copy. */
 export type Query = (sql: string) => Promise<Row[]>;
@@ -197,17 +199,36 @@ export interface CopiedTableSet {
   tables(runSource: RunStateKeys): CopiedTable[];
 }
 
+const table = (name: string, from: string, select: CopiedTable['select']): CopiedTable => ({ table: name, from, select });
+
 const RUN_STATE_TABLE = 'CREATE TABLE run_state (date DATE, status VARCHAR, final BOOLEAN, last_error VARCHAR);';
+
+/**
+ * The columns of a published table the copy holds (`only`: those named): its keys, attributes and
+ * metrics, but never a metric that is not additive and not a rate (GA4's total_purchasers): the
+ * dashboard shows a range's sums and recomputed rates, and such a metric has neither.
+ */
+function copiedColumns(name: string, only?: readonly string[]): PublishedColumn[] {
+  return publishedTable(name).columns.filter((c) => (only ? only.includes(c.name) : !c.metric || c.metric.additive || c.metric.ratio));
+}
+
+/** A published table copied as the contract has it: created with the contract's DuckDB types, read column by column. */
+function publishedCopy(name: string, only?: readonly string[]): { create: string; copied: CopiedTable } {
+  const columns = copiedColumns(name, only);
+  return {
+    create: `CREATE TABLE ${name} (${columns.map((c) => `${c.name} ${DUCKDB_COLUMN_TYPES[c.kind]}`).join(', ')});`,
+    copied: table(name, name, (t) => `SELECT ${columns.map((c) => c.name).join(', ')} FROM ${t}`),
+  };
+}
+
+const FUNNEL = publishedCopy('cart_funnel_daily');
+// Only what the top-items table reads: the copy is taken whole on every change.
+const ITEMS = publishedCopy('cart_items_daily', ['date', 'item_id', 'item_name', 'item_category', 'add_to_cart_units', 'purchased_units', 'abandoned_units', 'abandoned_value']);
 
 /** The events' copied tables. */
 const EVENTS_EMPTY_TABLES = `
-CREATE TABLE cart_funnel_daily (
-  date DATE, sessions BIGINT, sessions_with_view_item BIGINT, sessions_with_add_to_cart BIGINT,
-  sessions_with_begin_checkout BIGINT, sessions_with_purchase BIGINT, abandoned_carts BIGINT,
-  cart_abandonment_rate DECIMAL(38,4), purchases BIGINT, revenue DECIMAL(38,2), abandoned_value DECIMAL(38,2));
-CREATE TABLE cart_items_daily (
-  date DATE, item_id VARCHAR, item_name VARCHAR, item_category VARCHAR, add_to_cart_units BIGINT,
-  purchased_units BIGINT, abandoned_units BIGINT, abandoned_value DECIMAL(38,2));
+${FUNNEL.create}
+${ITEMS.create}
 CREATE TABLE abandoned_carts_by_dimension (
   date DATE, device_category VARCHAR, country VARCHAR, source VARCHAR, medium VARCHAR, ads_consent VARCHAR, purchased_later BOOLEAN,
   carts BIGINT, value DECIMAL(38,2));
@@ -215,18 +236,11 @@ ${RUN_STATE_TABLE}
 CREATE TABLE quality_daily (date DATE, lines BIGINT, duplicates BIGINT, quarantined BIGINT);
 `;
 
-const table = (name: string, from: string, select: CopiedTable['select']): CopiedTable => ({ table: name, from, select });
-
 /** Plain SQL that DuckDB and BigQuery both read the same way. */
 function eventsTables(runSource: RunStateKeys): CopiedTable[] {
   return [
-    table(
-      'cart_funnel_daily',
-      'cart_funnel_daily',
-      (t) =>
-        `SELECT date, sessions, sessions_with_view_item, sessions_with_add_to_cart, sessions_with_begin_checkout, sessions_with_purchase, abandoned_carts, cart_abandonment_rate, purchases, revenue, abandoned_value FROM ${t}`,
-    ),
-    table('cart_items_daily', 'cart_items_daily', (t) => `SELECT date, item_id, item_name, item_category, add_to_cart_units, purchased_units, abandoned_units, abandoned_value FROM ${t}`),
+    FUNNEL.copied,
+    ITEMS.copied,
     // Counted per day and dimensions: a tenth of the rows, and no cart-level data at all.
     table(
       'abandoned_carts_by_dimension',
@@ -242,28 +256,20 @@ function eventsTables(runSource: RunStateKeys): CopiedTable[] {
 /** The events' copy: the contract's tables, abandoned carts counted, the source's run_state and quality_daily. */
 export const EVENTS_COPY: CopiedTableSet = { emptyTables: EVENTS_EMPTY_TABLES, tables: eventsTables };
 
+const API_FUNNEL = publishedCopy('ga4_api_funnel_daily');
+const API_ITEMS = publishedCopy('ga4_api_items_daily');
+
 /**
- * The GA4 Data API's copy: its two tables with only the columns the dashboard shows (never
- * total_purchasers, which is not additive and is not shown), and the source's run_state.
+ * The GA4 Data API's copy: its two tables (never total_purchasers, which is not additive and is
+ * not shown), and the source's run_state.
  */
 export const API_COPY: CopiedTableSet = {
   emptyTables: `
-CREATE TABLE ga4_api_funnel_daily (
-  date DATE, device_category VARCHAR, country VARCHAR, session_source_medium VARCHAR, sessions BIGINT,
-  add_to_carts BIGINT, checkouts BIGINT, ecommerce_purchases BIGINT, purchase_revenue DECIMAL(38,2));
-CREATE TABLE ga4_api_items_daily (
-  date DATE, item_id VARCHAR, item_name VARCHAR, item_category VARCHAR, items_added_to_cart BIGINT, items_purchased BIGINT, item_revenue DECIMAL(38,2));
+${API_FUNNEL.create}
+${API_ITEMS.create}
 ${RUN_STATE_TABLE}
 `,
-  tables: (runSource) => [
-    table(
-      'ga4_api_funnel_daily',
-      'ga4_api_funnel_daily',
-      (t) => `SELECT date, device_category, country, session_source_medium, sessions, add_to_carts, checkouts, ecommerce_purchases, purchase_revenue FROM ${t}`,
-    ),
-    table('ga4_api_items_daily', 'ga4_api_items_daily', (t) => `SELECT date, item_id, item_name, item_category, items_added_to_cart, items_purchased, item_revenue FROM ${t}`),
-    runStateTable(runSource),
-  ],
+  tables: (runSource) => [API_FUNNEL.copied, API_ITEMS.copied, runStateTable(runSource)],
 };
 
 /**

@@ -1,7 +1,7 @@
 import { csvFileName } from '../exports/exporter.js';
-import { API_TABLES, PUBLISHED_TABLE_NAMES } from '../exports/published-tables.js';
+import { API_TABLES, PUBLISHED_TABLE_NAMES } from '../contract/tables.js';
 import { reportPath, runReportPath } from '../reports/daily-report.js';
-import { DEFAULT_ANOMALY_THRESHOLDS, type AnomalyThresholds } from '../ops/anomalies.js';
+import { DEFAULT_ANOMALY_THRESHOLDS, type AnomalyThresholds } from '../reports/anomaly-check.js';
 import type { EventSource } from '../sources/source.js';
 import { API_PUBLISHED_DATES, apiDashboardData } from './api-queries.js';
 import { renderApiDashboard } from './api-page.js';

@@ -7,10 +7,11 @@ import type { Assertion } from '../models/assertions.js';
 import { compileAssertion } from '../models/assertions.js';
 import type { Model } from '../models/graph.js';
 import { renderTemplate } from '../models/template.js';
-import { apiReports, type RunPlan } from '../pipeline/plan.js';
+import { apiReports } from '../sources/ga4-data-api/reports.js';
+import { type RunPlan } from '../pipeline/plan.js';
 import { ConfigError } from '../util/errors.js';
-import { bigQueryDialectFor, type BigQueryDialect } from '../warehouse/bigquery/bigquery-dialect.js';
-import { exportDataset, loadSql, readExportSql, schemaSql, stageExportSql } from '../warehouse/bigquery/staging-sql.js';
+import { BigQueryDialect } from '../warehouse/bigquery/bigquery-dialect.js';
+import { exportDataset, loadSql, readExportTablesSql, schemaSql, stageExportSql } from '../warehouse/bigquery/staging-sql.js';
 import { includesJs } from './includes.js';
 
 /** The @dataform/core the repository compiles with: the version package.json pins. */
@@ -23,9 +24,10 @@ export const SETTLED = 'ga4_export_settled';
 /** The tables the staging SQL loads, in load.sql's order. */
 export const STAGED_TABLES = ['stg_events', 'stg_event_items', 'quarantined_events', 'quality_daily'] as const;
 
-// A date no run has, put where the run's dates go and then replaced by the compilation variable.
-const SENTINEL_DATE = '2999-12-31';
+// The run's dates, as Dataform computes them when it compiles (includes/cartlens.js): what the
+// templates' run dates are filled with, where `cartlens run` writes `(DATE '…')`.
 const RUN_DATES = '${cartlens.runDates(dataform.projectConfig.vars)}';
+const EXPORT_SUFFIXES = '${cartlens.exportSuffixes(dataform.projectConfig.vars)}';
 const RUN_ID = 'dataform';
 
 type ActionType = 'declaration' | 'operations' | 'table' | 'incremental' | 'assertion';
@@ -40,19 +42,18 @@ export interface DataformRepository {
 }
 
 /** The plan a repository is generated from: what `cartlens run` would run. */
-export type DataformPlan = Pick<RunPlan, 'config' | 'models' | 'assertions' | 'calendar' | 'outputs' | 'usesUserKey'>;
+export type DataformPlan = Pick<RunPlan, 'config' | 'dialect' | 'models' | 'assertions' | 'calendar' | 'outputs' | 'usesUserKey'>;
 
 type BigQueryWarehouse = Extract<CartlensConfig['warehouse'], { type: 'bigquery' }>;
 type Source = CartlensConfig['source'];
 
 /** What the generated SQL has in common, whichever the source. */
 interface Generation {
+  /** The plan's dialect, whose list of the run's dates is Dataform's (RUN_DATES), whatever dates it is given. */
   dialect: BigQueryDialect;
   files: Map<string, string>;
   actions: DataformRepository['actions'];
   ref(name: string): string;
-  /** The sentinel date list replaced by the run's date, from the compilation variable. */
-  runDates(sql: string): string;
 }
 
 export function dataformRepository(plan: DataformPlan): DataformRepository {
@@ -63,13 +64,16 @@ export function dataformRepository(plan: DataformPlan): DataformRepository {
   if (source.type !== 'ga4-export-bigquery' && source.type !== 'ga4-data-api') {
     throw new ConfigError(`source.type is ${source.type}: the Dataform repository reads GA4's BigQuery export or the GA4 Data API's loaded reports`, 'use source.type ga4-export-bigquery (deploy/cartlens.gcp.yaml) or ga4-data-api (deploy/cartlens.gcp-api.yaml)');
   }
-  const dialect = bigQueryDialectFor(warehouse);
+  // The plan's dialect: the one `cartlens run` compiles the same models with.
+  const { dialect } = plan;
+  if (!(dialect instanceof BigQueryDialect)) throw new Error(`the plan of a BigQuery config compiles for ${dialect.name}`);
   const generation: Generation = {
-    dialect,
+    // The same dialect, except that the run's dates are the ones Dataform compiles for: the
+    // templates are filled with its expression, never with a date replaced afterwards.
+    dialect: Object.assign(Object.create(dialect) as BigQueryDialect, { dateList: () => RUN_DATES }),
     files: new Map(),
     actions: [],
     ref: (name) => `\${ref(${JSON.stringify(name)})}`,
-    runDates: (sql) => sql.replaceAll(dialect.dateList([SENTINEL_DATE]), RUN_DATES),
   };
   const { files } = generation;
   files.set('workflow_settings.yaml', workflowSettings(warehouse, plan.usesUserKey));
@@ -89,7 +93,7 @@ export function dataformRepository(plan: DataformPlan): DataformRepository {
  * a table (a temporary table does not outlive its action) and each staged table replaced for the
  * run's date by its own action.
  */
-function exportStaging({ dialect, files, actions, ref, runDates }: Generation, source: Extract<Source, { type: 'ga4-export-bigquery' }>, warehouse: BigQueryWarehouse): void {
+function exportStaging({ dialect, files, actions, ref }: Generation, source: Extract<Source, { type: 'ga4-export-bigquery' }>, warehouse: BigQueryWarehouse): void {
   const exported = exportDataset(source.project, source.dataset);
   files.set(
     'definitions/sources/ga4_export.sqlx',
@@ -97,17 +101,14 @@ function exportStaging({ dialect, files, actions, ref, runDates }: Generation, s
   );
   actions.push({ name: EXPORT_TABLES, type: 'declaration', dependsOn: [] });
 
-  const suffix = SENTINEL_DATE.replaceAll('-', '');
-  const readExport = readExportSql(exported, [suffix])
-    .replace(`\`${exported}.events_2*\``, ref(EXPORT_TABLES))
-    .replace(`'${suffix.slice(1)}'`, '${cartlens.exportSuffixes(dataform.projectConfig.vars)}');
+  const readExport = readExportTablesSql(ref(EXPORT_TABLES), EXPORT_SUFFIXES);
   const settled = stageExportSql(readExport).replace('CREATE TEMP TABLE _run_settled AS', 'CREATE OR REPLACE TABLE ${self()} AS');
   files.set(`definitions/staging/${SETTLED}.sqlx`, sqlx({ type: 'operations', hasOutput: true, description: "The run's export rows, deduplicated and checked by the contract's cleaning rules (rebuilt every run)." }, settled));
   actions.push({ name: SETTLED, type: 'operations', dependsOn: [EXPORT_TABLES] });
 
   const staging = `${warehouse.project}.${warehouse.staging_dataset}`;
   const ddl = statements(schemaSql(dialect, staging));
-  const load = loadSql(dialect, exported, [SENTINEL_DATE], RUN_ID).replace(/^--.*\n/gm, '');
+  const load = loadSql(dialect, exported, [], RUN_ID).replace(/^--.*\n/gm, '');
   for (const table of STAGED_TABLES) {
     const name = dialect.tableName(table, false);
     // Quoted with backticks, a table's name is never part of another's.
@@ -115,7 +116,7 @@ function exportStaging({ dialect, files, actions, ref, runDates }: Generation, s
     const create = ddl.filter(own);
     const replace = statements(load).filter(own);
     if (create.length === 0 || replace.length !== 2) throw new Error(`staging SQL for ${table} not found (staging-sql.ts changed?)`);
-    const body = [...create, ...replace].map((s) => `${runDates(s).replaceAll(name, '${self()}').replaceAll('_run_settled', ref(SETTLED))};`).join('\n\n');
+    const body = [...create, ...replace].map((s) => `${s.replaceAll(name, '${self()}').replaceAll('_run_settled', ref(SETTLED))};`).join('\n\n');
     files.set(`definitions/staging/${table}.sqlx`, sqlx({ type: 'operations', hasOutput: true, description: `${table}: the run's date replaced by the cleaned export rows (load.sql).` }, body));
     actions.push({ name: table, type: 'operations', dependsOn: [SETTLED] });
   }
@@ -139,14 +140,13 @@ function apiReportDeclarations({ dialect, files, actions }: Generation, plan: Da
 }
 
 /** The models: each compiled with the BigQuery dialect, table references rewritten to ${ref()}. */
-function models({ dialect, files, actions, ref, runDates }: Generation, plan: DataformPlan): void {
+function models({ dialect, files, actions, ref }: Generation, plan: DataformPlan): void {
   const blocking = plan.assertions.filter((a) => a.blocking);
   for (const model of plan.models) {
-    const select = renderTemplate(stripHeader(model.sql), { dialect, dates: [SENTINEL_DATE], tableOf: ref }).trim();
-    let body = runDates(select)
+    const select = renderTemplate(model.file, stripHeader(model.sql), { dialect, runDates: RUN_DATES, tableOf: ref }).trim();
+    let body = select
       .replaceAll('@cartlens_user_key_ipad', '${cartlens.userKeyPad(dataform.projectConfig.vars, "ipad")}')
       .replaceAll('@cartlens_user_key_opad', '${cartlens.userKeyPad(dataform.projectConfig.vars, "opad")}');
-    if (body.includes(SENTINEL_DATE)) throw new Error(`${model.name}: the run's date is used other than as {{ run_dates }}`);
     const own = blocking.filter((a) => a.model === model.name);
     const config = modelConfig(model, dialect, own);
     if (model.materialized === 'partitioned') {
@@ -156,7 +156,7 @@ function models({ dialect, files, actions, ref, runDates }: Generation, plan: Da
     actions.push({ name: model.name, type: model.materialized === 'temp' ? 'table' : 'incremental', dependsOn: model.dependsOn });
     // The blocking checks Dataform has no built-in for: SQL assertions over the run's date.
     for (const assertion of own.filter((a) => builtIn(a) === undefined)) {
-      const sql = runDates(compileAssertion(assertion, dialect, [SENTINEL_DATE]).replaceAll(dialect.tableName(model.name, false), ref(model.name)));
+      const sql = compileAssertion(assertion, dialect, []).replaceAll(dialect.tableName(model.name, false), ref(model.name));
       files.set(`definitions/assertions/${assertion.name}.sqlx`, sqlx({ type: 'assertion', description: `cartlens assertion ${assertion.name} (${assertion.kind}: ${assertion.args}): the violating rows of the run's date.` }, sql));
       actions.push({ name: assertion.name, type: 'assertion', dependsOn: [model.name] });
     }

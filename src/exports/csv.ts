@@ -1,6 +1,6 @@
 import { stringify } from 'csv-stringify/sync';
 import { withControlPictures } from '../util/control-pictures.js';
-import type { PublishedTable } from './published-tables.js';
+import type { PublishedTable } from '../contract/tables.js';
 
 /** A leading character a spreadsheet reads as the start of a formula (or hides one behind). */
 const FORMULA_START = /^[=+\-@\t\r\n]/;

@@ -1,5 +1,5 @@
 import type { Dialect, MaterializationDialect } from '../warehouse/dialect.js';
-import type { PublishedTable } from './published-tables.js';
+import type { PublishedTable } from '../contract/tables.js';
 
 /** The rows of a published table for one date, every value as the CSV writes it, in key order. */
 export function exportQuery(dialect: Dialect & MaterializationDialect, table: PublishedTable, date: string): string {

@@ -14,9 +14,9 @@ export interface CompiledStep {
  */
 export function compileModels(plan: Model[], dialect: Dialect & MaterializationDialect, dates: readonly string[]): CompiledStep[] {
   const temporary = new Set(plan.filter((m) => m.materialized === 'temp').map((m) => m.name));
-  const context = { dialect, dates, tableOf: (name: string) => dialect.tableName(name, temporary.has(name)) };
+  const context = { dialect, runDates: dialect.dateList(dates), tableOf: (name: string) => dialect.tableName(name, temporary.has(name)) };
   return plan.map((model) => {
-    const select = renderTemplate(stripHeader(model.sql), context).trim();
+    const select = renderTemplate(model.file, stripHeader(model.sql), context).trim();
     const statements = model.materialized === 'temp' ? dialect.createTempTable(model.name, select) : dialect.replaceDates(model.name, select, dates);
     return { model: model.name, materialized: model.materialized, statements };
   });

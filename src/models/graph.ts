@@ -33,7 +33,7 @@ export async function readModels(dir = MODELS_DIR): Promise<Model[]> {
         [...sql.matchAll(/^--\s*(materialized|description):\s*(.+)$/gm)].map((m) => [m[1]!, m[2]!.trim()]),
       );
       const materialized = header.materialized === 'temp' ? 'temp' : 'partitioned';
-      return { name: basename(f, '.sql'), file, sql, materialized, description: header.description ?? '', dependsOn: [...new Set(referencesIn(sql))] };
+      return { name: basename(f, '.sql'), file, sql, materialized, description: header.description ?? '', dependsOn: [...new Set(referencesIn(sql, file))] };
     }),
   );
 }

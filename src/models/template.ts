@@ -1,9 +1,12 @@
+import { REMARKETABLE_SQL } from '../contract/remarketing.js';
 import type { Dialect } from '../warehouse/dialect.js';
+import { SqlTemplate } from '../warehouse/sql-template.js';
 
 /**
- * Model files are SQL with `{{ … }}` placeholders, each a call the dialect answers:
+ * Model files are SQL with `{{ … }}` placeholders (SqlTemplate), each a call the dialect answers:
  *   {{ ref('name') }}            the table of a model or of the load step (a dependency)
  *   {{ run_dates }}              the run's dates, for `IN`
+ *   {{ remarketable }}           the contract's remarketable condition on abandoned_carts' columns
  *   {{ money(expr) }}            {{ rate(num, den) }}   {{ user_key(expr) }}
  *   {{ timestamp_millis(expr) }}
  *   {{ first_by(expr, (order, …)) }}     {{ last_non_null_by(expr, (order, …)) }}   (aggregates)
@@ -11,31 +14,25 @@ import type { Dialect } from '../warehouse/dialect.js';
  */
 export interface RenderContext {
   dialect: Dialect;
-  dates: readonly string[];
+  /** What `{{ run_dates }}` stands for: the run's dates for `IN` (`dialect.dateList`), or Dataform's expression of them. */
+  runDates: string;
   /** The table name a reference compiles to. */
   tableOf(name: string): string;
 }
 
-const PLACEHOLDER = /\{\{\s*([\s\S]*?)\s*\}\}/g;
-const CALL = /^([a-z_]+)\s*(?:\(([\s\S]*)\))?$/;
-
 /** Names passed to `ref()`, in order of appearance. */
-export function referencesIn(sql: string): string[] {
-  const names: string[] = [];
-  for (const match of sql.matchAll(PLACEHOLDER)) {
-    const call = CALL.exec(match[1]!);
-    if (call?.[1] === 'ref') names.push(unquote(call[2] ?? ''));
-  }
-  return names;
+export function referencesIn(sql: string, file = 'model'): string[] {
+  return SqlTemplate.fromText(file, sql)
+    .placeholders()
+    .filter((p) => p.name === 'ref')
+    .map((p) => unquote(p.args ?? ''));
 }
 
-export function renderTemplate(sql: string, context: RenderContext): string {
-  return sql.replace(PLACEHOLDER, (_whole, body: string) => {
-    const call = CALL.exec(body);
-    if (!call) throw new Error(`cannot read placeholder {{ ${body} }}`);
-    const name = call[1]!;
-    const args = call[2] === undefined ? [] : splitArguments(call[2]);
-    const { dialect } = context;
+/** The model's SQL with every placeholder answered; an unknown one, or a wrong call, fails naming `file`. */
+export function renderTemplate(file: string, sql: string, context: RenderContext): string {
+  const { dialect } = context;
+  return SqlTemplate.fromText(file, sql).expand(({ name, args: text }) => {
+    const args = text === undefined ? [] : splitArguments(text);
     const arity = (n: number) => {
       if (args.length !== n) throw new Error(`{{ ${name}(…) }} takes ${n} argument(s), got ${args.length}`);
     };
@@ -44,7 +41,11 @@ export function renderTemplate(sql: string, context: RenderContext): string {
         arity(1);
         return context.tableOf(unquote(args[0]!));
       case 'run_dates':
-        return dialect.dateList(context.dates);
+        arity(0);
+        return context.runDates;
+      case 'remarketable':
+        arity(0);
+        return REMARKETABLE_SQL;
       case 'money':
         arity(1);
         return dialect.money(args[0]!);
@@ -64,7 +65,7 @@ export function renderTemplate(sql: string, context: RenderContext): string {
         arity(2);
         return dialect.lastNonNullBy(args[0]!, args[1]!);
       default:
-        throw new Error(`unknown placeholder {{ ${name} }}`);
+        return undefined;
     }
   });
 }

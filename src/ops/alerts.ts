@@ -1,4 +1,4 @@
-import type { AlertedAnomaly, Anomaly } from './anomalies.js';
+import type { AlertedAnomaly, Anomaly } from '../reports/anomaly-check.js';
 
 /** What an alert says: one line for people, and the failing days for machines. */
 export interface Alert {
@@ -6,7 +6,7 @@ export interface Alert {
   /** Each day with its status (`failed`, `deferred`, `provisional`, or `anomaly` with its one-line summary as the reason). */
   days: { date: string; status: string; reason: string | null }[];
   /**
-   * An anomaly alert's checks: metrics, baselines, changes and drivers (src/ops/anomalies.ts), and
+   * An anomaly alert's checks: metrics, baselines, changes and drivers (src/reports/anomaly-check.ts), and
    * in a run's alert `alerted`, the metrics whose judgement is new (each is alerted once).
    */
   anomalies?: (Anomaly | AlertedAnomaly)[];

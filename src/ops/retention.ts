@@ -2,6 +2,7 @@ import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readsApiPages, type Warehouse } from '../warehouse/warehouse.js';
 import { addDays, localDate } from '../util/dates.js';
+import { purgeExpiredSql } from '../warehouse/state-sql.js';
 
 /**
  * Deletes identifiable raw data past its retention (LGPD: kept no longer than needed): landed
@@ -31,24 +32,19 @@ export async function purgeExpired(
       }
     }
   }
-  const { dialect } = warehouse;
   const today = localDate(now, timeZone);
   // The Data API's pages (a run of that source passes where they land locally).
   if (pagesDir) files += await purgeLandedPages(pagesDir, addDays(today, -retention.landed_days));
-  if (pagesDir && readsApiPages(warehouse) && warehouse.landedPages === 'gcs') {
-    // Pages loaded into BigQuery (ga4_api_pages); the bucket's lifecycle deletes the objects.
-    await warehouse.execute(`DELETE FROM ${dialect.tableName('ga4_api_pages', false)} WHERE date < ${dialect.dateLiteral(addDays(today, -retention.landed_days))}`);
-  }
-  const before = (days: number) => dialect.dateLiteral(addDays(today, -days));
-  // A line without a date (invalid JSON, no event_date) goes with the run that landed it: NULL < cutoff never matches.
-  const landedBefore = `TIMESTAMP '${new Date(now.getTime() - retention.quarantine_days * 86_400_000).toISOString().replace('T', ' ').replace('Z', '')}'`;
-  await warehouse.execute(
-    `DELETE FROM ${dialect.tableName('quarantined_events', false)} WHERE event_date < ${before(retention.quarantine_days)} OR (event_date IS NULL AND run_id IN (SELECT run_id FROM ${dialect.tableName('runs', false)} WHERE committed_at < ${landedBefore}))`,
-  );
-  // Nothing reads a past day's staged rows again: a re-run of that day stages its input anew.
-  for (const table of ['stg_events', 'stg_event_items']) {
-    await warehouse.execute(`DELETE FROM ${dialect.tableName(table, false)} WHERE event_date < ${before(retention.staged_days)}`);
-  }
+  // Pages loaded into BigQuery (ga4_api_pages) go too; the bucket's lifecycle deletes the objects.
+  const pagesInWarehouse = Boolean(pagesDir) && readsApiPages(warehouse) && warehouse.landedPages === 'gcs';
+  const cutoffs = {
+    pagesBefore: pagesInWarehouse ? addDays(today, -retention.landed_days) : undefined,
+    quarantinedBefore: addDays(today, -retention.quarantine_days),
+    quarantinedLandedBefore: new Date(now.getTime() - retention.quarantine_days * 86_400_000),
+    // Nothing reads a past day's staged rows again: a re-run of that day stages its input anew.
+    stagedBefore: addDays(today, -retention.staged_days),
+  };
+  for (const sql of purgeExpiredSql(warehouse.dialect, cutoffs)) await warehouse.execute(sql);
   return { files };
 }
 

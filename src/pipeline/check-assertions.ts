@@ -1,31 +1,42 @@
 import { compileAssertion, type Assertion } from '../models/assertions.js';
 import type { Row, Warehouse } from '../warehouse/warehouse.js';
+import { recordAssertionResultsSql, type AssertionResultRow } from '../warehouse/state-sql.js';
 import type { AssertionFailure } from './report.js';
 
 /**
- * Runs every assertion for the run's dates and keeps each outcome (passes too) in
- * assertion_results; returns the failures by date.
+ * The assertions of one run over its dates, one at a time (each is a step of the run's plan),
+ * then recorded together: each outcome (passes too) in assertion_results.
  */
-export async function checkAssertions(warehouse: Warehouse, assertions: Assertion[], dates: string[], runId: string): Promise<Map<string, AssertionFailure[]>> {
-  const failures = new Map<string, AssertionFailure[]>();
-  const { dialect } = warehouse;
-  const results: string[] = [];
-  for (const assertion of assertions) {
+export class AssertionCheck {
+  private readonly failures = new Map<string, AssertionFailure[]>();
+  private readonly results: AssertionResultRow[] = [];
+
+  constructor(
+    private readonly warehouse: Warehouse,
+    private readonly dates: readonly string[],
+    private readonly runId: string,
+  ) {}
+
+  async run(assertion: Assertion): Promise<void> {
+    const { warehouse, dates, runId, results, failures } = this;
+    const { dialect } = warehouse;
     const violating = await warehouse.query(compileAssertion(assertion, dialect, dates));
     for (const date of dates) {
       const rows = violating.filter((row) => String(row.date).slice(0, 10) === date);
       const sample = sampleOf(rows);
-      results.push(
-        `(${dialect.stringLiteral(runId)}, ${dialect.dateLiteral(date)}, ${dialect.stringLiteral(assertion.model)}, ${dialect.stringLiteral(assertion.name)}, ${dialect.stringLiteral(assertion.severity)}, ${assertion.blocking}, ${rows.length}, ${rows.length ? dialect.stringLiteral(JSON.stringify(sample)) : 'NULL'})`,
-      );
+      results.push({ runId, date, model: assertion.model, assertion: assertion.name, severity: assertion.severity, blocking: assertion.blocking, failingRows: rows.length, sample: rows.length ? sample : null });
       if (rows.length > 0) {
         failures.set(date, [...(failures.get(date) ?? []), { assertion: assertion.name, model: assertion.model, severity: assertion.severity, blocking: assertion.blocking, failing_rows: rows.length, sample }]);
       }
     }
   }
-  await warehouse.execute(`DELETE FROM ${dialect.tableName('assertion_results', false)} WHERE date IN ${dialect.dateList(dates)}`);
-  if (results.length > 0) await warehouse.execute(`INSERT INTO ${dialect.tableName('assertion_results', false)} VALUES ${results.join(', ')}`);
-  return failures;
+
+  /** Keeps the outcomes in assertion_results (the dates' earlier ones go); returns the failures by date. */
+  async record(): Promise<Map<string, AssertionFailure[]>> {
+    const { warehouse, dates, results } = this;
+    for (const sql of recordAssertionResultsSql(warehouse.dialect, dates, results)) await warehouse.execute(sql);
+    return this.failures;
+  }
 }
 
 /**

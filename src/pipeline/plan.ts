@@ -1,13 +1,14 @@
 import type { LoadedConfig } from '../config/load.js';
 import type { CartlensConfig } from '../config/schema.js';
-import { API_TABLES, PUBLISHED_TABLES, REMARKETING_AUDIENCE, type PublishedTable } from '../exports/published-tables.js';
+import { API_TABLES, PUBLISHED_TABLES, REMARKETING_AUDIENCE, type PublishedTable } from '../contract/tables.js';
 import { compileAssertion, planAssertions, type Assertion } from '../models/assertions.js';
 import { compileModels, type CompiledStep } from '../models/compile.js';
 import { API_MODELS_DIR, LOADED_RELATIONS, MODELS_DIR, planModels, readModels, type Model } from '../models/graph.js';
-import { DEFAULT_REPORTS, type ReportDefinition } from '../sources/ga4-data-api/reports.js';
+import { apiReports } from '../sources/ga4-data-api/reports.js';
 import { createSource } from '../sources/index.js';
 import type { EventSource } from '../sources/source.js';
 import type { Headline } from './published-guards.js';
+import { stagingPhases, type RunMode, type StagingPhase } from './staged-input.js';
 import { apiDailyReport } from '../reports/api-report.js';
 import { eventsDailyReport, type DailyReportBuilder } from '../reports/daily-report.js';
 import { ConfigError, ModelGraphError } from '../util/errors.js';
@@ -34,11 +35,6 @@ export interface SourceOutputs {
   headline: Headline;
 }
 
-/** The GA4 Data API reports of a config (its own list, or the default cart reports). */
-export function apiReports(config: CartlensConfig): ReportDefinition[] {
-  return config.source.type === 'ga4-data-api' ? (config.source.reports ?? DEFAULT_REPORTS) : [];
-}
-
 /** What each kind of source publishes: events feed the contract's tables, the Data API its own. */
 export function outputsOf(source: EventSource, config: CartlensConfig): SourceOutputs {
   if (source.kind === 'ga4-data-api') {
@@ -61,33 +57,57 @@ export function calendarOf(config: CartlensConfig): Calendar {
     : { timeZone: config.property.time_zone, lookbackDays: config.property.lookback_days };
 }
 
-export interface PlanStep {
-  kind: 'extract' | 'land' | 'clean' | 'load' | 'model' | 'assert' | 'publish' | 'report' | 'state';
-  what: string;
+/**
+ * One step of a run, typed: the run executes exactly these, in this order, and records each one's
+ * status and seconds in the run report (`steps`). `name` is unique within a plan.
+ */
+export type RunStep = { name: string; what: string } & (
+  | PlainStep<'open' | 'retention' | StagingPhase | 'user-key' | 'load' | 'commit' | 'anomalies' | 'record' | 'alert' | 'report'>
+  | { kind: 'model'; model: Model }
+  | { kind: 'assert'; assertion: Assertion }
+  /** `date` undefined: each date the staging found (the dates are not known before the run). */
+  | { kind: 'publish'; date: string | undefined }
+);
+
+/** A step that is its kind alone, one type per kind (so that a step narrows by its kind). */
+type PlainStep<K extends string> = K extends string ? { kind: K } : never;
+
+/** Steps that run inside the one warehouse transaction (undone together: the shrink guard). */
+export const TRANSACTION_STEPS: ReadonlySet<RunStep['kind']> = new Set(['load', 'model', 'assert', 'commit']);
+
+/** What a run is asked to do: the mode, and the dates (named, or the due ones, or every date found). */
+export interface RunAsk {
+  mode?: RunMode;
+  /** Dates named (`--date`, `--from/--to`, a request's body); undefined: `due`, or every date found. */
+  dates?: readonly string[] | undefined;
+  due?: boolean;
 }
 
 /**
  * A run as data, before anything runs: the source, the dialect, the models in dependency order,
- * the assertions and the ordered steps. `run` executes it; `plan` prints its steps, `compile` its
- * SQL and `validate` its problems — so no command rebuilds a plan or a dialect on its own.
+ * the assertions and the ordered steps. `runPipeline` executes its steps; `plan` prints them,
+ * `compile` its SQL and `validate` its problems — so no command rebuilds a plan or a dialect.
  */
 export interface RunPlan {
   config: CartlensConfig;
+  mode: RunMode;
   source: EventSource;
   /** The property's clock: "yesterday", "final", the lookback window and the due dates. */
   calendar: Calendar;
   /** Whether a model publishes `user_key` (the HMAC key must then be set). */
   usesUserKey: boolean;
   outputs: SourceOutputs;
+  /** The one dialect of the run: the warehouse is opened with it, and every statement is written by it. */
   dialect: Dialect & MaterializationDialect;
   models: Model[];
   assertions: Assertion[];
-  steps: PlanStep[];
+  steps: RunStep[];
 }
 
 /** Plans a run of a config; every graph and assertion problem is collected, then thrown together. */
-export async function planRun(loaded: LoadedConfig): Promise<RunPlan> {
+export async function planRun(loaded: LoadedConfig, ask: RunAsk = {}): Promise<RunPlan> {
   const { config } = loaded;
+  const mode = ask.mode ?? 'run';
   const source = createSource(config.source, loaded.baseDir);
   const outputs = outputsOf(source, config);
   const tableNames = outputs.tables.map((t) => t.name);
@@ -103,30 +123,52 @@ export async function planRun(loaded: LoadedConfig): Promise<RunPlan> {
     // BI readers are granted the export prefix: with none, they would see the raw pages under _raw/.
     throw new ConfigError(`export.prefix "${prefix}" would hold the GA4 Data API pages, which land under _raw/ in the same bucket`, 'set export.prefix to a folder of its own (e.g. exports/): BI readers are granted only that prefix, never _raw/');
   }
-  const landing = config.export.type === 'gcs' && source.kind === 'ga4-data-api' ? `gs://${config.export.bucket}/_raw/ga4-api/` : `${config.landing.dir}/ga4-api/`;
-  const extraction: PlanStep[] =
-    source.kind === 'ga4-data-api'
-      ? [
-          { kind: 'extract', what: `${source.description}: ${apiReports(config).map((r) => r.name).join(', ')} per date, paged, quota-aware` },
-          { kind: 'land', what: `every response page unchanged with its request, under ${landing}` },
-          { kind: 'load', what: `raw_ga4_api_${apiReports(config).map((r) => r.name).join(', raw_ga4_api_')} — the run's dates, in one transaction` },
-        ]
-      : [
-          { kind: 'extract', what: source.description },
-          ...(source.kind === 'files' ? [{ kind: 'land' as const, what: `unchanged, content-addressed, into ${config.landing.dir}/objects` }] : []),
-          { kind: 'clean', what: "dedupe identical lines, quarantine with reasons, sessions (the contract's rules)" },
-          { kind: 'load', what: "stg_events, stg_event_items, quarantined_events, quality_daily — the run's dates, in one transaction" },
-        ];
-  const steps: PlanStep[] = [
-    ...extraction,
-    ...models.map((m): PlanStep => ({ kind: 'model', what: `${m.name} (${m.materialized}) ← ${m.dependsOn.join(', ')}` })),
-    ...assertions.map((a): PlanStep => ({ kind: 'assert', what: `${a.name} (${a.severity}${a.blocking ? ', blocks the export' : ''}): ${a.kind} ${a.args}` })),
-    { kind: 'publish', what: `${tableNames.join(', ')} → ${exportRoot}, after the commit, for dates whose blocking assertions passed; _SUCCESS/${outputs.namespace}dt=<date>.json last` },
-    { kind: 'report', what: `report/${outputs.namespace}dt=<date>/report.html and run_report/ under ${exportRoot}` },
-    { kind: 'state', what: 'run_state per day (complete, provisional, deferred, failed), then alerts' },
-  ];
   const usesUserKey = models.some((m) => /\{\{\s*user_key\(/.test(m.sql));
-  return { config, source, calendar: calendarOf(config), usesUserKey, outputs, dialect: dialectFor(config.warehouse), models, assertions, steps };
+  const dialect = dialectFor(config.warehouse);
+  const steps = stepsOf({ config, mode, source, outputs, models, assertions, usesUserKey, exportRoot, ask });
+  return { config, mode, source, calendar: calendarOf(config), usesUserKey, outputs, dialect, models, assertions, steps };
+}
+
+/** The ordered steps of a run in its mode: the only list of what a run does. */
+function stepsOf(p: { config: CartlensConfig; mode: RunMode; source: EventSource; outputs: SourceOutputs; models: Model[]; assertions: Assertion[]; usesUserKey: boolean; exportRoot: string; ask: RunAsk }): RunStep[] {
+  const { config, mode, source, outputs } = p;
+  const api = source.kind === 'ga4-data-api';
+  const reports = apiReports(config).map((r) => r.name);
+  const landing = config.export.type === 'gcs' && api ? `gs://${config.export.bucket}/_raw/ga4-api/` : api ? `${config.landing.dir}/ga4-api/` : `${config.landing.dir}/objects`;
+  const staging: Record<StagingPhase, string> = {
+    extract: api ? `${source.description}: ${reports.join(', ')} per date, paged, quota-aware` : mode === 'extract' ? `${source.description}: the daily export tables of the dates` : source.description,
+    land: api ? `every response page unchanged with its request, under ${landing}` : `unchanged, content-addressed, into ${landing}`,
+    stage:
+      mode === 'publish'
+        ? `the dates ${outputs.tables[0]!.name} already has (built elsewhere: nothing is loaded or modelled)`
+        : source.kind === 'bigquery-export'
+          ? `${source.description}, read in place by BigQuery: dedupe identical events, quarantine with reasons, sessions (the contract's rules)`
+          : "dedupe identical lines, quarantine with reasons, sessions (the contract's rules)",
+  };
+  const dates = p.ask.dates;
+  const single = (kind: Extract<RunStep, { kind: string }>['kind'], what: string) => ({ kind, name: kind, what }) as RunStep;
+  const steps: RunStep[] = [
+    single('open', `${config.warehouse.type} warehouse: lock, schema, run state${p.ask.due ? ', the due dates' : ''}`),
+    single('retention', `purge what config.retention keeps no longer (staged days, landed files${api ? ', pages' : ''})`),
+    ...stagingPhases(source.kind, mode).map((phase) => single(phase, staging[phase])),
+  ];
+  if (mode === 'run' && p.usesUserKey) steps.push(single('user-key', 'the user_key secret, checked against the recorded fingerprint'));
+  // GA4's BigQuery export in extract mode is read in place by Dataform: nothing is copied.
+  const loads = mode === 'run' || (mode === 'extract' && api);
+  if (loads) steps.push(single('load', api ? `raw_ga4_api_${reports.join(', raw_ga4_api_')} — the run's dates, in one transaction` : "stg_events, stg_event_items, quarantined_events, quality_daily — the run's dates, in one transaction"));
+  if (mode === 'run') for (const m of p.models) steps.push({ kind: 'model', name: `model ${m.name}`, what: `${m.materialized} ← ${m.dependsOn.join(', ')}`, model: m });
+  if (mode !== 'extract') for (const a of p.assertions) steps.push({ kind: 'assert', name: `assert ${a.name}`, what: `${a.severity}${a.blocking ? ', blocks the export' : ''}: ${a.kind} ${a.args}`, assertion: a });
+  steps.push(single('commit', 'the run in runs, its dates marked publishing; commit'));
+  if (mode !== 'extract') {
+    const what = (on: string) => `${outputs.tables.map((t) => t.name).join(', ')} → ${p.exportRoot} for ${on}, if its blocking assertions passed; report/${outputs.namespace}dt=<date>/report.html; _SUCCESS/${outputs.namespace}dt=<date>.json last`;
+    if (dates) for (const date of dates) steps.push({ kind: 'publish', name: `publish ${date}`, what: what(date), date });
+    else steps.push({ kind: 'publish', name: 'publish', what: what(p.ask.due ? 'each due date' : 'each date found'), date: undefined });
+    if (outputs.tables.some((t) => t.name === 'cart_funnel_daily')) steps.push(single('anomalies', "each published date against its weekday's last 4 weeks"));
+  }
+  steps.push(single('record', 'run_state per date (complete, provisional, deferred, failed), published sessions, anomaly judgements; the warehouse is closed'));
+  if (config.alerts) steps.push(single('alert', `the webhook, for days that are ${config.alerts.on.join(' or ')}, and anomalies`));
+  if (mode !== 'extract') steps.push(single('report', `run_report/${outputs.namespace}dt=<date>/ per date and the last run's report, under ${p.exportRoot}`));
+  return steps;
 }
 
 /** The SQL of a plan's model steps and assertions for `dates`, as `cartlens compile` prints and `run` executes it. */

@@ -1,5 +1,17 @@
 import type { Warehouse } from '../warehouse/warehouse.js';
 import { readsLandedFiles, type StagedLineCount } from '../warehouse/warehouse.js';
+import {
+  clearLateLinesSql,
+  headlineSql,
+  lateLinesSql,
+  publishedDatesSql,
+  publishedSessionsSql,
+  readInputsSql,
+  recordLateLinesSql,
+  recordPublishedSessionsSql,
+  recordReadInputsSql,
+  stagedLinesOfDatesSql,
+} from '../warehouse/state-sql.js';
 import type { AssertionFailure, SetAsideDate } from './report.js';
 import type { DayState } from './run-state.js';
 
@@ -24,12 +36,9 @@ export interface Headline {
   column: string;
 }
 
-const table = (warehouse: Warehouse, name: string) => warehouse.dialect.tableName(name, false);
-
 /** Dates of a source that were ever published: a row in published_sessions, or (recorded before it existed) a published state. */
 export async function publishedDates(warehouse: Warehouse, source: string, recorded: readonly DayState[]): Promise<Set<string>> {
-  const { dialect } = warehouse;
-  const rows = await warehouse.query(`SELECT DISTINCT ${dialect.csvText('date', 'date')} AS date FROM ${table(warehouse, 'published_sessions')} WHERE source = ${dialect.stringLiteral(source)}`);
+  const rows = await warehouse.query(publishedDatesSql(warehouse.dialect, source));
   return new Set([...rows.map((r) => String(r.date)), ...recorded.filter((d) => d.status === 'complete' || d.status === 'provisional').map((d) => d.date)]);
 }
 
@@ -52,7 +61,6 @@ export function unfinishedDates(recorded: readonly DayState[]): Set<string> {
  */
 export async function setAsideLateLines(warehouse: Warehouse, source: string, closed: ReadonlySet<string>, runId: string, lineCounts: readonly StagedLineCount[]): Promise<SetAsideDate[]> {
   const { dialect } = warehouse;
-  const lit = (text: string) => dialect.stringLiteral(text);
   const found = new Map<string, { lines: number; inputs: { name: string; sha256: string | null; lines: number }[] }>();
   const add = (date: string, input: { name: string; sha256: string | null; lines: number }) => {
     const entry = found.get(date) ?? { lines: 0, inputs: [] };
@@ -62,16 +70,16 @@ export async function setAsideLateLines(warehouse: Warehouse, source: string, cl
   };
   if (readsLandedFiles(warehouse)) {
     const byFile = await warehouse.stagedLinesByFile();
-    const known = new Set((await warehouse.query(`SELECT sha256 FROM ${table(warehouse, 'read_inputs')} WHERE source = ${lit(source)}`)).map((r) => String(r.sha256)));
+    const known = new Set((await warehouse.query(readInputsSql(dialect, source))).map((r) => String(r.sha256)));
     // A warehouse from before inputs were recorded knows none: its first run takes them all as read.
     if (known.size > 0) for (const f of byFile) if (closed.has(f.date) && !known.has(f.sha256)) add(f.date, { name: f.sourceFile, sha256: f.sha256, lines: f.lines });
     const fresh = [...new Set(byFile.map((f) => f.sha256))].filter((sha) => !known.has(sha));
-    if (fresh.length > 0) await warehouse.execute(`INSERT INTO ${table(warehouse, 'read_inputs')} VALUES ${fresh.map((sha) => `(${lit(source)}, ${lit(sha)}, ${lit(runId)})`).join(', ')}`);
+    if (fresh.length > 0) await warehouse.execute(recordReadInputsSql(dialect, source, fresh, runId));
   } else if (closed.size > 0) {
     const dates = [...closed];
     const now = new Map<string, number>();
     for (const c of lineCounts) if (c.date !== null && closed.has(c.date)) now.set(c.date, (now.get(c.date) ?? 0) + c.lines);
-    const published = await warehouse.query(`SELECT ${dialect.csvText('date', 'date')} AS date, lines FROM ${table(warehouse, 'quality_daily')} WHERE date IN ${dialect.dateList(dates)}`);
+    const published = await warehouse.query(stagedLinesOfDatesSql(dialect, dates));
     for (const row of published) {
       const more = (now.get(String(row.date)) ?? 0) - Number(row.lines);
       if (more > 0) add(String(row.date), { name: `events_${String(row.date).replaceAll('-', '')}`, sha256: null, lines: more });
@@ -80,16 +88,14 @@ export async function setAsideLateLines(warehouse: Warehouse, source: string, cl
   if (found.size === 0) return [];
   const dates = [...found.keys()].sort();
   // Export tables are counted afresh each run: their earlier count is replaced, never added to.
-  if (!readsLandedFiles(warehouse)) await warehouse.execute(`DELETE FROM ${table(warehouse, 'late_lines')} WHERE source = ${lit(source)} AND date IN ${dialect.dateList(dates)}`);
-  const rows = dates.flatMap((date) => found.get(date)!.inputs.map((i) => `(${lit(source)}, ${dialect.dateLiteral(date)}, ${lit(runId)}, ${lit(i.name)}, ${i.sha256 === null ? 'NULL' : lit(i.sha256)}, ${i.lines})`));
-  await warehouse.execute(`INSERT INTO ${table(warehouse, 'late_lines')} VALUES ${rows.join(', ')}`);
+  if (!readsLandedFiles(warehouse)) await warehouse.execute(clearLateLinesSql(dialect, source, dates));
+  await warehouse.execute(recordLateLinesSql(dialect, source, runId, dates.flatMap((date) => found.get(date)!.inputs.map((i) => ({ date, ...i })))));
   return dates.map((date): SetAsideDate => ({ date, reason: LATE_FOR_FINAL_DATE, lines: found.get(date)!.lines, inputs: found.get(date)!.inputs.map((i) => i.name) }));
 }
 
 /** Late lines waiting per date of a source (until the date is recomputed), for `status`. */
 export async function lateLinesWaiting(warehouse: Warehouse, source: string): Promise<Map<string, { lines: number; inputs: string[] }>> {
-  const { dialect } = warehouse;
-  const rows = await warehouse.query(`SELECT ${dialect.csvText('date', 'date')} AS date, source_file, lines FROM ${table(warehouse, 'late_lines')} WHERE source = ${dialect.stringLiteral(source)} ORDER BY date, source_file`);
+  const rows = await warehouse.query(lateLinesSql(warehouse.dialect, source));
   const waiting = new Map<string, { lines: number; inputs: string[] }>();
   for (const row of rows) {
     const entry = waiting.get(String(row.date)) ?? { lines: 0, inputs: [] };
@@ -102,30 +108,24 @@ export async function lateLinesWaiting(warehouse: Warehouse, source: string): Pr
 
 /** Inside the run's transaction: the recomputed dates' late lines are no longer waiting. */
 export async function clearLateLines(warehouse: Warehouse, source: string, dates: readonly string[]): Promise<void> {
-  await warehouse.execute(`DELETE FROM ${table(warehouse, 'late_lines')} WHERE source = ${warehouse.dialect.stringLiteral(source)} AND date IN ${warehouse.dialect.dateList(dates)}`);
+  await warehouse.execute(clearLateLinesSql(warehouse.dialect, source, dates));
 }
 
 /** The headline per date (the daily sum of its column), as the published table now holds it. */
 export async function headlineOf(warehouse: Warehouse, headline: Headline, dates: readonly string[]): Promise<Map<string, number>> {
-  const { dialect } = warehouse;
-  const rows = await warehouse.query(
-    `SELECT ${dialect.csvText('date', 'date')} AS date, SUM(${dialect.quoteIdentifier(headline.column)}) AS value FROM ${table(warehouse, headline.table)} WHERE date IN ${dialect.dateList(dates)} GROUP BY date`,
-  );
+  const rows = await warehouse.query(headlineSql(warehouse.dialect, headline, dates));
   return new Map(rows.map((r) => [String(r.date), Number(r.value)]));
 }
 
 /** The sessions each date was last published with, per source. */
 export async function publishedSessions(warehouse: Warehouse, source: string, dates: readonly string[]): Promise<Map<string, number>> {
-  const { dialect } = warehouse;
-  const rows = await warehouse.query(`SELECT ${dialect.csvText('date', 'date')} AS date, sessions FROM ${table(warehouse, 'published_sessions')} WHERE source = ${dialect.stringLiteral(source)} AND date IN ${dialect.dateList(dates)}`);
+  const rows = await warehouse.query(publishedSessionsSql(warehouse.dialect, source, dates));
   return new Map(rows.map((r) => [String(r.date), Number(r.sessions)]));
 }
 
 /** After a date's files are published: the sessions it was published with. */
 export async function recordPublishedSessions(warehouse: Warehouse, source: string, date: string, runId: string, sessions: number): Promise<void> {
-  const { dialect } = warehouse;
-  await warehouse.execute(`DELETE FROM ${table(warehouse, 'published_sessions')} WHERE source = ${dialect.stringLiteral(source)} AND date = ${dialect.dateLiteral(date)}`);
-  await warehouse.execute(`INSERT INTO ${table(warehouse, 'published_sessions')} VALUES (${dialect.stringLiteral(source)}, ${dialect.dateLiteral(date)}, ${dialect.stringLiteral(runId)}, ${Math.round(sessions)})`);
+  for (const sql of recordPublishedSessionsSql(warehouse.dialect, source, date, runId, sessions)) await warehouse.execute(sql);
 }
 
 /**

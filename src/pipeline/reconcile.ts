@@ -1,4 +1,5 @@
 import type { Warehouse } from '../warehouse/warehouse.js';
+import { reconcileSql } from '../warehouse/state-sql.js';
 
 export interface Drift {
   measure: 'add_to_cart_units' | 'purchased_units' | 'purchases' | 'revenue';
@@ -23,19 +24,7 @@ export interface Reconciliation {
  * hits, consent), so some drift is normal; beyond `tolerance` it is a warning.
  */
 export async function reconcile(warehouse: Warehouse, date: string, tolerance: number): Promise<Reconciliation> {
-  const { dialect } = warehouse;
-  const at = dialect.dateLiteral(date);
-  const table = (name: string) => dialect.tableName(name, false);
-  const [row] = await warehouse.query(`
-    SELECT
-      (SELECT SUM(add_to_cart_units) FROM ${table('cart_items_daily')} WHERE date = ${at}) AS export_add_to_cart_units,
-      (SELECT SUM(purchased_units) FROM ${table('cart_items_daily')} WHERE date = ${at}) AS export_purchased_units,
-      (SELECT SUM(purchases) FROM ${table('cart_funnel_daily')} WHERE date = ${at}) AS export_purchases,
-      (SELECT SUM(revenue) FROM ${table('cart_funnel_daily')} WHERE date = ${at}) AS export_revenue,
-      (SELECT SUM(items_added_to_cart) FROM ${table('ga4_api_items_daily')} WHERE date = ${at}) AS api_add_to_cart_units,
-      (SELECT SUM(items_purchased) FROM ${table('ga4_api_items_daily')} WHERE date = ${at}) AS api_purchased_units,
-      (SELECT SUM(ecommerce_purchases) FROM ${table('ga4_api_funnel_daily')} WHERE date = ${at}) AS api_purchases,
-      (SELECT SUM(purchase_revenue) FROM ${table('ga4_api_funnel_daily')} WHERE date = ${at}) AS api_revenue`);
+  const [row] = await warehouse.query(reconcileSql(warehouse.dialect, date));
   const warnings: string[] = [];
   const drifts = (['add_to_cart_units', 'purchased_units', 'purchases', 'revenue'] as const).map((measure): Drift => {
     const exported = Number(row?.[`export_${measure}`] ?? 0);

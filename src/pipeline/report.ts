@@ -1,5 +1,5 @@
 import type { PublishedFile } from '../exports/exporter.js';
-import type { AnomalyCheck } from '../ops/anomalies.js';
+import type { AnomalyCheck } from '../reports/anomaly-check.js';
 import type { ReportQuality } from '../sources/ga4-data-api/fetcher.js';
 import type { Reconciliation } from './reconcile.js';
 
@@ -67,7 +67,7 @@ export interface DateReport {
   files: PublishedFile[];
   /**
    * A published date of the contract's tables against the median of its weekday over the 4 weeks
-   * before it (src/ops/anomalies.ts): not judged with the reason, or its metrics, anomalies and
+   * before it (src/reports/anomaly-check.ts): not judged with the reason, or its metrics, anomalies and
    * drivers. Absent for dates not published and for the GA4 Data API source.
    */
   anomalies?: AnomalyCheck;
@@ -115,6 +115,22 @@ export interface RunReport {
    * are the `step` field of the run's log lines.
    */
   timings: Record<string, number>;
+  /**
+   * The plan's steps as the run executed them (src/pipeline/plan.ts `RunStep`), in order: each
+   * one's name, status and seconds. `skipped`: nothing to do (no date to load, a named date the
+   * input lacks), with why.
+   */
+  steps: StepRecord[];
+}
+
+/** One executed step of a run's plan. */
+export interface StepRecord {
+  name: string;
+  kind: string;
+  status: 'done' | 'skipped';
+  seconds: number;
+  /** Why a step was skipped. */
+  reason?: string;
 }
 
 /** A run report of an event source (GA4 export files or tables): every date has its line counts. */

@@ -1,5 +1,7 @@
 import type { Warehouse } from '../warehouse/warehouse.js';
+import { readRunStateSql, recordDaySql } from '../warehouse/state-sql.js';
 import type { DayStatus } from './due-dates.js';
+import type { RunStateKeys } from '../sources/source.js';
 
 export interface DayState {
   source: string;
@@ -14,24 +16,10 @@ export interface DayState {
   last_error: string | null;
 }
 
-const timestamp = (iso: string) => `TIMESTAMP '${iso.replace('T', ' ').replace('Z', '')}'`;
-
-/** Where a source's days are kept: its identity, and the key of rows recorded before (sources/source.ts runStateKeys). */
-export interface RunStateKeys {
-  identity: string;
-  legacy?: string | undefined;
-}
-
 /** Replaces the state of each given day of its source (`day.source`, its identity), moving a legacy row of that day to it. */
 export async function recordDays(warehouse: Warehouse, days: DayState[], legacy?: string): Promise<void> {
-  const { dialect } = warehouse;
-  const table = dialect.tableName('run_state', false);
   for (const day of days) {
-    const keys = [day.source, ...(legacy !== undefined && legacy !== day.source ? [legacy] : [])].map((k) => dialect.stringLiteral(k)).join(', ');
-    await warehouse.execute(`DELETE FROM ${table} WHERE source IN (${keys}) AND date = ${dialect.dateLiteral(day.date)}`);
-    await warehouse.execute(
-      `INSERT INTO ${table} VALUES (${dialect.stringLiteral(day.source)}, ${dialect.dateLiteral(day.date)}, ${dialect.stringLiteral(day.status)}, ${dialect.stringLiteral(day.run_id)}, ${timestamp(day.started_at)}, ${timestamp(day.finished_at)}, ${day.input_fingerprint === null ? 'NULL' : dialect.stringLiteral(day.input_fingerprint)}, ${dialect.stringLiteral(JSON.stringify(day.rows))}, ${day.final}, ${day.last_error === null ? 'NULL' : dialect.stringLiteral(day.last_error.slice(0, 2000))})`,
-    );
+    for (const sql of recordDaySql(warehouse.dialect, day, legacy === undefined ? [] : [legacy])) await warehouse.execute(sql);
   }
 }
 
@@ -40,9 +28,8 @@ export async function recordDays(warehouse: Warehouse, days: DayState[], legacy?
  * have none, those under its legacy key (so upgrading keeps `status`, `--due` and backfill's skips).
  */
 export async function readDays(warehouse: Warehouse, keys: RunStateKeys): Promise<DayState[]> {
-  const { dialect } = warehouse;
   const wanted = [keys.identity, ...(keys.legacy !== undefined && keys.legacy !== keys.identity ? [keys.legacy] : [])];
-  const rows = await warehouse.query(`SELECT * FROM ${dialect.tableName('run_state', false)} WHERE source IN (${wanted.map((k) => dialect.stringLiteral(k)).join(', ')}) ORDER BY date`);
+  const rows = await warehouse.query(readRunStateSql(warehouse.dialect, wanted));
   const days = rows.map((r) => ({
     source: String(r.source),
     date: String(r.date).slice(0, 10),

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import type { LoadedConfig } from '../config/load.js';
 import type { CartlensConfig } from '../config/schema.js';
 import { csvContent } from '../exports/csv.js';
@@ -13,31 +14,23 @@ import { lastRunReportPath, reportPath, runReportPath, type DailyReportOptions }
 import { runStateKeys } from '../sources/source.js';
 import { CartlensError, NoEventsError, PublishError } from '../util/errors.js';
 import { openWarehouse } from '../warehouse/index.js';
+import { recordRunSql } from '../warehouse/state-sql.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
-import { checkAssertions } from './check-assertions.js';
-import { clearLateLines, describeShrink, headlineOf, publishedDates, publishedSessions, recordPublishedSessions, SESSIONS_SHRINK, shrinkFailures, unfinishedDates, type Headline } from './published-guards.js';
+import { AssertionCheck } from './check-assertions.js';
+import { clearLateLines, describeShrink, headlineOf, publishedDates, publishedSessions, recordPublishedSessions, SESSIONS_SHRINK, shrinkFailures, unfinishedDates } from './published-guards.js';
 import { crashPoint } from '../util/crash-points.js';
 import { addDays, localDate } from '../util/dates.js';
 import { dueDates, isFinal, type DayStatus } from './due-dates.js';
 import { removeRunScratch } from './landing.js';
-import { compilePlan, planRun, type RunPlan } from './plan.js';
-import type { AssertionFailure, DateReport, RunReport } from './report.js';
+import { compilePlan, planRun, TRANSACTION_STEPS, type RunPlan, type RunStep } from './plan.js';
+import { SILENT_PROGRESS, type RunProgress } from './progress.js';
+import type { AssertionFailure, DateReport, RunReport, StepRecord } from './report.js';
 import { readDays, recordDays, type DayState } from './run-state.js';
 import { localPagesDir } from './stage-api.js';
-import { assertExtractable, stage, stageExtracted, stagePublished, type StagedInput } from './stage.js';
+import { assertExtractable, stagingFor } from './stage.js';
+import { stagingPhases, type RunMode, type StagedInput, type Staging, type StagingPhase } from './staged-input.js';
 import { StepClock } from './timings.js';
 import { applyUserKey, recordUserKeyFingerprint, UserKeyRefusedError } from './user-key.js';
-
-/** Receives what a run is doing, for a progress bar on a terminal or plain lines elsewhere. */
-export interface RunProgress {
-  /** A step began; `fields` are the structured parts of the log line (run id, step, date, rows…). */
-  step(message: string, fields?: Record<string, unknown>): void;
-  startBytes(total: number, label: string): void;
-  addBytes(bytes: number): void;
-  endBytes(): void;
-}
-
-export const SILENT_PROGRESS: RunProgress = { step() {}, startBytes() {}, addBytes() {}, endBytes() {} };
 
 export interface RunRequest {
   loaded: LoadedConfig;
@@ -56,7 +49,7 @@ export interface RunRequest {
    * (GA4's BigQuery export: its daily tables are looked for) and the run recorded; no model, no
    * assertion, nothing published (BigQuery only: Dataform builds on it). Default `run`.
    */
-  mode?: 'run' | 'publish' | 'extract';
+  mode?: RunMode;
   /** Publish a date even when its sessions fall by more than guards.max_shrink_share of what was published. */
   acceptShrink?: boolean;
   /** `cartlens rotate-user-key`: the run's user_key key replaces the recorded one (src/pipeline/user-key.ts); else another key is refused. */
@@ -64,16 +57,17 @@ export interface RunRequest {
 }
 
 /**
- * The one run, for every source: plan → extract/land → load → models → assertions → publish →
- * run state → alerts → reports. The source decides only how its input is extracted and staged
- * (`stage.ts`); the CLI (`run`, `run --due`, `backfill`, `schedule`), the daily function and the
- * dashboard's hints all come here. The model graph is checked before anything is read; every date
- * of the run is replaced inside one warehouse transaction, and files are published after it
- * commits, so they always reflect committed tables.
+ * The one run, for every source: the plan's steps (src/pipeline/plan.ts), executed in order, each
+ * recorded with its status and seconds. The source decides only how its input is extracted and
+ * staged (`stage.ts`); the CLI (`run`, `run --due`, `backfill`, `schedule`), the daily function
+ * and the dashboard's hints all come here. The model graph is checked before anything is read;
+ * every date of the run is replaced inside one warehouse transaction (the load … commit steps),
+ * and files are published after it commits, so they always reflect committed tables.
  */
 export async function runPipeline(request: RunRequest): Promise<RunReport> {
   const { loaded } = request;
   const { config } = loaded;
+  const mode = request.mode ?? 'run';
   const baseProgress = request.progress ?? SILENT_PROGRESS;
   const now = request.now ?? (() => new Date());
   const startedAt = now();
@@ -92,174 +86,256 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
     },
   };
 
-  const plan = await planRun(loaded);
+  const plan = await planRun(loaded, { mode, dates: request.dates, due: request.due });
   const { source, calendar } = plan;
   const keys = runStateKeys(source);
-  if (request.mode === 'extract') assertExtractable(config);
-  const warehouse = await openWarehouse(config.warehouse);
-  let closed = false;
-  let asked: string[] | undefined = request.dates;
-  // The dates the run replaces, once known: a failure after that marks them failed, named or not.
-  let chosen: string[] | undefined;
-  // What is known when a failure comes: the staged input and the dates already published whole.
-  let staged: StagedInput | undefined;
-  let publishedBefore = new Set<string>();
-  const dateReports: DateReport[] = [];
+  if (mode === 'extract') assertExtractable(config);
+  const warehouse = await openWarehouse(config.warehouse, plan.dialect);
+  const run: RunInProgress = { asked: request.dates, chosen: undefined, staged: undefined, publishedBefore: new Set(), published: new Set(), recorded: [], failures: new Map(), dateReports: [], anomalyChecks: [], days: [], anomalyAlerts: [], closed: false, exporter: undefined };
   /** A published (or withheld) date's state. */
   const stateOfReport = (d: DateReport): DayState => {
     const status: DayStatus = d.status === 'published' ? (d.final ? 'complete' : 'provisional') : 'failed';
     const blocking = d.assertion_failures.find((f) => f.blocking);
     const error = d.status === 'failed' ? (blocking?.assertion === SESSIONS_SHRINK ? describeShrink(blocking) : `assertion ${blocking?.assertion} failed`) : d.status === 'no_events' ? 'no included events' : null;
-    return stateOf(d.date, status, { input_fingerprint: staged?.fingerprint ?? null, rows: d.rows, final: d.final, last_error: error });
+    return stateOf(d.date, status, { input_fingerprint: run.staged?.fingerprint ?? null, rows: d.rows, final: d.final, last_error: error });
   };
   // A day whose input is not there yet, or whose quota ran out, is due again next time.
-  const deferredStates = (): DayState[] => (staged?.deferred ?? []).map((d) => stateOf(d.date, 'deferred', { input_fingerprint: staged?.fingerprint ?? null, last_error: d.reason }));
+  const deferredStates = (): DayState[] => (run.staged?.deferred ?? []).map((d) => stateOf(d.date, 'deferred', { input_fingerprint: run.staged?.fingerprint ?? null, last_error: d.reason }));
   const stateOf = (date: string, status: DayStatus, fields: Partial<DayState> = {}): DayState => ({
     source: source.identity, date, status, run_id: runId, started_at: startedAt.toISOString(), finished_at: now().toISOString(),
     input_fingerprint: null, rows: {}, final: false, last_error: null, ...fields,
   });
-  try {
-    await warehouse.prepareSchema();
-    const purged = await purgeExpired(warehouse, { landingDir: source.kind === 'files' ? config.landing.dir : undefined, pagesDir: source.kind === 'ga4-data-api' ? localPagesDir(config) : undefined }, config.retention, now(), calendar.timeZone);
-    if (purged.files > 0) progress.step(`retention: deleted ${purged.files} landed file(s) older than ${config.retention.landed_days} days`);
-    const recorded = await readDays(warehouse, keys);
-    // A date whose last commit was never published (a run killed while publishing) is redone.
-    const unfinished = unfinishedDates(recorded);
-    const published = new Set([...(await publishedDates(warehouse, source.identity, recorded))].filter((d) => !unfinished.has(d)));
-    publishedBefore = published;
-    if (request.due && !asked) {
-      asked = [...new Set([...dueDates(now(), calendar.timeZone, recorded, calendar.lookbackDays), ...unfinished])].sort();
-      progress.step(`due: ${asked.join(', ')}`);
-    }
-    const today = localDate(now(), calendar.timeZone);
-    staged = await (request.mode === 'publish' ? stagePublished : request.mode === 'extract' ? stageExtracted : stage)(source, warehouse, {
+  const staged = (): StagedInput => {
+    if (!run.staged) throw new Error('a step needs the staged input before the staging ran');
+    return run.staged;
+  };
+  const exporter = async (): Promise<Exporter> => (run.exporter ??= request.exporter ?? (await createExporter(config.export)));
+  const reportOptions = { locale: config.locale, currency: config.property.currency, anomalies: config.anomalies };
+  let staging: Staging | undefined;
+
+  /** What each step of the plan does; a step returns why it was skipped, or nothing when done. */
+  const execute: { [K in OutsideStep['kind']]: (step: Extract<OutsideStep, { kind: K }>) => Promise<string | void> } = {
+    open: async () => {
+      await warehouse.prepareSchema();
+      run.recorded = await readDays(warehouse, keys);
+      // A date whose last commit was never published (a run killed while publishing) is redone.
+      const unfinished = unfinishedDates(run.recorded);
+      run.published = new Set([...(await publishedDates(warehouse, source.identity, run.recorded))].filter((d) => !unfinished.has(d)));
+      run.publishedBefore = run.published;
+      if (request.due && !run.asked) {
+        run.asked = [...new Set([...dueDates(now(), calendar.timeZone, run.recorded, calendar.lookbackDays), ...unfinished])].sort();
+        progress.step(`due: ${run.asked.join(', ')}`);
+      }
+    },
+    retention: async () => {
+      const purged = await purgeExpired(warehouse, { landingDir: source.kind === 'files' ? config.landing.dir : undefined, pagesDir: source.kind === 'ga4-data-api' ? localPagesDir(config) : undefined }, config.retention, now(), calendar.timeZone);
+      if (purged.files > 0) progress.step(`retention: deleted ${purged.files} landed file(s) older than ${config.retention.landed_days} days`);
+    },
+    extract: (step) => stagingPhase(step.kind),
+    land: (step) => stagingPhase(step.kind),
+    stage: (step) => stagingPhase(step.kind),
+    'user-key': async () => {
+      await applyUserKey(warehouse, loaded, { recorded: run.recorded, recomputed: run.chosen ?? [], rotate: request.rotateUserKey === true });
+    },
+    publish: async (step) => {
+      const target = await exporter();
+      // Holding the warehouse means no other run publishes here: a killed run's temporary files can go (once per run).
+      if (!run.swept) {
+        run.swept = true;
+        const swept = await target.sweepTemporaryFiles();
+        if (swept.length > 0) progress.step(`deleted ${swept.length} temporary file(s) a killed run left in ${target.description}`);
+      }
+      const found = staged().found.filter((f) => step.date === undefined || f.date === step.date);
+      if (found.length === 0) return step.date === undefined ? 'no date to publish' : `${step.date} has nothing to publish (${whyNotFound(staged(), step.date)})`;
+      for (const { date, publishable } of found) {
+        progress.step(`publishing ${date}`, { step: 'export', date });
+        const publishing = { runId, now, failures: run.failures.get(date) ?? [], reportOptions, publishable, final: isFinal(date, now(), calendar.timeZone) };
+        const done = await publishDate(plan, warehouse, target, staged(), date, publishing).catch((error: unknown) => {
+          if (error instanceof CartlensError) throw error;
+          const message = ((error as Error)?.message ?? String(error)).split('\n')[0];
+          throw new PublishError(`publishing ${date} failed after the warehouse commit: ${message}`, 'the warehouse holds the new numbers and the files stay as they were: fix the cause and run again', false, { cause: error });
+        });
+        run.dateReports.push(done);
+        progress.step(`${date}: ${done.status}`, { step: 'export', date, status: done.status, rows: done.rows });
+        // What the date was published with: a later republish that would shrink it is withheld.
+        if (done.status === 'published') await recordPublishedSessions(warehouse, source.identity, date, runId, (await headlineOf(warehouse, plan.outputs.headline, [date])).get(date) ?? 0);
+      }
+    },
+    anomalies: async () => {
+      // Published dates of the contract's tables against their weekday's last 4 weeks (src/ops/anomalies.ts).
+      run.anomalyChecks = await checkPublishedDates(warehouse, run.dateReports, config.anomalies, progress.step);
+    },
+    record: async () => {
+      for (const aside of staged().setAside ?? []) {
+        progress.step(`${aside.date} is final and published: ${aside.lines} new line(s) set aside (${aside.reason}) from ${aside.inputs.join(', ')}; run with --date ${aside.date} to recompute it`, { step: 'stage', date: aside.date });
+      }
+      progress.step('recording the run', { step: 'record' });
+      run.days = [...run.dateReports.map((d) => stateOfReport(d)), ...deferredStates()];
+      await recordDays(warehouse, run.days, keys.legacy);
+      run.anomalyAlerts = await recordAnomalyJudgements(warehouse, run.anomalyChecks, runId, progress.step);
+      progress.step('closing the warehouse', { step: 'close' });
+      run.closed = true;
+      await warehouse.close();
+    },
+    alert: async () => {
+      // Alerts go out once the warehouse is released: a slow webhook never holds the lock.
+      await notify(config, run.days, progress);
+      await notifyAnomalies(config.alerts, run.anomalyAlerts, progress.step);
+    },
+    report: async () => {
+      const target = await exporter();
+      for (const date of run.dateReports) await target.writeJson(runReportPath(date.date, plan.outputs.namespace), { run_id: runId, ...date });
+      // Written last, so that it times every step before it, the close included.
+      run.report = await runReport();
+      await target.writeJson(lastRunReportPath(plan.outputs.namespace), run.report);
+    },
+  };
+
+  async function stagingPhase(phase: StagingPhase): Promise<void> {
+    staging ??= stagingFor(source, warehouse, {
       config,
       runId,
       progress,
-      dates: asked,
-      lookbackStart: addDays(today, -calendar.lookbackDays),
-      yesterday: addDays(today, -1),
-      completed: new Set(recorded.filter((d) => d.status === 'complete').map((d) => d.date)),
-      published,
+      dates: run.asked,
+      lookbackStart: addDays(localDate(now(), calendar.timeZone), -calendar.lookbackDays),
+      yesterday: addDays(localDate(now(), calendar.timeZone), -1),
+      completed: new Set(run.recorded.filter((d) => d.status === 'complete').map((d) => d.date)),
+      published: run.published,
       isFinal: (date) => isFinal(date, now(), calendar.timeZone),
       runStartedAt: startedAt,
-    });
-    const dates = staged.found.map((f) => f.date);
-    chosen = dates;
+    }, mode);
+    await staging.run(phase);
+    if (phase === stagingPhases(source.kind, mode).at(-1)) {
+      run.staged = staging.result();
+      run.chosen = run.staged.found.map((f) => f.date);
+    }
+  }
 
-    if (plan.usesUserKey && (request.mode ?? 'run') === 'run') await applyUserKey(warehouse, loaded, { recorded, recomputed: dates, rotate: request.rotateUserKey === true });
-    // Publishing tables built elsewhere: only the assertions run before the files.
-    // Extracting: the load alone (and the run's record), no model and no assertion.
-    const modelled = request.mode === 'publish' ? { ...plan, models: [] } : request.mode === 'extract' ? { ...plan, models: [], assertions: [] } : plan;
-    const guard = request.mode === 'extract' ? undefined : { headline: plan.outputs.headline, maxShare: config.guards.max_shrink_share, accept: request.acceptShrink === true, published };
-    // Committed with the tables, replaced once the files are published: a kill in between leaves it.
-    const markPublishing = request.mode === 'extract' ? undefined : (committed: readonly string[]) => recordDays(warehouse, committed.map((date) => stateOf(date, 'publishing', { input_fingerprint: staged?.fingerprint ?? null })), keys.legacy);
-    const failures = dates.length === 0 ? new Map<string, AssertionFailure[]>() : await loadAndModelGuarded(modelled, warehouse, staged, dates, { runId, startedAt, now, progress, source: source.identity, guard, markPublishing });
-
-    clock.enter('export');
-    const exporter = request.exporter ?? (await createExporter(config.export));
-    const reportOptions = { locale: config.locale, currency: config.property.currency, anomalies: config.anomalies };
-    // Holding the warehouse means no other run publishes here: a killed run's temporary files can go.
-    const swept = request.mode === 'extract' ? [] : await exporter.sweepTemporaryFiles();
-    if (swept.length > 0) progress.step(`deleted ${swept.length} temporary file(s) a killed run left in ${exporter.description}`);
-    for (const { date, publishable } of request.mode === 'extract' ? [] : staged.found) {
-      progress.step(`publishing ${date}`, { step: 'export', date });
-      const publishing = { runId, now, failures: failures.get(date) ?? [], reportOptions, publishable, final: isFinal(date, now(), calendar.timeZone) };
-      dateReports.push(await publishDate(plan, warehouse, exporter, staged, date, publishing).catch((error: unknown) => {
-        if (error instanceof CartlensError) throw error;
-        const message = ((error as Error)?.message ?? String(error)).split('\n')[0];
-        throw new PublishError(`publishing ${date} failed after the warehouse commit: ${message}`, 'the warehouse holds the new numbers and the files stay as they were: fix the cause and run again', false, { cause: error });
-      }));
-      const done = dateReports.at(-1)!;
-      progress.step(`${date}: ${done.status}`, { step: 'export', date, status: done.status, rows: done.rows });
-    }
-    // What each date was published with: a later republish that would shrink it is withheld.
-    const publishedNow = dateReports.filter((d) => d.status === 'published').map((d) => d.date);
-    if (publishedNow.length > 0) {
-      const headline = await headlineOf(warehouse, plan.outputs.headline, publishedNow);
-      for (const date of publishedNow) await recordPublishedSessions(warehouse, source.identity, date, runId, headline.get(date) ?? 0);
-    }
-    for (const aside of staged.setAside ?? []) {
-      progress.step(`${aside.date} is final and published: ${aside.lines} new line(s) set aside (${aside.reason}) from ${aside.inputs.join(', ')}; run with --date ${aside.date} to recompute it`, { step: 'stage', date: aside.date });
-    }
-    // Published dates of the contract's tables against their weekday's last 4 weeks (src/ops/anomalies.ts); the Data API has no abandoned carts.
-    const anomalyChecks = plan.outputs.tables.some((t) => t.name === 'cart_funnel_daily') ? await checkPublishedDates(warehouse, dateReports, config.anomalies, progress.step) : [];
-    const missing = staged.deferred.filter((d) => d.kind === 'missing').map((d) => d.date);
-    const report: RunReport = {
+  const records: StepRecord[] = [];
+  async function runReport(): Promise<RunReport> {
+    const input = staged();
+    const target = await exporter();
+    return {
       run_id: runId,
       started_at: startedAt.toISOString(),
       finished_at: now().toISOString(),
       source: source.description,
       warehouse: warehouse.description,
-      export_root: exporter.description,
-      files: staged.files,
-      undated: staged.undated,
-      dates: dateReports,
-      missing_dates: missing,
-      deferred_dates: staged.deferred.filter((d) => d.kind !== 'missing').map(({ date, reason }) => ({ date, reason })),
-      settled_dates: staged.settled,
-      kept_dates: staged.kept ?? [],
-      set_aside: staged.setAside ?? [],
-      unchanged_final_dates: staged.unchangedFinal ?? [],
-      ...(staged.tokensSpent !== undefined ? { tokens_spent: staged.tokensSpent } : {}),
-      ...(request.mode === 'extract' ? { ready_dates: dates } : {}),
-      timings: {},
+      export_root: target.description,
+      files: input.files,
+      undated: input.undated,
+      dates: run.dateReports,
+      missing_dates: input.deferred.filter((d) => d.kind === 'missing').map((d) => d.date),
+      deferred_dates: input.deferred.filter((d) => d.kind !== 'missing').map(({ date, reason }) => ({ date, reason })),
+      settled_dates: input.settled,
+      kept_dates: input.kept ?? [],
+      set_aside: input.setAside ?? [],
+      unchanged_final_dates: input.unchangedFinal ?? [],
+      ...(input.tokensSpent !== undefined ? { tokens_spent: input.tokensSpent } : {}),
+      ...(mode === 'extract' ? { ready_dates: run.chosen ?? [] } : {}),
+      timings: clock.timings(),
+      steps: [...records],
     };
-    for (const date of dateReports) {
-      await exporter.writeJson(runReportPath(date.date, plan.outputs.namespace), { run_id: runId, ...date });
+  }
+
+  try {
+    for (let i = 0; i < plan.steps.length; ) {
+      const step = plan.steps[i]!;
+      if (isTransactionStep(step)) {
+        // load … commit: one transaction, undone and run again without a date that would shrink.
+        let end = i;
+        while (end < plan.steps.length && isTransactionStep(plan.steps[end]!)) end++;
+        records.push(...(await runTransaction(plan, warehouse, plan.steps.slice(i, end) as TransactionStep[], staged(), run, { runId, startedAt, now, progress, source: source.identity, mode, acceptShrink: request.acceptShrink === true, stateOf })));
+        i = end;
+        continue;
+      }
+      const started = performance.now();
+      const skipped = await (execute[step.kind] as (s: RunStep) => Promise<string | void>)(step);
+      records.push({ name: step.name, kind: step.kind, status: skipped ? 'skipped' : 'done', seconds: secondsSince(started), ...(skipped ? { reason: skipped } : {}) });
+      i++;
     }
-    progress.step('recording the run', { step: 'record' });
-    const days: DayState[] = [...dateReports.map((d) => stateOfReport(d)), ...deferredStates()];
-    await recordDays(warehouse, days, keys.legacy);
-    const anomalyAlerts = await recordAnomalyJudgements(warehouse, anomalyChecks, runId, progress.step);
-    progress.step('closing the warehouse', { step: 'close' });
-    closed = true;
-    await warehouse.close();
-    // Alerts go out once the warehouse is released: a slow webhook never holds the lock.
-    await notify(config, days, progress);
-    await notifyAnomalies(config.alerts, anomalyAlerts, progress.step);
-    // Written last, so that it times every step, the close included.
-    report.timings = clock.timings();
-    report.finished_at = now().toISOString();
-    if (request.mode !== 'extract') await exporter.writeJson(lastRunReportPath(plan.outputs.namespace), report);
-    return report;
+    // The report step's report is the one returned, with that step's own record (last_run.json,
+    // written by it, lists every step before it).
+    if (run.report) run.report.steps = [...records];
+    return run.report ?? (await runReport());
   } catch (error) {
     // The days the run was for are marked failed with the reason (best effort: the run's own error
     // wins) — but not those already published whole before the failure, nor those still waiting
     // for their input, which keep their own states.
-    const done = new Set(dateReports.map((d) => d.date));
-    const waiting = new Set(staged?.deferred.map((d) => d.date) ?? []);
+    const done = new Set(run.dateReports.map((d) => d.date));
+    const waiting = new Set(run.staged?.deferred.map((d) => d.date) ?? []);
     // A date without input that was published keeps its state: nothing about it changed.
-    const kept = error instanceof NoEventsError ? publishedBefore : new Set<string>();
-    const affected = (asked ?? chosen ?? []).filter((date) => !done.has(date) && !waiting.has(date) && !kept.has(date));
+    const kept = error instanceof NoEventsError ? run.publishedBefore : new Set<string>();
+    const affected = (run.asked ?? run.chosen ?? []).filter((date) => !done.has(date) && !waiting.has(date) && !kept.has(date));
     const message = error instanceof CartlensError ? error.oneLine : (error as Error).message;
     const status: DayStatus = error instanceof NoEventsError ? 'deferred' : 'failed';
-    const failedDays = [...affected.map((date) => stateOf(date, status, { last_error: message })), ...dateReports.map((d) => stateOfReport(d)), ...deferredStates()];
+    const failedDays = [...affected.map((date) => stateOf(date, status, { last_error: message })), ...run.dateReports.map((d) => stateOfReport(d)), ...deferredStates()];
     // A run refused for its user_key key changed nothing: its dates keep their states.
-    if (failedDays.length > 0 && !(error instanceof UserKeyRefusedError)) {
+    if (failedDays.length > 0 && !(error instanceof UserKeyRefusedError) && !run.closed) {
       await recordDays(warehouse, failedDays, keys.legacy).catch(() => undefined);
-      if (!closed) {
-        closed = true;
-        await warehouse.close().catch(() => undefined);
-      }
+      run.closed = true;
+      await warehouse.close().catch(() => undefined);
       await notify(config, failedDays, progress);
     }
     throw error;
   } finally {
-    if (!closed) await warehouse.close();
+    if (!run.closed) await warehouse.close();
     await removeRunScratch(config.landing.scratch_dir ?? join(config.landing.dir, 'scratch'), runId);
   }
 }
 
-interface LoadContext {
+/** Why a named date has nothing to publish: the staged input says. */
+function whyNotFound(staged: StagedInput, date: string): string {
+  const deferred = staged.deferred.find((d) => d.date === date);
+  if (deferred) return `deferred: ${deferred.reason}`;
+  if (staged.settled.includes(date)) return 'settled: fetched before, and final';
+  const kept = staged.kept?.find((k) => k.date === date);
+  if (kept) return kept.reason;
+  return 'not in the input';
+}
+
+const secondsSince = (started: number) => Math.round(performance.now() - started) / 1000;
+
+/** What a run knows as its steps go: each step reads what the ones before it left. */
+interface RunInProgress {
+  /** The dates asked for: named, or the due ones once the run state is read. */
+  asked: string[] | undefined;
+  /** The dates the run replaces, once staged: a failure after that marks them failed, named or not. */
+  chosen: string[] | undefined;
+  staged: StagedInput | undefined;
+  recorded: DayState[];
+  /** Dates whose files were published whole before this run (a run killed while publishing: not). */
+  published: ReadonlySet<string>;
+  publishedBefore: ReadonlySet<string>;
+  failures: Map<string, AssertionFailure[]>;
+  dateReports: DateReport[];
+  anomalyChecks: Awaited<ReturnType<typeof checkPublishedDates>>;
+  anomalyAlerts: Awaited<ReturnType<typeof recordAnomalyJudgements>>;
+  days: DayState[];
+  closed: boolean;
+  exporter: Exporter | undefined;
+  swept?: boolean;
+  /** The run's report, once the report step wrote it. */
+  report?: RunReport;
+}
+
+type TransactionStep = Extract<RunStep, { kind: 'load' | 'model' | 'assert' | 'commit' }>;
+type OutsideStep = Exclude<RunStep, TransactionStep>;
+
+function isTransactionStep(step: RunStep): step is TransactionStep {
+  return TRANSACTION_STEPS.has(step.kind);
+}
+
+interface TransactionContext {
   runId: string;
   startedAt: Date;
   now: () => Date;
   progress: RunProgress;
   /** The source's identity (run_state, published_sessions, late_lines). */
   source: string;
-  /** Inside the transaction: records the dates it commits as `publishing` (unfinished until published). */
-  markPublishing?: (dates: readonly string[]) => Promise<void>;
+  mode: RunMode;
+  acceptShrink: boolean;
+  stateOf: (date: string, status: DayStatus, fields?: Partial<DayState>) => DayState;
 }
 
 /** Thrown inside the transaction to undo it: these dates would shrink (published-guards.ts). */
@@ -270,77 +346,86 @@ class ShrinkWithheld extends Error {
 }
 
 /**
- * loadAndModel, with the shrink guard: a date whose headline would fall by more than the allowed
- * share of what was published is withheld whole (its staged input, tables and files stay as they
- * were) and reported as a blocking failure; the other dates run again without it.
+ * The plan's load … commit steps, in one transaction over the run's dates: the staged input, every
+ * model, the assertions, and the run's record. With the shrink guard: a date whose headline would
+ * fall by more than the allowed share of what was published is withheld whole (its staged input,
+ * tables and files stay as they were) and reported as a blocking failure; the transaction is
+ * undone and the steps run again over the other dates. Leaves each date's assertion failures in
+ * `run.failures`; returns the steps' records (seconds summed over the attempts).
  */
-async function loadAndModelGuarded(
-  plan: RunPlan,
-  warehouse: Warehouse,
-  staged: StagedInput,
-  dates: string[],
-  context: LoadContext & { guard: { headline: Headline; maxShare: number; accept: boolean; published: ReadonlySet<string> } | undefined },
-): Promise<Map<string, AssertionFailure[]>> {
-  const { guard } = context;
-  if (!guard || guard.accept) return loadAndModel(plan, warehouse, staged, dates, context);
+async function runTransaction(plan: RunPlan, warehouse: Warehouse, steps: TransactionStep[], staged: StagedInput, run: RunInProgress, context: TransactionContext): Promise<StepRecord[]> {
+  const { progress, runId } = context;
+  const dates = run.chosen ?? [];
+  if (dates.length === 0) return steps.map((s) => ({ name: s.name, kind: s.kind, status: 'skipped', seconds: 0, reason: 'no date to load' }));
+  const seconds = new Map<string, number>();
+  const timed = async (step: TransactionStep, work: () => Promise<void>) => {
+    const started = performance.now();
+    await work();
+    seconds.set(step.name, (seconds.get(step.name) ?? 0) + secondsSince(started));
+  };
+  // Extract mode builds nothing, so nothing can shrink.
+  const guard = context.mode === 'extract' || context.acceptShrink ? undefined : plan.outputs.headline;
   // What was published: its record, or for dates published before it was kept, the tables as they stand.
-  const before = await publishedSessions(warehouse, context.source, dates);
-  const unrecorded = dates.filter((d) => !before.has(d) && guard.published.has(d));
-  if (unrecorded.length > 0) for (const [date, value] of await headlineOf(warehouse, guard.headline, unrecorded)) before.set(date, value);
+  const before = guard ? await publishedSessions(warehouse, context.source, dates) : new Map<string, number>();
+  const unrecorded = dates.filter((d) => !before.has(d) && run.published.has(d));
+  if (guard && unrecorded.length > 0) for (const [date, value] of await headlineOf(warehouse, guard, unrecorded)) before.set(date, value);
   const withheld = new Map<string, AssertionFailure>();
   let remaining = dates;
   for (;;) {
+    const attempt = remaining;
+    const compiled = compilePlan(plan, warehouse.dialect, attempt);
+    const statementsOf = new Map(compiled.models.map((m) => [m.model, m.statements]));
+    let failures = new Map<string, AssertionFailure[]>();
+    const check = new AssertionCheck(warehouse, attempt, runId);
+    const lastAssert = steps.filter((s) => s.kind === 'assert').at(-1);
     try {
-      const failures = remaining.length === 0 ? new Map<string, AssertionFailure[]>() : await loadAndModel(plan, warehouse, staged, remaining, {
-        ...context,
-        shrinkCheck: async (checked) => shrinkFailures(new Map([...before].filter(([d]) => checked.includes(d))), await headlineOf(warehouse, guard.headline, checked), guard.maxShare, guard.headline),
-      });
+      if (attempt.length > 0) {
+        await warehouse.transaction(async () => {
+          for (const step of steps) {
+            await timed(step, async () => {
+              switch (step.kind) {
+                case 'load':
+                  progress.step(`loading ${attempt.length} date(s)`, { step: 'load', dates: attempt });
+                  await staged.load(attempt);
+                  return;
+                case 'model':
+                  progress.step(`model ${step.model.name}`, { step: 'model', model: step.model.name });
+                  for (const statement of statementsOf.get(step.model.name) ?? []) await warehouse.execute(statement);
+                  return;
+                case 'assert':
+                  if (step === steps.find((s) => s.kind === 'assert')) progress.step(`checking ${plan.assertions.length} assertions`, { step: 'assertions' });
+                  await check.run(step.assertion);
+                  // Kept together once all ran (none to check, extract mode: the dates' earlier outcomes stay).
+                  if (step === lastAssert) failures = await check.record();
+                  return;
+                case 'commit': {
+                  const shrunk = guard ? shrinkFailures(new Map([...before].filter(([d]) => attempt.includes(d))), await headlineOf(warehouse, guard, attempt), plan.config.guards.max_shrink_share, guard) : new Map<string, AssertionFailure>();
+                  // A shrunk date keeps everything it had: the whole transaction goes, and the rest runs again.
+                  if (shrunk.size > 0) throw new ShrinkWithheld(shrunk);
+                  progress.step('committing', { step: 'commit' });
+                  await clearLateLines(warehouse, context.source, attempt);
+                  await warehouse.execute(recordRunSql(warehouse.dialect, { runId, startedAt: context.startedAt, committedAt: context.now(), dates: attempt, source: plan.source.description, files: staged.files.length }));
+                  await recordUserKeyFingerprint(warehouse, runId);
+                  // Committed with the tables, replaced once the files are published: a kill in between leaves it.
+                  if (context.mode !== 'extract') await recordDays(warehouse, attempt.map((date) => context.stateOf(date, 'publishing', { input_fingerprint: staged.fingerprint })), runStateKeys(plan.source).legacy);
+                  crashPoint('before-commit');
+                  return;
+                }
+              }
+            });
+          }
+        });
+      }
       for (const [date, failure] of withheld) failures.set(date, [failure]);
-      return failures;
+      run.failures = failures;
+      return steps.map((s) => ({ name: s.name, kind: s.kind, status: 'done', seconds: Math.round((seconds.get(s.name) ?? 0) * 1000) / 1000 }));
     } catch (error) {
       if (!(error instanceof ShrinkWithheld)) throw error;
       for (const [date, failure] of error.failures) withheld.set(date, failure);
       remaining = remaining.filter((d) => !withheld.has(d));
-      context.progress.step(`withheld ${[...error.failures.keys()].join(', ')}: ${describeShrink([...error.failures.values()][0]!)}`, { step: 'assertions' });
+      progress.step(`withheld ${[...error.failures.keys()].join(', ')}: ${describeShrink([...error.failures.values()][0]!)}`, { step: 'assertions' });
     }
   }
-}
-
-/** In one transaction: the staged input of `dates`, every model, the assertions, and the run's record. Returns the assertion failures by date. */
-async function loadAndModel(
-  plan: RunPlan,
-  warehouse: Warehouse,
-  staged: StagedInput,
-  dates: string[],
-  { runId, startedAt, now, progress, source, shrinkCheck, markPublishing }: LoadContext & { shrinkCheck?: (dates: readonly string[]) => Promise<Map<string, AssertionFailure>> },
-): Promise<Map<string, AssertionFailure[]>> {
-  const compiled = compilePlan(plan, warehouse.dialect, dates);
-  progress.step(`loading ${dates.length} date(s)`, { step: 'load', dates });
-  return warehouse.transaction(async () => {
-    await staged.load(dates);
-    await clearLateLines(warehouse, source, dates);
-    for (const step of compiled.models) {
-      progress.step(`model ${step.model}`, { step: 'model', model: step.model });
-      for (const statement of step.statements) await warehouse.execute(statement);
-    }
-    progress.step(`checking ${plan.assertions.length} assertions`, { step: 'assertions' });
-    // None to check (extract mode): the dates' earlier outcomes in assertion_results stay.
-    const failures = plan.assertions.length === 0 ? new Map<string, AssertionFailure[]>() : await checkAssertions(warehouse, plan.assertions, dates, runId);
-    const shrunk = (await shrinkCheck?.(dates)) ?? new Map<string, AssertionFailure>();
-    // A shrunk date keeps everything it had: the whole transaction goes, and the rest runs again.
-    if (shrunk.size > 0) throw new ShrinkWithheld(shrunk);
-    progress.step('committing', { step: 'commit' });
-    // A timestamp taken here, not CURRENT_TIMESTAMP: inside a transaction that can be its start.
-    const literal = (date: Date) => `TIMESTAMP '${date.toISOString().replace('T', ' ').replace('Z', '')}'`;
-    const { dialect } = warehouse;
-    await warehouse.execute(
-      `INSERT INTO ${dialect.tableName('runs', false)} VALUES (${dialect.stringLiteral(runId)}, ${literal(startedAt)}, ${literal(now())}, ${dialect.stringLiteral(dates.join(','))}, ${dialect.stringLiteral(plan.source.description)}, ${staged.files.length})`,
-    );
-    await recordUserKeyFingerprint(warehouse, runId);
-    await markPublishing?.(dates);
-    crashPoint('before-commit');
-    return failures;
-  });
 }
 
 /**

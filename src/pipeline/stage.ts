@@ -1,83 +1,83 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { CartlensConfig } from '../config/schema.js';
-import type { BigQueryExportSource, EventSource, FileEventSource } from '../sources/source.js';
+import type { BigQueryExportSource, EventSource, FileEventSource, InputFile } from '../sources/source.js';
 import { ConfigError, NoEventsError } from '../util/errors.js';
-import { readsBigQueryExport, readsLandedFiles, type StagedLineCount, type Warehouse } from '../warehouse/warehouse.js';
+import { readsBigQueryExport, readsLandedFiles, type LandedFile, type LandedFileReader, type StagedLineCount, type Warehouse } from '../warehouse/warehouse.js';
 import { crashPoint } from '../util/crash-points.js';
+import { datesWithRowsSql, qualityOfDateSql } from '../warehouse/state-sql.js';
 import { landFiles, openRunScratch, removeLeftovers } from './landing.js';
-import { type LandedFile } from '../warehouse/warehouse.js';
 import { setAsideLateLines } from './published-guards.js';
-import type { DateReport, QualityReport, RunReport, SetAsideDate } from './report.js';
-import type { RunProgress } from './run.js';
-import { stageApiReports } from './stage-api.js';
-
-export interface StageContext {
-  config: CartlensConfig;
-  runId: string;
-  progress: RunProgress;
-  /** The dates asked for; undefined: every date the input has. */
-  dates: string[] | undefined;
-  /** The first date GA4 may still revise (the lookback window's start). */
-  lookbackStart: string;
-  /** Yesterday in the property's time zone. */
-  yesterday: string;
-  /** Days whose run state is complete (published and final). */
-  completed: ReadonlySet<string>;
-  /** Days whose files were ever published (src/pipeline/published-guards.ts). */
-  published: ReadonlySet<string>;
-  /** Whether a date is final (GA4 no longer revises it). */
-  isFinal(date: string): boolean;
-  /** When the run started: no event may be dated after the day after its UTC date (Cleaning 2). */
-  runStartedAt: Date;
-}
+import type { QualityReport } from './report.js';
+import { apiStaging } from './stage-api.js';
+import type { RunMode, StageContext, StagedInput, Staging, StagingPhase } from './staged-input.js';
 
 /**
- * A source's input, extracted and staged in the warehouse, ready to load: the only part of a run
- * that differs by source. Everything before (plan, dates) and after (transaction, models,
- * assertions, publish, run state, alerts, reports) is the one run core.
+ * A source's staging in a mode, phase by phase (staged-input.ts `stagingPhases`): how its input is
+ * extracted and staged depends on the source and the mode, and nothing else does.
  */
-export interface StagedInput {
-  /** The dates the run replaces; `publishable`: they get files (events: at least one included event). */
-  found: { date: string; publishable: boolean }[];
-  /** Dates asked for that wait for the next run, and why: no input yet (`missing`), or the quota ran out. */
-  deferred: { date: string; kind: 'missing' | 'quota'; reason: string }[];
-  /** Dates asked for with nothing to do: fetched before when already final. */
-  settled: string[];
-  /** Dates asked for without input that keep what was published, and why. */
-  kept?: { date: string; reason: string }[];
-  /** Final published dates that the run did not recompute, with the lines it brought for them. */
-  setAside?: SetAsideDate[];
-  /** Final published dates of the input that a run naming no dates left as they were. */
-  unchangedFinal?: string[];
-  /** Each input with what landing measured and its lines (the run report's `files`). */
-  files: RunReport['files'];
-  /** SHA-256 over the landed inputs, when there are files. */
-  fingerprint: string | null;
-  /** Quota tokens the extraction spent (the Data API). */
-  tokensSpent?: number;
-  undated: RunReport['undated'];
-  /** Inside the run's transaction: replaces `dates` in the relations the models read. */
-  load(dates: readonly string[]): Promise<void>;
-  /** The input's quality for a date: line counts (events) or the API's signals per report. */
-  dateQuality(date: string): Promise<Pick<DateReport, 'quality' | 'report_quality' | 'reconciliation'>>;
-  /** Fields every manifest of the date carries beside the file's own. */
-  manifestExtra(date: string): Record<string, unknown>;
-}
-
-/** Extracts and stages a source's input: how depends on the source, and nothing else does. */
-export function stage(source: EventSource, warehouse: Warehouse, context: StageContext): Promise<StagedInput> {
+export function stagingFor(source: EventSource, warehouse: Warehouse, context: StageContext, mode: RunMode): Staging {
+  if (mode === 'publish') return singlePhase('stage', () => stagePublished(source, warehouse, context));
   switch (source.kind) {
     case 'files':
+      return fileStaging(source, warehouse, context);
     case 'bigquery-export':
-      return stageEvents(source, warehouse, context);
+      return mode === 'extract' ? singlePhase('extract', () => findExportTables(source, warehouse, context)) : singlePhase('stage', async () => stageEvents(source, warehouse, context, await stageBigQueryExport(source, warehouse, context)));
     case 'ga4-data-api':
-      return stageApiReports(source, warehouse, context);
-    default: {
-      const unknown: never = source;
-      throw new Error(`unknown source kind ${(unknown as { kind: string }).kind}`);
-    }
+      return apiStaging(source, warehouse, context);
   }
+}
+
+/** A staging of one phase, whose work gives the staged input. */
+function singlePhase(only: StagingPhase, work: () => Promise<StagedInput>): Staging {
+  let staged: StagedInput | undefined;
+  return {
+    async run(phase) {
+      if (phase !== only) throw new Error(`this staging has no ${phase} phase`);
+      staged = await work();
+    },
+    result: () => staged ?? notStaged(),
+  };
+}
+
+function notStaged(): never {
+  throw new Error('the staged input was asked for before its last phase ran');
+}
+
+/** GA4 export files: listed (the demo first writes its own), landed unchanged, then read and cleaned by a warehouse that reads landed files. */
+function fileStaging(source: FileEventSource, warehouse: Warehouse, context: StageContext): Staging {
+  const { config, runId, progress } = context;
+  const landingDir = config.landing.dir;
+  const scratchRoot = config.landing.scratch_dir ?? join(landingDir, 'scratch');
+  let files: InputFile[] = [];
+  let landed: LandedFile[] = [];
+  let reader: LandedFileReader | undefined;
+  let staged: StagedInput | undefined;
+  const phases: Record<StagingPhase, () => Promise<void>> = {
+    async extract() {
+      if (!readsLandedFiles(warehouse)) {
+        throw new ConfigError(`warehouse ${config.warehouse.type} does not read landed files`, 'use source type ga4-export-bigquery with the bigquery warehouse, or warehouse type duckdb');
+      }
+      reader = warehouse;
+      await source.prepare((message) => progress.step(message, { step: 'extract' }));
+      files = await source.listFiles();
+    },
+    async land() {
+      // Holding the warehouse means no other run is active: leftovers of a killed run can go.
+      await removeLeftovers(landingDir, scratchRoot);
+      progress.startBytes(files.reduce((sum, f) => sum + f.bytes, 0), `landing ${files.length} file(s)`);
+      landed = await landFiles(files, landingDir, await openRunScratch(scratchRoot, runId), runId, (bytes) => progress.addBytes(bytes), { maxExpansionRatio: config.landing.max_expansion_ratio });
+      progress.endBytes();
+      for (const file of landed) if (file.refused) progress.step(`warning: ${file.refused}`, { step: 'land' });
+      crashPoint('after-landing');
+    },
+    async stage() {
+      if (!reader) throw new Error('landed files are staged after their extract');
+      await reader.stageLandedFiles(landed, context.runStartedAt, (message, step) => progress.step(message, { step }));
+      staged = await stageEvents(source, warehouse, context, landed);
+    },
+  };
+  return { run: (phase) => phases[phase](), result: () => staged ?? notStaged() };
 }
 
 /**
@@ -85,11 +85,11 @@ export function stage(source: EventSource, warehouse: Warehouse, context: StageC
  * is there when the source's first published table has a row for it; its quality is what the
  * warehouse kept (quality_daily, for event sources), and nothing is loaded.
  */
-export async function stagePublished(source: EventSource, warehouse: Warehouse, context: StageContext): Promise<StagedInput> {
+async function stagePublished(source: EventSource, warehouse: Warehouse, context: StageContext): Promise<StagedInput> {
   const { dialect } = warehouse;
   if (!context.dates || context.dates.length === 0) throw new ConfigError('publishing needs the dates to publish', 'give --date, or --from and --to');
   const first = source.kind === 'ga4-data-api' ? 'ga4_api_funnel_daily' : 'cart_funnel_daily';
-  const rows = await warehouse.query(`SELECT DISTINCT ${dialect.csvText('date', 'date')} AS date FROM ${dialect.tableName(first, false)} WHERE date IN ${dialect.dateList(context.dates)}`);
+  const rows = await warehouse.query(datesWithRowsSql(dialect, first, context.dates));
   const present = new Set(rows.map((r) => String(r.date)));
   const found = context.dates.filter((d) => present.has(d));
   if (found.length === 0) throw new NoEventsError(`no rows for ${context.dates.join(', ')} in ${first}`, 'build the tables for those dates first (Dataform, or `cartlens run`)');
@@ -121,13 +121,11 @@ export function assertExtractable(config: CartlensConfig): void {
 }
 
 /**
- * Extract mode: the source's raw data for the dates, in the warehouse, and nothing built on it.
- * The GA4 Data API's reports are fetched, landed and loaded into `raw_ga4_api_*` (with
- * `ga4_api_fetches`) exactly as a full run loads them. GA4's BigQuery export is in BigQuery
- * already: each date's daily table is looked for, and a date without one is missing (not ready).
+ * Extract mode of GA4's BigQuery export, which is in BigQuery already: each date's daily table is
+ * looked for, and a date without one is missing (not ready). (The GA4 Data API's reports are
+ * fetched, landed and loaded exactly as a full run loads them.)
  */
-export async function stageExtracted(source: EventSource, warehouse: Warehouse, context: StageContext): Promise<StagedInput> {
-  if (source.kind !== 'bigquery-export') return stage(source, warehouse, context);
+async function findExportTables(source: BigQueryExportSource, warehouse: Warehouse, context: StageContext): Promise<StagedInput> {
   if (!readsBigQueryExport(warehouse)) {
     throw new ConfigError(`source ${context.config.source.type} is read in place by BigQuery, and warehouse ${context.config.warehouse.type} cannot`, 'use warehouse type bigquery with this source');
   }
@@ -152,9 +150,8 @@ export async function stageExtracted(source: EventSource, warehouse: Warehouse, 
  * BigQuery export is read in place by a warehouse that can. Then the contract's cleaning, in the
  * warehouse, gives the dates the input has.
  */
-async function stageEvents(source: FileEventSource | BigQueryExportSource, warehouse: Warehouse, context: StageContext): Promise<StagedInput> {
+async function stageEvents(source: FileEventSource | BigQueryExportSource, warehouse: Warehouse, context: StageContext, landed: LandedFile[] | undefined): Promise<StagedInput> {
   const { runId } = context;
-  const landed = await stageInput(source, warehouse, context);
   crashPoint('after-staging');
   const found = await warehouse.stagedDates();
   const asked = context.dates;
@@ -198,36 +195,18 @@ async function stageEvents(source: FileEventSource | BigQueryExportSource, wareh
   };
 }
 
-/** Gets the events into the warehouse's staging, as the source and the warehouse allow (capabilities, not names). */
-async function stageInput(source: FileEventSource | BigQueryExportSource, warehouse: Warehouse, context: StageContext): Promise<LandedFile[] | undefined> {
-  const { config, runId, progress } = context;
-  if (source.kind === 'bigquery-export') {
-    if (!readsBigQueryExport(warehouse)) {
-      throw new ConfigError(`source ${config.source.type} is read in place by BigQuery, and warehouse ${config.warehouse.type} cannot`, 'use warehouse type bigquery with this source');
-    }
-    await warehouse.stageBigQueryExport(source, context.dates, context.runStartedAt, (message) => progress.step(message, { step: 'stage' }));
-    return undefined;
+/** GA4's BigQuery export, cleaned in place by a warehouse that can read it. */
+async function stageBigQueryExport(source: BigQueryExportSource, warehouse: Warehouse, context: StageContext): Promise<undefined> {
+  const { config, progress } = context;
+  if (!readsBigQueryExport(warehouse)) {
+    throw new ConfigError(`source ${config.source.type} is read in place by BigQuery, and warehouse ${config.warehouse.type} cannot`, 'use warehouse type bigquery with this source');
   }
-  if (!readsLandedFiles(warehouse)) {
-    throw new ConfigError(`warehouse ${config.warehouse.type} does not read landed files`, 'use source type ga4-export-bigquery with the bigquery warehouse, or warehouse type duckdb');
-  }
-  await source.prepare((message) => progress.step(message, { step: 'extract' }));
-  const files = await source.listFiles();
-  const landingDir = config.landing.dir;
-  const scratchRoot = config.landing.scratch_dir ?? join(landingDir, 'scratch');
-  // Holding the warehouse means no other run is active: leftovers of a killed run can go.
-  await removeLeftovers(landingDir, scratchRoot);
-  progress.startBytes(files.reduce((sum, f) => sum + f.bytes, 0), `landing ${files.length} file(s)`);
-  const landed = await landFiles(files, landingDir, await openRunScratch(scratchRoot, runId), runId, (bytes) => progress.addBytes(bytes), { maxExpansionRatio: config.landing.max_expansion_ratio });
-  progress.endBytes();
-  for (const file of landed) if (file.refused) progress.step(`warning: ${file.refused}`, { step: 'land' });
-  crashPoint('after-landing');
-  await warehouse.stageLandedFiles(landed, context.runStartedAt, (message, step) => progress.step(message, { step }));
-  return landed;
+  await warehouse.stageBigQueryExport(source, context.dates, context.runStartedAt, (message) => progress.step(message, { step: 'stage' }));
+  return undefined;
 }
 
 async function qualityOf(warehouse: Warehouse, date: string, byReason: Record<string, number>): Promise<QualityReport> {
-  const [row] = await warehouse.query(`SELECT * FROM ${warehouse.dialect.tableName('quality_daily', false)} WHERE date = ${warehouse.dialect.dateLiteral(date)}`);
+  const [row] = await warehouse.query(qualityOfDateSql(warehouse.dialect, date));
   const n = (key: string) => Number(row?.[key] ?? 0);
   return {
     lines: n('lines'),

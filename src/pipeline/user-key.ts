@@ -6,6 +6,7 @@ import { runStateKeys } from '../sources/source.js';
 import { ConfigError } from '../util/errors.js';
 import { openWarehouse } from '../warehouse/index.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
+import { recordUserKeyFingerprintSql, userKeyFingerprintsSql } from '../warehouse/state-sql.js';
 import { planRun } from './plan.js';
 import { readDays, type DayState } from './run-state.js';
 
@@ -78,7 +79,7 @@ function datesText(dates: readonly string[]): string {
  * (BigQuery's parallel backfill) each may.
  */
 async function recordedFingerprints(warehouse: Warehouse): Promise<Set<string>> {
-  const rows = await warehouse.query(`SELECT fingerprint FROM ${warehouse.dialect.tableName('user_key_fingerprint', false)}`);
+  const rows = await warehouse.query(userKeyFingerprintsSql(warehouse.dialect));
   return new Set(rows.map((r) => String(r.fingerprint)));
 }
 
@@ -145,11 +146,8 @@ export async function applyUserKey(warehouse: Warehouse, loaded: LoadedConfig, c
 export async function recordUserKeyFingerprint(warehouse: Warehouse, runId: string): Promise<void> {
   const record = pending.get(warehouse);
   if (!record) return;
-  const { dialect } = warehouse;
-  const table = dialect.tableName('user_key_fingerprint', false);
   // A first run only inserts: runs made at once (BigQuery's parallel backfill) never conflict on a delete.
-  if (record.replaces) await warehouse.execute(`DELETE FROM ${table} WHERE TRUE`);
-  await warehouse.execute(`INSERT INTO ${table} VALUES (${dialect.stringLiteral(record.fingerprint)}, ${dialect.stringLiteral(runId)})`);
+  for (const sql of recordUserKeyFingerprintSql(warehouse.dialect, record.fingerprint, runId, record.replaces)) await warehouse.execute(sql);
 }
 
 /** What `cartlens rotate-user-key` has to do: nothing (the key is the recorded one), or republish these dates. */
@@ -165,7 +163,7 @@ export async function planRotation(loaded: LoadedConfig): Promise<RotationPlan> 
     throw new ConfigError(`source ${loaded.config.source.type} publishes no user_key`, 'nothing to rotate: privacy.user_key_secret is not used by its tables');
   }
   const key = await readUserKey(loaded.config);
-  const warehouse = await openWarehouse(loaded.config.warehouse);
+  const warehouse = await openWarehouse(loaded.config.warehouse, plan.dialect);
   try {
     await warehouse.prepareSchema();
     if (key.secret !== undefined && isRecordedKey(await recordedFingerprints(warehouse), userKeyFingerprint(key.secret))) return { kind: 'unchanged' };

@@ -1,5 +1,5 @@
 import type { DailyReportBuilder, DailyReportOptions } from './daily-report.js';
-import { BASE_STYLE, barsSvg, escapeHtml, Formats, tilesHtml, type Labels, type Row } from './render.js';
+import { BASE_STYLE, barsSvg, escapeHtml, Formats, tilesHtml, type Row, type Tile } from './render.js';
 
 /** The tiles of a Data API day or range: GA4's own counts (events and units, not sessions with a cart). */
 export const API_TILES = [
@@ -9,7 +9,7 @@ export const API_TILES = [
   ['purchases', 'purchases', 'integer'],
   ['revenue', 'revenue', 'money'],
   ['item_cart_to_purchase', 'itemCartToPurchase', 'rate'],
-] as const satisfies readonly (readonly [string, keyof Labels, 'integer' | 'rate' | 'money'])[];
+] as const satisfies readonly Tile[];
 
 /**
  * The daily report.html of the GA4 Data API source, from its published tables

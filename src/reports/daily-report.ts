@@ -1,7 +1,8 @@
 import type { Warehouse } from '../warehouse/warehouse.js';
 import { exportQuery } from '../exports/export-query.js';
-import { PUBLISHED_TABLES } from '../exports/published-tables.js';
-import { detectAnomalies, formatAnomaly, isAnomaly, type AnomalyCheck, type AnomalyThresholds } from '../ops/anomalies.js';
+import { REMARKETABLE_SQL } from '../contract/remarketing.js';
+import { PUBLISHED_TABLES } from '../contract/tables.js';
+import { detectAnomalies, formatAnomaly, isAnomaly, type AnomalyCheck, type AnomalyThresholds } from './anomaly-check.js';
 import { BASE_STYLE, escapeHtml, Formats, funnelSvg, remarketingHtml, remarketingTotals, tilesHtml, topItemsHtml, type Labels, type ReportLocale, type Row } from './render.js';
 
 /**
@@ -75,8 +76,8 @@ export async function remarketingByConsent(warehouse: Warehouse, date: string): 
   return warehouse.query(`
     SELECT COALESCE(ads_consent, '') AS consent, COUNT(*) AS carts, ${dialect.money('SUM(cart_value)')} AS value,
       SUM(CASE WHEN purchased_later THEN 1 ELSE 0 END) AS bought_later,
-      SUM(CASE WHEN NOT purchased_later AND ads_consent = 'granted' THEN 1 ELSE 0 END) AS remarketable,
-      ${dialect.money("SUM(CASE WHEN NOT purchased_later AND ads_consent = 'granted' THEN cart_value ELSE 0 END)")} AS remarketable_value
+      SUM(CASE WHEN ${REMARKETABLE_SQL} THEN 1 ELSE 0 END) AS remarketable,
+      ${dialect.money(`SUM(CASE WHEN ${REMARKETABLE_SQL} THEN cart_value ELSE 0 END)`)} AS remarketable_value
     FROM ${dialect.tableName('abandoned_carts', false)} WHERE date = ${dialect.dateLiteral(date)}
     GROUP BY 1 ORDER BY 1`);
 }

@@ -4,6 +4,7 @@
  * inline SVG, so both pages show their numbers with no script and no network.
  */
 
+import { FUNNEL_TILES, metricKind, publishedColumn, publishedTable, type Localized } from '../contract/tables.js';
 import { withControlPictures } from '../util/control-pictures.js';
 
 export type ReportLocale = 'en' | 'pt-BR';
@@ -34,8 +35,6 @@ export const LABELS = {
     boughtLater: 'Bought later that day',
     dashboard: 'Cart dashboard',
     sessions: 'Sessions',
-    sessionsWithCart: 'Sessions with a cart',
-    abandonmentRate: 'Cart abandonment rate',
     abandonedValue: 'Abandoned value',
     abandonedCarts: 'Abandoned carts',
     purchases: 'Purchases',
@@ -117,8 +116,6 @@ export const LABELS = {
     boughtLater: 'Comprados depois no mesmo dia',
     dashboard: 'Painel de carrinhos',
     sessions: 'Sessões',
-    sessionsWithCart: 'Sessões com carrinho',
-    abandonmentRate: 'Taxa de abandono de carrinho',
     abandonedValue: 'Valor abandonado',
     abandonedCarts: 'Carrinhos abandonados',
     purchases: 'Compras',
@@ -210,33 +207,34 @@ export class Formats {
   rate = (value: unknown) => (isBlank(value) ? '—' : this.percentFormat.format(Number(value)));
 }
 
-/** The six tiles: [key (the published column), label, how the value is shown]. */
-export const TILES = [
-  ['sessions', 'sessions', 'integer'],
-  ['sessions_with_add_to_cart', 'sessionsWithCart', 'integer'],
-  ['cart_abandonment_rate', 'abandonmentRate', 'rate'],
-  ['abandoned_value', 'abandonedValue', 'money'],
-  ['purchases', 'purchases', 'integer'],
-  ['revenue', 'revenue', 'money'],
-] as const satisfies readonly (readonly [string, keyof Labels, 'integer' | 'rate' | 'money'])[];
+/** How a tile's value is shown: the Formats method of its kind. */
+export type TileFormat = 'integer' | 'rate' | 'money';
+
+/** A tile: [key (a published column, or a query's column), label (of LABELS, or the contract's own), how the value is shown]. */
+export type Tile = readonly [key: string, label: keyof Labels | Localized, format: TileFormat];
+
+const FORMAT_OF_METRIC = { count: 'integer', money: 'money', rate: 'rate' } as const;
+
+/** The funnel's tiles, as the contract lists them: each metric's label, shown as its kind is. */
+export const TILES: readonly Tile[] = FUNNEL_TILES.map(({ column, label }) => [column, label, FORMAT_OF_METRIC[metricKind(publishedColumn(publishedTable('cart_funnel_daily'), column))]]);
 
 /**
  * The tiles of a funnel row (a day's, or a range's sum). Each carries its raw published value in
  * `data-value`; with a `previous` row, also the change against it.
  */
-export function tilesHtml(funnel: Row, formats: Formats, previous?: Row, tiles: readonly (readonly [string, keyof Labels, 'integer' | 'rate' | 'money'])[] = TILES): string {
+export function tilesHtml(funnel: Row, formats: Formats, previous?: Row, tiles: readonly Tile[] = TILES): string {
   return tiles.map(([key, label, kind]) => {
     const raw = funnel[key];
     const change = previous ? changeHtml(raw, previous[key], kind, formats) : '';
     return (
       `<div class="tile" data-tile="${key}" data-value="${escapeHtml(isBlank(raw) ? '' : String(raw))}"${previous ? ` data-previous="${escapeHtml(isBlank(previous[key]) ? '' : String(previous[key]))}"` : ''}>` +
-      `<div class="label">${formats.text[label]}</div><div class="value">${escapeHtml(formats[kind](raw))}</div>${change}</div>`
+      `<div class="label">${typeof label === 'string' ? formats.text[label] : label[formats.options.locale]}</div><div class="value">${escapeHtml(formats[kind](raw))}</div>${change}</div>`
     );
   }).join('\n');
 }
 
 /** A rate changes in percentage points; counts and money in percent of the previous value. */
-function changeHtml(current: unknown, previous: unknown, kind: 'integer' | 'rate' | 'money', formats: Formats): string {
+function changeHtml(current: unknown, previous: unknown, kind: TileFormat, formats: Formats): string {
   const { text } = formats;
   const shownPrevious = formats[kind](previous);
   if (isBlank(current) || isBlank(previous)) return `<div class="change">${text.vsPrevious} ${escapeHtml(shownPrevious)}</div>`;

@@ -48,11 +48,17 @@ export interface Ga4DataApiSource {
   readonly property: string;
 }
 
+/** Where a source's days are kept in run_state: its identity, and the key of rows recorded before (see runStateKeys). */
+export interface RunStateKeys {
+  identity: string;
+  legacy?: string | undefined;
+}
+
 /**
  * The run_state keys of a source: its identity, and the description that keyed its rows before
  * (releases up to 0.x keyed them on the glob text). Rows under `legacy` are read until the day is
  * recorded again, which moves it to `identity`.
  */
-export function runStateKeys(source: { identity: string; description: string }): { identity: string; legacy: string } {
+export function runStateKeys(source: { identity: string; description: string }): Required<RunStateKeys> {
   return { identity: source.identity, legacy: source.description };
 }

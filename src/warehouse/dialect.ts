@@ -1,4 +1,4 @@
-import type { ColumnKind } from '../exports/published-tables.js';
+import type { ColumnKind } from '../contract/tables.js';
 
 /**
  * What differs between warehouses, as SQL text only: a dialect imports no database library
@@ -9,6 +9,8 @@ export interface Dialect {
   readonly name: string;
   quoteIdentifier(name: string): string;
   dateLiteral(isoDate: string): string;
+  /** An instant as a TIMESTAMP literal (UTC, milliseconds), e.g. a run's start written into its tables. */
+  timestampLiteral(instant: Date): string;
   /** A string literal: any text, quoted and escaped as the dialect reads it. */
   stringLiteral(text: string): string;
   /** `(DATE '…', …)`, for `IN`. */

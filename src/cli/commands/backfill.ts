@@ -7,7 +7,7 @@ import { runPipeline } from '../../pipeline/run.js';
 import { createSource } from '../../sources/index.js';
 import { runStateKeys } from '../../sources/source.js';
 import { CartlensError } from '../../util/errors.js';
-import { openWarehouse, warehouseCapabilities } from '../../warehouse/index.js';
+import { dialectFor, openWarehouse, warehouseCapabilities } from '../../warehouse/index.js';
 import { inPool } from '../../util/pool.js';
 import { createProgress } from '../progress.js';
 
@@ -26,7 +26,7 @@ export function backfillCommand(program: Command): void {
       if (from > to) throw new CartlensError(`--from ${from} is after --to ${to}`, 'swap them');
       const source = createSource(loaded.config.source, loaded.baseDir);
       // The state says which days are done, so a second call continues where the first stopped.
-      const warehouse = await openWarehouse(loaded.config.warehouse);
+      const warehouse = await openWarehouse(loaded.config.warehouse, dialectFor(loaded.config.warehouse));
       let done: Set<string>;
       try {
         await warehouse.prepareSchema();

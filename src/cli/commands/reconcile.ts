@@ -5,7 +5,7 @@ import { createExporter } from '../../exports/index.js';
 import { parseDate } from '../../util/dates.js';
 import { reconcile } from '../../pipeline/reconcile.js';
 import { CartlensError } from '../../util/errors.js';
-import { openWarehouse } from '../../warehouse/index.js';
+import { dialectFor, openWarehouse } from '../../warehouse/index.js';
 
 export function reconcileCommand(program: Command): void {
   program
@@ -20,7 +20,7 @@ export function reconcileCommand(program: Command): void {
       if (!(tolerance >= 0)) throw new CartlensError(`--tolerance ${options.tolerance} is not a share`, 'give a number such as 0.02');
       const { config } = await loadConfig(options.config);
       const date = parseDate(options.date, '--date');
-      const warehouse = await openWarehouse(config.warehouse);
+      const warehouse = await openWarehouse(config.warehouse, dialectFor(config.warehouse));
       try {
         const result = await reconcile(warehouse, date, tolerance);
         await (await createExporter(config.export)).writeJson(join('run_report', `dt=${date}`, `reconcile_${date.replaceAll('-', '')}.json`), result);

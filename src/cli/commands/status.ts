@@ -7,7 +7,7 @@ import { lateLinesWaiting } from '../../pipeline/published-guards.js';
 import { readDays } from '../../pipeline/run-state.js';
 import { createSource } from '../../sources/index.js';
 import { runStateKeys } from '../../sources/source.js';
-import { openWarehouse } from '../../warehouse/index.js';
+import { dialectFor, openWarehouse } from '../../warehouse/index.js';
 
 /** `status`'s exit codes, for a monitor: fresh, behind past `freshness.warn_days_behind`, past `error_days_behind` (or nothing done). */
 export const FRESHNESS_EXIT_CODES = { ok: 0, warn: 3, error: 4 } as const;
@@ -28,7 +28,7 @@ export function statusCommand(program: Command): void {
     .action(async (options: { config: string; json?: boolean }) => {
       const { config, baseDir } = await loadConfig(options.config);
       const source = createSource(config.source, baseDir);
-      const warehouse = await openWarehouse(config.warehouse);
+      const warehouse = await openWarehouse(config.warehouse, dialectFor(config.warehouse));
       try {
         await warehouse.prepareSchema();
         const days = await readDays(warehouse, runStateKeys(source));

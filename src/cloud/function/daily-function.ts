@@ -3,7 +3,8 @@ import { http, type Request, type Response } from '@google-cloud/functions-frame
 import { loadConfig } from '../../config/load.js';
 import { datesFromOptions } from '../../util/dates.js';
 import { outcomeOf } from '../../pipeline/outcome.js';
-import { runPipeline, type RunProgress } from '../../pipeline/run.js';
+import { runPipeline } from '../../pipeline/run.js';
+import { type RunProgress } from '../../pipeline/progress.js';
 import { CartlensError, ConfigError } from '../../util/errors.js';
 
 /** The entry point's name, as `gcloud functions deploy --entry-point` and the tests know it. */

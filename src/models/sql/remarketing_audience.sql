@@ -4,4 +4,4 @@
 -- assert not_null: date, user_key, session_id, last_cart_event_at
 SELECT date, user_key, session_id, cart_value, distinct_items, last_cart_event_at
 FROM {{ ref('abandoned_carts') }}
-WHERE date IN {{ run_dates }} AND NOT purchased_later AND ads_consent = 'granted'
+WHERE date IN {{ run_dates }} AND {{ remarketable }}

@@ -1,3 +1,4 @@
+import type { CartlensConfig } from '../../config/schema.js';
 /** A Data API report cartlens fetches: dimensions × metrics, one date at a time. */
 export interface ReportDefinition {
   /** Names the raw table (`raw_ga4_api_<name>`) and the published table. */
@@ -53,4 +54,9 @@ export function rawReportColumns(report: ReportDefinition): RawReportColumn[] {
     ...report.metrics.map((m, i) => ({ name: snake(m), kind: 'decimal' as const, from: { metricValues: i } })),
     { name: 'run_id', kind: 'text' },
   ];
+}
+
+/** The GA4 Data API reports of a config (its own list, or the default cart reports). */
+export function apiReports(config: CartlensConfig): ReportDefinition[] {
+  return config.source.type === 'ga4-data-api' ? (config.source.reports ?? DEFAULT_REPORTS) : [];
 }

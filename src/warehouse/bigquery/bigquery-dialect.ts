@@ -1,9 +1,7 @@
-import { MARTS_TABLE_NAMES, type ColumnKind } from '../../exports/published-tables.js';
+import { BIGQUERY_COLUMN_TYPES } from '../../contract/column-types.js';
+import { MARTS_TABLE_NAMES, type ColumnKind } from '../../contract/tables.js';
 import type { Dialect, MaterializationDialect } from '../dialect.js';
-import { dateList, dateLiteral } from '../sql-literals.js';
-
-/** The BigQuery type of each kind of published column. */
-export const BIGQUERY_COLUMN_TYPES: Record<ColumnKind, string> = { date: 'DATE', integer: 'INT64', money: 'NUMERIC', rate: 'NUMERIC', boolean: 'BOOL', timestamp: 'TIMESTAMP', text: 'STRING' };
+import { dateList, dateLiteral, timestampLiteral } from '../sql-literals.js';
 
 /** Where the warehouse's tables live: published tables in the marts dataset, the rest in staging. */
 export interface BigQueryDatasets {
@@ -13,11 +11,6 @@ export interface BigQueryDatasets {
   marts: string;
   /** The published tables' names (default: every table cartlens publishes). */
   published?: readonly string[];
-}
-
-/** The dialect of a BigQuery warehouse config (its project's staging and marts datasets). */
-export function bigQueryDialectFor(config: { project: string; staging_dataset: string; marts_dataset: string }): BigQueryDialect {
-  return new BigQueryDialect({ staging: `${config.project}.${config.staging_dataset}`, marts: `${config.project}.${config.marts_dataset}` });
 }
 
 /**
@@ -38,9 +31,10 @@ export class BigQueryDialect implements Dialect, MaterializationDialect {
     return `\`${name.replaceAll('`', '\\`')}\``;
   }
 
-  // Standard SQL date literals: the same text in both dialects.
+  // Standard SQL date and timestamp literals: the same text in both dialects.
   readonly dateLiteral = dateLiteral;
   readonly dateList = dateList;
+  readonly timestampLiteral = timestampLiteral;
 
   stringLiteral(text: string): string {
     // GoogleSQL escapes with backslashes; a doubled quote is not an escape there.

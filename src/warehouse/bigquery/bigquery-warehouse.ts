@@ -3,9 +3,24 @@ import type { BigQueryExportSource } from '../../sources/source.js';
 import { ConfigError, InputError } from '../../util/errors.js';
 import type { ApiPageReader, ApiPagesLoad, BigQueryExportReader, Row, StagedLineCount, Warehouse } from '../warehouse.js';
 import { latestEventDate } from '../warehouse.js';
-import { bigQueryDialectFor, type BigQueryDialect } from './bigquery-dialect.js';
+import type { Dialect, MaterializationDialect } from '../dialect.js';
+import { BigQueryDialect } from './bigquery-dialect.js';
 import { BigQueryJobs, type BigQueryLike } from './bigquery-jobs.js';
-import { exportDataset, exportTablesOfSql, finalApiDatesSql, listExportTablesSql, loadApiPagesSql, loadSql, rawReportTableSql, readExportSql, schemaSql, stageExportSql } from './staging-sql.js';
+import {
+  exportDataset,
+  exportTablesOfSql,
+  finalApiDatesSql,
+  listExportTablesSql,
+  loadApiPagesSql,
+  loadSql,
+  rawReportTableSql,
+  readExportSql,
+  schemaSql,
+  stageExportSql,
+  STAGED_DATES_SQL,
+  STAGED_LINE_COUNTS_SQL,
+  STAGED_TABLES_SQL,
+} from './staging-sql.js';
 
 export interface BigQueryWarehouseOptions {
   project: string;
@@ -31,11 +46,15 @@ export class BigQueryWarehouse implements Warehouse, BigQueryExportReader, ApiPa
   private userKeyParams: Record<string, Buffer> = {};
   private exportDataset = '';
 
+  /** `dialect`: the run's (dialectFor of the same config), whose datasets are the options'. */
   constructor(
     client: BigQueryLike,
     private readonly options: BigQueryWarehouseOptions,
+    dialect: Dialect & MaterializationDialect,
   ) {
-    this.dialect = bigQueryDialectFor({ project: options.project, staging_dataset: options.stagingDataset, marts_dataset: options.martsDataset });
+    // The run's dialect, built once (dialectFor): another warehouse's would be a caller's bug.
+    if (!(dialect instanceof BigQueryDialect)) throw new Error(`a BigQuery warehouse writes GoogleSQL, not ${dialect.name}'s`);
+    this.dialect = dialect;
     this.jobs = new BigQueryJobs(client, { location: options.location, maximumBytesBilled: options.maximumBytesBilled, session: true });
   }
 
@@ -43,10 +62,10 @@ export class BigQueryWarehouse implements Warehouse, BigQueryExportReader, ApiPa
    * With Application Default Credentials (or no credentials against an emulator's endpoint).
    * Google's client library is loaded here, not with the module: the embedded path never needs it.
    */
-  static async open(options: BigQueryWarehouseOptions): Promise<BigQueryWarehouse> {
+  static async open(options: BigQueryWarehouseOptions, dialect: Dialect & MaterializationDialect): Promise<BigQueryWarehouse> {
     const { BigQuery } = await import('@google-cloud/bigquery');
     const client = new BigQuery({ projectId: options.project, location: options.location, ...(options.apiEndpoint ? { apiEndpoint: options.apiEndpoint } : {}) });
-    return new BigQueryWarehouse(client, options);
+    return new BigQueryWarehouse(client, options, dialect);
   }
 
   get description(): string {
@@ -122,21 +141,17 @@ export class BigQueryWarehouse implements Warehouse, BigQueryExportReader, ApiPa
   }
 
   async stagedDates(): Promise<{ date: string; includedEvents: number }[]> {
-    const rows = await this.query(`
-      SELECT FORMAT_DATE('%F', event_date) AS date, COUNTIF(reason IS NULL AND NOT is_duplicate AND session_id IS NOT NULL) AS included
-      FROM _run_settled WHERE event_date IS NOT NULL GROUP BY event_date ORDER BY event_date`);
+    const rows = await this.query(STAGED_DATES_SQL);
     return rows.map((r) => ({ date: String(r.date), includedEvents: Number(r.included) }));
   }
 
   async stagedLineCounts(): Promise<StagedLineCount[]> {
-    const rows = await this.query(`
-      SELECT FORMAT_DATE('%F', event_date) AS date, reason, is_duplicate, COUNT(*) AS lines
-      FROM _run_settled GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`);
+    const rows = await this.query(STAGED_LINE_COUNTS_SQL);
     return rows.map((r) => ({ date: r.date === null ? null : String(r.date), reason: r.reason === null ? null : String(r.reason), duplicate: r.is_duplicate === true, lines: Number(r.lines) }));
   }
 
   async stagedFiles(): Promise<{ name: string; lines: number; blankLines: number }[]> {
-    const rows = await this.query(`SELECT CONCAT('events_', table_suffix) AS name, COUNT(*) AS lines FROM _run_settled GROUP BY 1 ORDER BY 1`);
+    const rows = await this.query(STAGED_TABLES_SQL);
     return rows.map((r) => ({ name: String(r.name), lines: Number(r.lines), blankLines: 0 }));
   }
 

@@ -1,12 +1,13 @@
 // The SQL of BigQuery's staging, as text only (no client): reading GA4's export in place, the
 // contract's cleaning, the load into the staging tables, and the warehouse's own tables. The
 // warehouse runs it; golden tests pin it; the ZetaSQL test analyzes what is sent.
-import { ALL_PUBLISHED_TABLES } from '../../exports/published-tables.js';
+import { BIGQUERY_COLUMN_TYPES } from '../../contract/column-types.js';
+import { ALL_PUBLISHED_TABLES } from '../../contract/tables.js';
 import { EARLIEST_DATE } from '../../util/dates.js';
 import { rawReportColumns, type ReportDefinition } from '../../sources/ga4-data-api/reports.js';
 import { dateLiteral } from '../sql-literals.js';
 import { SqlTemplate } from '../sql-template.js';
-import { BIGQUERY_COLUMN_TYPES, type BigQueryDialect } from './bigquery-dialect.js';
+import type { BigQueryDialect } from './bigquery-dialect.js';
 
 const template = (name: string, options?: { stripComments?: boolean }) => SqlTemplate.read(new URL(`./sql/${name}`, import.meta.url), options);
 const READ_EXPORT = template('read-export.sql', { stripComments: true });
@@ -49,7 +50,15 @@ export function exportTablesOfSql(exportDataset: ExportDataset, suffixes: readon
 export function readExportSql(exportDataset: ExportDataset, suffixes: readonly string[]): string {
   if (suffixes.some((s) => !/^2[0-9]{7}$/.test(s))) throw new Error(`not export table suffixes: ${suffixes.join(', ')}`);
   // `events_2*` takes the dates less their leading 2 as suffixes (read-export.sql).
-  return READ_EXPORT.fill({ export: exportDataset, suffixes: suffixes.map((s) => `'${s.slice(1)}'`).join(', ') });
+  return readExportTablesSql(`\`${exportDataset}.events_2*\``, suffixes.map((s) => `'${s.slice(1)}'`).join(', '));
+}
+
+/**
+ * The SELECT over `exportTables` (the daily tables, `events_2*`, as SQL names them) whose suffixes
+ * are `suffixes` (SQL: the dates less their leading 2), as Dataform writes both.
+ */
+export function readExportTablesSql(exportTables: string, suffixes: string): string {
+  return READ_EXPORT.fill({ export_tables: exportTables, suffixes });
 }
 
 /**
@@ -70,6 +79,19 @@ export function stageExportSql(readExport: string, latestEventDate?: string): st
     latest_event_date: latestEventDate === undefined ? DAY_AFTER_EXECUTION : dateLiteral(latestEventDate),
   });
 }
+
+/** Dates of the staged rows with a readable event_date, and their included events. */
+export const STAGED_DATES_SQL = `
+      SELECT FORMAT_DATE('%F', event_date) AS date, COUNTIF(reason IS NULL AND NOT is_duplicate AND session_id IS NOT NULL) AS included
+      FROM _run_settled WHERE event_date IS NOT NULL GROUP BY event_date ORDER BY event_date`;
+
+/** Staged rows by date, reason and duplicate flag. */
+export const STAGED_LINE_COUNTS_SQL = `
+      SELECT FORMAT_DATE('%F', event_date) AS date, reason, is_duplicate, COUNT(*) AS lines
+      FROM _run_settled GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`;
+
+/** Each staged export table with its rows. */
+export const STAGED_TABLES_SQL = `SELECT CONCAT('events_', table_suffix) AS name, COUNT(*) AS lines FROM _run_settled GROUP BY 1 ORDER BY 1`;
 
 /** Replaces `dates` in the staging tables with the run's settled rows, inside the run's transaction. */
 export function loadSql(dialect: BigQueryDialect, exportDataset: ExportDataset, dates: readonly string[], runId: string): string {
@@ -128,7 +150,7 @@ SELECT ${values.join(', ')}
 FROM ${dialect.tableName('ga4_api_pages', false)} AS p, UNNEST(JSON_QUERY_ARRAY(p.response, '$.rows')) AS r
 WHERE p.date = ${date} AND p.run_id = ${literal(load.runId)} AND p.property = ${literal(load.property)} AND p.report = ${literal(load.report.name)}`,
     `DELETE FROM ${fetches} WHERE property = ${literal(load.property)} AND report = ${literal(load.report.name)} AND date = ${date}`,
-    `INSERT INTO ${fetches} VALUES (${literal(load.property)}, ${literal(load.report.name)}, ${date}, ${literal(load.runId)}, TIMESTAMP '${load.fetchedAt.toISOString().replace('T', ' ').replace('Z', '')}', ${load.final}, ${load.rowCount}, ${load.tokens}, ${literal(JSON.stringify(load.quality))})`,
+    `INSERT INTO ${fetches} VALUES (${literal(load.property)}, ${literal(load.report.name)}, ${date}, ${literal(load.runId)}, ${dialect.timestampLiteral(load.fetchedAt)}, ${load.final}, ${load.rowCount}, ${load.tokens}, ${literal(JSON.stringify(load.quality))})`,
   ];
 }
 

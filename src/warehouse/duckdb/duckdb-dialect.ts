@@ -1,6 +1,7 @@
-import type { ColumnKind } from '../../exports/published-tables.js';
+import { DUCKDB_COLUMN_TYPES } from '../../contract/column-types.js';
+import type { ColumnKind } from '../../contract/tables.js';
 import type { Dialect, MaterializationDialect } from '../dialect.js';
-import { dateList, dateLiteral } from '../sql-literals.js';
+import { dateList, dateLiteral, timestampLiteral } from '../sql-literals.js';
 
 /** DuckDB's SQL. The HMAC key pads are session variables set by the connection (see userKeyPads). */
 export class DuckDbDialect implements Dialect, MaterializationDialect {
@@ -11,9 +12,10 @@ export class DuckDbDialect implements Dialect, MaterializationDialect {
     return `"${name.replaceAll('"', '""')}"`;
   }
 
-  // Standard SQL date literals: the same text in both dialects.
+  // Standard SQL date and timestamp literals: the same text in both dialects.
   readonly dateLiteral = dateLiteral;
   readonly dateList = dateList;
+  readonly timestampLiteral = timestampLiteral;
 
   readonly stringLiteral = duckdbString;
 
@@ -86,8 +88,6 @@ export class DuckDbDialect implements Dialect, MaterializationDialect {
     return columns.map((c) => `ALTER TABLE IF EXISTS ${this.quoteIdentifier(name)} ADD COLUMN IF NOT EXISTS ${this.quoteIdentifier(c.name)} ${DUCKDB_COLUMN_TYPES[c.kind]}`);
   }
 }
-
-const DUCKDB_COLUMN_TYPES: Record<ColumnKind, string> = { date: 'DATE', integer: 'BIGINT', money: 'DECIMAL(38,2)', rate: 'DECIMAL(38,4)', boolean: 'BOOLEAN', timestamp: 'TIMESTAMP', text: 'VARCHAR' };
 
 /** A DuckDB string literal: quotes doubled. */
 export function duckdbString(text: string): string {

@@ -1,23 +1,26 @@
-import { readFileSync } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
 import { open, rm, stat, type FileHandle } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { InputError } from '../../util/errors.js';
 import { decodeScratchLine } from '../../util/line-ends.js';
 import { EARLIEST_DATE } from '../../util/dates.js';
 import type { LandedFile } from '../warehouse.js';
-import type { DuckDbConnectionLike } from './duckdb-warehouse.js';
+import type { DuckDbConnectionLike } from './connection.js';
 import { duckdbString } from './duckdb-dialect.js';
 import { dateLiteral } from '../sql-literals.js';
 import { SqlTemplate } from '../sql-template.js';
 
-const sqlFile = (name: string) => readFileSync(fileURLToPath(new URL(`./ingest/${name}`, import.meta.url)), 'utf8');
-const MACROS = SqlTemplate.fromText('ingest/macros.sql', sqlFile('macros.sql'));
-const SCAN_LINES = sqlFile('scan-lines.sql');
-const SCAN_EVENTS = sqlFile('scan-events.sql');
-const POSITIONS = sqlFile('positions.sql');
-const ITEMS = sqlFile('items.sql');
-const FINISH = sqlFile('finish.sql');
+const template = (name: string) => SqlTemplate.read(new URL(`./ingest/${name}`, import.meta.url));
+const MACROS = template('macros.sql');
+const SCAN_LINES = template('scan-lines.sql');
+const SCAN_EVENTS = template('scan-events.sql');
+const POSITIONS = template('positions.sql').fill({});
+const ITEMS = template('items.sql').fill({});
+const FINISH = template('finish.sql').fill({});
+const START = template('start.sql').fill({});
+const READ_BACK = template('read-back.sql').fill({});
+const LINE_BYTES = template('line-bytes.sql').fill({});
+const FILE_COUNTS = template('file-counts.sql').fill({});
+const LINE_SPANS = template('line-spans.sql');
 
 /** Longest line read; a longer one fails the run with its file and line named. */
 export const MAX_LINE_BYTES = 8_000_000;
@@ -44,42 +47,27 @@ export async function stageLandedFiles(
   onStep?: (message: string, step: string) => void,
 ): Promise<void> {
   await connection.run(MACROS.fill({ earliest_event_date: dateLiteral(EARLIEST_DATE), latest_event_date: dateLiteral(latestEventDate) }));
-  await connection.run(`
-    CREATE OR REPLACE TEMP TABLE _run_files (
-      file_idx INTEGER, source_file VARCHAR, landed_sha256 VARCHAR, lines BIGINT, blank_lines BIGINT,
-      first_line_rowid BIGINT, first_event_rowid BIGINT);
-    CREATE OR REPLACE TEMP TABLE _line_text (file_idx INTEGER, line_no BIGINT, raw_line VARCHAR, raw_bytes BLOB);
-    DROP VIEW IF EXISTS _run_clean; DROP TABLE IF EXISTS _run_lines; DROP TABLE IF EXISTS _run_events;`);
+  await connection.run(START);
   if (files.length === 0) return;
   // file_index in the scans is the position in this list, which must be the file's index.
   files.forEach((file, position) => {
     if (file.index !== position) throw new Error(`landed files out of order: ${file.sourcePath} has index ${file.index} at ${position}`);
   });
   const paths = `[${files.map((file) => duckdbString(file.plainPath)).join(', ')}]`;
-  const render = (sql: string, parallel = true) =>
-    sql.replaceAll('{{paths}}', () => paths).replaceAll('{{max_line_bytes}}', () => String(MAX_LINE_BYTES)).replaceAll('{{buffer_bytes}}', () => String(LINE_BUFFER_BYTES)).replaceAll('{{parallel}}', String(parallel));
   const which = files.length === 1 ? files[0]!.sourcePath : `${files.length} files`;
   onStep?.(`reading lines: ${which}`, 'read_lines');
-  await readLines(connection, files, (parallel) => render(SCAN_LINES, parallel));
+  await readLines(connection, files, (parallel) => SCAN_LINES.fill({ paths, max_line_bytes: String(MAX_LINE_BYTES), buffer_bytes: String(LINE_BUFFER_BYTES), parallel: String(parallel) }));
   await keepAndBlankOutUnsafeLines(connection, files);
   onStep?.(`parsing events: ${which}`, 'parse_events');
-  await runReading(connection, render(SCAN_EVENTS), files);
+  await runReading(connection, SCAN_EVENTS.fill({ paths, max_line_bytes: String(MAX_LINE_BYTES) }), files);
   await recordFiles(connection, files);
   onStep?.('aligning lines and finding duplicates', 'dedupe');
   await connection.run(POSITIONS);
   onStep?.('checking items', 'items');
   await connection.run(ITEMS);
 
-  // Read back the text of the lines that need it (first copies only): every line a rule
-  // quarantines, and the ones whose items or event_params the JSON reader could not read as arrays.
-  await connection.run(`
-    CREATE OR REPLACE TEMP TABLE _read_back AS
-    SELECT p.file_idx, p.line_no
-    FROM _line_positions AS p JOIN _run_events AS e ON e.rowid = p.event_rowid
-    LEFT JOIN _late_reasons AS ir ON ir.event_rowid = p.event_rowid
-    WHERE NOT p.is_duplicate
-      AND NOT EXISTS (SELECT 1 FROM _line_text AS t WHERE t.file_idx = p.file_idx AND t.line_no = p.line_no)
-      AND (e.no_fields OR e.early_reason IS NOT NULL OR ir.late_reason IS NOT NULL OR e.items IS NULL OR e.params_missing)`);
+  // Read back the text of the lines that need it (read-back.sql).
+  await connection.run(READ_BACK);
   const wanted = await lineSpans(connection, { table: '_read_back' });
   if (wanted.length > 0) {
     onStep?.(`reading back ${wanted.length} line(s) to check or keep`, 'read_back');
@@ -126,7 +114,7 @@ async function readLines(connection: DuckDbConnectionLike, files: LandedFile[], 
 
 /** The files whose lines in _run_lines, with their line ends, fall short of their scratch copy's size. */
 async function filesReadShort(connection: DuckDbConnectionLike, files: LandedFile[]): Promise<{ file: LandedFile; read: number; size: number }[]> {
-  const rows = (await connection.runAndReadAll(`SELECT file_idx, (sum(line_len) + count(*))::BIGINT AS bytes FROM _run_lines GROUP BY file_idx`)).getRowObjectsJson() as { file_idx: number; bytes: string }[];
+  const rows = (await connection.runAndReadAll(LINE_BYTES)).getRowObjectsJson() as { file_idx: number; bytes: string }[];
   const read = new Map(rows.map((row) => [row.file_idx, Number(row.bytes)]));
   const sizes = await Promise.all(files.map(async (file) => (await stat(file.plainPath)).size));
   // The last line may end without a line end: then the lines account for one byte more than there is.
@@ -135,12 +123,7 @@ async function filesReadShort(connection: DuckDbConnectionLike, files: LandedFil
 
 /** Counts each file's lines and events, checks that the two scans agree, and records the file. */
 async function recordFiles(connection: DuckDbConnectionLike, files: LandedFile[]): Promise<void> {
-  const rows = (await connection.runAndReadAll(`
-    WITH l AS (SELECT file_idx, count(*) AS lines, count(*) FILTER (WHERE is_blank) AS blank, min(rowid) AS first_rowid FROM _run_lines GROUP BY file_idx),
-         e AS (SELECT file_idx, count(*) AS events, min(rowid) AS first_rowid FROM _run_events GROUP BY file_idx)
-    SELECT l.file_idx, l.lines::BIGINT AS lines, l.blank::BIGINT AS blank, l.first_rowid::BIGINT AS first_line_rowid,
-           coalesce(e.events, 0)::BIGINT AS events, coalesce(e.first_rowid, 0)::BIGINT AS first_event_rowid
-    FROM l LEFT JOIN e USING (file_idx)`)).getRowObjectsJson() as { file_idx: number; lines: string; blank: string; first_line_rowid: string; events: string; first_event_rowid: string }[];
+  const rows = (await connection.runAndReadAll(FILE_COUNTS)).getRowObjectsJson() as { file_idx: number; lines: string; blank: string; first_line_rowid: string; events: string; first_event_rowid: string }[];
   const byFile = new Map(rows.map((row) => [row.file_idx, row]));
   const appender = await connection.createAppender('_run_files', 'main', 'temp');
   try {
@@ -190,16 +173,7 @@ async function lineSpans(connection: DuckDbConnectionLike, lines: 'unsafe' | { t
     lines === 'unsafe'
       ? ['SELECT file_idx FROM _run_lines WHERE fix > 0', 's.fix > 0']
       : [`SELECT file_idx FROM ${lines.table}`, `(s.file_idx, s.line_no) IN (SELECT (file_idx, line_no) FROM ${lines.table})`];
-  const rows = (await connection.runAndReadAll(`
-    WITH spans AS (
-      SELECT file_idx, row_number() OVER w AS line_no, (sum(line_len + 1) OVER w - line_len - 1)::BIGINT AS byte_offset, line_len, fix
-      FROM _run_lines
-      WHERE file_idx IN (${files})
-      WINDOW w AS (PARTITION BY file_idx ORDER BY rowid ROWS UNBOUNDED PRECEDING))
-    SELECT s.file_idx, s.line_no, s.byte_offset, s.line_len, s.fix
-    FROM spans AS s
-    WHERE ${keep}
-    ORDER BY s.file_idx, s.line_no`)).getRowObjectsJson() as { file_idx: number; line_no: string; byte_offset: string; line_len: string; fix: number }[];
+  const rows = (await connection.runAndReadAll(LINE_SPANS.fill({ files, keep }))).getRowObjectsJson() as { file_idx: number; line_no: string; byte_offset: string; line_len: string; fix: number }[];
   return rows.map((row) => ({ fileIdx: row.file_idx, lineNo: Number(row.line_no), byteOffset: Number(row.byte_offset), length: Number(row.line_len), fix: row.fix }));
 }
 

@@ -1,7 +1,7 @@
 -- The export rows of the run's days, read in place with a date-suffix filter: only the tables of
 -- those days are scanned. What `cartlens plan --dry-run` prices. Reading every column (the
 -- dedupe compares whole rows) bills the whole day: raise the cost guard for very large properties.
--- Placeholders: {{export}} (`project.dataset`), {{suffixes}} ('YYYYMMDD', …).
+-- Placeholders: {{export_tables}} (`project.dataset.events_2*`), {{suffixes}} ('YYYYMMDD' less the 2, …).
 SELECT
   CONCAT('2', _TABLE_SUFFIX) AS table_suffix,
   TO_JSON_STRING(e) AS row_json,
@@ -29,5 +29,5 @@ SELECT
   ) AS items
 -- `events_2*`, not `events_*`: the wildcard would also match `events_intraday_*`, whose schema
 -- can differ (a wildcard takes the newest matching table's). Suffixes are the dates less the 2.
-FROM `{{export}}.events_2*` AS e
+FROM {{export_tables}} AS e
 WHERE _TABLE_SUFFIX IN ({{suffixes}})

@@ -1,0 +1,203 @@
+// The SQL the run reads and writes the warehouse's own tables with — run state, assertion results,
+// the guards of published dates, the user key's fingerprint, retention — and the reconciliation of
+// two sources, as text only: pure functions of a dialect, the same on every warehouse. The run and
+// its helpers only execute them; golden tests pin them per dialect.
+import type { Dialect, MaterializationDialect } from './dialect.js';
+
+type SqlDialect = Dialect & MaterializationDialect;
+
+const own = (dialect: SqlDialect, name: string) => dialect.tableName(name, false);
+const textOrNull = (dialect: SqlDialect, text: string | null) => (text === null ? 'NULL' : dialect.stringLiteral(text));
+
+/** An instant as `Date.toISOString()` writes it: read back exactly (never a local time). */
+function instant(iso: string): Date {
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/.test(iso)) throw new Error(`not an ISO-8601 UTC instant: ${iso}`);
+  return new Date(iso);
+}
+
+// --- run_state -------------------------------------------------------------------------------
+
+/** One day's row of run_state. `started_at`, `finished_at`: ISO-8601 UTC instants. */
+export interface RunStateRow {
+  source: string;
+  date: string;
+  status: string;
+  run_id: string;
+  started_at: string;
+  finished_at: string;
+  input_fingerprint: string | null;
+  rows: Record<string, number>;
+  final: boolean;
+  last_error: string | null;
+}
+
+/** Replaces a day's state under `row.source`, and under the `replaced` keys (a legacy key's row moves to it). */
+export function recordDaySql(dialect: SqlDialect, row: RunStateRow, replaced: readonly string[] = []): string[] {
+  const table = own(dialect, 'run_state');
+  const keys = [row.source, ...replaced.filter((k) => k !== row.source)].map((k) => dialect.stringLiteral(k)).join(', ');
+  return [
+    `DELETE FROM ${table} WHERE source IN (${keys}) AND date = ${dialect.dateLiteral(row.date)}`,
+    `INSERT INTO ${table} VALUES (${dialect.stringLiteral(row.source)}, ${dialect.dateLiteral(row.date)}, ${dialect.stringLiteral(row.status)}, ${dialect.stringLiteral(row.run_id)}, ${dialect.timestampLiteral(instant(row.started_at))}, ${dialect.timestampLiteral(instant(row.finished_at))}, ${textOrNull(dialect, row.input_fingerprint)}, ${dialect.stringLiteral(JSON.stringify(row.rows))}, ${row.final}, ${textOrNull(dialect, row.last_error === null ? null : row.last_error.slice(0, 2000))})`,
+  ];
+}
+
+/** Every recorded day under `keys`, oldest first. */
+export function readRunStateSql(dialect: SqlDialect, keys: readonly string[]): string {
+  return `SELECT * FROM ${own(dialect, 'run_state')} WHERE source IN (${keys.map((k) => dialect.stringLiteral(k)).join(', ')}) ORDER BY date`;
+}
+
+// --- quality_daily and published tables, by date ---------------------------------------------
+
+/** The dates among `dates` that `table` (a published table) has rows for, as `YYYY-MM-DD`. */
+export function datesWithRowsSql(dialect: SqlDialect, table: string, dates: readonly string[]): string {
+  return `SELECT DISTINCT ${dialect.csvText('date', 'date')} AS date FROM ${own(dialect, table)} WHERE date IN ${dialect.dateList(dates)}`;
+}
+
+/** A date's row of quality_daily. */
+export function qualityOfDateSql(dialect: SqlDialect, date: string): string {
+  return `SELECT * FROM ${own(dialect, 'quality_daily')} WHERE date = ${dialect.dateLiteral(date)}`;
+}
+
+// --- runs ------------------------------------------------------------------------------------
+
+/** A committed run's row of `runs`. */
+export function recordRunSql(dialect: SqlDialect, run: { runId: string; startedAt: Date; committedAt: Date; dates: readonly string[]; source: string; files: number }): string {
+  return `INSERT INTO ${own(dialect, 'runs')} VALUES (${dialect.stringLiteral(run.runId)}, ${dialect.timestampLiteral(run.startedAt)}, ${dialect.timestampLiteral(run.committedAt)}, ${dialect.stringLiteral(run.dates.join(','))}, ${dialect.stringLiteral(run.source)}, ${run.files})`;
+}
+
+// --- assertion_results -----------------------------------------------------------------------
+
+/** One assertion's outcome on one date. */
+export interface AssertionResultRow {
+  runId: string;
+  date: string;
+  model: string;
+  assertion: string;
+  severity: string;
+  blocking: boolean;
+  failingRows: number;
+  /** The violating rows' sample (JSON), none when it passed. */
+  sample: unknown[] | null;
+}
+
+function assertionResultValues(dialect: SqlDialect, r: AssertionResultRow): string {
+  return `(${dialect.stringLiteral(r.runId)}, ${dialect.dateLiteral(r.date)}, ${dialect.stringLiteral(r.model)}, ${dialect.stringLiteral(r.assertion)}, ${dialect.stringLiteral(r.severity)}, ${r.blocking}, ${r.failingRows}, ${r.sample === null ? 'NULL' : dialect.stringLiteral(JSON.stringify(r.sample))})`;
+}
+
+/** Replaces the outcomes of `dates` in assertion_results with `results`. */
+export function recordAssertionResultsSql(dialect: SqlDialect, dates: readonly string[], results: readonly AssertionResultRow[]): string[] {
+  const table = own(dialect, 'assertion_results');
+  return [`DELETE FROM ${table} WHERE date IN ${dialect.dateList(dates)}`, ...(results.length > 0 ? [`INSERT INTO ${table} VALUES ${results.map((r) => assertionResultValues(dialect, r)).join(', ')}`] : [])];
+}
+
+// --- guards of published dates (src/pipeline/published-guards.ts) -----------------------------
+
+/** Dates of `source` in published_sessions, as `YYYY-MM-DD`. */
+export function publishedDatesSql(dialect: SqlDialect, source: string): string {
+  return `SELECT DISTINCT ${dialect.csvText('date', 'date')} AS date FROM ${own(dialect, 'published_sessions')} WHERE source = ${dialect.stringLiteral(source)}`;
+}
+
+/** The SHA-256 of every input file `source` has read. */
+export function readInputsSql(dialect: SqlDialect, source: string): string {
+  return `SELECT sha256 FROM ${own(dialect, 'read_inputs')} WHERE source = ${dialect.stringLiteral(source)}`;
+}
+
+/** Records input files as read, by SHA-256 (at least one). */
+export function recordReadInputsSql(dialect: SqlDialect, source: string, sha256s: readonly string[], runId: string): string {
+  const lit = (text: string) => dialect.stringLiteral(text);
+  return `INSERT INTO ${own(dialect, 'read_inputs')} VALUES ${sha256s.map((sha) => `(${lit(source)}, ${lit(sha)}, ${lit(runId)})`).join(', ')}`;
+}
+
+/** The lines each of `dates` was staged with (quality_daily), as `YYYY-MM-DD`. */
+export function stagedLinesOfDatesSql(dialect: SqlDialect, dates: readonly string[]): string {
+  return `SELECT ${dialect.csvText('date', 'date')} AS date, lines FROM ${own(dialect, 'quality_daily')} WHERE date IN ${dialect.dateList(dates)}`;
+}
+
+/** Removes the late lines of `dates` of `source`. */
+export function clearLateLinesSql(dialect: SqlDialect, source: string, dates: readonly string[]): string {
+  return `DELETE FROM ${own(dialect, 'late_lines')} WHERE source = ${dialect.stringLiteral(source)} AND date IN ${dialect.dateList(dates)}`;
+}
+
+/** Records late lines (at least one row): per date and input, how many. */
+export function recordLateLinesSql(dialect: SqlDialect, source: string, runId: string, rows: readonly { date: string; name: string; sha256: string | null; lines: number }[]): string {
+  const lit = (text: string) => dialect.stringLiteral(text);
+  return `INSERT INTO ${own(dialect, 'late_lines')} VALUES ${rows.map((r) => `(${lit(source)}, ${dialect.dateLiteral(r.date)}, ${lit(runId)}, ${lit(r.name)}, ${textOrNull(dialect, r.sha256)}, ${r.lines})`).join(', ')}`;
+}
+
+/** The late lines waiting for `source`, by date and input. */
+export function lateLinesSql(dialect: SqlDialect, source: string): string {
+  return `SELECT ${dialect.csvText('date', 'date')} AS date, source_file, lines FROM ${own(dialect, 'late_lines')} WHERE source = ${dialect.stringLiteral(source)} ORDER BY date, source_file`;
+}
+
+/** The daily sum of a published table's column over `dates`. */
+export function headlineSql(dialect: SqlDialect, headline: { table: string; column: string }, dates: readonly string[]): string {
+  return `SELECT ${dialect.csvText('date', 'date')} AS date, SUM(${dialect.quoteIdentifier(headline.column)}) AS value FROM ${own(dialect, headline.table)} WHERE date IN ${dialect.dateList(dates)} GROUP BY date`;
+}
+
+/** The sessions each of `dates` of `source` was last published with. */
+export function publishedSessionsSql(dialect: SqlDialect, source: string, dates: readonly string[]): string {
+  return `SELECT ${dialect.csvText('date', 'date')} AS date, sessions FROM ${own(dialect, 'published_sessions')} WHERE source = ${dialect.stringLiteral(source)} AND date IN ${dialect.dateList(dates)}`;
+}
+
+/** Replaces the sessions a date of `source` was published with. */
+export function recordPublishedSessionsSql(dialect: SqlDialect, source: string, date: string, runId: string, sessions: number): string[] {
+  const table = own(dialect, 'published_sessions');
+  return [
+    `DELETE FROM ${table} WHERE source = ${dialect.stringLiteral(source)} AND date = ${dialect.dateLiteral(date)}`,
+    `INSERT INTO ${table} VALUES (${dialect.stringLiteral(source)}, ${dialect.dateLiteral(date)}, ${dialect.stringLiteral(runId)}, ${Math.round(sessions)})`,
+  ];
+}
+
+// --- user_key_fingerprint (src/pipeline/user-key.ts) ------------------------------------------
+
+/** The recorded fingerprints of the user key. */
+export function userKeyFingerprintsSql(dialect: SqlDialect): string {
+  return `SELECT fingerprint FROM ${own(dialect, 'user_key_fingerprint')}`;
+}
+
+/** Records a key's fingerprint; `replaces`: the recorded ones go first (a rotation), else it is only added. */
+export function recordUserKeyFingerprintSql(dialect: SqlDialect, fingerprint: string, runId: string, replaces: boolean): string[] {
+  const table = own(dialect, 'user_key_fingerprint');
+  return [...(replaces ? [`DELETE FROM ${table} WHERE TRUE`] : []), `INSERT INTO ${table} VALUES (${dialect.stringLiteral(fingerprint)}, ${dialect.stringLiteral(runId)})`];
+}
+
+// --- retention (src/ops/retention.ts) --------------------------------------------------------
+
+export interface PurgeCutoffs {
+  /** Loaded GA4 Data API pages (ga4_api_pages) of dates before this go; undefined: not kept in the warehouse. */
+  pagesBefore?: string | undefined;
+  /** Quarantined lines of dates before this go… */
+  quarantinedBefore: string;
+  /** …and undated ones landed by a run committed before this instant. */
+  quarantinedLandedBefore: Date;
+  /** Staged events and items of dates before this go. */
+  stagedBefore: string;
+}
+
+/** Deletes identifiable raw data past its retention. */
+export function purgeExpiredSql(dialect: SqlDialect, cutoffs: PurgeCutoffs): string[] {
+  return [
+    ...(cutoffs.pagesBefore === undefined ? [] : [`DELETE FROM ${own(dialect, 'ga4_api_pages')} WHERE date < ${dialect.dateLiteral(cutoffs.pagesBefore)}`]),
+    // A line without a date (invalid JSON, no event_date) goes with the run that landed it: NULL < cutoff never matches.
+    `DELETE FROM ${own(dialect, 'quarantined_events')} WHERE event_date < ${dialect.dateLiteral(cutoffs.quarantinedBefore)} OR (event_date IS NULL AND run_id IN (SELECT run_id FROM ${own(dialect, 'runs')} WHERE committed_at < ${dialect.timestampLiteral(cutoffs.quarantinedLandedBefore)}))`,
+    ...['stg_events', 'stg_event_items'].map((table) => `DELETE FROM ${own(dialect, table)} WHERE event_date < ${dialect.dateLiteral(cutoffs.stagedBefore)}`),
+  ];
+}
+
+// --- reconciliation (src/pipeline/reconcile.ts) ----------------------------------------------
+
+/** The additive measures of one day, from the export's published tables and from the Data API's. */
+export function reconcileSql(dialect: SqlDialect, date: string): string {
+  const at = dialect.dateLiteral(date);
+  const table = (name: string) => own(dialect, name);
+  return `
+    SELECT
+      (SELECT SUM(add_to_cart_units) FROM ${table('cart_items_daily')} WHERE date = ${at}) AS export_add_to_cart_units,
+      (SELECT SUM(purchased_units) FROM ${table('cart_items_daily')} WHERE date = ${at}) AS export_purchased_units,
+      (SELECT SUM(purchases) FROM ${table('cart_funnel_daily')} WHERE date = ${at}) AS export_purchases,
+      (SELECT SUM(revenue) FROM ${table('cart_funnel_daily')} WHERE date = ${at}) AS export_revenue,
+      (SELECT SUM(items_added_to_cart) FROM ${table('ga4_api_items_daily')} WHERE date = ${at}) AS api_add_to_cart_units,
+      (SELECT SUM(items_purchased) FROM ${table('ga4_api_items_daily')} WHERE date = ${at}) AS api_purchased_units,
+      (SELECT SUM(ecommerce_purchases) FROM ${table('ga4_api_funnel_daily')} WHERE date = ${at}) AS api_purchases,
+      (SELECT SUM(purchase_revenue) FROM ${table('ga4_api_funnel_daily')} WHERE date = ${at}) AS api_revenue`;
+}

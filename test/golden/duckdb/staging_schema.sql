@@ -1,0 +1,128 @@
+-- The warehouse's own tables. Each is replaced one date at a time, inside the run's transaction.
+CREATE TABLE IF NOT EXISTS stg_events (
+  event_date DATE NOT NULL, input_seq BIGINT NOT NULL, event_name VARCHAR NOT NULL, event_ts BIGINT NOT NULL,
+  user_pseudo_id VARCHAR NOT NULL, session_id BIGINT, device_category VARCHAR, country VARCHAR,
+  source VARCHAR, medium VARCHAR, transaction_id VARCHAR, purchase_revenue DECIMAL(38,9), run_id VARCHAR NOT NULL,
+  ads_storage VARCHAR
+);
+-- Warehouses made before consent was staged get the column (NULL for their past days).
+ALTER TABLE stg_events ADD COLUMN IF NOT EXISTS ads_storage VARCHAR;
+CREATE TABLE IF NOT EXISTS stg_event_items (
+  event_date DATE NOT NULL, input_seq BIGINT NOT NULL, item_index INTEGER NOT NULL, item_id VARCHAR,
+  item_name VARCHAR, item_category VARCHAR, price DECIMAL(38,9), quantity BIGINT NOT NULL, item_revenue DECIMAL(38,9)
+);
+-- Every quarantined line, verbatim, with where it came from: inspect or replay it from here.
+CREATE TABLE IF NOT EXISTS quarantined_events (
+  event_date DATE, run_id VARCHAR NOT NULL, source_file VARCHAR NOT NULL, landed_sha256 VARCHAR NOT NULL,
+  line_no BIGINT NOT NULL, reason VARCHAR NOT NULL, raw_line VARCHAR
+);
+-- The exact bytes of a line that is not UTF-8 (NULL otherwise); added after the table's first release.
+ALTER TABLE quarantined_events ADD COLUMN IF NOT EXISTS raw_bytes BLOB;
+CREATE TABLE IF NOT EXISTS quality_daily (
+  date DATE NOT NULL, run_id VARCHAR NOT NULL, lines BIGINT NOT NULL, duplicates BIGINT NOT NULL,
+  quarantined BIGINT NOT NULL, included_events BIGINT NOT NULL, events_without_session BIGINT NOT NULL,
+  items_without_id BIGINT NOT NULL, purchases_without_transaction_id BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS runs (
+  run_id VARCHAR NOT NULL, started_at TIMESTAMP NOT NULL, committed_at TIMESTAMP NOT NULL,
+  dates VARCHAR NOT NULL, source VARCHAR NOT NULL, files INTEGER NOT NULL
+);
+-- Every assertion's outcome per run and date (0 failing rows: it passed).
+CREATE TABLE IF NOT EXISTS assertion_results (
+  run_id VARCHAR NOT NULL, date DATE NOT NULL, model VARCHAR NOT NULL, assertion VARCHAR NOT NULL,
+  severity VARCHAR NOT NULL, blocking BOOLEAN NOT NULL, failing_rows BIGINT NOT NULL, sample VARCHAR
+);
+-- Where every day stands, per source: complete (final and published), provisional (published,
+-- GA4 may still revise it), failed (with the reason), deferred (its input is not there yet).
+CREATE TABLE IF NOT EXISTS run_state (
+  source VARCHAR NOT NULL, date DATE NOT NULL, status VARCHAR NOT NULL, run_id VARCHAR NOT NULL,
+  started_at TIMESTAMP NOT NULL, finished_at TIMESTAMP NOT NULL, input_fingerprint VARCHAR,
+  rows_json VARCHAR, final BOOLEAN NOT NULL, last_error VARCHAR
+);
+-- Guards on dates already published (src/pipeline/published-guards.ts): the sessions each date was
+-- last published with (a republish that would shrink them is withheld), every input file a run
+-- has read (by SHA-256), and the lines of final, published dates that later input brought and that
+-- wait for an explicit `--date` (never recomputed on their own).
+CREATE TABLE IF NOT EXISTS published_sessions (
+  source VARCHAR NOT NULL, date DATE NOT NULL, run_id VARCHAR NOT NULL, sessions BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS read_inputs (
+  source VARCHAR NOT NULL, sha256 VARCHAR NOT NULL, first_run_id VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS late_lines (
+  source VARCHAR NOT NULL, date DATE NOT NULL, run_id VARCHAR NOT NULL, source_file VARCHAR NOT NULL,
+  landed_sha256 VARCHAR, lines BIGINT NOT NULL
+);
+-- The fingerprint of the key behind user_key (HMAC-SHA256 of a fixed label under it, never the
+-- key): a run with another key is refused, `cartlens rotate-user-key` replaces it (user-key.ts).
+CREATE TABLE IF NOT EXISTS user_key_fingerprint (fingerprint VARCHAR NOT NULL, run_id VARCHAR NOT NULL);
+-- Each judged date's last judgement per metric (normal, high, low): an anomaly is alerted once,
+-- and again only when its judgement changes (src/ops/anomalies.ts).
+CREATE TABLE IF NOT EXISTS anomaly_judgements (
+  date DATE NOT NULL, metric VARCHAR NOT NULL, judgement VARCHAR NOT NULL, run_id VARCHAR NOT NULL
+);
+
+ALTER TABLE IF EXISTS "cart_funnel_daily" ADD COLUMN IF NOT EXISTS "date" DATE;
+ALTER TABLE IF EXISTS "cart_funnel_daily" ADD COLUMN IF NOT EXISTS "sessions" BIGINT;
+ALTER TABLE IF EXISTS "cart_funnel_daily" ADD COLUMN IF NOT EXISTS "sessions_with_view_item" BIGINT;
+ALTER TABLE IF EXISTS "cart_funnel_daily" ADD COLUMN IF NOT EXISTS "sessions_with_add_to_cart" BIGINT;
+ALTER TABLE IF EXISTS "cart_funnel_daily" ADD COLUMN IF NOT EXISTS "sessions_with_begin_checkout" BIGINT;
+ALTER TABLE IF EXISTS "cart_funnel_daily" ADD COLUMN IF NOT EXISTS "sessions_with_purchase" BIGINT;
+ALTER TABLE IF EXISTS "cart_funnel_daily" ADD COLUMN IF NOT EXISTS "abandoned_carts" BIGINT;
+ALTER TABLE IF EXISTS "cart_funnel_daily" ADD COLUMN IF NOT EXISTS "cart_abandonment_rate" DECIMAL(38,4);
+ALTER TABLE IF EXISTS "cart_funnel_daily" ADD COLUMN IF NOT EXISTS "purchases" BIGINT;
+ALTER TABLE IF EXISTS "cart_funnel_daily" ADD COLUMN IF NOT EXISTS "revenue" DECIMAL(38,2);
+ALTER TABLE IF EXISTS "cart_funnel_daily" ADD COLUMN IF NOT EXISTS "abandoned_value" DECIMAL(38,2);
+ALTER TABLE IF EXISTS "abandoned_carts" ADD COLUMN IF NOT EXISTS "date" DATE;
+ALTER TABLE IF EXISTS "abandoned_carts" ADD COLUMN IF NOT EXISTS "user_key" VARCHAR;
+ALTER TABLE IF EXISTS "abandoned_carts" ADD COLUMN IF NOT EXISTS "session_id" BIGINT;
+ALTER TABLE IF EXISTS "abandoned_carts" ADD COLUMN IF NOT EXISTS "first_add_at" TIMESTAMP;
+ALTER TABLE IF EXISTS "abandoned_carts" ADD COLUMN IF NOT EXISTS "last_cart_event_at" TIMESTAMP;
+ALTER TABLE IF EXISTS "abandoned_carts" ADD COLUMN IF NOT EXISTS "reached_checkout" BOOLEAN;
+ALTER TABLE IF EXISTS "abandoned_carts" ADD COLUMN IF NOT EXISTS "distinct_items" BIGINT;
+ALTER TABLE IF EXISTS "abandoned_carts" ADD COLUMN IF NOT EXISTS "units" BIGINT;
+ALTER TABLE IF EXISTS "abandoned_carts" ADD COLUMN IF NOT EXISTS "cart_value" DECIMAL(38,2);
+ALTER TABLE IF EXISTS "abandoned_carts" ADD COLUMN IF NOT EXISTS "device_category" VARCHAR;
+ALTER TABLE IF EXISTS "abandoned_carts" ADD COLUMN IF NOT EXISTS "country" VARCHAR;
+ALTER TABLE IF EXISTS "abandoned_carts" ADD COLUMN IF NOT EXISTS "source" VARCHAR;
+ALTER TABLE IF EXISTS "abandoned_carts" ADD COLUMN IF NOT EXISTS "medium" VARCHAR;
+ALTER TABLE IF EXISTS "abandoned_carts" ADD COLUMN IF NOT EXISTS "purchased_later" BOOLEAN;
+ALTER TABLE IF EXISTS "abandoned_carts" ADD COLUMN IF NOT EXISTS "ads_consent" VARCHAR;
+ALTER TABLE IF EXISTS "cart_items_daily" ADD COLUMN IF NOT EXISTS "date" DATE;
+ALTER TABLE IF EXISTS "cart_items_daily" ADD COLUMN IF NOT EXISTS "item_id" VARCHAR;
+ALTER TABLE IF EXISTS "cart_items_daily" ADD COLUMN IF NOT EXISTS "item_name" VARCHAR;
+ALTER TABLE IF EXISTS "cart_items_daily" ADD COLUMN IF NOT EXISTS "item_category" VARCHAR;
+ALTER TABLE IF EXISTS "cart_items_daily" ADD COLUMN IF NOT EXISTS "views" BIGINT;
+ALTER TABLE IF EXISTS "cart_items_daily" ADD COLUMN IF NOT EXISTS "add_to_cart_units" BIGINT;
+ALTER TABLE IF EXISTS "cart_items_daily" ADD COLUMN IF NOT EXISTS "remove_from_cart_units" BIGINT;
+ALTER TABLE IF EXISTS "cart_items_daily" ADD COLUMN IF NOT EXISTS "purchased_units" BIGINT;
+ALTER TABLE IF EXISTS "cart_items_daily" ADD COLUMN IF NOT EXISTS "purchased_revenue" DECIMAL(38,2);
+ALTER TABLE IF EXISTS "cart_items_daily" ADD COLUMN IF NOT EXISTS "cart_to_purchase_rate" DECIMAL(38,4);
+ALTER TABLE IF EXISTS "cart_items_daily" ADD COLUMN IF NOT EXISTS "abandoned_units" BIGINT;
+ALTER TABLE IF EXISTS "cart_items_daily" ADD COLUMN IF NOT EXISTS "abandoned_value" DECIMAL(38,2);
+ALTER TABLE IF EXISTS "remarketing_audience" ADD COLUMN IF NOT EXISTS "date" DATE;
+ALTER TABLE IF EXISTS "remarketing_audience" ADD COLUMN IF NOT EXISTS "user_key" VARCHAR;
+ALTER TABLE IF EXISTS "remarketing_audience" ADD COLUMN IF NOT EXISTS "session_id" BIGINT;
+ALTER TABLE IF EXISTS "remarketing_audience" ADD COLUMN IF NOT EXISTS "cart_value" DECIMAL(38,2);
+ALTER TABLE IF EXISTS "remarketing_audience" ADD COLUMN IF NOT EXISTS "distinct_items" BIGINT;
+ALTER TABLE IF EXISTS "remarketing_audience" ADD COLUMN IF NOT EXISTS "last_cart_event_at" TIMESTAMP;
+ALTER TABLE IF EXISTS "ga4_api_items_daily" ADD COLUMN IF NOT EXISTS "date" DATE;
+ALTER TABLE IF EXISTS "ga4_api_items_daily" ADD COLUMN IF NOT EXISTS "item_id" VARCHAR;
+ALTER TABLE IF EXISTS "ga4_api_items_daily" ADD COLUMN IF NOT EXISTS "item_name" VARCHAR;
+ALTER TABLE IF EXISTS "ga4_api_items_daily" ADD COLUMN IF NOT EXISTS "item_category" VARCHAR;
+ALTER TABLE IF EXISTS "ga4_api_items_daily" ADD COLUMN IF NOT EXISTS "items_viewed" BIGINT;
+ALTER TABLE IF EXISTS "ga4_api_items_daily" ADD COLUMN IF NOT EXISTS "items_added_to_cart" BIGINT;
+ALTER TABLE IF EXISTS "ga4_api_items_daily" ADD COLUMN IF NOT EXISTS "items_checked_out" BIGINT;
+ALTER TABLE IF EXISTS "ga4_api_items_daily" ADD COLUMN IF NOT EXISTS "items_purchased" BIGINT;
+ALTER TABLE IF EXISTS "ga4_api_items_daily" ADD COLUMN IF NOT EXISTS "item_revenue" DECIMAL(38,2);
+ALTER TABLE IF EXISTS "ga4_api_items_daily" ADD COLUMN IF NOT EXISTS "cart_to_purchase_rate" DECIMAL(38,4);
+ALTER TABLE IF EXISTS "ga4_api_funnel_daily" ADD COLUMN IF NOT EXISTS "date" DATE;
+ALTER TABLE IF EXISTS "ga4_api_funnel_daily" ADD COLUMN IF NOT EXISTS "device_category" VARCHAR;
+ALTER TABLE IF EXISTS "ga4_api_funnel_daily" ADD COLUMN IF NOT EXISTS "country" VARCHAR;
+ALTER TABLE IF EXISTS "ga4_api_funnel_daily" ADD COLUMN IF NOT EXISTS "session_source_medium" VARCHAR;
+ALTER TABLE IF EXISTS "ga4_api_funnel_daily" ADD COLUMN IF NOT EXISTS "sessions" BIGINT;
+ALTER TABLE IF EXISTS "ga4_api_funnel_daily" ADD COLUMN IF NOT EXISTS "add_to_carts" BIGINT;
+ALTER TABLE IF EXISTS "ga4_api_funnel_daily" ADD COLUMN IF NOT EXISTS "checkouts" BIGINT;
+ALTER TABLE IF EXISTS "ga4_api_funnel_daily" ADD COLUMN IF NOT EXISTS "ecommerce_purchases" BIGINT;
+ALTER TABLE IF EXISTS "ga4_api_funnel_daily" ADD COLUMN IF NOT EXISTS "purchase_revenue" DECIMAL(38,2);
+ALTER TABLE IF EXISTS "ga4_api_funnel_daily" ADD COLUMN IF NOT EXISTS "total_purchasers" BIGINT
