@@ -1,20 +1,10 @@
 import type { Warehouse } from '../warehouse/warehouse.js';
-import { readRunStateSql, recordDaySql } from '../warehouse/state-sql.js';
+import { readRunStateSql, recordDaySql, type RunStateRow } from '../warehouse/state-sql.js';
 import type { DayStatus } from './due-dates.js';
 import type { RunStateKeys } from '../sources/source.js';
 
-export interface DayState {
-  source: string;
-  date: string;
-  status: DayStatus;
-  run_id: string;
-  started_at: string;
-  finished_at: string;
-  input_fingerprint: string | null;
-  rows: Record<string, number>;
-  final: boolean;
-  last_error: string | null;
-}
+/** A day's run state: its row of run_state, with the status typed. */
+export type DayState = Omit<RunStateRow, 'status'> & { status: DayStatus };
 
 /** Replaces the state of each given day of its source (`day.source`, its identity), moving a legacy row of that day to it. */
 export async function recordDays(warehouse: Warehouse, days: DayState[], legacy?: string): Promise<void> {

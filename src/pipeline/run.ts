@@ -91,7 +91,7 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
   const keys = runStateKeys(source);
   if (mode === 'extract') assertExtractable(config);
   const warehouse = await openWarehouse(config.warehouse, plan.dialect);
-  const run: RunInProgress = { asked: request.dates, chosen: undefined, staged: undefined, publishedBefore: new Set(), published: new Set(), recorded: [], failures: new Map(), dateReports: [], anomalyChecks: [], days: [], anomalyAlerts: [], closed: false, exporter: undefined };
+  const run: RunInProgress = { asked: request.dates, chosen: undefined, staged: undefined, published: new Set(), recorded: [], failures: new Map(), dateReports: [], anomalyChecks: [], days: [], anomalyAlerts: [], closed: false, exporter: undefined };
   /** A published (or withheld) date's state. */
   const stateOfReport = (d: DateReport): DayState => {
     const status: DayStatus = d.status === 'published' ? (d.final ? 'complete' : 'provisional') : 'failed';
@@ -121,7 +121,6 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
       // A date whose last commit was never published (a run killed while publishing) is redone.
       const unfinished = unfinishedDates(run.recorded);
       run.published = new Set([...(await publishedDates(warehouse, source.identity, run.recorded))].filter((d) => !unfinished.has(d)));
-      run.publishedBefore = run.published;
       if (request.due && !run.asked) {
         run.asked = [...new Set([...dueDates(now(), calendar.timeZone, run.recorded, calendar.lookbackDays), ...unfinished])].sort();
         progress.step(`due: ${run.asked.join(', ')}`);
@@ -265,7 +264,7 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
     const done = new Set(run.dateReports.map((d) => d.date));
     const waiting = new Set(run.staged?.deferred.map((d) => d.date) ?? []);
     // A date without input that was published keeps its state: nothing about it changed.
-    const kept = error instanceof NoEventsError ? run.publishedBefore : new Set<string>();
+    const kept = error instanceof NoEventsError ? run.published : new Set<string>();
     const affected = (run.asked ?? run.chosen ?? []).filter((date) => !done.has(date) && !waiting.has(date) && !kept.has(date));
     const message = error instanceof CartlensError ? error.oneLine : (error as Error).message;
     const status: DayStatus = error instanceof NoEventsError ? 'deferred' : 'failed';
@@ -306,7 +305,6 @@ interface RunInProgress {
   recorded: DayState[];
   /** Dates whose files were published whole before this run (a run killed while publishing: not). */
   published: ReadonlySet<string>;
-  publishedBefore: ReadonlySet<string>;
   failures: Map<string, AssertionFailure[]>;
   dateReports: DateReport[];
   anomalyChecks: Awaited<ReturnType<typeof checkPublishedDates>>;
