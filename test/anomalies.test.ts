@@ -240,7 +240,7 @@ describe('the maths', () => {
 
 describeWithZetaSql("the check's SQL as BigQuery receives it", () => {
   it('passes ZetaSQL', async () => {
-    const types: Record<ColumnKind, TypeProto> = { date: T.date, integer: T.int64, money: T.numeric, rate: T.numeric, boolean: T.bool, timestamp: T.timestamp, text: T.string };
+    const types: Record<ColumnKind, TypeProto> = { date: T.date, integer: T.int64, money: T.numeric, rate: T.numeric, hours: T.numeric, boolean: T.bool, timestamp: T.timestamp, text: T.string };
     const catalog = new BigQueryCatalog();
     for (const table of PUBLISHED_TABLES) catalog.addTable(`my-project.cartlens_marts.${table.name}`, table.columns.map((c) => [c.name, types[c.kind]]));
     const analyzer = await ZetaSqlAnalyzer.start(catalog);

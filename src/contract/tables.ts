@@ -6,7 +6,7 @@
  */
 
 /** How a column is typed in the warehouse and written in the CSV files. */
-export type ColumnKind = 'date' | 'integer' | 'money' | 'rate' | 'boolean' | 'timestamp' | 'text';
+export type ColumnKind = 'date' | 'integer' | 'money' | 'rate' | 'hours' | 'boolean' | 'timestamp' | 'text';
 
 /** What a metric counts: its unit follows from its column's kind (integer: count). */
 export type MetricKind = 'count' | 'money' | 'rate';
@@ -47,7 +47,7 @@ const ratio = (name: string, numerator: string, denominator: string, doc: string
 /** A count that does not add up across rows or days. */
 const perRow = (name: string, doc: string): PublishedColumn => ({ name, kind: 'integer', doc, metric: { additive: false } });
 
-/** The three tables of the contract, with their columns in the contract's order. */
+/** The four tables of the contract, with their columns in the contract's order (and publishing order). */
 export const PUBLISHED_TABLES: readonly PublishedTable[] = [
   {
     name: 'cart_funnel_daily',
@@ -108,7 +108,38 @@ export const PUBLISHED_TABLES: readonly PublishedTable[] = [
       sum('abandoned_value', 'money', 'Sum of net units × cart price of the item over abandoned carts.'),
     ],
   },
+  {
+    name: 'cart_recoveries',
+    doc: 'One row per abandoned cart that its user bought within 14 days, on the date of the purchase (the one table that reads other dates).',
+    key: ['date', 'cart_date', 'user_key', 'session_id'],
+    columns: [
+      col('date', 'date', "The recovering purchase's event_date, YYYY-MM-DD."),
+      col('cart_date', 'date', "The abandoned cart's date, YYYY-MM-DD."),
+      col('user_key', 'text', "The cart's user_key, exactly as in abandoned_carts and remarketing_audience."),
+      col('session_id', 'integer', "The cart's ga_session_id."),
+      sum('cart_value', 'money', "The cart's value, as in abandoned_carts."),
+      col('last_cart_event_at', 'timestamp', "The cart's last add_to_cart or remove_from_cart, ISO-8601 UTC with milliseconds."),
+      col('recovered_at', 'timestamp', "The recovering purchase's event_timestamp, ISO-8601 UTC with milliseconds: the user's first included purchase later than the cart's last cart event and at most 14 days later."),
+      col('hours_to_recovery', 'hours', '(recovered_at − last_cart_event_at) in hours from the full-precision timestamps, 2 decimals.'),
+      col('same_item', 'boolean', "true when the purchase's items include an item_id with net units > 0 in the cart."),
+      col('transaction_id', 'text', "The purchase's ecommerce.transaction_id; empty when it has none."),
+      col('purchase_revenue', 'money', "The purchase's purchase_revenue (else 0); repeated on each cart it recovers: count each transaction_id once to sum it."),
+    ],
+  },
 ];
+
+/** How long after its last cart event a cart can be recovered: 14 days, in microseconds (the contract's time rule). */
+export const RECOVERY_WINDOW_MICROS = 1_209_600_000_000;
+/**
+ * The dates whose events a date's cart_recoveries can read, relative to it: carts of the 16 dates
+ * before it and of the one after it (Cleaning 2's one-day tolerance), and the purchases that could
+ * come first (one more date each way).
+ */
+export const RECOVERY_EVENT_DATES = { before: 17, after: 2 } as const;
+/** The dates whose cart_recoveries a date's carts can change: the one before it and the 16 after it. */
+export const RECOVERY_REACH = { before: 1, after: 16 } as const;
+/** The recovery windows report.html and the dashboard show, in hours. */
+export const RECOVERY_WINDOWS_HOURS = [24, 72, 168, 336] as const;
 
 export const PUBLISHED_TABLE_NAMES = PUBLISHED_TABLES.map((t) => t.name);
 

@@ -92,6 +92,7 @@ export class BigQueryDialect implements Dialect, MaterializationDialect {
         return `FORMAT_TIMESTAMP('%Y-%m-%dT%H:%M:%E3SZ', ${expression}, 'UTC')`;
       // NUMERIC prints without trailing zeros: write the scaled integer with its decimals.
       case 'money':
+      case 'hours':
         return fixedDecimals(expression, 2);
       case 'rate':
         return fixedDecimals(expression, 4);
