@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config/load.js';
 import { PUBLISHED_TABLES, type ColumnKind } from '../src/contract/tables.js';
 import { anomalyAlert } from '../src/ops/anomalies.js';
+import { reportCartDates, recoveryCountsSql, recoveryWindowsSelect } from '../src/reports/recovery.js';
 import { anomalyQueries, baselineDates, doubledMedian, formatAnomaly, isAnomaly, judgeMetric, median, type Anomaly, type AnomalyCheck } from '../src/reports/anomaly-check.js';
 import { duckdbSnapshotSource } from '../src/dashboard/copy-from-duckdb.js';
 import { renderDashboard } from '../src/dashboard/page.js';
@@ -112,6 +113,8 @@ describe('five quiet weeks, then mobile abandonment doubles', () => {
       { metric: 'abandoned_value', value: 90, baseline: 60, unit: 'relative', change: 0.5, beyond: true },
       { metric: 'sessions', value: 30, baseline: 30, unit: 'relative', change: 0, beyond: false },
       { metric: 'revenue', value: 150, baseline: 180, unit: 'relative', change: -1 / 6, beyond: false },
+      // Nobody comes back: every cart date's 7-day recovery rate is 0, and the baseline's oldest (10-30) is before the data.
+      { metric: 'recovery_rate_7d', value: 0, baseline: null, unit: 'points', change: null, beyond: false, cart_date: '2026-11-27' },
     ]);
     expect(anomaly.beyond).toEqual(['cart_abandonment_rate', 'abandoned_value']);
     // Mobile carries the whole change; of its 3 extra carts 2 are from Portugal, 1 from Brazil.
@@ -248,7 +251,13 @@ describeWithZetaSql("the check's SQL as BigQuery receives it", () => {
       const dialect = dialectFor({ type: 'bigquery', project: 'my-project', staging_dataset: 'cartlens_staging', marts_dataset: 'cartlens_marts' });
       const queries = anomalyQueries(dialect);
       const dates = [SPIKE, ...baselineDates(SPIKE)];
-      for (const [name, sql] of Object.entries({ funnel: queries.funnel(dates), segments: queries.segments(dates), items: queries.items(dates) })) {
+      const recoveries = {
+        recoveries: queries.recoveries(dates, SPIKE),
+        // report.html's, and the dashboard's copy of cart_recoveries as it reads it (as of a moment).
+        report: recoveryCountsSql(dialect, reportCartDates(SPIKE), SPIKE),
+        copy: recoveryWindowsSelect(`${dialect.tableName('cart_recoveries', false)} FOR SYSTEM_TIME AS OF TIMESTAMP '2026-12-06 00:00:00+00'`),
+      };
+      for (const [name, sql] of Object.entries({ funnel: queries.funnel(dates), segments: queries.segments(dates), items: queries.items(dates), ...recoveries })) {
         expect(sql).toContain('`my-project.cartlens_marts.');
         const [statement] = await analyzer.analyzeScript(sql, name);
         expect(statement!.resolved.node).toBe('resolvedQueryStmtNode');

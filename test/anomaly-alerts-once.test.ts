@@ -75,6 +75,8 @@ describe('an anomaly is alerted once per date and metric', () => {
     const high = [
       { date: DAY, metric: 'abandoned_value', judgement: 'high' },
       { date: DAY, metric: 'cart_abandonment_rate', judgement: 'high' },
+      // Its cart date (9 days before) is not published: not compared, normal.
+      { date: DAY, metric: 'recovery_rate_7d', judgement: 'normal' },
       { date: DAY, metric: 'revenue', judgement: 'low' },
       { date: DAY, metric: 'sessions', judgement: 'normal' },
     ];
@@ -94,13 +96,13 @@ describe('an anomaly is alerted once per date and metric', () => {
     await runPipeline({ loaded, due: true, now: NOW });
     expect(alertedSince(1)).toEqual([[[DAY, ['cart_abandonment_rate', 'abandoned_value', 'revenue']]]]);
     expect(hook.received[1]!.text).toContain('cart_abandonment_rate 0.0% vs 30.0% (−30.0 pp), abandoned_value 0.00 vs 30.00 (−100%), revenue 100.00 vs 70.00 (+43%)');
-    expect((await judgements()).map((j) => j.judgement)).toEqual(['low', 'low', 'high', 'normal']);
+    expect((await judgements()).map((j) => j.judgement)).toEqual(['low', 'low', 'normal', 'high', 'normal']);
 
     // Back to the usual: kept, not alerted. Then the spike once more: alerted again.
     await writeInput(dir, { [inputFile(DAY)]: day(DAY, 3) });
     await runPipeline({ loaded, due: true, now: NOW });
     expect(hook.received).toHaveLength(2);
-    expect((await judgements()).map((j) => j.judgement)).toEqual(['normal', 'normal', 'normal', 'normal']);
+    expect((await judgements()).map((j) => j.judgement)).toEqual(['normal', 'normal', 'normal', 'normal', 'normal']);
     await writeInput(dir, { [inputFile(DAY)]: day(DAY, 6) });
     await runPipeline({ loaded, due: true, now: NOW });
     await runPipeline({ loaded, due: true, now: NOW });

@@ -26,7 +26,7 @@ describe('assertions', () => {
     const { assertions, problems } = planAssertions(await readModels(), PUBLISHED_TABLES, []);
     expect(problems).toEqual([]);
     // remarketing_audience is published only when switched on, and is checked on its key too.
-    expect(assertions.filter((a) => a.kind === 'unique').map((a) => a.model).sort()).toEqual(['abandoned_carts', 'cart_funnel_daily', 'cart_items_daily', 'remarketing_audience']);
+    expect(assertions.filter((a) => a.kind === 'unique').map((a) => a.model).sort()).toEqual(['abandoned_carts', 'cart_funnel_daily', 'cart_items_daily', 'cart_recoveries', 'remarketing_audience']);
   });
 
   it('a published table without an assertion on its key fails the graph check', async () => {

@@ -71,10 +71,11 @@ privacy: { user_key_secret: "a-secret-of-enough-length" }`,
     expect(last(/INSERT INTO `my-project.cartlens_marts.cart_items_daily`/)).toBeLessThan(at(/^COMMIT TRANSACTION$/));
     expect(sqls.at(-1)).toBe('CALL BQ.ABORT_SESSION()');
 
-    // Every job carries the cost guard; only the user_key job carries the key pads.
+    // Every job carries the cost guard; only the jobs that write user_key (abandoned_carts, cart_recoveries) carry the key pads.
     expect(gcp.inserts.every((job) => (job.configuration.query as { maximumBytesBilled?: string }).maximumBytesBilled === String(10 * 2 ** 30))).toBe(true);
     const withParams = gcp.inserts.filter((job) => (job.configuration.query as { queryParameters?: unknown[] }).queryParameters);
-    expect(withParams.map((job) => String(job.configuration.query?.query))).toEqual([expect.stringContaining('AS user_key')]);
+    expect(withParams.map((job) => String(job.configuration.query?.query).split('\n')[0])).toEqual(['CREATE TEMP TABLE `_new_abandoned_carts` AS', 'CREATE TEMP TABLE `_new_cart_recoveries` AS']);
+    expect(withParams.every((job) => String(job.configuration.query?.query).includes('AS user_key'))).toBe(true);
 
     // The report and the files come from the warehouse's rows.
     expect(report.files).toEqual([{ path: 'events_20261101', sha256: null, bytes: null, lines: 7, blank_lines: 0 }]);

@@ -21,6 +21,13 @@ privacy:   { user_key_secret: "\${CARTLENS_USER_KEY_SECRET}" }
 `;
 
 describe('config', () => {
+  it('refuses a retention of staged events shorter than cart_recoveries reads, naming the key and the need', () => {
+    const env = { CARTLENS_USER_KEY_SECRET: 'a-secret-of-enough-length' };
+    expect(errorOf(`${MINIMAL}retention: { staged_days: 19 }\n`, env)).toMatch(/retention\.staged_days: is 19, and cart_recoveries needs at least 20: .*17 dates before it.*property\.lookback_days/);
+    expect(errorOf(`${MINIMAL}retention: { staged_days: 21 }\nproperty: { lookback_days: 5 }\n`, env)).toMatch(/needs at least 22/);
+    expect(parse(`${MINIMAL}retention: { staged_days: 20 }\n`, env).config.retention.staged_days).toBe(20);
+  });
+
   it('reads labels in pt-BR for a BRL property unless locale says otherwise', () => {
     const localeOf = (yaml: string) => parseConfig(`source: { type: ga4-export-files, path: "x/*.json" }\n${yaml}`, '/tmp/cartlens.yaml').config.locale;
     expect(localeOf('')).toBe('pt-BR'); // BRL is the default currency

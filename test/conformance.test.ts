@@ -25,7 +25,7 @@ import { dialectFor } from '../src/warehouse/index.js';
 import { EXPORT_DATASET, PROJECT, dayOf, publishedFiles, qualityFigures, twoWarehouses, type TwoWarehouses } from './support/two-warehouses.js';
 import { describeWithZetaSql } from './support/zetasql/guard.js';
 
-const TABLES = ['cart_funnel_daily', 'abandoned_carts', 'cart_items_daily', 'remarketing_audience'];
+const TABLES = ['cart_funnel_daily', 'abandoned_carts', 'cart_items_daily', 'cart_recoveries', 'remarketing_audience'];
 
 describeWithZetaSql('both warehouses publish the same bytes from the same GA4 export events', () => {
   let both: TwoWarehouses;

@@ -229,6 +229,8 @@ export: { type: gcs, bucket: test-bucket, prefix: exports, api_endpoint: "${endp
       'exports/cart_funnel_daily/dt=2026-11-01/manifest.json',
       'exports/cart_items_daily/dt=2026-11-01/cart_items_daily_20261101.csv',
       'exports/cart_items_daily/dt=2026-11-01/manifest.json',
+      'exports/cart_recoveries/dt=2026-11-01/cart_recoveries_20261101.csv',
+      'exports/cart_recoveries/dt=2026-11-01/manifest.json',
       'exports/report/dt=2026-11-01/report.html',
       'exports/run_report/dt=2026-11-01/run_report_20261101.json',
       'exports/run_report/last_run.json',
@@ -245,6 +247,6 @@ export: { type: gcs, bucket: test-bucket, prefix: exports, api_endpoint: "${endp
     expect(marker.files.map((f) => [f.path, f.sha256])).toEqual(
       marker.files.map((f) => [f.path, createHash('sha256').update(gcs.objects.get(`exports/${f.path}`)!.data).digest('hex')]),
     );
-    expect(marker.files).toHaveLength(3);
+    expect(marker.files).toHaveLength(4);
   });
 });

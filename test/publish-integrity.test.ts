@@ -231,7 +231,7 @@ describe('a publish that fails after the warehouse commit', () => {
       expect(await runState(dir)).toEqual([{ date: D, status: 'failed', last_error: line }]);
       expect(hook.received.map((a) => a.days)).toEqual([[{ date: D, status: 'failed', reason: line }]]);
       expect(await snapshot(root)).toEqual(before);
-      expect(await expectManifestsMatch(root)).toBe(3);
+      expect(await expectManifestsMatch(root)).toBe(4);
     } finally {
       hook.close();
     }
@@ -260,6 +260,7 @@ function recorded(inner: Exporter, log: string[]): Exporter {
     remove: (table, date) => (log.push(`remove ${table} ${date}`), inner.remove(table, date)),
     writeJson: (path, document) => (log.push(`write ${path}`), inner.writeJson(path, document)),
     writeText: (path, text, type) => (log.push(`write ${path}`), inner.writeText(path, text, type)),
+    readJson: (path) => inner.readJson(path),
     deleteFile: (path) => (log.push(`delete ${path}`), inner.deleteFile(path)),
     sweepTemporaryFiles: () => (log.push('sweep'), inner.sweepTemporaryFiles()),
   };
@@ -292,7 +293,7 @@ describe('the completion marker', () => {
         expect({ sha256: manifest.sha256, rows: manifest.rows }).toEqual({ sha256: file.sha256, rows: file.rows });
       }
     }
-    expect(await expectManifestsMatch(root)).toBe(6);
+    expect(await expectManifestsMatch(root)).toBe(8);
   });
 
   it('goes first when a re-run removes a date that has no included event any more', async () => {
@@ -332,6 +333,6 @@ describe('temporary files a killed run left', () => {
     await runOn({}, { dir: first.dir });
     const files = await listFiles(root);
     expect(files.filter((f) => /\.tmp-/.test(f)).sort()).toEqual([...strangers].sort());
-    expect(await expectManifestsMatch(root)).toBe(3);
+    expect(await expectManifestsMatch(root)).toBe(4);
   });
 });

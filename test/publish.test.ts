@@ -32,7 +32,7 @@ describe('cartlens publish', () => {
   it('writes the same files as the run that built the tables, from the tables alone', async () => {
     const { dir, loaded } = await builtProject();
     const before = await publishedOf(dir, D);
-    expect(Object.keys(before).length).toBe(6);
+    expect(Object.keys(before).length).toBe(8);
     await rm(join(dir, 'exports'), { recursive: true });
     // The input is gone too: nothing is read but the warehouse.
     await rm(join(dir, 'input'), { recursive: true });

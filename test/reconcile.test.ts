@@ -57,7 +57,7 @@ describe('cartlens reconcile', () => {
 
   it('keeps each source\'s completion markers and reports apart in the shared export folder', async () => {
     const tablesOf = async (marker: string) => (JSON.parse(await readFile(join(dir, 'exports', marker), 'utf8')) as { files: { table: string }[] }).files.map((f) => f.table);
-    expect(await tablesOf('_SUCCESS/dt=2026-11-02.json')).toEqual(['cart_funnel_daily', 'abandoned_carts', 'cart_items_daily']);
+    expect(await tablesOf('_SUCCESS/dt=2026-11-02.json')).toEqual(['cart_funnel_daily', 'abandoned_carts', 'cart_items_daily', 'cart_recoveries']);
     expect(await tablesOf('_SUCCESS/ga4_api/dt=2026-11-02.json')).toEqual(['ga4_api_items_daily', 'ga4_api_funnel_daily']);
     expect(await readFile(join(dir, 'exports', 'report', 'dt=2026-11-02', 'report.html'), 'utf8')).not.toContain('GA4 Data API');
     expect(await readFile(join(dir, 'exports', 'report', 'ga4_api', 'dt=2026-11-02', 'report.html'), 'utf8')).toContain('GA4 Data API');

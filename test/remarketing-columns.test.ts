@@ -160,7 +160,7 @@ describe('export.remarketing_audience', () => {
   it('publishes nothing of it unless switched on', async () => {
     const run = await runWith('{ type: local, dir: exports }');
     expect(existsSync(join(run.dir, 'exports', 'remarketing_audience'))).toBe(false);
-    expect(run.report.dates[0]!.files.map((f) => f.table)).toEqual(['cart_funnel_daily', 'abandoned_carts', 'cart_items_daily']);
+    expect(run.report.dates[0]!.files.map((f) => f.table)).toEqual(['cart_funnel_daily', 'abandoned_carts', 'cart_items_daily', 'cart_recoveries']);
   });
 });
 

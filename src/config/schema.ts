@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RECOVERY_EVENT_DATES } from '../contract/tables.js';
 
 /** The demo source's defaults (`cartlens demo` and `source: { type: demo }`). */
 export const DEMO_DEFAULTS = {
@@ -264,6 +265,16 @@ export const configSchema = z
   })
   .strict()
   .superRefine((config, ctx) => {
+    // cart_recoveries of a date reads the carts and purchases of the 17 dates before it, and a run
+    // recomputes the last lookback_days: staged events (raw user ids) must outlive both.
+    const needed = config.property.lookback_days + RECOVERY_EVENT_DATES.before;
+    if (config.source.type !== 'ga4-data-api' && config.retention.staged_days < needed) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['retention', 'staged_days'],
+        message: `is ${config.retention.staged_days}, and cart_recoveries needs at least ${needed}: a date's recoveries read the carts and purchases of the ${RECOVERY_EVENT_DATES.before} dates before it, and each run recomputes the last ${config.property.lookback_days} (property.lookback_days); with fewer, a recomputed date would lose carts and publish fewer recoveries`,
+      });
+    }
     // BigQuery cannot write to, nor EXPORT DATA into, a bucket in another location.
     if (config.warehouse.type === 'bigquery' && config.export.type === 'gcs' && config.warehouse.location.toLowerCase() !== config.export.location.toLowerCase()) {
       ctx.addIssue({

@@ -123,7 +123,7 @@ export const PUBLISHED_TABLES: readonly PublishedTable[] = [
       col('hours_to_recovery', 'hours', '(recovered_at − last_cart_event_at) in hours from the full-precision timestamps, 2 decimals.'),
       col('same_item', 'boolean', "true when the purchase's items include an item_id with net units > 0 in the cart."),
       col('transaction_id', 'text', "The purchase's ecommerce.transaction_id; empty when it has none."),
-      col('purchase_revenue', 'money', "The purchase's purchase_revenue (else 0); repeated on each cart it recovers: count each transaction_id once to sum it."),
+      { name: 'purchase_revenue', kind: 'money', doc: "The purchase's purchase_revenue (else 0); repeated on each cart it recovers: count each transaction_id once to sum it.", metric: { additive: false } },
     ],
   },
 ];
@@ -255,3 +255,10 @@ export const FUNNEL_TILES: readonly { column: string; label: Localized }[] = [
  * order its judgements, alerts and badges list them.
  */
 export const ANOMALY_METRICS = ['cart_abandonment_rate', 'abandoned_value', 'sessions', 'revenue'] as const;
+
+/**
+ * The recovery rate the anomaly check judges too, after the metrics above: the rate within this
+ * window (one of RECOVERY_WINDOWS_HOURS) of the cart date whose window the judged date's
+ * publication closes (src/reports/recovery.ts).
+ */
+export const RECOVERY_ANOMALY_METRIC = { name: 'recovery_rate_7d', window_hours: 168 } as const;

@@ -1,5 +1,5 @@
 import { formatMetric } from '../reports/anomaly-check.js';
-import { BASE_STYLE, escapeHtml, Formats, funnelSvg, isBlank, remarketingHtml, tilesHtml, topItemsHtml, type Labels, type ReportFormatOptions } from '../reports/render.js';
+import { BASE_STYLE, escapeHtml, Formats, funnelSvg, isBlank, recoveryHtml, remarketingHtml, tilesHtml, topItemsHtml, type Labels, type ReportFormatOptions } from '../reports/render.js';
 import type { Row } from '../warehouse/warehouse.js';
 import { daysBetween, type DashboardData, type DateRange } from './queries.js';
 import { dateRange } from '../util/dates.js';
@@ -41,6 +41,8 @@ ${topItemsHtml(data.topItems, formats, text.noItemsInRange)}
 ${breakdownsHtml(data.breakdowns, formats, EVENTS_BREAKDOWN)}
 <h2>${text.remarketing}</h2>
 ${remarketingHtml(data.totals, data.consent, formats)}
+<h2>${text.recovery}</h2>
+${recoveryHtml(data.recovery.days, formats, data.recovery.total ?? undefined)}
 <h2>${text.status}</h2>
 ${daysTable(data.days, formats, context.links, true)}`;
   return pageHtml(text.dashboard, data, context, formats, body);

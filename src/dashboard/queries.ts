@@ -1,5 +1,5 @@
 import { addDays } from '../util/dates.js';
-import { EARLIEST_DATE, LATEST_DATE, isHandledDate } from '../util/dates.js';
+import { EARLIEST_DATE, LATEST_DATE, dateRange, isHandledDate } from '../util/dates.js';
 import { dialectFor } from '../warehouse/index.js';
 import type { Row } from '../warehouse/warehouse.js';
 import { DEFAULT_ANOMALY_THRESHOLDS, detectAnomalies, type AnomalyCheck, type AnomalyThresholds } from '../reports/anomaly-check.js';
@@ -7,7 +7,8 @@ import { InputError } from '../util/errors.js';
 import { REMARKETABLE_SQL } from '../contract/remarketing.js';
 import { DUCKDB_COLUMN_TYPES } from '../contract/column-types.js';
 import { publishedTable } from '../contract/tables.js';
-import type { Query } from './snapshot.js';
+import { recoveriesByCartDate, recoveryCountsSql, recoveryOfRange, type Recovery } from '../reports/recovery.js';
+import { RECOVERY_WINDOWS, type Query } from './snapshot.js';
 
 /**
  * The dashboard's numbers for a date range, from the copy of the published tables.
@@ -38,6 +39,11 @@ export interface DashboardData {
   consent: Row[];
   /** Days of the range whose metrics are beyond the anomaly thresholds against their weekday's last 4 weeks. */
   anomalies: Extract<AnomalyCheck, { judged: true }>[];
+  /**
+   * The recovery of the range's published cart dates, as of the newest published day: each cart
+   * date's (newest first on the page) and the range's as one (`total`; null without a cart date).
+   */
+  recovery: { days: Recovery[]; total: Recovery | null };
 }
 
 /** The copy is DuckDB: its rounding is the contract's (rate: 4 decimals, half up). */
@@ -93,8 +99,21 @@ export async function dashboardData(query: Query, range: DateRange, available: D
   const consent = await query(consentSql(range));
   // The range's unusual days, judged on the copy as the run judges them (their drivers are in the run report).
   const published = trend.map((row) => String(row.date));
-  const anomalies = (await detectAnomalies({ dialect, query }, published, thresholds, { drivers: false })).filter((c): c is Extract<AnomalyCheck, { judged: true }> => c.judged && c.beyond.length > 0);
-  return { range, previous, available, totals: { ...totals[0]!, ...remarketing[0]! }, previousTotals: previousTotals[0]!, trend, topItems, breakdowns: { device, country, sourceMedium }, days, consent, anomalies };
+  const anomalies = (await detectAnomalies({ dialect, query }, published, thresholds, { drivers: false, recoveries: { copy: RECOVERY_WINDOWS } })).filter(
+    (c): c is Extract<AnomalyCheck, { judged: true }> => c.judged && c.beyond.length > 0,
+  );
+  const recovery = await rangeRecovery(query, range, available.last);
+  return { range, previous, available, totals: { ...totals[0]!, ...remarketing[0]! }, previousTotals: previousTotals[0]!, trend, topItems, breakdowns: { device, country, sourceMedium }, days, consent, anomalies, recovery };
+}
+
+/**
+ * The range read as cart dates: their recoveries on every date up to the newest published day
+ * (past the range's end), each window counted once it has closed there.
+ */
+async function rangeRecovery(query: Query, range: DateRange, latest: string | null): Promise<DashboardData['recovery']> {
+  if (latest === null) return { days: [], total: null };
+  const days = recoveriesByCartDate(await query(recoveryCountsSql(dialect, dateRange(range.from, range.to), latest, { copy: RECOVERY_WINDOWS })), latest);
+  return { days, total: days.length > 0 ? recoveryOfRange(days, range) : null };
 }
 
 /** The period of the same length that ends the day before `range` starts. */

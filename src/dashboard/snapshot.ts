@@ -3,6 +3,7 @@ import { DUCKDB_COLUMN_TYPES } from '../contract/column-types.js';
 import { publishedTable, type PublishedColumn } from '../contract/tables.js';
 import { WarehouseBusyError } from '../util/errors.js';
 import { isLockConflict } from '../warehouse/duckdb/duckdb-warehouse.js';
+import { recoveryWindowsSelect } from '../reports/recovery.js';
 import type { Row } from '../warehouse/warehouse.js';
 import type { RunStateKeys } from '../sources/source.js';
 
@@ -225,6 +226,12 @@ const FUNNEL = publishedCopy('cart_funnel_daily');
 // Only what the top-items table reads: the copy is taken whole on every change.
 const ITEMS = publishedCopy('cart_items_daily', ['date', 'item_id', 'item_name', 'item_category', 'add_to_cart_units', 'purchased_units', 'abandoned_units', 'abandoned_value']);
 
+/**
+ * cart_recoveries counted per date, cart date, window and same_item: no user_key, no cart-level
+ * row. Copied whole, every date: a range of cart dates is recovered on dates after its end.
+ */
+export const RECOVERY_WINDOWS = 'cart_recoveries_by_window';
+
 /** The events' copied tables. */
 const EVENTS_EMPTY_TABLES = `
 ${FUNNEL.create}
@@ -234,6 +241,7 @@ CREATE TABLE abandoned_carts_by_dimension (
   carts BIGINT, value DECIMAL(38,2));
 ${RUN_STATE_TABLE}
 CREATE TABLE quality_daily (date DATE, lines BIGINT, duplicates BIGINT, quarantined BIGINT);
+CREATE TABLE ${RECOVERY_WINDOWS} (date DATE, cart_date DATE, window_hours INTEGER, same_item BOOLEAN, recoveries BIGINT, value DECIMAL(38,2));
 `;
 
 /** Plain SQL that DuckDB and BigQuery both read the same way. */
@@ -250,6 +258,7 @@ function eventsTables(runSource: RunStateKeys): CopiedTable[] {
     ),
     runStateTable(runSource),
     table('quality_daily', 'quality_daily', (t) => `SELECT date, lines, duplicates, quarantined FROM ${t}`),
+    table(RECOVERY_WINDOWS, 'cart_recoveries', (t) => recoveryWindowsSelect(t)),
   ];
 }
 

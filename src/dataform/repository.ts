@@ -6,6 +6,7 @@ import type { CartlensConfig } from '../config/schema.js';
 import type { Assertion } from '../models/assertions.js';
 import { compileAssertion } from '../models/assertions.js';
 import type { Model } from '../models/graph.js';
+import { stripHeader } from '../models/compile.js';
 import { renderTemplate } from '../models/template.js';
 import { apiReports } from '../sources/ga4-data-api/reports.js';
 import { type RunPlan } from '../pipeline/plan.js';
@@ -143,14 +144,19 @@ function apiReportDeclarations({ dialect, files, actions }: Generation, plan: Da
 function models({ dialect, files, actions, ref }: Generation, plan: DataformPlan): void {
   const blocking = plan.assertions.filter((a) => a.blocking);
   for (const model of plan.models) {
-    const select = renderTemplate(model.file, stripHeader(model.sql), { dialect, runDates: RUN_DATES, tableOf: ref }).trim();
+    // A model with a reach (cart_recoveries) is built for the run's date and the days it reaches; Dataform builds them all.
+    const reach = model.reach ?? { before: 0, after: 0 };
+    const around = (before: number, after: number) => `\${cartlens.datesAround(dataform.projectConfig.vars, ${-reach.before + before}, ${reach.after + after})}`;
+    const ownDates = model.reach ? around(0, 0) : RUN_DATES;
+    const select = renderTemplate(model.file, stripHeader(model.sql), { dialect, runDates: ownDates, datesAround: around, tableOf: ref }).trim();
     let body = select
       .replaceAll('@cartlens_user_key_ipad', '${cartlens.userKeyPad(dataform.projectConfig.vars, "ipad")}')
       .replaceAll('@cartlens_user_key_opad', '${cartlens.userKeyPad(dataform.projectConfig.vars, "opad")}');
     const own = blocking.filter((a) => a.model === model.name);
     const config = modelConfig(model, dialect, own);
     if (model.materialized === 'partitioned') {
-      body = `pre_operations {\n  \${when(incremental(), "DELETE FROM " + self() + " WHERE date IN " + cartlens.runDates(dataform.projectConfig.vars))}\n}\n\n${body}`;
+      const deleted = model.reach ? `cartlens.datesAround(dataform.projectConfig.vars, ${-reach.before}, ${reach.after})` : 'cartlens.runDates(dataform.projectConfig.vars)';
+      body = `pre_operations {\n  \${when(incremental(), "DELETE FROM " + self() + " WHERE date IN " + ${deleted})}\n}\n\n${body}`;
     }
     files.set(`definitions/${model.materialized === 'temp' ? 'intermediate' : 'marts'}/${model.name}.sqlx`, sqlx(config, body));
     actions.push({ name: model.name, type: model.materialized === 'temp' ? 'table' : 'incremental', dependsOn: model.dependsOn });
@@ -217,10 +223,6 @@ function statements(script: string): string[] {
     .split(';')
     .map((s) => s.trim())
     .filter((s) => s !== '');
-}
-
-function stripHeader(sql: string): string {
-  return sql.replace(/^(--\s*(materialized|description|assert\s+\w+):.*\n)+/, '');
 }
 
 function workflowSettings(warehouse: BigQueryWarehouse, userKey: boolean): string {

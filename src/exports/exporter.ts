@@ -27,6 +27,8 @@ export interface Exporter {
   writeJson(relativePath: string, document: unknown): Promise<string>;
   /** Writes a text file (e.g. the daily report.html) at `<root>/<relativePath>`, atomically. */
   writeText(relativePath: string, text: string, contentType: string): Promise<string>;
+  /** The JSON document at `<root>/<relativePath>` (a completion marker), or undefined when there is none. */
+  readJson(relativePath: string): Promise<unknown>;
   /** Deletes the file at `<root>/<relativePath>`; a missing file is not an error. */
   deleteFile(relativePath: string): Promise<void>;
   /**

@@ -1,5 +1,6 @@
 import type { Dialect, MaterializationDialect } from '../warehouse/dialect.js';
 import type { Model } from './graph.js';
+import { datesAround } from '../util/dates.js';
 import { renderTemplate } from './template.js';
 
 export interface CompiledStep {
@@ -12,16 +13,20 @@ export interface CompiledStep {
  * The SQL of every model step for the given dates, in plan order: pure text, no warehouse
  * (Dataform's plan-then-execute). Golden tests pin it per dialect.
  */
-export function compileModels(plan: Model[], dialect: Dialect & MaterializationDialect, dates: readonly string[]): CompiledStep[] {
+export function compileModels(plan: Model[], dialect: Dialect & MaterializationDialect, dates: readonly string[], reached?: (model: Model) => readonly string[]): CompiledStep[] {
   const temporary = new Set(plan.filter((m) => m.materialized === 'temp').map((m) => m.name));
-  const context = { dialect, runDates: dialect.dateList(dates), tableOf: (name: string) => dialect.tableName(name, temporary.has(name)) };
+  const tableOf = (name: string) => dialect.tableName(name, temporary.has(name));
   return plan.map((model) => {
+    // A model with a reach is computed for the dates it reaches (the run's: those with events, `reached`; else all of them).
+    const own = model.reach ? (reached?.(model) ?? datesAround(dates, -model.reach.before, model.reach.after)) : dates;
+    const context = { dialect, runDates: dialect.dateList(own), datesAround: (before: number, after: number) => dialect.dateList(datesAround(own, before, after)), tableOf };
     const select = renderTemplate(model.file, stripHeader(model.sql), context).trim();
-    const statements = model.materialized === 'temp' ? dialect.createTempTable(model.name, select) : dialect.replaceDates(model.name, select, dates);
+    const statements = model.materialized === 'temp' ? dialect.createTempTable(model.name, select) : dialect.replaceDates(model.name, select, own);
     return { model: model.name, materialized: model.materialized, statements };
   });
 }
 
-function stripHeader(sql: string): string {
-  return sql.replace(/^(--\s*(materialized|description|assert\s+\w+):.*\n)+/, '');
+/** A model's SQL without its header lines (`-- materialized:`, `-- reach:`, `-- description:`, `-- assert …:`). */
+export function stripHeader(sql: string): string {
+  return sql.replace(/^(--\s*(materialized|description|reach|assert\s+\w+):.*\n)+/, '');
 }

@@ -13,6 +13,12 @@ export interface Model {
   materialized: Materialization;
   description: string;
   dependsOn: string[];
+  /**
+   * `-- reach: before, after` (cart_recoveries): the model's rows of a date depend on other dates'
+   * events, so a run computes it for its dates and the days from `before` to `after` around each
+   * (where the warehouse has their events), not for its dates alone.
+   */
+  reach?: { before: number; after: number };
 }
 
 /** Relations the load step produces; models build on them. */
@@ -30,12 +36,20 @@ export async function readModels(dir = MODELS_DIR): Promise<Model[]> {
       const file = join(dir, f);
       const sql = await readFile(file, 'utf8');
       const header = Object.fromEntries(
-        [...sql.matchAll(/^--\s*(materialized|description):\s*(.+)$/gm)].map((m) => [m[1]!, m[2]!.trim()]),
+        [...sql.matchAll(/^--\s*(materialized|description|reach):\s*(.+)$/gm)].map((m) => [m[1]!, m[2]!.trim()]),
       );
       const materialized = header.materialized === 'temp' ? 'temp' : 'partitioned';
-      return { name: basename(f, '.sql'), file, sql, materialized, description: header.description ?? '', dependsOn: [...new Set(referencesIn(sql, file))] };
+      const reach = header.reach === undefined ? undefined : reachOf(header.reach, file);
+      return { name: basename(f, '.sql'), file, sql, materialized, description: header.description ?? '', dependsOn: [...new Set(referencesIn(sql, file))], ...(reach ? { reach } : {}) };
     }),
   );
+}
+
+/** `-- reach: -1, 16`: whole days before (negative) and after the run's dates. */
+function reachOf(text: string, file: string): { before: number; after: number } {
+  const match = /^(-?\d+)\s*,\s*(-?\d+)$/.exec(text);
+  if (!match || Number(match[1]) > 0 || Number(match[2]) < 0) throw new Error(`${file}: -- reach: takes the days before (0 or less) and after (0 or more), e.g. -1, 16; got ${text}`);
+  return { before: -Number(match[1]), after: Number(match[2]) };
 }
 
 /**

@@ -5,10 +5,11 @@ import { SqlTemplate } from '../warehouse/sql-template.js';
 /**
  * Model files are SQL with `{{ … }}` placeholders (SqlTemplate), each a call the dialect answers:
  *   {{ ref('name') }}            the table of a model or of the load step (a dependency)
- *   {{ run_dates }}              the run's dates, for `IN`
+ *   {{ run_dates }}              the run's dates, for `IN` (a model with `-- reach:`: the dates it reaches)
+ *   {{ run_dates_around(before, after) }}  each of those dates and the days from `before` to `after` around it, for `IN`
  *   {{ remarketable }}           the contract's remarketable condition on abandoned_carts' columns
  *   {{ money(expr) }}            {{ rate(num, den) }}   {{ user_key(expr) }}
- *   {{ timestamp_millis(expr) }}
+ *   {{ timestamp_millis(expr) }}  {{ hours_between(from_micros, to_micros) }}
  *   {{ first_by(expr, (order, …)) }}     {{ last_non_null_by(expr, (order, …)) }}   (aggregates)
  * Arguments are SQL, split at top-level commas.
  */
@@ -16,6 +17,8 @@ export interface RenderContext {
   dialect: Dialect;
   /** What `{{ run_dates }}` stands for: the run's dates for `IN` (`dialect.dateList`), or Dataform's expression of them. */
   runDates: string;
+  /** What `{{ run_dates_around(before, after) }}` stands for: those dates and the days around each, for `IN`. */
+  datesAround(before: number, after: number): string;
   /** The table name a reference compiles to. */
   tableOf(name: string): string;
 }
@@ -43,6 +46,9 @@ export function renderTemplate(file: string, sql: string, context: RenderContext
       case 'run_dates':
         arity(0);
         return context.runDates;
+      case 'run_dates_around':
+        arity(2);
+        return context.datesAround(integerArgument(args[0]!), integerArgument(args[1]!));
       case 'remarketable':
         arity(0);
         return REMARKETABLE_SQL;
@@ -58,6 +64,9 @@ export function renderTemplate(file: string, sql: string, context: RenderContext
       case 'timestamp_millis':
         arity(1);
         return dialect.timestampMillis(args[0]!);
+      case 'hours_between':
+        arity(2);
+        return dialect.hoursBetween(args[0]!, args[1]!);
       case 'first_by':
         arity(2);
         return dialect.firstBy(args[0]!, args[1]!);
@@ -68,6 +77,11 @@ export function renderTemplate(file: string, sql: string, context: RenderContext
         return undefined;
     }
   });
+}
+
+function integerArgument(text: string): number {
+  if (!/^-?\d+$/.test(text.trim())) throw new Error(`run_dates_around() takes whole numbers of days, got ${text.trim()}`);
+  return Number(text.trim());
 }
 
 function unquote(text: string): string {

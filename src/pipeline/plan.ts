@@ -62,7 +62,7 @@ export function calendarOf(config: CartlensConfig): Calendar {
  * status and seconds in the run report (`steps`). `name` is unique within a plan.
  */
 export type RunStep = { name: string; what: string } & (
-  | PlainStep<'open' | 'retention' | StagingPhase | 'user-key' | 'load' | 'commit' | 'anomalies' | 'record' | 'alert' | 'report'>
+  | PlainStep<'open' | 'retention' | StagingPhase | 'user-key' | 'load' | 'commit' | 'republish' | 'anomalies' | 'record' | 'alert' | 'report'>
   | { kind: 'model'; model: Model }
   | { kind: 'assert'; assertion: Assertion }
   /** `date` undefined: each date the staging found (the dates are not known before the run). */
@@ -163,6 +163,9 @@ function stepsOf(p: { config: CartlensConfig; mode: RunMode; source: EventSource
     const what = (on: string) => `${outputs.tables.map((t) => t.name).join(', ')} → ${p.exportRoot} for ${on}, if its blocking assertions passed; report/${outputs.namespace}dt=<date>/report.html; _SUCCESS/${outputs.namespace}dt=<date>.json last`;
     if (dates) for (const date of dates) steps.push({ kind: 'publish', name: `publish ${date}`, what: what(date), date });
     else steps.push({ kind: 'publish', name: 'publish', what: what(p.ask.due ? 'each due date' : 'each date found'), date: undefined });
+    // cart_recoveries reads other dates: the published dates a run's carts can be recovered on get their files again.
+    const reaching = p.models.find((m) => m.reach);
+    if (mode === 'run' && reaching?.reach) steps.push(single('republish', `the published dates ${reaching.name} reaches from the run's dates (${reaching.reach.before} before, ${reaching.reach.after} after each), not among them: that table's file again, and the date's completion marker`));
     if (outputs.tables.some((t) => t.name === 'cart_funnel_daily')) steps.push(single('anomalies', "each published date against its weekday's last 4 weeks"));
   }
   steps.push(single('record', 'run_state per date (complete, provisional, deferred, failed), published sessions, anomaly judgements; the warehouse is closed'));
@@ -172,9 +175,10 @@ function stepsOf(p: { config: CartlensConfig; mode: RunMode; source: EventSource
 }
 
 /** The SQL of a plan's model steps and assertions for `dates`, as `cartlens compile` prints and `run` executes it. */
-export function compilePlan(plan: Pick<RunPlan, 'models' | 'assertions'>, dialect: Dialect & MaterializationDialect, dates: readonly string[]): { models: CompiledStep[]; assertions: { name: string; sql: string }[] } {
+export function compilePlan(plan: Pick<RunPlan, 'models' | 'assertions'>, dialect: Dialect & MaterializationDialect, dates: readonly string[], reached?: readonly string[]): { models: CompiledStep[]; assertions: { name: string; sql: string }[] } {
   return {
-    models: compileModels(plan.models, dialect, dates),
+    // `reached`: the dates a model with a reach is computed for (the run's, and those around them with staged events).
+    models: compileModels(plan.models, dialect, dates, reached ? () => reached : undefined),
     assertions: plan.assertions.map((a) => ({ name: a.name, sql: compileAssertion(a, dialect, dates) })),
   };
 }

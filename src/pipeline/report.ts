@@ -101,6 +101,11 @@ export interface RunReport {
   set_aside: SetAsideDate[];
   /** Final dates of the input that were published before and that a run naming no dates left as they were. */
   unchanged_final_dates: string[];
+  /**
+   * Dates published before, not among the run's, whose `cart_recoveries` file (and completion
+   * marker) was published again: the run's carts reach them (the one before each date, the 16 after).
+   */
+  republished_dates: string[];
   /** Data API quota tokens the run spent. */
   tokens_spent?: number;
   /**

@@ -1,11 +1,11 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { LoadedConfig } from '../config/load.js';
 import type { CartlensConfig } from '../config/schema.js';
-import { csvContent } from '../exports/csv.js';
+import { csvContent, type CsvContent } from '../exports/csv.js';
 import { exportQuery } from '../exports/export-query.js';
-import { completionMarker, completionMarkerPath, type Exporter, type PublishedFile } from '../exports/exporter.js';
+import { completionMarker, completionMarkerPath, type CompletionMarker, type Exporter, type PublishedFile } from '../exports/exporter.js';
 import { createExporter } from '../exports/index.js';
 import { alertFor, sendAlert, webhookDelivery } from '../ops/alerts.js';
 import { checkPublishedDates, notifyAnomalies, recordAnomalyJudgements } from '../ops/anomalies.js';
@@ -14,12 +14,12 @@ import { lastRunReportPath, reportPath, runReportPath, type DailyReportOptions }
 import { runStateKeys } from '../sources/source.js';
 import { CartlensError, NoEventsError, PublishError } from '../util/errors.js';
 import { openWarehouse } from '../warehouse/index.js';
-import { recordRunSql } from '../warehouse/state-sql.js';
+import { recordRunSql, stagedEventDatesSql } from '../warehouse/state-sql.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import { AssertionCheck } from './check-assertions.js';
 import { clearLateLines, describeShrink, headlineOf, publishedDates, publishedSessions, recordPublishedSessions, SESSIONS_SHRINK, shrinkFailures, unfinishedDates } from './published-guards.js';
 import { crashPoint } from '../util/crash-points.js';
-import { addDays, localDate } from '../util/dates.js';
+import { addDays, datesAround, localDate } from '../util/dates.js';
 import { dueDates, isFinal, type DayStatus } from './due-dates.js';
 import { removeRunScratch } from './landing.js';
 import { compilePlan, planRun, TRANSACTION_STEPS, type RunPlan, type RunStep } from './plan.js';
@@ -91,7 +91,7 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
   const keys = runStateKeys(source);
   if (mode === 'extract') assertExtractable(config);
   const warehouse = await openWarehouse(config.warehouse, plan.dialect);
-  const run: RunInProgress = { asked: request.dates, chosen: undefined, staged: undefined, published: new Set(), recorded: [], failures: new Map(), dateReports: [], anomalyChecks: [], days: [], anomalyAlerts: [], closed: false, exporter: undefined };
+  const run: RunInProgress = { asked: request.dates, chosen: undefined, staged: undefined, published: new Set(), recorded: [], failures: new Map(), dateReports: [], anomalyChecks: [], days: [], anomalyAlerts: [], closed: false, exporter: undefined, reached: [], republished: [] };
   /** A published (or withheld) date's state. */
   const stateOfReport = (d: DateReport): DayState => {
     const status: DayStatus = d.status === 'published' ? (d.final ? 'complete' : 'provisional') : 'failed';
@@ -158,6 +158,17 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
         progress.step(`${date}: ${done.status}`, { step: 'export', date, status: done.status, rows: done.rows });
         // What the date was published with: a later republish that would shrink it is withheld.
         if (done.status === 'published') await recordPublishedSessions(warehouse, source.identity, date, runId, (await headlineOf(warehouse, plan.outputs.headline, [date])).get(date) ?? 0);
+      }
+    },
+    republish: async () => {
+      // Dates published before whose cart_recoveries the run recomputed: that file again, and the completion marker naming it.
+      const dates = run.reached.filter((d) => run.published.has(d));
+      if (dates.length === 0) return 'no published date is reached';
+      // Those whose recoveries did not change keep their files and marker as they are.
+      const target = await exporter();
+      for (const date of dates) {
+        progress.step(`republishing ${date}'s cart_recoveries: the run's carts reach it`, { step: 'export', date });
+        if (await republishReached(plan, warehouse, target, date, runId, now, staged().manifestExtra(date))) run.republished.push(date);
       }
     },
     anomalies: async () => {
@@ -230,6 +241,7 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
       kept_dates: input.kept ?? [],
       set_aside: input.setAside ?? [],
       unchanged_final_dates: input.unchangedFinal ?? [],
+      republished_dates: run.republished,
       ...(input.tokensSpent !== undefined ? { tokens_spent: input.tokensSpent } : {}),
       ...(mode === 'extract' ? { ready_dates: run.chosen ?? [] } : {}),
       timings: clock.timings(),
@@ -315,6 +327,9 @@ interface RunInProgress {
   swept?: boolean;
   /** The run's report, once the report step wrote it. */
   report?: RunReport;
+  /** Dates around the run's with staged events, whose cart_recoveries the run recomputed too. */
+  reached: string[];
+  republished: string[];
 }
 
 type TransactionStep = Extract<RunStep, { kind: 'load' | 'model' | 'assert' | 'commit' }>;
@@ -369,9 +384,13 @@ async function runTransaction(plan: RunPlan, warehouse: Warehouse, steps: Transa
   if (guard && unrecorded.length > 0) for (const [date, value] of await headlineOf(warehouse, guard, unrecorded)) before.set(date, value);
   const withheld = new Map<string, AssertionFailure>();
   let remaining = dates;
+  const reaching = steps.flatMap((s) => (s.kind === 'model' && s.model.reach ? [s.model.reach] : []))[0];
   for (;;) {
     const attempt = remaining;
-    const compiled = compilePlan(plan, warehouse.dialect, attempt);
+    // A model that reads other dates (cart_recoveries) is computed for the run's dates and the dates around them that have staged events.
+    const around = reaching && attempt.length > 0 ? datesAround(attempt, -reaching.before, reaching.after).filter((d) => !attempt.includes(d)) : [];
+    run.reached = around.length === 0 ? [] : (await warehouse.query(stagedEventDatesSql(warehouse.dialect, around))).map((row) => String(row.date)).sort();
+    const compiled = compilePlan(plan, warehouse.dialect, attempt, reaching ? [...attempt, ...run.reached].sort() : undefined);
     const statementsOf = new Map(compiled.models.map((m) => [m.model, m.statements]));
     let failures = new Map<string, AssertionFailure[]>();
     const check = new AssertionCheck(warehouse, attempt, runId);
@@ -484,6 +503,49 @@ async function publishDate(
         }
       : null,
     files,
+  };
+}
+
+/**
+ * Publishes again the tables of a date published before that read other dates (cart_recoveries),
+ * when the run's dates reach it: the marker goes first and comes back naming the new file beside
+ * the date's other files, which stay as they were (the contract: a re-run replaces that date's
+ * files, and the recoveries of the dates its carts reach). A date without a marker is left alone.
+ */
+async function republishReached(plan: RunPlan, warehouse: Warehouse, exporter: Exporter, date: string, runId: string, now: () => Date, extra: Record<string, unknown>): Promise<boolean> {
+  const { namespace } = plan.outputs;
+  const marker = (await exporter.readJson(completionMarkerPath(date, namespace))) as CompletionMarker | undefined;
+  if (!marker) return false;
+  const reaching = new Set(plan.models.filter((m) => m.reach).map((m) => m.name));
+  // A date's recoveries are a small file: rendered here, they are published only when they changed.
+  const changed: { table: (typeof plan.outputs.tables)[number]; csv: string; rows: number }[] = [];
+  for (const table of plan.outputs.tables.filter((t) => reaching.has(t.name))) {
+    const content = csvContent(table, warehouse.streamRows(exportQuery(warehouse.dialect, table, date)));
+    let csv = '';
+    for await (const chunk of content.chunks) csv += chunk;
+    const kept = marker.files.find((f) => f.table === table.name);
+    if (kept?.sha256 !== createHash('sha256').update(csv).digest('hex')) changed.push({ table, csv, rows: content.rowCount() });
+  }
+  if (changed.length === 0) return false;
+  await exporter.deleteFile(completionMarkerPath(date, namespace));
+  const files: PublishedFile[] = [];
+  for (const table of plan.outputs.tables) {
+    const fresh = changed.find((c) => c.table === table);
+    const kept = marker.files.find((f) => f.table === table.name);
+    if (fresh) files.push(await exporter.publish(table.name, date, renderedCsv(fresh.csv, fresh.rows), extra));
+    else if (kept) files.push({ table: kept.table, date, location: kept.path, rows: kept.rows, bytes: kept.bytes, sha256: kept.sha256 });
+  }
+  await exporter.writeJson(completionMarkerPath(date, namespace), completionMarker(runId, date, files, now()));
+  return true;
+}
+
+/** A rendered CSV as publishable content. */
+function renderedCsv(csv: string, rows: number): CsvContent {
+  return {
+    chunks: (async function* () {
+      yield csv;
+    })(),
+    rowCount: () => rows,
   };
 }
 

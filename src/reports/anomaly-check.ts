@@ -1,12 +1,15 @@
-import { ANOMALY_METRICS, DECIMALS, metricKind, publishedColumn, publishedTable, type MetricKind, type PublishedColumn } from '../contract/tables.js';
+import { ANOMALY_METRICS, DECIMALS, metricKind, publishedColumn, publishedTable, RECOVERY_ANOMALY_METRIC, RECOVERY_WINDOWS_HOURS, type MetricKind, type PublishedColumn } from '../contract/tables.js';
 import { addDays } from '../util/dates.js';
 import type { Dialect, MaterializationDialect } from '../warehouse/dialect.js';
 import type { Row, Warehouse } from '../warehouse/warehouse.js';
+import { cartDateClosedBy, recoveriesByCartDate, recoveryCountsSql, type RecoverySource } from './recovery.js';
 
 /**
  * Anomaly checks of published dates (issue 13, item 3). Each published date's
  * `cart_abandonment_rate`, `abandoned_value`, `sessions` and `revenue` are compared with the
- * median of the same weekday over the 4 weeks before it (the baseline). A date is judged only when
+ * median of the same weekday over the 4 weeks before it (the baseline), and so is
+ * `recovery_rate_7d`: the 7-day recovery rate of the cart date whose window the date's
+ * publication closes (9 days before it), against those of the baseline days. A date is judged only when
  * all 4 baseline days are published. A metric beyond its threshold is an anomaly, and the anomaly
  * names its drivers: the segments of `abandoned_carts` (device, country, source / medium) and the
  * items of `cart_items_daily` that contribute most to the change in abandoned value.
@@ -31,18 +34,28 @@ export interface AnomalyThresholds {
 export const DEFAULT_ANOMALY_THRESHOLDS: AnomalyThresholds = { rate_points: 5, relative_change: 0.3 };
 
 /** A metric of `cart_funnel_daily` the check judges (src/contract/tables.ts). */
-export type AnomalyMetric = (typeof ANOMALY_METRICS)[number];
+export type FunnelAnomalyMetric = (typeof ANOMALY_METRICS)[number];
+/** A metric the check judges: the funnel's, then the recovery rate (listed in that order). */
+export type AnomalyMetric = FunnelAnomalyMetric | typeof RECOVERY_ANOMALY_METRIC.name;
+
+/** The funnel metrics' columns (read as published text). */
+const FUNNEL_COLUMNS: Record<FunnelAnomalyMetric, PublishedColumn> = Object.fromEntries(ANOMALY_METRICS.map((name) => [name, publishedColumn(publishedTable('cart_funnel_daily'), name)])) as Record<FunnelAnomalyMetric, PublishedColumn>;
 
 /**
- * How each metric is read and compared, from the contract: its column (read as published text),
- * its unit, and its decimals (the values are compared exactly, as integers of 10^-decimals).
+ * How each metric is compared, from the contract: its unit, and its decimals (the values are
+ * compared exactly, as integers of 10^-decimals). The recovery rate is a rate.
  */
-const METRICS: Record<AnomalyMetric, { column: PublishedColumn; kind: MetricKind; scale: number }> = Object.fromEntries(
-  ANOMALY_METRICS.map((name) => {
-    const column = publishedColumn(publishedTable('cart_funnel_daily'), name);
-    return [name, { column, kind: metricKind(column), scale: DECIMALS[metricKind(column)] }];
-  }),
-) as Record<AnomalyMetric, { column: PublishedColumn; kind: MetricKind; scale: number }>;
+const METRICS: Record<AnomalyMetric, { kind: MetricKind; scale: number }> = {
+  ...(Object.fromEntries(ANOMALY_METRICS.map((name) => [name, { kind: metricKind(FUNNEL_COLUMNS[name]), scale: DECIMALS[metricKind(FUNNEL_COLUMNS[name])] }])) as Record<FunnelAnomalyMetric, { kind: MetricKind; scale: number }>),
+  [RECOVERY_ANOMALY_METRIC.name]: { kind: 'rate', scale: DECIMALS.rate },
+};
+
+const RECOVERY_WINDOW_INDEX = RECOVERY_WINDOWS_HOURS.indexOf(RECOVERY_ANOMALY_METRIC.window_hours);
+
+/** The cart date whose recovery rate a date's check judges: the one whose window that date closes. */
+export function recoveryCartDate(date: string): string {
+  return cartDateClosedBy(date, RECOVERY_ANOMALY_METRIC.window_hours);
+}
 
 /** One metric of a judged date against its baseline. */
 export interface MetricJudgement {
@@ -57,6 +70,8 @@ export interface MetricJudgement {
   change: number | null;
   /** Strictly beyond the threshold: an anomaly. */
   beyond: boolean;
+  /** The recovery rate's: the cart date it is of (its baseline: those of the baseline dates). */
+  cart_date?: string;
 }
 
 /** A segment or an item that moved the day's abandoned value, against the same baseline. */
@@ -118,13 +133,23 @@ export async function detectAnomalies(
   warehouse: AnomalyReader,
   dates: readonly string[],
   thresholds: AnomalyThresholds = DEFAULT_ANOMALY_THRESHOLDS,
-  /** `drivers: false` judges the metrics only (the dashboard's copy has no cart-level rows). */
-  options: { drivers?: boolean } = {},
+  /**
+   * `drivers: false` judges the metrics only (the dashboard's copy has no cart-level rows);
+   * `recoveries`: where the recoveries are read (the dashboard's copy counts them per window).
+   */
+  options: { drivers?: boolean; recoveries?: RecoverySource } = {},
 ): Promise<AnomalyCheck[]> {
   if (dates.length === 0) return [];
   const queries = anomalyQueries(warehouse.dialect);
-  const funnel = new Map((await warehouse.query(queries.funnel(withBaselines(dates)))).map((row) => [String(row.day), row]));
-  const checks = dates.map((date) => judgeDate(date, funnel, thresholds));
+  const around = withBaselines(dates);
+  const funnel = new Map((await warehouse.query(queries.funnel(around))).map((row) => [String(row.day), row]));
+  // Each day's rate is of a cart date whose window closed by that day, so reading up to the last
+  // day gives every day the rate it had on its own (a later recovery is beyond the window).
+  const latest = around.at(-1)!;
+  const recoveryRates = new Map(
+    recoveriesByCartDate(await warehouse.query(queries.recoveries(around, latest, options.recoveries)), latest).map((r) => [r.cart_date, r.windows[RECOVERY_WINDOW_INDEX]!.rate]),
+  );
+  const checks = dates.map((date) => judgeDate(date, funnel, recoveryRates, thresholds));
   const anomalous = checks.filter((c): c is Extract<AnomalyCheck, { judged: true }> => c.judged && c.beyond.length > 0);
   if (anomalous.length > 0 && options.drivers !== false) {
     const around = withBaselines(anomalous.map((c) => c.date));
@@ -138,7 +163,7 @@ function withBaselines(dates: readonly string[]): string[] {
   return [...new Set(dates.flatMap((d) => [...baselineDates(d), d]))].sort();
 }
 
-function judgeDate(date: string, funnel: Map<string, Row>, thresholds: AnomalyThresholds): AnomalyCheck {
+function judgeDate(date: string, funnel: Map<string, Row>, recoveryRates: Map<string, string | null>, thresholds: AnomalyThresholds): AnomalyCheck {
   const baseline = baselineDates(date);
   const missing = baseline.filter((d) => !funnel.has(d));
   const day = funnel.get(date);
@@ -147,6 +172,9 @@ function judgeDate(date: string, funnel: Map<string, Row>, thresholds: AnomalyTh
     return { date, judged: false, reason: `${BASELINE_WEEKS - missing.length} of ${BASELINE_WEEKS} baseline weeks published (missing ${missing.join(', ')})`, baseline_dates: baseline };
   }
   const metrics = ANOMALY_METRICS.map((metric) => judgeMetric(metric, text(day[metric]), baseline.map((d) => text(funnel.get(d)![metric])), thresholds));
+  // A cart date with no published row (or no abandoned cart) has no rate: not compared.
+  const rate = (d: string) => recoveryRates.get(recoveryCartDate(d)) ?? null;
+  metrics.push({ ...judgeMetric(RECOVERY_ANOMALY_METRIC.name, rate(date), baseline.map(rate), thresholds), cart_date: recoveryCartDate(date) });
   return { date, judged: true, baseline_dates: baseline, metrics, beyond: metrics.filter((m) => m.beyond).map((m) => m.metric), drivers: null };
 }
 
@@ -211,13 +239,20 @@ function text(value: Row[string] | undefined): string | null {
 }
 
 /** The SQL the check reads, as text (pure: the ZetaSQL test analyzes it as BigQuery receives it). */
-export function anomalyQueries(dialect: Dialect & MaterializationDialect): { funnel(dates: readonly string[]): string; segments(dates: readonly string[]): string; items(dates: readonly string[]): string } {
+export function anomalyQueries(dialect: Dialect & MaterializationDialect): {
+  funnel(dates: readonly string[]): string;
+  /** The recovery counts of the cart dates the dates' checks judge, as of `latest`. */
+  recoveries(dates: readonly string[], latest: string, source?: RecoverySource): string;
+  segments(dates: readonly string[]): string;
+  items(dates: readonly string[]): string;
+} {
   const q = (name: string) => dialect.quoteIdentifier(name);
   const day = `${dialect.csvText('date', 't.date')} AS day`;
   const where = (dates: readonly string[]) => `WHERE t.date IN ${dialect.dateList(dates)}`;
   return {
     funnel: (dates) =>
-      `SELECT ${day}, ${ANOMALY_METRICS.map((m) => `${dialect.csvText(METRICS[m].column.kind, `t.${q(m)}`)} AS ${q(m)}`).join(', ')} FROM ${dialect.tableName('cart_funnel_daily', false)} AS t ${where(dates)}`,
+      `SELECT ${day}, ${ANOMALY_METRICS.map((m) => `${dialect.csvText(FUNNEL_COLUMNS[m].kind, `t.${q(m)}`)} AS ${q(m)}`).join(', ')} FROM ${dialect.tableName('cart_funnel_daily', false)} AS t ${where(dates)}`,
+    recoveries: (dates, latest, source) => recoveryCountsSql(dialect, dates.map(recoveryCartDate), latest, source),
     segments: (dates) =>
       `SELECT ${day}, t.device_category, t.country, t.source, t.medium, ${dialect.csvText('money', 'SUM(t.cart_value)')} AS abandoned_value ` +
       `FROM ${dialect.tableName('abandoned_carts', false)} AS t ${where(dates)} GROUP BY t.date, t.device_category, t.country, t.source, t.medium`,
@@ -303,7 +338,7 @@ export function formatMetric(m: MetricJudgement): string {
   const { kind } = METRICS[m.metric];
   const show = (n: number | null) => (n === null ? '—' : kind === 'rate' ? `${(n * 100).toFixed(1)}%` : kind === 'count' ? String(n) : money(n));
   const change = m.change === null ? 'n/a' : m.unit === 'points' ? `${signed(m.change, (n) => n.toFixed(1))} pp` : `${signed(m.change * 100, (n) => n.toFixed(0))}%`;
-  return `${m.metric} ${show(m.value)} vs ${show(m.baseline)} (${change})`;
+  return `${m.metric}${m.cart_date ? ` (carts of ${m.cart_date})` : ''} ${show(m.value)} vs ${show(m.baseline)} (${change})`;
 }
 
 /**

@@ -3,7 +3,8 @@ import { exportQuery } from '../exports/export-query.js';
 import { REMARKETABLE_SQL } from '../contract/remarketing.js';
 import { PUBLISHED_TABLES } from '../contract/tables.js';
 import { detectAnomalies, formatAnomaly, isAnomaly, type AnomalyCheck, type AnomalyThresholds } from './anomaly-check.js';
-import { BASE_STYLE, escapeHtml, Formats, funnelSvg, remarketingHtml, remarketingTotals, tilesHtml, topItemsHtml, type Labels, type ReportLocale, type Row } from './render.js';
+import { recoveriesByCartDate, recoveryCountsSql, reportCartDates, type Recovery } from './recovery.js';
+import { BASE_STYLE, escapeHtml, Formats, funnelSvg, recoveryHtml, remarketingHtml, remarketingTotals, tilesHtml, topItemsHtml, type Labels, type ReportLocale, type Row } from './render.js';
 
 /**
  * The self-contained daily report (issue 6, item 4): one HTML file per published date, beside
@@ -64,7 +65,16 @@ export const eventsDailyReport: DailyReportBuilder = async (warehouse, date, opt
 export async function buildDailyReport(warehouse: Warehouse, date: string, funnel: Row, options: DailyReportOptions, anomaly?: AnomalyCheck): Promise<string> {
   const itemsTable = PUBLISHED_TABLES.find((t) => t.name === 'cart_items_daily')!;
   const items = await warehouse.query(exportQuery(warehouse.dialect, itemsTable, date));
-  return renderDailyReport(date, funnel, items, options, await remarketingByConsent(warehouse, date), anomaly);
+  return renderDailyReport(date, funnel, items, options, await remarketingByConsent(warehouse, date), anomaly, await reportRecoveries(warehouse, date));
+}
+
+/**
+ * The recovery of the 16 cart dates before the report's date, as of that date: the data after it
+ * is left out, so the report of a date says what was known on it (and re-rendering it later
+ * gives the same figures); the oldest cart date has every window closed.
+ */
+export async function reportRecoveries(warehouse: Pick<Warehouse, 'dialect' | 'query'>, date: string): Promise<Recovery[]> {
+  return recoveriesByCartDate(await warehouse.query(recoveryCountsSql(warehouse.dialect, reportCartDates(date), date)), date);
 }
 
 /**
@@ -82,7 +92,7 @@ export async function remarketingByConsent(warehouse: Warehouse, date: string): 
     GROUP BY 1 ORDER BY 1`);
 }
 
-export function renderDailyReport(date: string, funnel: Row, items: Row[], options: DailyReportOptions, byConsent: Row[] = [], anomaly?: AnomalyCheck): string {
+export function renderDailyReport(date: string, funnel: Row, items: Row[], options: DailyReportOptions, byConsent: Row[] = [], anomaly?: AnomalyCheck, recoveries?: readonly Recovery[]): string {
   const formats = new Formats(options);
   const { text } = formats;
   const top = items
@@ -111,7 +121,7 @@ ${funnelSvg(funnel, formats)}
 ${topItemsHtml(top, formats, text.noItems)}
 <h2>${text.remarketing}</h2>
 ${remarketingHtml(remarketingTotals(funnel, byConsent), byConsent, formats)}
-</body>
+${recoveries ? `<h2>${text.recovery}</h2>\n${recoveryHtml(recoveries, formats)}\n` : ''}</body>
 </html>
 `;
 }

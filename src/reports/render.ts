@@ -6,6 +6,7 @@
 
 import { FUNNEL_TILES, metricKind, publishedColumn, publishedTable, type Localized } from '../contract/tables.js';
 import { withControlPictures } from '../util/control-pictures.js';
+import type { Recovery } from './recovery.js';
 
 export type ReportLocale = 'en' | 'pt-BR';
 
@@ -99,6 +100,20 @@ export const LABELS = {
     apiBreakdown: 'Sessions and revenue by',
     noAddedItemsInRange: 'No item was added to a cart in this period.',
     apiStatus: 'Run status',
+    recovery: 'Recovery of abandoned carts',
+    recoveryNote: 'Of the carts abandoned on a date, the share their users bought within 1, 3, 7 and 14 days, in any session. A window is counted once the data holds every date a purchase within it can fall on; until then it is still open. Recovered value: the value of the carts bought within 14 days so far. Same item: the share of those purchases that held an item of the cart.',
+    cartDate: 'Cart date',
+    within: 'Within',
+    day: 'day',
+    days: 'days',
+    stillOpen: 'still open',
+    recoveredCarts: 'Recovered carts',
+    recoveredValue: 'Recovered value',
+    sameItem: 'Same item',
+    soFar: 'so far',
+    allCartDates: 'All cart dates',
+    ofCartDates: 'of the cart dates',
+    noCartDates: 'No published cart date in this period.',
   },
   'pt-BR': {
     title: 'Relatório de carrinhos',
@@ -180,6 +195,20 @@ export const LABELS = {
     apiBreakdown: 'Sessões e receita por',
     noAddedItemsInRange: 'Nenhum item foi adicionado a um carrinho neste período.',
     apiStatus: 'Status das execuções',
+    recovery: 'Recuperação de carrinhos abandonados',
+    recoveryNote: 'Dos carrinhos abandonados em uma data, a parcela que seus usuários compraram em até 1, 3, 7 e 14 dias, em qualquer sessão. Uma janela é contada quando os dados incluem todas as datas em que uma compra dentro dela pode cair; até lá ela segue aberta. Valor recuperado: o valor dos carrinhos comprados em até 14 dias até agora. Mesmo item: a parcela dessas compras que incluiu um item do carrinho.',
+    cartDate: 'Data do carrinho',
+    within: 'Em até',
+    day: 'dia',
+    days: 'dias',
+    stillOpen: 'ainda aberta',
+    recoveredCarts: 'Carrinhos recuperados',
+    recoveredValue: 'Valor recuperado',
+    sameItem: 'Mesmo item',
+    soFar: 'até agora',
+    allCartDates: 'Todas as datas de carrinho',
+    ofCartDates: 'das datas de carrinho',
+    noCartDates: 'Nenhuma data de carrinho publicada neste período.',
   },
 } as const satisfies Record<ReportLocale, Record<string, string>>;
 
@@ -357,5 +386,42 @@ ${tiles}
 </section>
 <table class="consent"><thead><tr><th>${text.adsConsent}</th><th class="num">${text.abandonedCarts}</th><th class="num">${text.abandonedValue}</th><th class="num">${text.boughtLater}</th><th class="num">${text.remarketableCarts}</th><th class="num">${text.remarketableValue}</th></tr></thead><tbody>
 ${rows}
+</tbody></table>`;
+}
+
+/**
+ * The recovery of each cart date (and, for a range, of all of them as the first row): abandoned
+ * carts, the rate within each window or "still open", recovered carts, value and same-item share.
+ * Each rate cell carries the published rate in `data-rate` (empty while open or without carts).
+ */
+export function recoveryHtml(days: readonly Recovery[], formats: Formats, total?: Recovery): string {
+  const { text } = formats;
+  const windowLabel = (hours: number) => {
+    const count = Math.ceil(hours / 24);
+    return `${text.within} ${formats.integer(count)} ${count === 1 ? text.day : text.days}`;
+  };
+  const row = (recovery: Recovery, label: string, key: string) => {
+    const windows = recovery.windows
+      .map((w) => {
+        if (!w.closed) return `<td class="num open" data-window="${w.hours}" data-open="true">${text.stillOpen}</td>`;
+        // A range's window counted over only some of its cart dates says over how many.
+        const partly = w.cart_dates_closed < recovery.cart_dates ? ` <span class="note">(${formats.integer(w.cart_dates_closed)}/${formats.integer(recovery.cart_dates)} ${text.ofCartDates})</span>` : '';
+        return `<td class="num" data-window="${w.hours}" data-rate="${w.rate ?? ''}">${escapeHtml(formats.rate(w.rate))}${partly}</td>`;
+      })
+      .join('');
+    const soFar = recovery.complete ? '' : ` <span class="note">(${text.soFar})</span>`;
+    return (
+      `<tr data-cart-date="${key}" data-complete="${recovery.complete}"><td>${escapeHtml(label)}</td><td class="num" data-abandoned="${recovery.abandoned_carts}">${formats.integer(recovery.abandoned_carts)}</td>${windows}` +
+      `<td class="num" data-recovered="${recovery.recovered}">${formats.integer(recovery.recovered)}${soFar}</td>` +
+      `<td class="num" data-recovered-value="${escapeHtml(recovery.recovered_value)}">${escapeHtml(formats.money(recovery.recovered_value))}${soFar}</td>` +
+      `<td class="num" data-same-item="${recovery.same_item_share ?? ''}">${escapeHtml(formats.rate(recovery.same_item_share))}</td></tr>`
+    );
+  };
+  const head = `<tr><th>${text.cartDate}</th><th class="num">${text.abandonedCarts}</th>${(total ?? days[0])?.windows.map((w) => `<th class="num">${windowLabel(w.hours)}</th>`).join('') ?? ''}<th class="num">${text.recoveredCarts}</th><th class="num">${text.recoveredValue}</th><th class="num">${text.sameItem}</th></tr>`;
+  if (days.length === 0) return `<p class="note">${text.recoveryNote}</p>\n<p>${text.noCartDates}</p>`;
+  const rows = [...(total ? [row(total, `${text.allCartDates} (${total.cart_date} – ${total.cart_date_to ?? total.cart_date})`, 'total')] : []), ...[...days].reverse().map((d) => row(d, d.cart_date, d.cart_date))];
+  return `<p class="note">${text.recoveryNote}</p>
+<table class="recovery"><thead>${head}</thead><tbody>
+${rows.join('\n')}
 </tbody></table>`;
 }

@@ -70,3 +70,10 @@ export function dateRange(from: string, to: string): string[] {
   const length = daysInRange(from, to);
   return Array.from({ length: Math.max(0, length) }, (_, i) => addDays(from, i));
 }
+
+/** Each date and the days from `before` (negative) to `after` around it, once each, in order; only dates cartlens handles. */
+export function datesAround(dates: readonly string[], before: number, after: number): string[] {
+  const around = new Set<string>();
+  for (const date of dates) for (let day = before; day <= after; day++) around.add(addDays(date, day));
+  return [...around].filter(isHandledDate).sort();
+}

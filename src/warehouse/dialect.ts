@@ -23,6 +23,8 @@ export interface Dialect {
   userKey(expression: string): string;
   /** Microseconds since the epoch → TIMESTAMP truncated to milliseconds. */
   timestampMillis(micros: string): string;
+  /** Hours from one microsecond timestamp to a later one, rounded to 2 decimals half away from zero, exactly (cart_recoveries.hours_to_recovery). */
+  hoursBetween(fromMicros: string, toMicros: string): string;
 
   /** Aggregate: the exact median of `expression` (NULLs left out; the mean of the two middle values of an even count). */
   median(expression: string): string;

@@ -54,6 +54,11 @@ export function datesWithRowsSql(dialect: SqlDialect, table: string, dates: read
 }
 
 /** A date's row of quality_daily. */
+/** Which of `dates` have staged events (cart_recoveries is recomputed only where its inputs are there). */
+export function stagedEventDatesSql(dialect: SqlDialect, dates: readonly string[]): string {
+  return `SELECT DISTINCT ${dialect.csvText('date', 'event_date')} AS date FROM ${own(dialect, 'stg_events')} WHERE event_date IN ${dialect.dateList(dates)}`;
+}
+
 export function qualityOfDateSql(dialect: SqlDialect, date: string): string {
   return `SELECT * FROM ${own(dialect, 'quality_daily')} WHERE date = ${dialect.dateLiteral(date)}`;
 }
@@ -181,6 +186,8 @@ export function purgeExpiredSql(dialect: SqlDialect, cutoffs: PurgeCutoffs): str
     // A line without a date (invalid JSON, no event_date) goes with the run that landed it: NULL < cutoff never matches.
     `DELETE FROM ${own(dialect, 'quarantined_events')} WHERE event_date < ${dialect.dateLiteral(cutoffs.quarantinedBefore)} OR (event_date IS NULL AND run_id IN (SELECT run_id FROM ${own(dialect, 'runs')} WHERE committed_at < ${dialect.timestampLiteral(cutoffs.quarantinedLandedBefore)}))`,
     ...['stg_events', 'stg_event_items'].map((table) => `DELETE FROM ${own(dialect, table)} WHERE event_date < ${dialect.dateLiteral(cutoffs.stagedBefore)}`),
+    // The abandoned carts' raw user ids (cart_recoveries matches on them) live as long as the staged events.
+    `DELETE FROM ${own(dialect, 'recovery_carts')} WHERE date < ${dialect.dateLiteral(cutoffs.stagedBefore)}`,
   ];
 }
 

@@ -63,6 +63,15 @@ export class GcsExporter implements Exporter {
     return this.writeText(relativePath, `${JSON.stringify(document, null, 2)}\n`, 'application/json');
   }
 
+  async readJson(relativePath: string): Promise<unknown> {
+    const name = `${this.prefix}${relativePath}`;
+    const file = this.bucket.file(name);
+    const [exists] = await guarded(`read gs://${this.bucket.name}/${name}`, () => file.exists());
+    if (!exists) return undefined;
+    const [bytes] = await guarded(`read gs://${this.bucket.name}/${name}`, () => file.download());
+    return JSON.parse(bytes.toString('utf8')) as unknown;
+  }
+
   async deleteFile(relativePath: string): Promise<void> {
     const name = `${this.prefix}${relativePath}`;
     await guarded(`delete gs://${this.bucket.name}/${name}`, () => this.bucket.file(name).delete({ ignoreNotFound: true }));

@@ -8,7 +8,7 @@ import type { CsvContent } from '../csv.js';
 import { csvFileName, type Exporter, type PublishedFile } from '../exporter.js';
 
 /** The slice of `node:fs/promises` the exporter calls: a test hands it one that fails like a full or read-only disk. */
-export type ExportFs = Pick<typeof nodeFs, 'mkdir' | 'open' | 'rename' | 'rm' | 'rmdir' | 'readdir'>;
+export type ExportFs = Pick<typeof nodeFs, 'mkdir' | 'open' | 'rename' | 'rm' | 'rmdir' | 'readdir' | 'readFile'>;
 
 /** Cartlens' temporary names, `<final name>.tmp-<pid>`, and only those: what a sweep may delete. */
 const TEMPORARY_NAME = /^[\w.=-]+\.(?:csv|json|html)\.tmp-\d+$/;
@@ -58,6 +58,14 @@ export class LocalExporter implements Exporter {
 
   async writeJson(relativePath: string, document: unknown): Promise<string> {
     return this.writeText(relativePath, `${JSON.stringify(document, null, 2)}\n`, 'application/json');
+  }
+
+  async readJson(relativePath: string): Promise<unknown> {
+    const text = await this.fs.readFile(join(this.root, relativePath), 'utf8').catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return undefined;
+      throw error;
+    });
+    return text === undefined ? undefined : (JSON.parse(text) as unknown);
   }
 
   async deleteFile(relativePath: string): Promise<void> {

@@ -61,6 +61,12 @@ export class BigQueryDialect implements Dialect, MaterializationDialect {
     return `TIMESTAMP_MILLIS(DIV(${micros}, 1000))`;
   }
 
+  hoursBetween(fromMicros: string, toMicros: string): string {
+    // As DuckDB's: hundredths of an hour rounded half up, exact in NUMERIC (Δ > 0).
+    const micros = `(CAST(${toMicros} AS NUMERIC) - CAST(${fromMicros} AS NUMERIC))`;
+    return `DIV(${micros} * 2 + 36000000, 72000000) / 100`;
+  }
+
   median(expression: string): string {
     // Exact, as DuckDB's median(): the mean of the two middle values of an even count (the middle
     // one of an odd count; both offsets are then the same), never APPROX_QUANTILES' approximation.

@@ -57,6 +57,12 @@ export class DuckDbDialect implements Dialect, MaterializationDialect {
     return `make_timestamp(((${micros}) // 1000) * 1000)`;
   }
 
+  hoursBetween(fromMicros: string, toMicros: string): string {
+    // Integer arithmetic: floor((2·Δ + 36·10⁶) / 72·10⁶) is Δ/(36·10⁶) hundredths of an hour rounded half up (Δ > 0).
+    const micros = `(CAST(${toMicros} AS HUGEINT) - CAST(${fromMicros} AS HUGEINT))`;
+    return `CAST(CAST((${micros} * 2 + 36000000) // 72000000 AS DECIMAL(38,0)) * CAST(0.01 AS DECIMAL(3,2)) AS DECIMAL(38,2))`;
+  }
+
   csvText(kind: ColumnKind, expression: string): string {
     // DECIMAL(38,2) and DECIMAL(38,4) print with exactly their scale; booleans as true/false.
     return kind === 'timestamp' ? `strftime(${expression}, '%Y-%m-%dT%H:%M:%S.%gZ')` : `CAST(${expression} AS VARCHAR)`;

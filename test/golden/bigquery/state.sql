@@ -56,6 +56,8 @@ DELETE FROM `my-project.cartlens_staging.stg_events` WHERE event_date < DATE '20
 
 DELETE FROM `my-project.cartlens_staging.stg_event_items` WHERE event_date < DATE '2026-10-26';
 
+DELETE FROM `my-project.cartlens_staging.recovery_carts` WHERE date < DATE '2026-10-26';
+
 SELECT
       (SELECT SUM(add_to_cart_units) FROM `my-project.cartlens_marts.cart_items_daily` WHERE date = DATE '2026-11-01') AS export_add_to_cart_units,
       (SELECT SUM(purchased_units) FROM `my-project.cartlens_marts.cart_items_daily` WHERE date = DATE '2026-11-01') AS export_purchased_units,

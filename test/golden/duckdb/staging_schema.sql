@@ -7,6 +7,12 @@ CREATE TABLE IF NOT EXISTS stg_events (
 );
 -- Warehouses made before consent was staged get the column (NULL for their past days).
 ALTER TABLE stg_events ADD COLUMN IF NOT EXISTS ads_storage VARCHAR;
+-- The abandoned carts with their raw user ids and items (model recovery_carts): cart_recoveries
+-- matches later purchases on them. Raw ids: purged with the staged events (retention.staged_days).
+CREATE TABLE IF NOT EXISTS recovery_carts (
+  date DATE NOT NULL, user_pseudo_id VARCHAR NOT NULL, session_id BIGINT NOT NULL, last_cart_event_ts BIGINT NOT NULL,
+  cart_value DECIMAL(38,2), item_id VARCHAR
+);
 CREATE TABLE IF NOT EXISTS stg_event_items (
   event_date DATE NOT NULL, input_seq BIGINT NOT NULL, item_index INTEGER NOT NULL, item_id VARCHAR,
   item_name VARCHAR, item_category VARCHAR, price DECIMAL(38,9), quantity BIGINT NOT NULL, item_revenue DECIMAL(38,9)
@@ -100,6 +106,17 @@ ALTER TABLE IF EXISTS "cart_items_daily" ADD COLUMN IF NOT EXISTS "purchased_rev
 ALTER TABLE IF EXISTS "cart_items_daily" ADD COLUMN IF NOT EXISTS "cart_to_purchase_rate" DECIMAL(38,4);
 ALTER TABLE IF EXISTS "cart_items_daily" ADD COLUMN IF NOT EXISTS "abandoned_units" BIGINT;
 ALTER TABLE IF EXISTS "cart_items_daily" ADD COLUMN IF NOT EXISTS "abandoned_value" DECIMAL(38,2);
+ALTER TABLE IF EXISTS "cart_recoveries" ADD COLUMN IF NOT EXISTS "date" DATE;
+ALTER TABLE IF EXISTS "cart_recoveries" ADD COLUMN IF NOT EXISTS "cart_date" DATE;
+ALTER TABLE IF EXISTS "cart_recoveries" ADD COLUMN IF NOT EXISTS "user_key" VARCHAR;
+ALTER TABLE IF EXISTS "cart_recoveries" ADD COLUMN IF NOT EXISTS "session_id" BIGINT;
+ALTER TABLE IF EXISTS "cart_recoveries" ADD COLUMN IF NOT EXISTS "cart_value" DECIMAL(38,2);
+ALTER TABLE IF EXISTS "cart_recoveries" ADD COLUMN IF NOT EXISTS "last_cart_event_at" TIMESTAMP;
+ALTER TABLE IF EXISTS "cart_recoveries" ADD COLUMN IF NOT EXISTS "recovered_at" TIMESTAMP;
+ALTER TABLE IF EXISTS "cart_recoveries" ADD COLUMN IF NOT EXISTS "hours_to_recovery" DECIMAL(38,2);
+ALTER TABLE IF EXISTS "cart_recoveries" ADD COLUMN IF NOT EXISTS "same_item" BOOLEAN;
+ALTER TABLE IF EXISTS "cart_recoveries" ADD COLUMN IF NOT EXISTS "transaction_id" VARCHAR;
+ALTER TABLE IF EXISTS "cart_recoveries" ADD COLUMN IF NOT EXISTS "purchase_revenue" DECIMAL(38,2);
 ALTER TABLE IF EXISTS "remarketing_audience" ADD COLUMN IF NOT EXISTS "date" DATE;
 ALTER TABLE IF EXISTS "remarketing_audience" ADD COLUMN IF NOT EXISTS "user_key" VARCHAR;
 ALTER TABLE IF EXISTS "remarketing_audience" ADD COLUMN IF NOT EXISTS "session_id" BIGINT;

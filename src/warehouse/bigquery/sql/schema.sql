@@ -8,6 +8,12 @@ CREATE TABLE IF NOT EXISTS `{{staging}}.stg_events` (
 ) PARTITION BY event_date;
 -- Tables made before consent was staged get the column (NULL for their past days).
 ALTER TABLE `{{staging}}.stg_events` ADD COLUMN IF NOT EXISTS ads_storage STRING;
+-- The abandoned carts with their raw user ids and items (model recovery_carts): cart_recoveries
+-- matches later purchases on them. Raw ids: purged with the staged events (retention.staged_days).
+CREATE TABLE IF NOT EXISTS `{{staging}}.recovery_carts` (
+  date DATE NOT NULL, user_pseudo_id STRING NOT NULL, session_id INT64 NOT NULL, last_cart_event_ts INT64 NOT NULL,
+  cart_value NUMERIC, item_id STRING
+) PARTITION BY date CLUSTER BY user_pseudo_id;
 CREATE TABLE IF NOT EXISTS `{{staging}}.stg_event_items` (
   event_date DATE NOT NULL, input_seq INT64 NOT NULL, item_index INT64 NOT NULL, item_id STRING,
   item_name STRING, item_category STRING, price NUMERIC, quantity INT64 NOT NULL, item_revenue NUMERIC

@@ -1,0 +1,64 @@
+CREATE TEMP TABLE `_new_cart_recoveries` AS
+WITH cart_items AS (
+  -- Every read is of a constant list of dates: BigQuery scans only those partitions.
+  SELECT date AS cart_date, user_pseudo_id, session_id, last_cart_event_ts, cart_value, item_id
+  FROM `my-project.cartlens_staging.recovery_carts`
+  WHERE date IN (DATE '2026-10-15', DATE '2026-10-16', DATE '2026-10-17', DATE '2026-10-18', DATE '2026-10-19', DATE '2026-10-20', DATE '2026-10-21', DATE '2026-10-22', DATE '2026-10-23', DATE '2026-10-24', DATE '2026-10-25', DATE '2026-10-26', DATE '2026-10-27', DATE '2026-10-28', DATE '2026-10-29', DATE '2026-10-30', DATE '2026-10-31', DATE '2026-11-01', DATE '2026-11-02', DATE '2026-11-03', DATE '2026-11-04', DATE '2026-11-05', DATE '2026-11-06', DATE '2026-11-07', DATE '2026-11-08', DATE '2026-11-09', DATE '2026-11-10', DATE '2026-11-11', DATE '2026-11-12', DATE '2026-11-13', DATE '2026-11-14', DATE '2026-11-15', DATE '2026-11-16', DATE '2026-11-17', DATE '2026-11-18')
+),
+carts AS (
+  SELECT DISTINCT cart_date, user_pseudo_id, session_id, last_cart_event_ts, cart_value
+  FROM cart_items
+),
+purchases AS (
+  -- Included purchases (in a session), full precision; ties on timestamp go to the first in input order.
+  SELECT event_date, input_seq, user_pseudo_id, event_ts, transaction_id, purchase_revenue
+  FROM `my-project.cartlens_staging.stg_events`
+  WHERE event_date IN (DATE '2026-10-14', DATE '2026-10-15', DATE '2026-10-16', DATE '2026-10-17', DATE '2026-10-18', DATE '2026-10-19', DATE '2026-10-20', DATE '2026-10-21', DATE '2026-10-22', DATE '2026-10-23', DATE '2026-10-24', DATE '2026-10-25', DATE '2026-10-26', DATE '2026-10-27', DATE '2026-10-28', DATE '2026-10-29', DATE '2026-10-30', DATE '2026-10-31', DATE '2026-11-01', DATE '2026-11-02', DATE '2026-11-03', DATE '2026-11-04', DATE '2026-11-05', DATE '2026-11-06', DATE '2026-11-07', DATE '2026-11-08', DATE '2026-11-09', DATE '2026-11-10', DATE '2026-11-11', DATE '2026-11-12', DATE '2026-11-13', DATE '2026-11-14', DATE '2026-11-15', DATE '2026-11-16', DATE '2026-11-17', DATE '2026-11-18', DATE '2026-11-19') AND event_name = 'purchase' AND session_id IS NOT NULL
+),
+firsts AS (
+  -- Each cart's first purchase by its user later than its last cart event and at most 14 days later.
+  SELECT
+    c.cart_date, c.user_pseudo_id, c.session_id, c.last_cart_event_ts, c.cart_value,
+    p.event_date, p.input_seq, p.event_ts, p.transaction_id, p.purchase_revenue,
+    ROW_NUMBER() OVER (PARTITION BY c.cart_date, c.user_pseudo_id, c.session_id ORDER BY p.event_ts, p.event_date, p.input_seq) AS nth
+  FROM carts AS c
+  JOIN purchases AS p
+    ON p.user_pseudo_id = c.user_pseudo_id
+    AND p.event_ts > c.last_cart_event_ts
+    AND p.event_ts <= c.last_cart_event_ts + 1209600000000
+),
+bought AS (
+  SELECT DISTINCT event_date, input_seq, item_id
+  FROM `my-project.cartlens_staging.stg_event_items`
+  WHERE event_date IN (DATE '2026-10-31', DATE '2026-11-01', DATE '2026-11-02', DATE '2026-11-03', DATE '2026-11-04', DATE '2026-11-05', DATE '2026-11-06', DATE '2026-11-07', DATE '2026-11-08', DATE '2026-11-09', DATE '2026-11-10', DATE '2026-11-11', DATE '2026-11-12', DATE '2026-11-13', DATE '2026-11-14', DATE '2026-11-15', DATE '2026-11-16', DATE '2026-11-17') AND item_id IS NOT NULL
+),
+same_item AS (
+  -- The recovering purchase holds an item left in the cart.
+  SELECT DISTINCT f.cart_date, f.user_pseudo_id, f.session_id
+  FROM firsts AS f
+  JOIN cart_items AS item
+    ON item.cart_date = f.cart_date AND item.user_pseudo_id = f.user_pseudo_id AND item.session_id = f.session_id
+  JOIN bought AS b
+    ON b.event_date = f.event_date AND b.input_seq = f.input_seq AND b.item_id = item.item_id
+  WHERE f.nth = 1
+)
+SELECT
+  f.event_date AS date,
+  f.cart_date,
+  TO_HEX(SHA256(CONCAT(@cartlens_user_key_opad, SHA256(CONCAT(@cartlens_user_key_ipad, CAST(f.user_pseudo_id AS BYTES)))))) AS user_key,
+  f.session_id,
+  f.cart_value,
+  TIMESTAMP_MILLIS(DIV(f.last_cart_event_ts, 1000)) AS last_cart_event_at,
+  TIMESTAMP_MILLIS(DIV(f.event_ts, 1000)) AS recovered_at,
+  DIV((CAST(f.event_ts AS NUMERIC) - CAST(f.last_cart_event_ts AS NUMERIC)) * 2 + 36000000, 72000000) / 100 AS hours_to_recovery,
+  s.session_id IS NOT NULL AS same_item,
+  f.transaction_id,
+  ROUND(CAST(COALESCE(f.purchase_revenue, 0) AS NUMERIC), 2) AS purchase_revenue
+FROM firsts AS f
+LEFT JOIN same_item AS s
+  ON s.cart_date = f.cart_date AND s.user_pseudo_id = f.user_pseudo_id AND s.session_id = f.session_id
+WHERE f.nth = 1 AND f.event_date IN (DATE '2026-10-31', DATE '2026-11-01', DATE '2026-11-02', DATE '2026-11-03', DATE '2026-11-04', DATE '2026-11-05', DATE '2026-11-06', DATE '2026-11-07', DATE '2026-11-08', DATE '2026-11-09', DATE '2026-11-10', DATE '2026-11-11', DATE '2026-11-12', DATE '2026-11-13', DATE '2026-11-14', DATE '2026-11-15', DATE '2026-11-16', DATE '2026-11-17');
+
+DELETE FROM `my-project.cartlens_marts.cart_recoveries` WHERE date IN (DATE '2026-10-31', DATE '2026-11-01', DATE '2026-11-02', DATE '2026-11-03', DATE '2026-11-04', DATE '2026-11-05', DATE '2026-11-06', DATE '2026-11-07', DATE '2026-11-08', DATE '2026-11-09', DATE '2026-11-10', DATE '2026-11-11', DATE '2026-11-12', DATE '2026-11-13', DATE '2026-11-14', DATE '2026-11-15', DATE '2026-11-16', DATE '2026-11-17');
+
+INSERT INTO `my-project.cartlens_marts.cart_recoveries` SELECT * FROM `_new_cart_recoveries`;
