@@ -23,9 +23,10 @@ firsts AS (
     ROW_NUMBER() OVER (PARTITION BY c.cart_date, c.user_pseudo_id, c.session_id ORDER BY p.event_ts, p.event_date, p.input_seq) AS nth
   FROM carts AS c
   JOIN purchases AS p
+    -- An equality join on the user, then the time rule on the difference: one range condition
+    -- pair would let DuckDB pick a range join (IEJoin) over every cart and purchase.
     ON p.user_pseudo_id = c.user_pseudo_id
-    AND p.event_ts > c.last_cart_event_ts
-    AND p.event_ts <= c.last_cart_event_ts + 1209600000000
+    AND p.event_ts - c.last_cart_event_ts BETWEEN 1 AND 1209600000000
 ),
 bought AS (
   SELECT DISTINCT event_date, input_seq, item_id
@@ -33,14 +34,20 @@ bought AS (
   WHERE event_date IN (DATE '2026-10-31', DATE '2026-11-01', DATE '2026-11-02', DATE '2026-11-03', DATE '2026-11-04', DATE '2026-11-05', DATE '2026-11-06', DATE '2026-11-07', DATE '2026-11-08', DATE '2026-11-09', DATE '2026-11-10', DATE '2026-11-11', DATE '2026-11-12', DATE '2026-11-13', DATE '2026-11-14', DATE '2026-11-15', DATE '2026-11-16', DATE '2026-11-17') AND item_id IS NOT NULL
 ),
 same_item AS (
-  -- The recovering purchase holds an item left in the cart.
-  SELECT DISTINCT f.cart_date, f.user_pseudo_id, f.session_id
-  FROM firsts AS f
-  JOIN cart_items AS item
-    ON item.cart_date = f.cart_date AND item.user_pseudo_id = f.user_pseudo_id AND item.session_id = f.session_id
-  JOIN bought AS b
-    ON b.event_date = f.event_date AND b.input_seq = f.input_seq AND b.item_id = item.item_id
-  WHERE f.nth = 1
+  -- The recovering purchase holds an item left in the cart: a (cart, item) pair found on both
+  -- sides. Grouped, not joined three ways, so no plan can pair every cart item with every bought one.
+  SELECT DISTINCT cart_date, user_pseudo_id, session_id
+  FROM (
+    SELECT cart_date, user_pseudo_id, session_id, item_id, 1 AS in_cart, 0 AS in_purchase
+    FROM cart_items
+    UNION ALL
+    SELECT f.cart_date, f.user_pseudo_id, f.session_id, b.item_id, 0 AS in_cart, 1 AS in_purchase
+    FROM firsts AS f
+    JOIN bought AS b ON b.event_date = f.event_date AND b.input_seq = f.input_seq
+    WHERE f.nth = 1
+  ) AS pairs
+  GROUP BY cart_date, user_pseudo_id, session_id, item_id
+  HAVING MAX(in_cart) = 1 AND MAX(in_purchase) = 1
 )
 SELECT
   f.event_date AS date,
