@@ -22,7 +22,8 @@ async function project(): Promise<{ dir: string; run: (dates?: string[]) => Prom
   const dir = await tempDir('cartlens-recovery-');
   await generateDemoExport({ ...DEMO_DEFAULTS, outDir: join(dir, 'input'), days: DAYS, sessionsPerDay: 300, dirtyRate: 0.01 });
   await splitLateFile(dir);
-  const file = await writeConfig(dir);
+  // Staged events outlive the fixed November 2026 days on any clock (the suite runs under faketime too).
+  const file = await writeConfig(dir, 'retention: { staged_days: 36500 }\n');
   const loaded = parseConfig(await readFile(file, 'utf8'), file);
   return { dir, run: async (dates) => void (await runPipeline({ loaded, ...(dates ? { dates } : {}) })) };
 }
