@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { compileModels } from '../src/models/compile.js';
 import { API_MODELS_DIR, planModels, readModels } from '../src/models/graph.js';
 import { DEFAULT_REPORTS } from '../src/sources/ga4-data-api/reports.js';
-import { API_TABLES, PUBLISHED_TABLES, PUBLISHED_TABLE_NAMES, REMARKETING_AUDIENCE } from '../src/contract/tables.js';
+import { API_TABLES, publishedTable, PUBLISHED_TABLES, PUBLISHED_TABLE_NAMES, REMARKETING_AUDIENCE } from '../src/contract/tables.js';
 import { exportQuery } from '../src/exports/export-query.js';
 import { dialectFor } from '../src/warehouse/index.js';
 import { SqlTemplate } from '../src/warehouse/sql-template.js';
@@ -115,6 +115,18 @@ describe('golden SQL of the warehouses’ own tables', () => {
       ...state.recordUserKeyFingerprintSql(dialect, 'f'.repeat(64), runId, true),
       ...state.purgeExpiredSql(dialect, { pagesBefore: '2026-08-04', quarantinedBefore: '2026-10-03', quarantinedLandedBefore: new Date('2026-10-03T12:00:00Z'), stagedBefore: '2026-10-26' }),
       state.reconcileSql(dialect, '2026-11-01'),
+      // The restatement log (src/pipeline/restatements.ts).
+      ...state.snapshotPublishedSql(dialect, 'abandoned_carts', dates),
+      state.publishedRowsTextSql(dialect, publishedTable('cart_funnel_daily'), dates, 'before'),
+      state.publishedRowsTextSql(dialect, publishedTable('cart_funnel_daily'), dates, 'after'),
+      state.rowChangesSql(dialect, publishedTable('abandoned_carts'), publishedTable('abandoned_carts').columns.filter((c) => c.metric?.additive), dates),
+      state.recordRestatementsSql(dialect, [
+        { date: '2026-11-01', table: 'cart_funnel_daily', runId, previousRunId: '20261101T060000Z-def456', column: 'sessions', before: '3069', after: '3081' },
+        { date: '2026-11-01', table: 'cart_funnel_daily', runId, previousRunId: null, column: 'cart_abandonment_rate', before: null, after: '0.5000' },
+      ]),
+      state.publishedRunsSql(dialect, 'ga4-export:shop', dates),
+      state.lastRestatingRunsSql(dialect, dates),
+      state.restatementsSql(dialect),
     ];
     await golden(name, 'state', statements.map((s) => s.trim()).join(';\n\n'));
   });

@@ -106,6 +106,15 @@ export interface RunReport {
    * marker) was published again: the run's carts reach them (the one before each date, the 16 after).
    */
   republished_dates: string[];
+  /**
+   * What the run changed in dates published before (src/pipeline/restatements.ts): per date and
+   * table, the run that published it before and each changed value, before and after as the CSV
+   * writes it (null: no row, or an empty cell). `cart_funnel_daily` (a table of one row per date):
+   * its metrics by name; the other tables: `rows`, `rows_added`, `rows_removed`, `rows_changed`
+   * (the last three from "0") and `sum(<column>)` of their money and count measures. Empty when
+   * nothing published changed.
+   */
+  restatements: Restatement[];
   /** Data API quota tokens the run spent. */
   tokens_spent?: number;
   /**
@@ -126,6 +135,15 @@ export interface RunReport {
    * input lacks), with why.
    */
   steps: StepRecord[];
+}
+
+/** What a run changed in a published table's date (docs/decisions.md, "The restatement log"). */
+export interface Restatement {
+  date: string;
+  table: string;
+  /** The run that published the date (that table's file) before this one; null when not known. */
+  previous_run_id: string | null;
+  changes: { column: string; before: string | null; after: string | null }[];
 }
 
 /** One executed step of a run's plan. */

@@ -22,9 +22,10 @@ import { crashPoint } from '../util/crash-points.js';
 import { addDays, datesAround, localDate } from '../util/dates.js';
 import { dueDates, isFinal, type DayStatus } from './due-dates.js';
 import { removeRunScratch } from './landing.js';
+import { compareRestatements, existingTables, previousRuns, recordRestatements, restatementScope, snapshotPublished } from './restatements.js';
 import { compilePlan, planRun, TRANSACTION_STEPS, type RunPlan, type RunStep } from './plan.js';
 import { SILENT_PROGRESS, type RunProgress } from './progress.js';
-import type { AssertionFailure, DateReport, RunReport, StepRecord } from './report.js';
+import type { AssertionFailure, DateReport, Restatement, RunReport, StepRecord } from './report.js';
 import { readDays, recordDays, type DayState } from './run-state.js';
 import { localPagesDir } from './stage-api.js';
 import { assertExtractable, stagingFor } from './stage.js';
@@ -91,7 +92,7 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
   const keys = runStateKeys(source);
   if (mode === 'extract') assertExtractable(config);
   const warehouse = await openWarehouse(config.warehouse, plan.dialect);
-  const run: RunInProgress = { asked: request.dates, chosen: undefined, staged: undefined, published: new Set(), recorded: [], failures: new Map(), dateReports: [], anomalyChecks: [], days: [], anomalyAlerts: [], closed: false, exporter: undefined, reached: [], republished: [] };
+  const run: RunInProgress = { asked: request.dates, chosen: undefined, staged: undefined, published: new Set(), recorded: [], failures: new Map(), dateReports: [], anomalyChecks: [], days: [], anomalyAlerts: [], closed: false, exporter: undefined, reached: [], republished: [], restatements: [] };
   /** A published (or withheld) date's state. */
   const stateOfReport = (d: DateReport): DayState => {
     const status: DayStatus = d.status === 'published' ? (d.final ? 'complete' : 'provisional') : 'failed';
@@ -242,6 +243,7 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
       set_aside: input.setAside ?? [],
       unchanged_final_dates: input.unchangedFinal ?? [],
       republished_dates: run.republished,
+      restatements: run.restatements,
       ...(input.tokensSpent !== undefined ? { tokens_spent: input.tokensSpent } : {}),
       ...(mode === 'extract' ? { ready_dates: run.chosen ?? [] } : {}),
       timings: clock.timings(),
@@ -330,6 +332,8 @@ interface RunInProgress {
   /** Dates around the run's with staged events, whose cart_recoveries the run recomputed too. */
   reached: string[];
   republished: string[];
+  /** What the committed transaction changed in dates published before (src/pipeline/restatements.ts). */
+  restatements: Restatement[];
 }
 
 type TransactionStep = Extract<RunStep, { kind: 'load' | 'model' | 'assert' | 'commit' }>;
@@ -385,6 +389,9 @@ async function runTransaction(plan: RunPlan, warehouse: Warehouse, steps: Transa
   const withheld = new Map<string, AssertionFailure>();
   let remaining = dates;
   const reaching = steps.flatMap((s) => (s.kind === 'model' && s.model.reach ? [s.model.reach] : []))[0];
+  // The restatement log: only a run's models change published rows (publish mode builds nothing).
+  const reachingTables = new Set(steps.flatMap((s) => (s.kind === 'model' && s.model.reach ? [s.model.name] : [])));
+  let restating: typeof plan.outputs.tables | undefined;
   for (;;) {
     const attempt = remaining;
     // A model that reads other dates (cart_recoveries) is computed for the run's dates and the dates around them that have staged events.
@@ -395,9 +402,18 @@ async function runTransaction(plan: RunPlan, warehouse: Warehouse, steps: Transa
     let failures = new Map<string, AssertionFailure[]>();
     const check = new AssertionCheck(warehouse, attempt, runId);
     const lastAssert = steps.filter((s) => s.kind === 'assert').at(-1);
+    // Published dates the attempt recomputes: their rows are compared before and after the models.
+    let scope = context.mode === 'run' ? restatementScope(plan.outputs.tables, run.published, attempt, run.reached, reachingTables) : [];
+    if (scope.length > 0) {
+      restating ??= await existingTables(warehouse, plan.outputs.tables, scope[0]!.dates[0]!);
+      const present = new Set(restating.map((t) => t.name));
+      scope = scope.filter((s) => present.has(s.table.name));
+    }
+    const previous = await previousRuns(warehouse, context.source, [...new Set(scope.flatMap((s) => s.dates))], run.recorded);
     try {
       if (attempt.length > 0) {
         await warehouse.transaction(async () => {
+          if (scope.length > 0) await snapshotPublished(warehouse, scope);
           for (const step of steps) {
             await timed(step, async () => {
               switch (step.kind) {
@@ -420,6 +436,10 @@ async function runTransaction(plan: RunPlan, warehouse: Warehouse, steps: Transa
                   // A shrunk date keeps everything it had: the whole transaction goes, and the rest runs again.
                   if (shrunk.size > 0) throw new ShrinkWithheld(shrunk);
                   progress.step('committing', { step: 'commit' });
+                  // A date whose files a blocking assertion withholds is not republished: nothing restated.
+                  const blocked = new Set([...failures].filter(([, f]) => f.some((x) => x.blocking)).map(([d]) => d));
+                  run.restatements = await compareRestatements(warehouse, scope.map((s) => ({ table: s.table, dates: s.dates.filter((d) => !blocked.has(d)) })).filter((s) => s.dates.length > 0), previous);
+                  await recordRestatements(warehouse, run.restatements, runId);
                   await clearLateLines(warehouse, context.source, attempt);
                   await warehouse.execute(recordRunSql(warehouse.dialect, { runId, startedAt: context.startedAt, committedAt: context.now(), dates: attempt, source: plan.source.description, files: staged.files.length }));
                   await recordUserKeyFingerprint(warehouse, runId);

@@ -2,6 +2,7 @@
 // the guards of published dates, the user key's fingerprint, retention — and the reconciliation of
 // two sources, as text only: pure functions of a dialect, the same on every warehouse. The run and
 // its helpers only execute them; golden tests pin them per dialect.
+import type { PublishedColumn, PublishedTable } from '../contract/tables.js';
 import type { Dialect, MaterializationDialect } from './dialect.js';
 
 type SqlDialect = Dialect & MaterializationDialect;
@@ -207,4 +208,85 @@ export function reconcileSql(dialect: SqlDialect, date: string): string {
       (SELECT SUM(items_purchased) FROM ${table('ga4_api_items_daily')} WHERE date = ${at}) AS api_purchased_units,
       (SELECT SUM(ecommerce_purchases) FROM ${table('ga4_api_funnel_daily')} WHERE date = ${at}) AS api_purchases,
       (SELECT SUM(purchase_revenue) FROM ${table('ga4_api_funnel_daily')} WHERE date = ${at}) AS api_revenue`;
+}
+
+// --- restatements (src/pipeline/restatements.ts) ---------------------------------------------
+
+/** The run-scoped copy of a published table's rows of `dates` taken before the run's models replace them. */
+export const beforeTableName = (table: string) => `_before_${table}`;
+
+/** Copies the rows of `dates` of a published table into its run-scoped snapshot (inside the run's transaction, before the models). */
+export function snapshotPublishedSql(dialect: SqlDialect, table: string, dates: readonly string[]): string[] {
+  return dialect.createTempTable(beforeTableName(table), `SELECT * FROM ${own(dialect, table)} WHERE date IN ${dialect.dateList(dates)}`);
+}
+
+/** Where a comparison reads a published table's rows of `dates` from: the snapshot, or the table as the run left it. */
+function rowsOf(dialect: SqlDialect, table: string, dates: readonly string[], side: 'before' | 'after', alias = 't'): string {
+  const from = side === 'before' ? dialect.tableName(beforeTableName(table), true) : own(dialect, table);
+  return `${from} AS ${alias} WHERE ${alias}.date IN ${dialect.dateList(dates)}`;
+}
+
+/** Every column of a published table's rows of `dates`, as the CSV writes it (`before`: the snapshot), in key order. */
+export function publishedRowsTextSql(dialect: SqlDialect, table: PublishedTable, dates: readonly string[], side: 'before' | 'after'): string {
+  const columns = table.columns.map((c) => `${dialect.csvText(c.kind, dialect.quoteIdentifier(c.name))} AS ${dialect.quoteIdentifier(c.name)}`).join(', ');
+  return `SELECT ${columns} FROM ${rowsOf(dialect, table.name, dates, side)} ORDER BY ${table.key.map((k) => dialect.quoteIdentifier(k)).join(', ')}`;
+}
+
+/**
+ * Per date of `dates`: the rows the run added, removed and changed (by the table's key; values
+ * compared as the CSV writes them, an empty cell and NULL alike), the rows before and after, and
+ * the sums of `summed` (money and integer measures) before and after, as the CSV writes them.
+ */
+export function rowChangesSql(dialect: SqlDialect, table: PublishedTable, summed: readonly PublishedColumn[], dates: readonly string[]): string {
+  const q = (name: string) => dialect.quoteIdentifier(name);
+  const text = (c: PublishedColumn, alias: string) => `COALESCE(${dialect.csvText(c.kind, `${alias}.${q(c.name)}`)}, '')`;
+  const keyed = (side: 'before' | 'after') =>
+    `SELECT ${table.columns.map((c) => `${text(c, 't')} AS ${q(`c_${c.name}`)}`).join(', ')}${summed.map((c) => `, t.${q(c.name)} AS ${q(`v_${c.name}`)}`).join('')}, 1 AS present FROM ${rowsOf(dialect, table.name, dates, side)}`;
+  const on = table.key.map((k) => `b.${q(`c_${k}`)} = a.${q(`c_${k}`)}`).join(' AND ');
+  const differs = table.columns.filter((c) => !table.key.includes(c.name)).map((c) => `b.${q(`c_${c.name}`)} <> a.${q(`c_${c.name}`)}`);
+  const sums = summed.flatMap((c) => [
+    `${dialect.csvText(c.kind, `COALESCE(SUM(b.${q(`v_${c.name}`)}), 0)`)} AS ${q(`before_${c.name}`)}`,
+    `${dialect.csvText(c.kind, `COALESCE(SUM(a.${q(`v_${c.name}`)}), 0)`)} AS ${q(`after_${c.name}`)}`,
+  ]);
+  return `SELECT COALESCE(b.${q('c_date')}, a.${q('c_date')}) AS date,
+  SUM(CASE WHEN b.present IS NULL THEN 1 ELSE 0 END) AS rows_added,
+  SUM(CASE WHEN a.present IS NULL THEN 1 ELSE 0 END) AS rows_removed,
+  SUM(CASE WHEN b.present IS NOT NULL AND a.present IS NOT NULL AND (${differs.length > 0 ? differs.join(' OR ') : 'FALSE'}) THEN 1 ELSE 0 END) AS rows_changed,
+  SUM(CASE WHEN b.present IS NULL THEN 0 ELSE 1 END) AS rows_before,
+  SUM(CASE WHEN a.present IS NULL THEN 0 ELSE 1 END) AS rows_after${sums.map((s) => `,\n  ${s}`).join('')}
+FROM (${keyed('before')}) AS b
+FULL OUTER JOIN (${keyed('after')}) AS a ON ${on}
+GROUP BY 1`;
+}
+
+/** One changed value of a published table on a date, as the CSV writes it (NULL: no row, or an empty cell). */
+export interface RestatementRow {
+  date: string;
+  table: string;
+  runId: string;
+  previousRunId: string | null;
+  column: string;
+  before: string | null;
+  after: string | null;
+}
+
+/** Records restatements (at least one row). */
+export function recordRestatementsSql(dialect: SqlDialect, rows: readonly RestatementRow[]): string {
+  const lit = (text: string | null) => textOrNull(dialect, text);
+  return `INSERT INTO ${own(dialect, 'restatements')} VALUES ${rows.map((r, i) => `(${dialect.dateLiteral(r.date)}, ${lit(r.table)}, ${lit(r.runId)}, ${lit(r.previousRunId)}, ${i}, ${lit(r.column)}, ${lit(r.before)}, ${lit(r.after)})`).join(', ')}`;
+}
+
+/** The run that last published each of `dates` of `source` (published_sessions). */
+export function publishedRunsSql(dialect: SqlDialect, source: string, dates: readonly string[]): string {
+  return `SELECT ${dialect.csvText('date', 'date')} AS date, run_id FROM ${own(dialect, 'published_sessions')} WHERE source = ${dialect.stringLiteral(source)} AND date IN ${dialect.dateList(dates)}`;
+}
+
+/** The last run that restated each (date, table) of `dates`. */
+export function lastRestatingRunsSql(dialect: SqlDialect, dates: readonly string[]): string {
+  return `SELECT ${dialect.csvText('date', 'date')} AS date, table_name, MAX(run_id) AS run_id FROM ${own(dialect, 'restatements')} WHERE date IN ${dialect.dateList(dates)} GROUP BY date, table_name`;
+}
+
+/** Every restatement row, oldest run first, in the order each run recorded them. */
+export function restatementsSql(dialect: SqlDialect): string {
+  return `SELECT ${dialect.csvText('date', 'date')} AS date, table_name, run_id, previous_run_id, column_name, before, after FROM ${own(dialect, 'restatements')} ORDER BY run_id, seq`;
 }

@@ -4,6 +4,7 @@ import { loadConfig } from '../../config/load.js';
 import { formatRunTable } from '../../pipeline/report.js';
 import { describeShrink, SESSIONS_SHRINK } from '../../pipeline/published-guards.js';
 import { outcomeOf } from '../../pipeline/outcome.js';
+import { restatementLines } from '../../pipeline/restatements.js';
 import { runPipeline } from '../../pipeline/run.js';
 import { datesFromOptions } from '../../util/dates.js';
 import { createProgress } from '../progress.js';
@@ -25,6 +26,8 @@ export function runCommand(program: Command): void {
       } else {
         // A run that recomputed nothing has no table to show: the note below says why.
         if (report.dates.length > 0) process.stdout.write(`\n${formatRunTable(report)}\n\n`);
+        // Dates published before whose numbers this run changed: the headline change of each (the run report has them all).
+        for (const line of restatementLines(report.restatements)) process.stdout.write(`${line}\n`);
         const quarantined = report.dates.reduce((sum, d) => sum + (d.quality?.quarantined ?? 0), 0) + Object.values(report.undated.quarantined_by_reason).reduce((a, b) => a + b, 0);
         if (quarantined > 0) process.stdout.write(`${quarantined} line(s) quarantined: kept in the warehouse table quarantined_events, with their reasons in the run report.\n`);
         process.stdout.write(`CSV files: ${report.export_root}/<table>/dt=<date>/\nDaily reports: ${report.export_root}/report/dt=<date>/report.html\nRun report: ${report.export_root}/run_report/last_run.json\nDashboard: npx cartlens serve --config ${shellQuote(options.config)}\n`);

@@ -4,6 +4,7 @@ import { isHandledDate } from '../../util/dates.js';
 import { addDays, localDate } from '../../util/dates.js';
 import { freshnessOf } from '../../pipeline/due-dates.js';
 import { lateLinesWaiting } from '../../pipeline/published-guards.js';
+import { latestRestatements, restatementLines } from '../../pipeline/restatements.js';
 import { readDays } from '../../pipeline/run-state.js';
 import { createSource } from '../../sources/index.js';
 import { runStateKeys } from '../../sources/source.js';
@@ -33,6 +34,8 @@ export function statusCommand(program: Command): void {
         await warehouse.prepareSchema();
         const days = await readDays(warehouse, runStateKeys(source));
         const waiting = await lateLinesWaiting(warehouse, source.identity);
+        // Dates a republish changed after they were published: their latest restatement.
+        const revised = await latestRestatements(warehouse);
         const yesterday = addDays(localDate(new Date(), config.property.time_zone), -1);
         const { lastDone, daysBehind } = freshnessOf(days, yesterday);
         const level = freshnessLevel(daysBehind, config.freshness);
@@ -42,7 +45,8 @@ export function statusCommand(program: Command): void {
         process.exitCode = FRESHNESS_EXIT_CODES[level];
         if (options.json) {
           const late = [...waiting].map(([date, w]) => ({ date, lines: w.lines, inputs: w.inputs }));
-          process.stdout.write(`${JSON.stringify({ source: source.description, freshness, days, late_lines: late }, null, 2)}\n`);
+          const revisions = days.flatMap((d) => (revised.has(d.date) ? [revised.get(d.date)!] : []));
+          process.stdout.write(`${JSON.stringify({ source: source.description, freshness, days, late_lines: late, revised: revisions }, null, 2)}\n`);
           return;
         }
         process.stdout.write(`${source.description}\n`);
@@ -50,7 +54,9 @@ export function statusCommand(program: Command): void {
           const rows = Object.values(d.rows).reduce((a, b) => a + b, 0);
           const late = waiting.get(d.date);
           const lateNote = late ? `  ${late.lines} late line(s) waiting (${late.inputs.join(', ')}): run --date ${d.date} to recompute` : '';
-          process.stdout.write(`${d.date}  ${d.status.padEnd(11)}  ${d.final ? 'final' : '     '}  run ${d.run_id}  ${d.finished_at.slice(0, 19)}  ${String(rows).padStart(8)} rows${d.last_error ? `  ${d.last_error}` : ''}${lateNote}\n`);
+          const revision = revised.get(d.date);
+          const revisedNote = revision ? `  ${restatementLines(revision.restatements)[0]!.slice(d.date.length + 1)} (run ${revision.run_id}, before: run ${revision.restatements[0]!.previous_run_id ?? 'unknown'})` : '';
+          process.stdout.write(`${d.date}  ${d.status.padEnd(11)}  ${d.final ? 'final' : '     '}  run ${d.run_id}  ${d.finished_at.slice(0, 19)}  ${String(rows).padStart(8)} rows${d.last_error ? `  ${d.last_error}` : ''}${revisedNote}${lateNote}\n`);
         }
         if (future.length > 0) process.stdout.write(`warning: ${future.length} day(s) recorded after yesterday (${future.slice(0, 3).join(', ')}): a corrupt event_date in the input; not counted as done\n`);
         const behind = daysBehind === 0 ? 'up to date' : `${daysBehind} day(s) behind yesterday, ${yesterday}`;

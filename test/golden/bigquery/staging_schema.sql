@@ -70,6 +70,12 @@ CREATE TABLE IF NOT EXISTS `my-project.cartlens_staging.late_lines` (
   source STRING NOT NULL, date DATE NOT NULL, run_id STRING NOT NULL, source_file STRING NOT NULL,
   landed_sha256 STRING, lines INT64 NOT NULL
 );
+-- What each republish changed in a date's published files (src/pipeline/restatements.ts), before
+-- and after as the CSV writes them; `seq`: the order a run wrote them.
+CREATE TABLE IF NOT EXISTS `my-project.cartlens_staging.restatements` (
+  date DATE NOT NULL, table_name STRING NOT NULL, run_id STRING NOT NULL, previous_run_id STRING,
+  seq INT64 NOT NULL, column_name STRING NOT NULL, before STRING, after STRING
+) PARTITION BY date;
 
 CREATE TABLE IF NOT EXISTS `my-project.cartlens_marts.cart_funnel_daily` (date DATE, sessions INT64, sessions_with_view_item INT64, sessions_with_add_to_cart INT64, sessions_with_begin_checkout INT64, sessions_with_purchase INT64, abandoned_carts INT64, cart_abandonment_rate NUMERIC, purchases INT64, revenue NUMERIC, abandoned_value NUMERIC) PARTITION BY date;
 ALTER TABLE IF EXISTS `my-project.cartlens_marts.cart_funnel_daily` ADD COLUMN IF NOT EXISTS date DATE, ADD COLUMN IF NOT EXISTS sessions INT64, ADD COLUMN IF NOT EXISTS sessions_with_view_item INT64, ADD COLUMN IF NOT EXISTS sessions_with_add_to_cart INT64, ADD COLUMN IF NOT EXISTS sessions_with_begin_checkout INT64, ADD COLUMN IF NOT EXISTS sessions_with_purchase INT64, ADD COLUMN IF NOT EXISTS abandoned_carts INT64, ADD COLUMN IF NOT EXISTS cart_abandonment_rate NUMERIC, ADD COLUMN IF NOT EXISTS purchases INT64, ADD COLUMN IF NOT EXISTS revenue NUMERIC, ADD COLUMN IF NOT EXISTS abandoned_value NUMERIC;

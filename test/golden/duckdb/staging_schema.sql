@@ -67,6 +67,14 @@ CREATE TABLE IF NOT EXISTS user_key_fingerprint (fingerprint VARCHAR NOT NULL, r
 CREATE TABLE IF NOT EXISTS anomaly_judgements (
   date DATE NOT NULL, metric VARCHAR NOT NULL, judgement VARCHAR NOT NULL, run_id VARCHAR NOT NULL
 );
+-- What each republish changed in a date's published files (src/pipeline/restatements.ts): per
+-- changed value, its table and column (cart_funnel_daily: a metric; the other tables: rows_added,
+-- rows_removed, rows_changed, rows, sum(<column>)), before and after as the CSV writes them, the
+-- run that changed it and the one that published it before. `seq`: the order a run wrote them.
+CREATE TABLE IF NOT EXISTS restatements (
+  date DATE NOT NULL, table_name VARCHAR NOT NULL, run_id VARCHAR NOT NULL, previous_run_id VARCHAR,
+  seq INTEGER NOT NULL, column_name VARCHAR NOT NULL, before VARCHAR, after VARCHAR
+);
 
 ALTER TABLE IF EXISTS "cart_funnel_daily" ADD COLUMN IF NOT EXISTS "date" DATE;
 ALTER TABLE IF EXISTS "cart_funnel_daily" ADD COLUMN IF NOT EXISTS "sessions" BIGINT;

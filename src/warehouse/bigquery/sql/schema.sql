@@ -70,3 +70,9 @@ CREATE TABLE IF NOT EXISTS `{{staging}}.late_lines` (
   source STRING NOT NULL, date DATE NOT NULL, run_id STRING NOT NULL, source_file STRING NOT NULL,
   landed_sha256 STRING, lines INT64 NOT NULL
 );
+-- What each republish changed in a date's published files (src/pipeline/restatements.ts), before
+-- and after as the CSV writes them; `seq`: the order a run wrote them.
+CREATE TABLE IF NOT EXISTS `{{staging}}.restatements` (
+  date DATE NOT NULL, table_name STRING NOT NULL, run_id STRING NOT NULL, previous_run_id STRING,
+  seq INT64 NOT NULL, column_name STRING NOT NULL, before STRING, after STRING
+) PARTITION BY date;
