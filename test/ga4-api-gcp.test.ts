@@ -107,6 +107,8 @@ describeWithZetaSql('the Data API path on Google Cloud, through the daily functi
     for (const date of DATES) {
       const ofDate = order.filter((name) => name.startsWith('exports/ga4_api_') && name.includes(`/dt=${date}/`));
       expect(ofDate.map((name) => name.split('/').at(-1)).sort()).toEqual([`ga4_api_funnel_daily_${date.replaceAll('-', '')}.csv`, `ga4_api_items_daily_${date.replaceAll('-', '')}.csv`, 'manifest.json', 'manifest.json']);
+      // ofDate is taken from `order`, so each of its names is found (none is −1).
+      expect(ofDate.every((name) => order.includes(name))).toBe(true);
       expect(Math.min(...ofDate.map((name) => order.indexOf(name)))).toBeGreaterThan(lastPage);
       const marker = order.indexOf(`exports/_SUCCESS/ga4_api/dt=${date}.json`);
       expect(marker).toBeGreaterThanOrEqual(0);

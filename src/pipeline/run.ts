@@ -1,37 +1,32 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { LoadedConfig } from '../config/load.js';
 import type { CartlensConfig } from '../config/schema.js';
-import { csvContent, type CsvContent } from '../exports/csv.js';
-import { exportQuery } from '../exports/export-query.js';
-import { completionMarker, completionMarkerPath, type CompletionMarker, type Exporter, type PublishedFile } from '../exports/exporter.js';
+import { type Exporter } from '../exports/exporter.js';
 import { createExporter } from '../exports/index.js';
 import { alertFor, sendAlert, webhookDelivery } from '../ops/alerts.js';
 import { checkPublishedDates, notifyAnomalies, recordAnomalyJudgements } from '../ops/anomalies.js';
 import { purgeExpired } from '../ops/retention.js';
-import { lastRunReportPath, reportPath, runReportPath, type DailyReportOptions } from '../reports/daily-report.js';
+import { lastRunReportPath, runReportPath } from '../reports/daily-report.js';
 import { runStateKeys } from '../sources/source.js';
 import { CartlensError, NoEventsError, PublishError } from '../util/errors.js';
 import { openWarehouse } from '../warehouse/index.js';
-import { recordRunSql, stagedEventDatesSql } from '../warehouse/state-sql.js';
-import type { Warehouse } from '../warehouse/warehouse.js';
-import { AssertionCheck } from './check-assertions.js';
-import { clearLateLines, describeShrink, headlineOf, publishedDates, publishedSessions, recordPublishedSessions, SESSIONS_SHRINK, shrinkFailures, unfinishedDates } from './published-guards.js';
-import { crashPoint } from '../util/crash-points.js';
-import { addDays, datesAround, localDate } from '../util/dates.js';
+import { describeShrink, headlineOf, publishedDates, recordPublishedSessions, SESSIONS_SHRINK, unfinishedDates } from './published-guards.js';
+import { addDays, localDate } from '../util/dates.js';
 import { dueDates, isFinal, type DayStatus } from './due-dates.js';
 import { removeRunScratch } from './landing.js';
-import { compareRestatements, existingTables, previousRuns, recordRestatements, restatementScope, snapshotPublished } from './restatements.js';
-import { compilePlan, planRun, TRANSACTION_STEPS, type RunPlan, type RunStep } from './plan.js';
+import { planRun, type RunStep } from './plan.js';
 import { SILENT_PROGRESS, type RunProgress } from './progress.js';
-import type { AssertionFailure, DateReport, Restatement, RunReport, StepRecord } from './report.js';
+import type { DateReport, RunReport, StepRecord } from './report.js';
 import { readDays, recordDays, type DayState } from './run-state.js';
 import { localPagesDir } from './stage-api.js';
 import { assertExtractable, stagingFor } from './stage.js';
 import { stagingPhases, type RunMode, type StagedInput, type Staging, type StagingPhase } from './staged-input.js';
 import { StepClock } from './timings.js';
-import { applyUserKey, recordUserKeyFingerprint, UserKeyRefusedError } from './user-key.js';
+import { applyUserKey, UserKeyRefusedError } from './user-key.js';
+import { publishDate, republishReached } from './publish-date.js';
+import { isTransactionStep, runTransaction, secondsSince, type RunInProgress, type TransactionStep } from './run-transaction.js';
 
 export interface RunRequest {
   loaded: LoadedConfig;
@@ -297,6 +292,8 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
   }
 }
 
+type OutsideStep = Exclude<RunStep, TransactionStep>;
+
 /** Why a named date has nothing to publish: the staged input says. */
 function whyNotFound(staged: StagedInput, date: string): string {
   const deferred = staged.deferred.find((d) => d.date === date);
@@ -305,268 +302,6 @@ function whyNotFound(staged: StagedInput, date: string): string {
   const kept = staged.kept?.find((k) => k.date === date);
   if (kept) return kept.reason;
   return 'not in the input';
-}
-
-const secondsSince = (started: number) => Math.round(performance.now() - started) / 1000;
-
-/** What a run knows as its steps go: each step reads what the ones before it left. */
-interface RunInProgress {
-  /** The dates asked for: named, or the due ones once the run state is read. */
-  asked: string[] | undefined;
-  /** The dates the run replaces, once staged: a failure after that marks them failed, named or not. */
-  chosen: string[] | undefined;
-  staged: StagedInput | undefined;
-  recorded: DayState[];
-  /** Dates whose files were published whole before this run (a run killed while publishing: not). */
-  published: ReadonlySet<string>;
-  failures: Map<string, AssertionFailure[]>;
-  dateReports: DateReport[];
-  anomalyChecks: Awaited<ReturnType<typeof checkPublishedDates>>;
-  anomalyAlerts: Awaited<ReturnType<typeof recordAnomalyJudgements>>;
-  days: DayState[];
-  closed: boolean;
-  exporter: Exporter | undefined;
-  swept?: boolean;
-  /** The run's report, once the report step wrote it. */
-  report?: RunReport;
-  /** Dates around the run's with staged events, whose cart_recoveries the run recomputed too. */
-  reached: string[];
-  republished: string[];
-  /** What the committed transaction changed in dates published before (src/pipeline/restatements.ts). */
-  restatements: Restatement[];
-}
-
-type TransactionStep = Extract<RunStep, { kind: 'load' | 'model' | 'assert' | 'commit' }>;
-type OutsideStep = Exclude<RunStep, TransactionStep>;
-
-function isTransactionStep(step: RunStep): step is TransactionStep {
-  return TRANSACTION_STEPS.has(step.kind);
-}
-
-interface TransactionContext {
-  runId: string;
-  startedAt: Date;
-  now: () => Date;
-  progress: RunProgress;
-  /** The source's identity (run_state, published_sessions, late_lines). */
-  source: string;
-  mode: RunMode;
-  acceptShrink: boolean;
-  stateOf: (date: string, status: DayStatus, fields?: Partial<DayState>) => DayState;
-}
-
-/** Thrown inside the transaction to undo it: these dates would shrink (published-guards.ts). */
-class ShrinkWithheld extends Error {
-  constructor(readonly failures: Map<string, AssertionFailure>) {
-    super(`withheld: ${[...failures.keys()].join(', ')}`);
-  }
-}
-
-/**
- * The plan's load … commit steps, in one transaction over the run's dates: the staged input, every
- * model, the assertions, and the run's record. With the shrink guard: a date whose headline would
- * fall by more than the allowed share of what was published is withheld whole (its staged input,
- * tables and files stay as they were) and reported as a blocking failure; the transaction is
- * undone and the steps run again over the other dates. Leaves each date's assertion failures in
- * `run.failures`; returns the steps' records (seconds summed over the attempts).
- */
-async function runTransaction(plan: RunPlan, warehouse: Warehouse, steps: TransactionStep[], staged: StagedInput, run: RunInProgress, context: TransactionContext): Promise<StepRecord[]> {
-  const { progress, runId } = context;
-  const dates = run.chosen ?? [];
-  if (dates.length === 0) return steps.map((s) => ({ name: s.name, kind: s.kind, status: 'skipped', seconds: 0, reason: 'no date to load' }));
-  const seconds = new Map<string, number>();
-  const timed = async (step: TransactionStep, work: () => Promise<void>) => {
-    const started = performance.now();
-    await work();
-    seconds.set(step.name, (seconds.get(step.name) ?? 0) + secondsSince(started));
-  };
-  // Extract mode builds nothing, so nothing can shrink.
-  const guard = context.mode === 'extract' || context.acceptShrink ? undefined : plan.outputs.headline;
-  // What was published: its record, or for dates published before it was kept, the tables as they stand.
-  const before = guard ? await publishedSessions(warehouse, context.source, dates) : new Map<string, number>();
-  const unrecorded = dates.filter((d) => !before.has(d) && run.published.has(d));
-  if (guard && unrecorded.length > 0) for (const [date, value] of await headlineOf(warehouse, guard, unrecorded)) before.set(date, value);
-  const withheld = new Map<string, AssertionFailure>();
-  let remaining = dates;
-  const reaching = steps.flatMap((s) => (s.kind === 'model' && s.model.reach ? [s.model.reach] : []))[0];
-  // The restatement log: only a run's models change published rows (publish mode builds nothing).
-  const reachingTables = new Set(steps.flatMap((s) => (s.kind === 'model' && s.model.reach ? [s.model.name] : [])));
-  let restating: typeof plan.outputs.tables | undefined;
-  for (;;) {
-    const attempt = remaining;
-    // A model that reads other dates (cart_recoveries) is computed for the run's dates and the dates around them that have staged events.
-    const around = reaching && attempt.length > 0 ? datesAround(attempt, -reaching.before, reaching.after).filter((d) => !attempt.includes(d)) : [];
-    run.reached = around.length === 0 ? [] : (await warehouse.query(stagedEventDatesSql(warehouse.dialect, around))).map((row) => String(row.date)).sort();
-    const compiled = compilePlan(plan, warehouse.dialect, attempt, reaching ? [...attempt, ...run.reached].sort() : undefined);
-    const statementsOf = new Map(compiled.models.map((m) => [m.model, m.statements]));
-    let failures = new Map<string, AssertionFailure[]>();
-    const check = new AssertionCheck(warehouse, attempt, runId);
-    const lastAssert = steps.filter((s) => s.kind === 'assert').at(-1);
-    // Published dates the attempt recomputes: their rows are compared before and after the models.
-    let scope = context.mode === 'run' ? restatementScope(plan.outputs.tables, run.published, attempt, run.reached, reachingTables) : [];
-    if (scope.length > 0) {
-      restating ??= await existingTables(warehouse, plan.outputs.tables, scope[0]!.dates[0]!);
-      const present = new Set(restating.map((t) => t.name));
-      scope = scope.filter((s) => present.has(s.table.name));
-    }
-    const previous = await previousRuns(warehouse, context.source, [...new Set(scope.flatMap((s) => s.dates))], run.recorded);
-    try {
-      if (attempt.length > 0) {
-        await warehouse.transaction(async () => {
-          if (scope.length > 0) await snapshotPublished(warehouse, scope);
-          for (const step of steps) {
-            await timed(step, async () => {
-              switch (step.kind) {
-                case 'load':
-                  progress.step(`loading ${attempt.length} date(s)`, { step: 'load', dates: attempt });
-                  await staged.load(attempt);
-                  return;
-                case 'model':
-                  progress.step(`model ${step.model.name}`, { step: 'model', model: step.model.name });
-                  for (const statement of statementsOf.get(step.model.name) ?? []) await warehouse.execute(statement);
-                  return;
-                case 'assert':
-                  if (step === steps.find((s) => s.kind === 'assert')) progress.step(`checking ${plan.assertions.length} assertions`, { step: 'assertions' });
-                  await check.run(step.assertion);
-                  // Kept together once all ran (none to check, extract mode: the dates' earlier outcomes stay).
-                  if (step === lastAssert) failures = await check.record();
-                  return;
-                case 'commit': {
-                  const shrunk = guard ? shrinkFailures(new Map([...before].filter(([d]) => attempt.includes(d))), await headlineOf(warehouse, guard, attempt), plan.config.guards.max_shrink_share, guard) : new Map<string, AssertionFailure>();
-                  // A shrunk date keeps everything it had: the whole transaction goes, and the rest runs again.
-                  if (shrunk.size > 0) throw new ShrinkWithheld(shrunk);
-                  progress.step('committing', { step: 'commit' });
-                  // A date whose files a blocking assertion withholds is not republished: nothing restated.
-                  const blocked = new Set([...failures].filter(([, f]) => f.some((x) => x.blocking)).map(([d]) => d));
-                  run.restatements = await compareRestatements(warehouse, scope.map((s) => ({ table: s.table, dates: s.dates.filter((d) => !blocked.has(d)) })).filter((s) => s.dates.length > 0), previous);
-                  await recordRestatements(warehouse, run.restatements, runId);
-                  await clearLateLines(warehouse, context.source, attempt);
-                  await warehouse.execute(recordRunSql(warehouse.dialect, { runId, startedAt: context.startedAt, committedAt: context.now(), dates: attempt, source: plan.source.description, files: staged.files.length }));
-                  await recordUserKeyFingerprint(warehouse, runId);
-                  // Committed with the tables, replaced once the files are published: a kill in between leaves it.
-                  if (context.mode !== 'extract') await recordDays(warehouse, attempt.map((date) => context.stateOf(date, 'publishing', { input_fingerprint: staged.fingerprint })), runStateKeys(plan.source).legacy);
-                  crashPoint('before-commit');
-                  return;
-                }
-              }
-            });
-          }
-        });
-      }
-      for (const [date, failure] of withheld) failures.set(date, [failure]);
-      run.failures = failures;
-      return steps.map((s) => ({ name: s.name, kind: s.kind, status: 'done', seconds: Math.round((seconds.get(s.name) ?? 0) * 1000) / 1000 }));
-    } catch (error) {
-      if (!(error instanceof ShrinkWithheld)) throw error;
-      for (const [date, failure] of error.failures) withheld.set(date, failure);
-      remaining = remaining.filter((d) => !withheld.has(d));
-      progress.step(`withheld ${[...error.failures.keys()].join(', ')}: ${describeShrink([...error.failures.values()][0]!)}`, { step: 'assertions' });
-    }
-  }
-}
-
-/**
- * Publishes a date's files (when it has anything to publish) and reports on it. The date's
- * completion marker goes first and comes back last, naming the new files: a reader never takes a
- * mix of two runs' files for a date's set.
- */
-async function publishDate(
-  plan: RunPlan,
-  warehouse: Warehouse,
-  exporter: Exporter,
-  staged: StagedInput,
-  date: string,
-  { runId, now, failures, reportOptions, publishable, final }: { runId: string; now: () => Date; failures: AssertionFailure[]; reportOptions: DailyReportOptions; publishable: boolean; final: boolean },
-): Promise<DateReport> {
-  const quality = await staged.dateQuality(date);
-  const files: PublishedFile[] = [];
-  const rows: Record<string, number> = {};
-  // A blocking failure withholds the date's files: consumers keep the last ones that passed.
-  const blocked = failures.some((f) => f.blocking);
-  const { namespace } = plan.outputs;
-  if (!blocked) await exporter.deleteFile(completionMarkerPath(date, namespace));
-  for (const table of blocked ? [] : plan.outputs.tables) {
-    if (!publishable) {
-      // Nothing to publish: files of an earlier run for this date must not outlive its rows.
-      await exporter.remove(table.name, date);
-      continue;
-    }
-    const published = await exporter.publish(table.name, date, csvContent(table, warehouse.streamRows(exportQuery(warehouse.dialect, table, date))), staged.manifestExtra(date));
-    files.push(published);
-    rows[table.name] = published.rows;
-    crashPoint('mid-export');
-  }
-  // Drawn after the CSVs, from the same published tables, so it never shows numbers they lack.
-  const drawn = publishable ? await plan.outputs.dailyReport(warehouse, date, reportOptions) : null;
-  const funnel = drawn?.funnel;
-  if (!blocked) {
-    if (drawn) await exporter.writeText(reportPath(date, namespace), drawn.html, 'text/html; charset=utf-8');
-    else await exporter.deleteFile(reportPath(date, namespace));
-    if (files.length > 0) await exporter.writeJson(completionMarkerPath(date, namespace), completionMarker(runId, date, files, now()));
-  }
-  return {
-    date,
-    status: blocked ? 'failed' : publishable ? 'published' : 'no_events',
-    final,
-    assertion_failures: failures,
-    rows,
-    ...quality,
-    summary: funnel
-      ? {
-          sessions: Number(funnel.sessions),
-          sessions_with_add_to_cart: Number(funnel.sessions_with_add_to_cart),
-          abandoned_carts: Number(funnel.abandoned_carts),
-          cart_abandonment_rate: funnel.cart_abandonment_rate === null ? null : String(funnel.cart_abandonment_rate),
-          purchases: Number(funnel.purchases),
-          revenue: String(funnel.revenue),
-          abandoned_value: String(funnel.abandoned_value),
-        }
-      : null,
-    files,
-  };
-}
-
-/**
- * Publishes again the tables of a date published before that read other dates (cart_recoveries),
- * when the run's dates reach it: the marker goes first and comes back naming the new file beside
- * the date's other files, which stay as they were (the contract: a re-run replaces that date's
- * files, and the recoveries of the dates its carts reach). A date without a marker is left alone.
- */
-async function republishReached(plan: RunPlan, warehouse: Warehouse, exporter: Exporter, date: string, runId: string, now: () => Date, extra: Record<string, unknown>): Promise<boolean> {
-  const { namespace } = plan.outputs;
-  const marker = (await exporter.readJson(completionMarkerPath(date, namespace))) as CompletionMarker | undefined;
-  if (!marker) return false;
-  const reaching = new Set(plan.models.filter((m) => m.reach).map((m) => m.name));
-  // A date's recoveries are a small file: rendered here, they are published only when they changed.
-  const changed: { table: (typeof plan.outputs.tables)[number]; csv: string; rows: number }[] = [];
-  for (const table of plan.outputs.tables.filter((t) => reaching.has(t.name))) {
-    const content = csvContent(table, warehouse.streamRows(exportQuery(warehouse.dialect, table, date)));
-    let csv = '';
-    for await (const chunk of content.chunks) csv += chunk;
-    const kept = marker.files.find((f) => f.table === table.name);
-    if (kept?.sha256 !== createHash('sha256').update(csv).digest('hex')) changed.push({ table, csv, rows: content.rowCount() });
-  }
-  if (changed.length === 0) return false;
-  await exporter.deleteFile(completionMarkerPath(date, namespace));
-  const files: PublishedFile[] = [];
-  for (const table of plan.outputs.tables) {
-    const fresh = changed.find((c) => c.table === table);
-    const kept = marker.files.find((f) => f.table === table.name);
-    if (fresh) files.push(await exporter.publish(table.name, date, renderedCsv(fresh.csv, fresh.rows), extra));
-    else if (kept) files.push({ table: kept.table, date, location: kept.path, rows: kept.rows, bytes: kept.bytes, sha256: kept.sha256 });
-  }
-  await exporter.writeJson(completionMarkerPath(date, namespace), completionMarker(runId, date, files, now()));
-  return true;
-}
-
-/** A rendered CSV as publishable content. */
-function renderedCsv(csv: string, rows: number): CsvContent {
-  return {
-    chunks: (async function* () {
-      yield csv;
-    })(),
-    rowCount: () => rows,
-  };
 }
 
 /** Alerts the configured webhook about the days whose status it watches (best effort: never fails the run). */
