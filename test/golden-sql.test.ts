@@ -88,10 +88,10 @@ describe('golden SQL of the warehouses’ own tables', () => {
   it.each(Object.entries(DIALECTS))('%s: run state, guards, assertion results, user key, retention, reconciliation', async (name, dialect) => {
     const runId = '20261102T060000Z-abc123';
     const dates = ['2026-11-01', '2026-11-02'];
-    const day = { source: 'ga4-export:shop', date: '2026-11-01', status: 'complete', run_id: runId, started_at: '2026-11-02T06:00:00.000Z', finished_at: '2026-11-02T06:01:02.345Z', input_fingerprint: 'abc', rows: { cart_funnel_daily: 1 }, final: true, last_error: null };
+    const day = { source: 'ga4-export:shop', date: '2026-11-01', status: 'complete', run_id: runId, started_at: '2026-11-02T06:00:00.000Z', finished_at: '2026-11-02T06:01:02.345Z', input_fingerprint: 'abc', rows: { cart_funnel_daily: 1 }, final: true, last_error: null, input: 'daily' as const };
     const statements = [
       ...state.recordDaySql(dialect, day, ['local:in/*.json']),
-      ...state.recordDaySql(dialect, { ...day, status: 'failed', input_fingerprint: null, last_error: "it's 'failed'" }),
+      ...state.recordDaySql(dialect, { ...day, status: 'failed', input_fingerprint: null, last_error: "it's 'failed'", input: 'intraday' as const }),
       state.readRunStateSql(dialect, ['ga4-export:shop', 'local:in/*.json']),
       state.datesWithRowsSql(dialect, 'cart_funnel_daily', dates),
       state.qualityOfDateSql(dialect, '2026-11-01'),

@@ -31,6 +31,8 @@ export async function readDays(warehouse: Warehouse, keys: RunStateKeys): Promis
     rows: JSON.parse(String(r.rows_json ?? '{}')) as Record<string, number>,
     final: r.final === true,
     last_error: r.last_error === null ? null : String(r.last_error),
+    // Rows from before intraday have none: they were daily.
+    input: r.input === 'intraday' ? ('intraday' as const) : ('daily' as const),
   }));
   const current = new Set(days.filter((d) => d.source === keys.identity).map((d) => d.date));
   return days.filter((d) => d.source === keys.identity || !current.has(d.date));

@@ -99,7 +99,7 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
   const deferredStates = (): DayState[] => (run.staged?.deferred ?? []).map((d) => stateOf(d.date, 'deferred', { input_fingerprint: run.staged?.fingerprint ?? null, last_error: d.reason }));
   const stateOf = (date: string, status: DayStatus, fields: Partial<DayState> = {}): DayState => ({
     source: source.identity, date, status, run_id: runId, started_at: startedAt.toISOString(), finished_at: now().toISOString(),
-    input_fingerprint: null, rows: {}, final: false, last_error: null, ...fields,
+    input_fingerprint: null, rows: {}, final: false, last_error: null, input: 'daily', ...fields,
   });
   const staged = (): StagedInput => {
     if (!run.staged) throw new Error('a step needs the staged input before the staging ran');

@@ -30,6 +30,8 @@ export interface RunStateRow {
   rows: Record<string, number>;
   final: boolean;
   last_error: string | null;
+  /** What the date was computed from: GA4's daily export, or its intraday tables or files (source.intraday). */
+  input: 'daily' | 'intraday';
 }
 
 /** Replaces a day's state under `row.source`, and under the `replaced` keys (a legacy key's row moves to it). */
@@ -38,7 +40,7 @@ export function recordDaySql(dialect: SqlDialect, row: RunStateRow, replaced: re
   const keys = [row.source, ...replaced.filter((k) => k !== row.source)].map((k) => dialect.stringLiteral(k)).join(', ');
   return [
     `DELETE FROM ${table} WHERE source IN (${keys}) AND date = ${dialect.dateLiteral(row.date)}`,
-    `INSERT INTO ${table} VALUES (${dialect.stringLiteral(row.source)}, ${dialect.dateLiteral(row.date)}, ${dialect.stringLiteral(row.status)}, ${dialect.stringLiteral(row.run_id)}, ${dialect.timestampLiteral(instant(row.started_at))}, ${dialect.timestampLiteral(instant(row.finished_at))}, ${textOrNull(dialect, row.input_fingerprint)}, ${dialect.stringLiteral(JSON.stringify(row.rows))}, ${row.final}, ${textOrNull(dialect, row.last_error === null ? null : row.last_error.slice(0, 2000))})`,
+    `INSERT INTO ${table} VALUES (${dialect.stringLiteral(row.source)}, ${dialect.dateLiteral(row.date)}, ${dialect.stringLiteral(row.status)}, ${dialect.stringLiteral(row.run_id)}, ${dialect.timestampLiteral(instant(row.started_at))}, ${dialect.timestampLiteral(instant(row.finished_at))}, ${textOrNull(dialect, row.input_fingerprint)}, ${dialect.stringLiteral(JSON.stringify(row.rows))}, ${row.final}, ${textOrNull(dialect, row.last_error === null ? null : row.last_error.slice(0, 2000))}, ${dialect.stringLiteral(row.input)})`,
   ];
 }
 

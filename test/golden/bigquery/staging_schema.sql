@@ -38,8 +38,10 @@ CREATE TABLE IF NOT EXISTS `my-project.cartlens_staging.assertion_results` (
 CREATE TABLE IF NOT EXISTS `my-project.cartlens_staging.run_state` (
   source STRING NOT NULL, date DATE NOT NULL, status STRING NOT NULL, run_id STRING NOT NULL,
   started_at TIMESTAMP NOT NULL, finished_at TIMESTAMP NOT NULL, input_fingerprint STRING,
-  rows_json STRING, final BOOL NOT NULL, last_error STRING
+  rows_json STRING, final BOOL NOT NULL, last_error STRING, input STRING
 );
+-- A warehouse from before intraday (source.intraday): its days were computed from daily input.
+ALTER TABLE `my-project.cartlens_staging.run_state` ADD COLUMN IF NOT EXISTS input STRING;
 -- The fingerprint of the key behind user_key (HMAC-SHA256 of a fixed label under it, never the
 -- key): a run with another key is refused, `cartlens rotate-user-key` replaces it (user-key.ts).
 CREATE TABLE IF NOT EXISTS `my-project.cartlens_staging.user_key_fingerprint` (fingerprint STRING NOT NULL, run_id STRING NOT NULL);

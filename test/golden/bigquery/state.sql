@@ -1,10 +1,10 @@
 DELETE FROM `my-project.cartlens_staging.run_state` WHERE source IN ('ga4-export:shop', 'local:in/*.json') AND date = DATE '2026-11-01';
 
-INSERT INTO `my-project.cartlens_staging.run_state` VALUES ('ga4-export:shop', DATE '2026-11-01', 'complete', '20261102T060000Z-abc123', TIMESTAMP '2026-11-02 06:00:00.000', TIMESTAMP '2026-11-02 06:01:02.345', 'abc', '{"cart_funnel_daily":1}', true, NULL);
+INSERT INTO `my-project.cartlens_staging.run_state` VALUES ('ga4-export:shop', DATE '2026-11-01', 'complete', '20261102T060000Z-abc123', TIMESTAMP '2026-11-02 06:00:00.000', TIMESTAMP '2026-11-02 06:01:02.345', 'abc', '{"cart_funnel_daily":1}', true, NULL, 'daily');
 
 DELETE FROM `my-project.cartlens_staging.run_state` WHERE source IN ('ga4-export:shop') AND date = DATE '2026-11-01';
 
-INSERT INTO `my-project.cartlens_staging.run_state` VALUES ('ga4-export:shop', DATE '2026-11-01', 'failed', '20261102T060000Z-abc123', TIMESTAMP '2026-11-02 06:00:00.000', TIMESTAMP '2026-11-02 06:01:02.345', NULL, '{"cart_funnel_daily":1}', true, 'it\'s \'failed\'');
+INSERT INTO `my-project.cartlens_staging.run_state` VALUES ('ga4-export:shop', DATE '2026-11-01', 'failed', '20261102T060000Z-abc123', TIMESTAMP '2026-11-02 06:00:00.000', TIMESTAMP '2026-11-02 06:01:02.345', NULL, '{"cart_funnel_daily":1}', true, 'it\'s \'failed\'', 'intraday');
 
 SELECT * FROM `my-project.cartlens_staging.run_state` WHERE source IN ('ga4-export:shop', 'local:in/*.json') ORDER BY date;
 

@@ -43,8 +43,10 @@ CREATE TABLE IF NOT EXISTS assertion_results (
 CREATE TABLE IF NOT EXISTS run_state (
   source VARCHAR NOT NULL, date DATE NOT NULL, status VARCHAR NOT NULL, run_id VARCHAR NOT NULL,
   started_at TIMESTAMP NOT NULL, finished_at TIMESTAMP NOT NULL, input_fingerprint VARCHAR,
-  rows_json VARCHAR, final BOOLEAN NOT NULL, last_error VARCHAR
+  rows_json VARCHAR, final BOOLEAN NOT NULL, last_error VARCHAR, input VARCHAR
 );
+-- A warehouse from before intraday (source.intraday): its days were computed from daily input.
+ALTER TABLE run_state ADD COLUMN IF NOT EXISTS input VARCHAR;
 -- Guards on dates already published (src/pipeline/published-guards.ts): the sessions each date was
 -- last published with (a republish that would shrink them is withheld), every input file a run
 -- has read (by SHA-256), and the lines of final, published dates that later input brought and that
