@@ -39,7 +39,7 @@ describe('config', () => {
   it('accepts the minimal shape as is, substituting ${ENV} after parsing', () => {
     const { config } = parse(MINIMAL, { CARTLENS_USER_KEY_SECRET: 'a secret with: yaml # chars' });
     expect(config.privacy.user_key_secret).toBe('a secret with: yaml # chars');
-    expect(config.source).toEqual({ type: 'ga4-export-files', path: 'data/events_*.json.gz' });
+    expect(config.source).toEqual({ type: 'ga4-export-files', path: 'data/events_*.json.gz', intraday: false });
     expect(config.warehouse).toMatchObject({ type: 'duckdb', path: expect.stringMatching(/\/\.cartlens\/warehouse\.duckdb$/) });
   });
 

@@ -15,13 +15,23 @@ const dayV2 = [...dayV1, ev('add_to_cart', { session: 3, items: [item('B', { pri
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
-/** The published files but the run's own records (run report, completion marker: they name the run). */
+/**
+ * The published files but the run's own records (run report, completion marker: they name the
+ * run); report.html with its revision section (it names the runs of a republished date) taken out.
+ */
 async function exportsDigest(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const file of await listFiles(join(dir, 'exports'))) {
-    if (!file.startsWith('run_report') && !file.startsWith('_SUCCESS')) out[file] = sha256(await readFile(join(dir, 'exports', file)));
+    if (file.startsWith('run_report') || file.startsWith('_SUCCESS')) continue;
+    const bytes = await readFile(join(dir, 'exports', file));
+    out[file] = sha256(file.endsWith('report.html') ? Buffer.from(withoutRevision(bytes.toString('utf8'))) : bytes);
   }
   return out;
+}
+
+/** report.html as a date published once draws it: without the revised mark and its section. */
+function withoutRevision(html: string): string {
+  return html.replace(/ <span class="mark revised"[^>]*>[^<]*<\/span>/, '').replace(/<section class="revision"[\s\S]*?<\/section>\n?/, '').replace(/\n\.mark \{[^\n]*\n\.mark\.revised[^\n]*\n/, '\n');
 }
 
 /** The date's completion marker, if any, and whether each file it names has the SHA-256 it says. */
@@ -70,6 +80,8 @@ describe('a run killed with SIGKILL', async () => {
       expect(rerun.code, rerun.stderr).toBe(0);
       expect(await funnel(dir)).toEqual([{ sessions: '3', abandoned_carts: '2', purchases: '1' }]);
       expect(await exportsDigest(dir)).toEqual(expected);
+      // The date was published before with other numbers: its report says it was revised.
+      expect(await readFile(join(dir, 'exports', 'report', `dt=${D}`, 'report.html'), 'utf8')).toContain('data-mark="revised"');
       expect((await listFiles(join(dir, 'exports'))).filter((f) => f.includes('.tmp-'))).toEqual([]);
       expect(await marker(dir)).toEqual({ matches: [true, true, true, true] });
       const counts = await queryWarehouse(join(dir, 'state', 'warehouse.duckdb'), `SELECT count(*)::INTEGER AS n FROM stg_events`);

@@ -70,7 +70,7 @@ describeWithZetaSql('dashboard over BigQuery', () => {
 
   it('reads only: SELECT jobs under the cost guard, outside any session, and none per page view', async () => {
     const jobs = gcp.inserts.filter((job) => !job.configuration.dryRun);
-    expect(jobs.length).toBe(7); // the version, then one per copied table
+    expect(jobs.length).toBe(8); // the version, then one per copied table
     for (const job of jobs) {
       expect(String(job.configuration.query?.query)).toMatch(/^SELECT\s/);
       expect(String(job.configuration.query?.query)).not.toMatch(/\b(INSERT|UPDATE|DELETE|MERGE|CREATE|DROP|ALTER)\b/i);

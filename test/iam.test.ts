@@ -51,6 +51,7 @@ const ALLOWED_GRANTS = [
   [DASHBOARD, 'roles/bigquery.dataViewer', { type: 'dataset', name: 'cartlens_marts' }],
   [DASHBOARD, 'roles/bigquery.dataViewer', { type: 'table', dataset: 'cartlens_staging', name: 'run_state' }],
   [DASHBOARD, 'roles/bigquery.dataViewer', { type: 'table', dataset: 'cartlens_staging', name: 'quality_daily' }],
+  [DASHBOARD, 'roles/bigquery.dataViewer', { type: 'table', dataset: 'cartlens_staging', name: 'restatements' }],
   [BI_READERS, 'roles/storage.objectViewer', { type: 'bucket', name: 'my-store-cartlens-exports', prefix: 'exports/' }],
   [BI_READERS, 'roles/bigquery.dataViewer', { type: 'dataset', name: 'cartlens_marts' }],
   // The remarketing audience's readers see it and nothing else.
@@ -66,7 +67,7 @@ const ALLOWED_GRANTS = [
   [PIPELINE, 'roles/dataform.editor', { type: 'dataform_repository', name: 'cartlens' }],
 ];
 /** The features each grant of ALLOWED_GRANTS waits for (`only_with`); none: always applied. */
-const ONLY_WITH = [...Array<undefined>(16).fill(undefined), ['composer'], ['composer', 'function'], ['composer', 'function', 'dataform'], ['composer', 'function', 'dataform'], ['composer', 'cloud_run_job'], ['composer', 'dataform']];
+const ONLY_WITH = [...Array<undefined>(17).fill(undefined), ['composer'], ['composer', 'function'], ['composer', 'function', 'dataform'], ['composer', 'function', 'dataform'], ['composer', 'cloud_run_job'], ['composer', 'dataform']];
 
 describe('IAM as code', () => {
   it('the shipped policy passes the lint and grants each role on its exact resource', async () => {
@@ -80,7 +81,7 @@ describe('IAM as code', () => {
     // The only project-wide grants are the job user roles of the pipeline and the dashboard.
     expect(plan.match(/gcloud projects add-iam-policy-binding .* --role=roles\/bigquery\.jobUser/g)).toHaveLength(2);
     expect(plan.match(/gcloud projects add-iam-policy-binding/g)).toHaveLength(2);
-    // The dashboard reads two tables of staging, not the dataset that holds the staged events.
+    // The dashboard reads three tables of staging, not the dataset that holds the staged events.
     const dashboard = plan.split('\n').filter((line) => line.includes('cartlens-dashboard@') && !line.includes('service-accounts'));
     expect(dashboard.some((line) => line.includes('cartlens_staging') && !line.includes('ON TABLE'))).toBe(false);
     expect(plan).toContain(

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFailed } from 'vitest';
 import { nextFireTimes } from '../src/ops/scheduler.js';
+import { parseConfig } from '../src/config/load.js';
 import { localDate } from '../src/util/dates.js';
 import { cli } from './support/cli.js';
 import { ev, queryWarehouse, tempDir, writeConfig, writeInput } from './support/pipeline.js';
@@ -115,6 +116,14 @@ describe('the scheduler', () => {
     // 06:30 EDT is 10:30 UTC; after the 1 November change, 06:30 EST is 11:30 UTC.
     expect(fires).toEqual(['2026-10-31T10:30:00.000Z', '2026-11-01T11:30:00.000Z', '2026-11-02T11:30:00.000Z', '2026-11-03T11:30:00.000Z']);
     expect(nextFireTimes('06:30', 'America/Sao_Paulo', new Date('2026-10-30T12:00:00Z'), 1)[0]!.toISOString()).toBe('2026-10-31T09:30:00.000Z');
+  });
+
+  it('fires at each of several times a day (intraday data: each run refreshes today), in order', () => {
+    const fires = nextFireTimes(['18:00', '06:30', '12:15'], 'America/Sao_Paulo', new Date('2026-10-30T12:00:00Z'), 4).map((d) => d.toISOString());
+    // São Paulo is UTC−3: 12:00 UTC is 09:00 there, so 12:15 is next.
+    expect(fires).toEqual(['2026-10-30T15:15:00.000Z', '2026-10-30T21:00:00.000Z', '2026-10-31T09:30:00.000Z', '2026-10-31T15:15:00.000Z']);
+    expect(parseConfig('source: { type: demo }\nschedule: { at: ["06:30", "12:15"] }\n', 'x.yaml').config.schedule.at).toEqual(['06:30', '12:15']);
+    expect(() => parseConfig('source: { type: demo }\nschedule: { at: ["06:30", "25:00"] }\n', 'x.yaml')).toThrow(/schedule\.at/);
   });
 
   it('logs its next run as JSON and stops cleanly on SIGTERM', async () => {

@@ -42,7 +42,7 @@ describe('an unfilled placeholder', () => {
     const instance = await DuckDBInstance.create(':memory:');
     const connection = await instance.connect();
     try {
-      const file = { index: 0, sourcePath: 'a.json', sha256: '0'.repeat(64), bytes: 3, landedPath: plainPath, plainPath };
+      const file = { index: 0, sourcePath: 'a.json', sha256: '0'.repeat(64), bytes: 3, named: { date: undefined, intraday: false }, landedPath: plainPath, plainPath };
       await expect(stageLandedFiles(connection, [file], '2026-11-02')).rejects.toThrow('ingest/scan-lines.sql: no value for the placeholder {{forgotten}}');
     } finally {
       connection.closeSync();

@@ -26,7 +26,7 @@ describe.skipIf(!BROWSER_TESTS.run)('tiles at 1280 px', () => {
       renderDashboard(
         {
           range: { from: '2026-11-01', to: '2026-11-07' }, previous: { from: '2026-10-25', to: '2026-10-31' }, available: { first: '2026-10-25', last: '2026-11-07' },
-          totals: { ...HUGE, days: 7, remarketable: '999999999', remarketable_value: '999999999.99' }, previousTotals: { ...HUGE, days: 7, revenue: '1.00' }, trend: [], topItems: [], breakdowns: { device: [], country: [], sourceMedium: [] }, days: [], consent: CONSENT, anomalies: [], recovery: { days: [], total: null },
+          totals: { ...HUGE, days: 7, remarketable: '999999999', remarketable_value: '999999999.99' }, previousTotals: { ...HUGE, days: 7, revenue: '1.00' }, trend: [], topItems: [], breakdowns: { device: [], country: [], sourceMedium: [] }, days: [], revisions: [], consent: CONSENT, anomalies: [], recovery: { days: [], total: null },
         },
         { format, takenAt: null, busy: false, stale: null, links: () => [] },
       ),

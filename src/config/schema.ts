@@ -12,6 +12,8 @@ export const DEMO_DEFAULTS = {
   catalogSize: 400,
 };
 
+const clockTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM, 24-hour');
+
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date as YYYY-MM-DD');
 
 const ga4ExportFilesSource = z
@@ -19,6 +21,12 @@ const ga4ExportFilesSource = z
     type: z.literal('ga4-export-files'),
     /** A glob of GA4 BigQuery-export files: .json or .ndjson, optionally .gz. */
     path: z.string().min(1),
+    /**
+     * Read GA4's intraday files (`events_intraday_YYYYMMDD…`): a date without daily files is
+     * published from them as provisional, and recomputed from the daily files alone once they
+     * come (docs/operations.md). Off: intraday files are left out, and counted.
+     */
+    intraday: z.boolean().default(false),
   })
   .strict();
 
@@ -31,6 +39,8 @@ const ga4ExportBigQuerySource = z
     /** The project and dataset of GA4's BigQuery export: `PROJECT.analytics_PROPERTY.events_YYYYMMDD`. */
     project: projectId,
     dataset: datasetId,
+    /** Read `events_intraday_YYYYMMDD` for a date without its daily table, as provisional (docs/operations.md). */
+    intraday: z.boolean().default(false),
   })
   .strict();
 
@@ -192,6 +202,11 @@ export const configSchema = z
         retries: z.number().int().min(0).max(10).default(3),
         /** Which day statuses raise an alert; `provisional` is the normal state of the lookback days. */
         on: z.array(z.enum(['failed', 'deferred', 'provisional'])).default(['failed', 'deferred']),
+        /**
+         * A run that republishes a date whose headline funnel metric moved by more than this share (in %)
+         * of the value it was first published with alerts the date as `revised` (docs/operations.md).
+         */
+        on_restatement_above_pct: z.number().positive().optional(),
       })
       .strict()
       .optional(),
@@ -231,7 +246,8 @@ export const configSchema = z
     /** The daily schedule of `cartlens schedule`, in property.time_zone. */
     schedule: z
       .object({
-        at: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM, 24-hour').default('06:30'),
+        /** `HH:MM`, or several (`[06:30, 12:30, 18:30]`): with source.intraday, each run refreshes today's provisional files. */
+        at: z.union([clockTime, z.array(clockTime).min(1)]).default('06:30'),
         /** Attempts at a failed run (transient errors only), with growing waits. */
         retries: z.number().int().min(0).max(10).default(3),
         retry_wait_seconds: z.number().positive().default(300),

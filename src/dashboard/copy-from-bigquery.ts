@@ -9,7 +9,7 @@ import type { SnapshotReader, SnapshotSource } from './snapshot.js';
 
 /**
  * BigQuery as the source of the dashboard's copy: plain SELECT jobs (no session, no DML, under
- * the cost guard), so `dataViewer` on the marts dataset and on two staging tables, plus
+ * the cost guard), so `dataViewer` on the marts dataset and on three staging tables, plus
  * `jobUser`, suffice (deploy/iam.yaml). Page views never query BigQuery: only a change, asked
  * about at most every `checkEveryMs` when someone looks, brings a new copy.
  */
@@ -56,8 +56,22 @@ export function bigQuerySnapshotSource(config: BigQueryWarehouseConfig, options:
       const atVersion = (table: string) => `${dialect.tableName(table, false)} FOR SYSTEM_TIME AS OF TIMESTAMP ${dialect.stringLiteral(asOf)}`;
       return {
         insert: async (table) => {
-          const rows = await query(table.select(atVersion(table.from), (value) => dialect.stringLiteral(value)));
-          await insertRows(into, table.table, rows);
+          // A table or column a later release added is missing until that release has run on the
+          // warehouse (which adds it): read as empty, or as NULL. Looking costs a job, so only a refusal tells.
+          const missing = new Set<string>();
+          for (;;) {
+            try {
+              const rows = await query(table.select(atVersion(table.from), (value) => dialect.stringLiteral(value), missing));
+              await insertRows(into, table.table, rows);
+              return;
+            } catch (error) {
+              const message = (error as Error).message;
+              if (table.added?.table && /Not found: Table/i.test(message)) return;
+              const column = /Unrecognized name: (\w+)/.exec(message)?.[1];
+              if (column === undefined || missing.has(column) || !table.added?.columns?.includes(column)) throw error;
+              missing.add(column);
+            }
+          }
         },
         close: async () => undefined,
       };

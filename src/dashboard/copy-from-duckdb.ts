@@ -17,13 +17,20 @@ export function duckdbSnapshotSource(path: string): SnapshotSource {
     async open(into: DuckDBConnection): Promise<SnapshotReader> {
       await into.run(`ATTACH ${duckdbString(path)} AS wh (READ_ONLY)`);
       try {
-        const present = new Set(
-          (await into.runAndReadAll(`SELECT table_name FROM duckdb_tables() WHERE database_name = 'wh'`)).getRowObjectsJson().map((r) => String(r.table_name)),
-        );
+        // Each table's columns: a table (or a column) a later release added is missing until that release runs on the file.
+        const present = new Map<string, Set<string>>();
+        for (const row of (await into.runAndReadAll(`SELECT table_name, column_name FROM duckdb_columns() WHERE database_name = 'wh'`)).getRowObjectsJson()) {
+          const name = String(row.table_name);
+          if (!present.has(name)) present.set(name, new Set());
+          present.get(name)!.add(String(row.column_name));
+        }
         return {
           // A warehouse before its first run has no published table yet: its copy stays empty.
           insert: async (table) => {
-            if (present.has(table.from)) await into.run(`INSERT INTO ${table.table} BY NAME ${table.select(`wh.${table.from}`, duckdbString)}`);
+            const columns = present.get(table.from);
+            if (!columns) return;
+            const missing = new Set((table.added?.columns ?? []).filter((c) => !columns.has(c)));
+            await into.run(`INSERT INTO ${table.table} BY NAME ${table.select(`wh.${table.from}`, duckdbString, missing)}`);
           },
           close: async () => {
             await into.run('DETACH wh');

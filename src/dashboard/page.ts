@@ -1,5 +1,23 @@
 import { formatMetric } from '../reports/anomaly-check.js';
-import { BASE_STYLE, escapeHtml, Formats, funnelSvg, isBlank, recoveryHtml, remarketingHtml, tilesHtml, topItemsHtml, type Labels, type ReportFormatOptions } from '../reports/render.js';
+import {
+  BASE_STYLE,
+  escapeHtml,
+  Formats,
+  funnelChanges,
+  funnelChangeText,
+  funnelSvg,
+  isBlank,
+  MARK_STYLE,
+  recoveryHtml,
+  remarketingHtml,
+  revisionRunsText,
+  tableChangeText,
+  tilesHtml,
+  topItemsHtml,
+  type Labels,
+  type ReportFormatOptions,
+  type Revision,
+} from '../reports/render.js';
 import type { Row } from '../warehouse/warehouse.js';
 import { daysBetween, type DashboardData, type DateRange } from './queries.js';
 import { dateRange } from '../util/dates.js';
@@ -44,7 +62,7 @@ ${remarketingHtml(data.totals, data.consent, formats)}
 <h2>${text.recovery}</h2>
 ${recoveryHtml(data.recovery.days, formats, data.recovery.total ?? undefined)}
 <h2>${text.status}</h2>
-${daysTable(data.days, formats, context.links, true)}`;
+${daysTable(data.days, formats, context.links, true, data.revisions)}`;
   return pageHtml(text.dashboard, data, context, formats, body);
 }
 
@@ -97,6 +115,8 @@ form.range label { display: flex; flex-direction: column; font-size: 0.8rem; col
 table.days td:first-child { white-space: nowrap; }
 .status-failed { color: #b42318; font-weight: 600; } .status-provisional { color: #b54708; }
 td.files a { margin-right: 0.5rem; }
+${MARK_STYLE}
+.revision { font-size: 0.8rem; color: #52606d; }
 </style>
 </head>
 <body>
@@ -219,9 +239,14 @@ export function breakdownSvg(dimension: string, title: string, rows: Row[], form
   return `<section class="breakdown"><h3>${text[spec.title]} ${title.toLowerCase()}</h3><svg class="breakdown-chart" data-dimension="${dimension}" role="img" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" xmlns="http://www.w3.org/2000/svg">${bars}</svg></section>`;
 }
 
-/** Each day's run status and files; `withQuality`: also its quarantined and duplicate lines (the events' quality_daily). */
-export function daysTable(days: Row[], formats: Formats, links: (date: string) => FileLink[], withQuality: boolean): string {
+/**
+ * Each day's run status and files; `withQuality`: also its quarantined and duplicate lines (the
+ * events' quality_daily). A day computed from GA4's intraday data is "provisional (intraday)"; a
+ * revised day (`revisions`) carries a "revised" mark with its funnel's changes before → after.
+ */
+export function daysTable(days: Row[], formats: Formats, links: (date: string) => FileLink[], withQuality: boolean, revisions: readonly Revision[] = []): string {
   const { text } = formats;
+  const revised = new Map(revisions.map((r) => [r.date, r]));
   const statusLabel = (status: unknown) => (isBlank(status) ? text.notRun : (text[String(status) as 'complete' | 'provisional' | 'failed' | 'deferred' | 'publishing'] ?? String(status)));
   const count = (value: unknown) => (isBlank(value) ? '—' : formats.integer(value));
   const rows = [...days]
@@ -229,12 +254,14 @@ export function daysTable(days: Row[], formats: Formats, links: (date: string) =
     .map((day) => {
       const date = String(day.date);
       const status = isBlank(day.status) ? 'not_run' : String(day.status);
+      // Published from GA4's intraday data: provisional until the daily export replaces it.
+      const intraday = status === 'provisional' && day.input === 'intraday';
       const files = links(date)
         .map((link) => `<a href="${escapeHtml(link.href)}">${escapeHtml(link.name)}</a>`)
         .join('');
       return (
-        `<tr data-date="${date}" data-status="${status}"><td>${date}</td>` +
-        `<td class="status-${status}"${isBlank(day.last_error) ? '' : ` title="${escapeHtml(String(day.last_error))}"`}>${escapeHtml(statusLabel(day.status))}</td>` +
+        `<tr data-date="${date}" data-status="${status}"${intraday ? ' data-input="intraday"' : ''}><td>${date}</td>` +
+        `<td class="status-${status}"${isBlank(day.last_error) ? '' : ` title="${escapeHtml(String(day.last_error))}"`}>${escapeHtml(intraday ? text.intraday : statusLabel(day.status))}${revisionMark(revised.get(date), formats)}</td>` +
         `<td>${isBlank(day.final) ? '—' : day.final ? text.yes : text.no}</td>` +
         (withQuality ? `<td class="num" data-quarantined="${isBlank(day.quarantined) ? '' : day.quarantined}">${count(day.quarantined)}</td><td class="num">${count(day.duplicates)}</td>` : '') +
         `<td class="files">${files}</td></tr>`
@@ -242,4 +269,15 @@ export function daysTable(days: Row[], formats: Formats, links: (date: string) =
     })
     .join('\n');
   return `<table class="days"><thead><tr><th>${text.date}</th><th>${text.state}</th><th>${text.final}</th>${withQuality ? `<th class="num">${text.quarantined}</th><th class="num">${text.duplicates}</th>` : ''}<th>${text.files}</th></tr></thead><tbody>\n${rows}\n</tbody></table>`;
+}
+
+/** A revised day's mark: the runs and every table's changes in its title, the funnel's changes on a small line. */
+function revisionMark(revision: Revision | undefined, formats: Formats): string {
+  if (!revision) return '';
+  const title = [revisionRunsText(revision, formats), ...revision.tables.map((t) => (t.table === 'cart_funnel_daily' ? t.changes.map((c) => funnelChangeText(c, formats)).join('; ') : tableChangeText(t, formats)))].join('\n');
+  const funnel = funnelChanges(revision).map((c) => funnelChangeText(c, formats));
+  return (
+    ` <span class="mark revised" data-mark="revised" data-revised-run="${escapeHtml(revision.run_id)}" title="${escapeHtml(title)}">${formats.text.revised}</span>` +
+    (funnel.length > 0 ? `<div class="revision">${escapeHtml(funnel.join(' · '))}</div>` : '')
+  );
 }

@@ -8,6 +8,7 @@ import { REMARKETABLE_SQL } from '../contract/remarketing.js';
 import { DUCKDB_COLUMN_TYPES } from '../contract/column-types.js';
 import { publishedTable } from '../contract/tables.js';
 import { recoveriesByCartDate, recoveryCountsSql, recoveryOfRange, type Recovery } from '../reports/recovery.js';
+import { latestRevisions, type Revision } from '../reports/render.js';
 import { RECOVERY_WINDOWS, type Query } from './snapshot.js';
 
 /**
@@ -33,8 +34,10 @@ export interface DashboardData {
   trend: Row[];
   topItems: Row[];
   breakdowns: { device: Row[]; country: Row[]; sourceMedium: Row[] };
-  /** One row per day of the range, published or not, with its run status and quality counts. */
+  /** One row per day of the range, published or not, with its run status (and `input`: daily, intraday) and quality counts. */
   days: Row[];
+  /** The range's revised days: each one's latest revision (the restatement log), oldest first. */
+  revisions: Revision[];
   /** Abandoned carts by ads consent: all, bought later, remarketable (count and value). */
   consent: Row[];
   /** Days of the range whose metrics are beyond the anomaly thresholds against their weekday's last 4 weeks. */
@@ -95,6 +98,7 @@ export async function dashboardData(query: Query, range: DateRange, available: D
   const country = await query(breakdownSql(range, notSet('country')));
   const sourceMedium = await query(breakdownSql(range, `concat(${notSet('source')}, ' / ', ${notSet('medium')})`));
   const days = await query(daysSql(range));
+  const revisions = latestRevisions(await query(revisionsSql(range)));
   const remarketing = await query(remarketingSql(range));
   const consent = await query(consentSql(range));
   // The range's unusual days, judged on the copy as the run judges them (their drivers are in the run report).
@@ -103,7 +107,7 @@ export async function dashboardData(query: Query, range: DateRange, available: D
     (c): c is Extract<AnomalyCheck, { judged: true }> => c.judged && c.beyond.length > 0,
   );
   const recovery = await rangeRecovery(query, range, available.last);
-  return { range, previous, available, totals: { ...totals[0]!, ...remarketing[0]! }, previousTotals: previousTotals[0]!, trend, topItems, breakdowns: { device, country, sourceMedium }, days, consent, anomalies, recovery };
+  return { range, previous, available, totals: { ...totals[0]!, ...remarketing[0]! }, previousTotals: previousTotals[0]!, trend, topItems, breakdowns: { device, country, sourceMedium }, days, revisions, consent, anomalies, recovery };
 }
 
 /**
@@ -221,10 +225,17 @@ ORDER BY bucket IS NULL, ${rank.name} DESC, ${then.name} DESC, bucket`;
 /** Every day of the range, with its run state and the quality counts of its last load. */
 function daysSql(range: DateRange): string {
   return `
-SELECT strftime(d.date, '%Y-%m-%d') AS date, s.status, s.final, s.last_error, q.lines, q.duplicates, q.quarantined, f.date IS NOT NULL AS published
+SELECT strftime(d.date, '%Y-%m-%d') AS date, s.status, s.final, s.last_error, s.input, q.lines, q.duplicates, q.quarantined, f.date IS NOT NULL AS published
 FROM (SELECT CAST(unnest(generate_series(${dialect.dateLiteral(range.from)}, ${dialect.dateLiteral(range.to)}, INTERVAL 1 DAY)) AS DATE) AS date) d
 LEFT JOIN run_state s ON s.date = d.date
 LEFT JOIN quality_daily q ON q.date = d.date
 LEFT JOIN cart_funnel_daily f ON f.date = d.date
 ORDER BY d.date`;
+}
+
+/** The restatement rows of the range's days, oldest run first, in the order each run recorded them. */
+function revisionsSql(range: DateRange): string {
+  return `
+SELECT strftime(date, '%Y-%m-%d') AS date, table_name, run_id, previous_run_id, column_name, before, after
+FROM restatements WHERE ${within(range)} ORDER BY date, run_id, seq`;
 }

@@ -14,8 +14,16 @@ export type Query = (sql: string) => Promise<Row[]>;
 export interface CopiedTable {
   table: string;
   from: string;
-  /** The SELECT on the warehouse, given the table's qualified name and a string literal writer. */
-  select(qualified: string, literal: (value: string) => string): string;
+  /**
+   * The SELECT on the warehouse, given the table's qualified name, a string literal writer, and
+   * the columns of `added.columns` the warehouse does not have (read as NULL).
+   */
+  select(qualified: string, literal: (value: string) => string, missing: ReadonlySet<string>): string;
+  /**
+   * What a later release added to the warehouse table, which a warehouse that release has not
+   * run on yet lacks: columns (copied as NULL), or the whole table (copied as empty).
+   */
+  added?: { columns?: readonly string[]; table?: boolean };
 }
 
 /**
@@ -200,9 +208,13 @@ export interface CopiedTableSet {
   tables(runSource: RunStateKeys): CopiedTable[];
 }
 
-const table = (name: string, from: string, select: CopiedTable['select']): CopiedTable => ({ table: name, from, select });
+const table = (name: string, from: string, select: CopiedTable['select'], added?: CopiedTable['added']): CopiedTable => ({ table: name, from, select, ...(added ? { added } : {}) });
 
-const RUN_STATE_TABLE = 'CREATE TABLE run_state (date DATE, status VARCHAR, final BOOLEAN, last_error VARCHAR);';
+/** `input`: what the day was computed from ('daily', 'intraday'; NULL in rows from before intraday: daily). */
+const RUN_STATE_TABLE = 'CREATE TABLE run_state (date DATE, status VARCHAR, final BOOLEAN, last_error VARCHAR, input VARCHAR);';
+
+/** The restatement log (docs/decisions.md "The restatement log"): values as the CSV writes them, no user data. */
+const RESTATEMENTS_TABLE = 'CREATE TABLE restatements (date DATE, table_name VARCHAR, run_id VARCHAR, previous_run_id VARCHAR, seq INTEGER, column_name VARCHAR, before VARCHAR, after VARCHAR);';
 
 /**
  * The columns of a published table the copy holds (`only`: those named): its keys, attributes and
@@ -240,6 +252,7 @@ CREATE TABLE abandoned_carts_by_dimension (
   date DATE, device_category VARCHAR, country VARCHAR, source VARCHAR, medium VARCHAR, ads_consent VARCHAR, purchased_later BOOLEAN,
   carts BIGINT, value DECIMAL(38,2));
 ${RUN_STATE_TABLE}
+${RESTATEMENTS_TABLE}
 CREATE TABLE quality_daily (date DATE, lines BIGINT, duplicates BIGINT, quarantined BIGINT);
 CREATE TABLE ${RECOVERY_WINDOWS} (date DATE, cart_date DATE, window_hours INTEGER, same_item BOOLEAN, recoveries BIGINT, value DECIMAL(38,2));
 `;
@@ -259,10 +272,12 @@ function eventsTables(runSource: RunStateKeys): CopiedTable[] {
     runStateTable(runSource),
     table('quality_daily', 'quality_daily', (t) => `SELECT date, lines, duplicates, quarantined FROM ${t}`),
     table(RECOVERY_WINDOWS, 'cart_recoveries', (t) => recoveryWindowsSelect(t)),
+    // Whole: a few rows per revised date, and the "revised" marks show the latest of each.
+    table('restatements', 'restatements', (t) => `SELECT date, table_name, run_id, previous_run_id, seq, column_name, before, after FROM ${t}`, { table: true }),
   ];
 }
 
-/** The events' copy: the contract's tables, abandoned carts counted, the source's run_state and quality_daily. */
+/** The events' copy: the contract's tables, abandoned carts counted, the source's run_state, quality_daily and the restatement log. */
 export const EVENTS_COPY: CopiedTableSet = { emptyTables: EVENTS_EMPTY_TABLES, tables: eventsTables };
 
 const API_FUNNEL = publishedCopy('ga4_api_funnel_daily');
@@ -286,9 +301,15 @@ ${RUN_STATE_TABLE}
  * A day recorded under the legacy key (the glob text) counts until it is recorded again under the identity.
  */
 function runStateTable(runSource: RunStateKeys): CopiedTable {
-  return table('run_state', 'run_state', (t, literal) =>
-    runSource.legacy === undefined || runSource.legacy === runSource.identity
-      ? `SELECT date, status, final, last_error FROM ${t} WHERE source = ${literal(runSource.identity)}`
-      : `SELECT date, status, final, last_error FROM ${t} WHERE source = ${literal(runSource.identity)} OR (source = ${literal(runSource.legacy)} AND date NOT IN (SELECT date FROM ${t} WHERE source = ${literal(runSource.identity)}))`,
+  return table(
+    'run_state',
+    'run_state',
+    (t, literal, missing) => {
+      const columns = `date, status, final, last_error, ${missing.has('input') ? 'NULL' : 'input'} AS input`;
+      return runSource.legacy === undefined || runSource.legacy === runSource.identity
+        ? `SELECT ${columns} FROM ${t} WHERE source = ${literal(runSource.identity)}`
+        : `SELECT ${columns} FROM ${t} WHERE source = ${literal(runSource.identity)} OR (source = ${literal(runSource.legacy)} AND date NOT IN (SELECT date FROM ${t} WHERE source = ${literal(runSource.identity)}))`;
+    },
+    { columns: ['input'] },
   );
 }

@@ -64,15 +64,19 @@ export interface CompletionMarker {
   date: string;
   run_id: string;
   published_at: string;
+  /** Event sources: whether the date was computed from GA4's intraday data (then provisional), as each of its manifests says. */
+  provisional?: boolean;
+  source?: 'daily' | 'intraday';
   /** Each table's file of the date, with the figures its manifest holds. */
   files: { table: string; path: string; rows: number; bytes: number; sha256: string }[];
 }
 
-export function completionMarker(runId: string, date: string, files: PublishedFile[], publishedAt: Date): CompletionMarker {
+export function completionMarker(runId: string, date: string, files: PublishedFile[], publishedAt: Date, extra: Record<string, unknown> = {}): CompletionMarker {
   return {
     date,
     run_id: runId,
     published_at: publishedAt.toISOString(),
+    ...extra,
     files: files.map((f) => ({ table: f.table, path: csvPath(f.table, f.date), rows: f.rows, bytes: f.bytes, sha256: f.sha256 })),
   };
 }

@@ -1,9 +1,16 @@
+import type { Restatement } from '../pipeline/report.js';
+import { grouped, share } from '../pipeline/restatements.js';
 import type { AlertedAnomaly, Anomaly } from '../reports/anomaly-check.js';
+import { restatementsOfDatesSql } from '../warehouse/state-sql.js';
+import type { Warehouse } from '../warehouse/warehouse.js';
 
 /** What an alert says: one line for people, and the failing days for machines. */
 export interface Alert {
   text: string;
-  /** Each day with its status (`failed`, `deferred`, `provisional`, or `anomaly` with its one-line summary as the reason). */
+  /**
+   * Each day with its status (`failed`, `deferred`, `provisional`, `revised` with the headline
+   * metrics that moved since first published as the reason, or `anomaly` with its one-line summary as the reason).
+   */
   days: { date: string; status: string; reason: string | null }[];
   /**
    * An anomaly alert's checks: metrics, baselines, changes and drivers (src/reports/anomaly-check.ts), and
@@ -58,4 +65,39 @@ export function webhookDelivery(retries: number): AlertOptions {
 export function alertFor(days: Alert['days']): Alert {
   const worst = days.map((d) => `${d.date} ${d.status}${d.reason ? ` (${d.reason})` : ''}`).join('; ');
   return { text: `cartlens: ${days.length} day(s) need attention: ${worst}`, days };
+}
+
+/**
+ * The headline metrics of cart_funnel_daily that `alerts.on_restatement_above_pct` watches: its
+ * counts and money. The abandonment rate is left out: it moves in points, and its counts are here.
+ */
+export const RESTATEMENT_ALERT_METRICS: readonly string[] = ['sessions', 'sessions_with_add_to_cart', 'abandoned_carts', 'purchases', 'revenue', 'abandoned_value'];
+
+/**
+ * The run's restated dates (`restatements`) whose headline metrics this run changed to more than
+ * `abovePct` % away from the value the date was first published with — the `before` of the
+ * earliest restatement of that date and metric (this run's, when it is the first) — as `revised`
+ * days: `sessions 3,069 → 3,250 (+5.9%) since first published`. From 0, any change is beyond.
+ * Read inside the run, before it releases the warehouse (its own restatements are committed).
+ */
+export async function revisedDays(warehouse: Pick<Warehouse, 'dialect' | 'query'>, restatements: readonly Restatement[], abovePct: number | undefined): Promise<Alert['days']> {
+  const funnel = restatements.filter((r) => r.table === 'cart_funnel_daily' && r.changes.some((c) => RESTATEMENT_ALERT_METRICS.includes(c.column)));
+  if (abovePct === undefined || funnel.length === 0) return [];
+  const first = new Map<string, string | null>();
+  // Oldest run first: the first row of a date and metric holds what it was first published with.
+  for (const row of await warehouse.query(restatementsOfDatesSql(warehouse.dialect, funnel.map((r) => r.date), 'cart_funnel_daily'))) {
+    const key = `${String(row.date)} ${String(row.column_name)}`;
+    if (!first.has(key)) first.set(key, row.before === null || row.before === undefined ? null : String(row.before));
+  }
+  return funnel.flatMap((r) => {
+    const moved = r.changes.flatMap(({ column, before, after }) => {
+      if (!RESTATEMENT_ALERT_METRICS.includes(column)) return [];
+      const since = first.has(`${r.date} ${column}`) ? first.get(`${r.date} ${column}`)! : before;
+      if (since === null || after === null || since === '' || after === '') return [];
+      const [b, a] = [Number(since), Number(after)];
+      const pct = b === 0 ? (a === 0 ? 0 : Number.POSITIVE_INFINITY) : (Math.abs(a - b) / Math.abs(b)) * 100;
+      return pct > abovePct ? [`${column} ${grouped(since)} → ${grouped(after)}${share(since, after)}`] : [];
+    });
+    return moved.length > 0 ? [{ date: r.date, status: 'revised', reason: `${moved.join(', ')} since first published` }] : [];
+  });
 }

@@ -6,9 +6,10 @@ export function dailyPattern(at: string): string {
   return `${minutes} ${hours} * * *`;
 }
 
-/** The next `count` times a daily `at` fires in `timeZone`, after `from` (DST included: croner's). */
-export function nextFireTimes(at: string, timeZone: string, from: Date, count: number): Date[] {
-  return new Cron(dailyPattern(at), { timezone: timeZone, paused: true }).nextRuns(count, from);
+/** The next `count` times a daily `at` (one time, or several: schedule.at) fires in `timeZone`, after `from` (DST included: croner's). */
+export function nextFireTimes(at: string | readonly string[], timeZone: string, from: Date, count: number): Date[] {
+  const all = [at].flat().flatMap((time) => new Cron(dailyPattern(time), { timezone: timeZone, paused: true }).nextRuns(count, from));
+  return all.sort((a, b) => a.getTime() - b.getTime()).slice(0, count);
 }
 
 export interface Scheduler {
@@ -20,12 +21,14 @@ export interface Scheduler {
 }
 
 /**
- * Runs `job` every day at `at` in `timeZone`, through croner (no home-made timer loop). A run
- * never overlaps the previous one (`protect`); a run that fails with a transient error is tried
- * again up to `retries` times after growing, jittered waits; `stop` interrupts the waits.
+ * Runs `job` every day at `at` in `timeZone` (one time, or several a day: with intraday data each
+ * run refreshes today's provisional files), through croner (no home-made timer loop). A run never
+ * overlaps another: a fire while one is in progress is skipped and logged; a run that fails with a
+ * transient error is tried again up to `retries` times after growing, jittered waits; `stop`
+ * interrupts the waits.
  */
 export function startScheduler(options: {
-  at: string;
+  at: string | readonly string[];
   timeZone: string;
   retries: number;
   retryWaitMs: number;
@@ -57,18 +60,23 @@ export function startScheduler(options: {
       }
     }
   };
-  const cron = new Cron(dailyPattern(options.at), { timezone: options.timeZone, protect: true }, async () => {
+  const fire = async () => {
+    if (running) {
+      options.onEvent('scheduled run skipped: the previous run is still in progress');
+      return;
+    }
     options.onEvent('scheduled run starting');
     running = attempt();
     await running;
     running = undefined;
-  });
+  };
+  const crons = [options.at].flat().map((time) => new Cron(dailyPattern(time), { timezone: options.timeZone, protect: true }, fire));
   return {
-    next: () => cron.nextRun(),
-    trigger: () => void cron.trigger(),
+    next: () => crons.map((c) => c.nextRun()).filter((d): d is Date => d !== null).sort((a, b) => a.getTime() - b.getTime())[0] ?? null,
+    trigger: () => void crons[0]!.trigger(),
     async stop() {
       stopping = true;
-      cron.stop();
+      for (const cron of crons) cron.stop();
       wakeUp?.();
       await running;
     },

@@ -7,7 +7,7 @@ import { finished, pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { NormalizeLineEnds } from '../util/line-ends.js';
 import { DiskError, InputError, writeFailure } from '../util/errors.js';
-import type { InputFile } from '../sources/source.js';
+import { ga4FileName, type InputFile } from '../sources/source.js';
 import type { LandedFile } from '../warehouse/warehouse.js';
 
 
@@ -141,7 +141,7 @@ async function landOne(file: InputFile, index: number, folders: Folders, runId: 
     await Promise.all([rm(tmpLanded, { force: true }), rm(plainPath, { force: true })]);
     throw landingWriteError(folders.landingDir, file.path, error);
   }
-  return { index, sourcePath: file.path, sha256, bytes: file.bytes, landedPath, plainPath, ...(refused ? { refused } : {}) };
+  return { index, sourcePath: file.path, sha256, bytes: file.bytes, named: ga4FileName(file.path), landedPath, plainPath, ...(refused ? { refused } : {}) };
 }
 
 /** Raised inside the decompression when a .gz passes its expansion bound. */

@@ -6,7 +6,7 @@ import { compileModels, type CompiledStep } from '../models/compile.js';
 import { API_MODELS_DIR, LOADED_RELATIONS, MODELS_DIR, planModels, readModels, type Model } from '../models/graph.js';
 import { apiReports } from '../sources/ga4-data-api/reports.js';
 import { createSource } from '../sources/index.js';
-import type { EventSource } from '../sources/source.js';
+import { readsIntraday, type EventSource } from '../sources/source.js';
 import type { Headline } from './published-guards.js';
 import { stagingPhases, type RunMode, type StagingPhase } from './staged-input.js';
 import { apiDailyReport } from '../reports/api-report.js';
@@ -145,6 +145,8 @@ function stepsOf(p: { config: CartlensConfig; mode: RunMode; source: EventSource
           ? `${source.description}, read in place by BigQuery: dedupe identical events, quarantine with reasons, sessions (the contract's rules)`
           : "dedupe identical lines, quarantine with reasons, sessions (the contract's rules)",
   };
+  // GA4's intraday data: each date from one kind of input, never both (docs/decisions.md, "Intraday input").
+  if (mode === 'run' && readsIntraday(source)) staging.stage += '; each date from its daily data, else (provisional) from its intraday data, never both';
   const dates = p.ask.dates;
   const single = (kind: Extract<RunStep, { kind: string }>['kind'], what: string) => ({ kind, name: kind, what }) as RunStep;
   const steps: RunStep[] = [

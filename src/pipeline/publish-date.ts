@@ -21,7 +21,7 @@ export async function publishDate(
   exporter: Exporter,
   staged: StagedInput,
   date: string,
-  { runId, now, failures, reportOptions, publishable, final }: { runId: string; now: () => Date; failures: AssertionFailure[]; reportOptions: DailyReportOptions; publishable: boolean; final: boolean },
+  { runId, now, failures, reportOptions, publishable, final, input = 'daily', leftOut = 0 }: { runId: string; now: () => Date; failures: AssertionFailure[]; reportOptions: DailyReportOptions; publishable: boolean; final: boolean; input?: 'daily' | 'intraday'; leftOut?: number },
 ): Promise<DateReport> {
   const quality = await staged.dateQuality(date);
   const files: PublishedFile[] = [];
@@ -47,12 +47,15 @@ export async function publishDate(
   if (!blocked) {
     if (drawn) await exporter.writeText(reportPath(date, namespace), drawn.html, 'text/html; charset=utf-8');
     else await exporter.deleteFile(reportPath(date, namespace));
-    if (files.length > 0) await exporter.writeJson(completionMarkerPath(date, namespace), completionMarker(runId, date, files, now()));
+    if (files.length > 0) await exporter.writeJson(completionMarkerPath(date, namespace), completionMarker(runId, date, files, now(), staged.manifestExtra(date)));
   }
   return {
     date,
     status: blocked ? 'failed' : publishable ? 'published' : 'no_events',
     final,
+    provisional: input === 'intraday',
+    source: input,
+    left_out_lines: leftOut,
     assertion_failures: failures,
     rows,
     ...quality,
@@ -92,15 +95,17 @@ export async function republishReached(plan: RunPlan, warehouse: Warehouse, expo
     if (kept?.sha256 !== createHash('sha256').update(csv).digest('hex')) changed.push({ table, csv, rows: content.rowCount() });
   }
   if (changed.length === 0) return false;
+  // The date's input is what it was published from (a reached date is not among the run's).
+  const fields = { ...extra, ...(marker.source !== undefined ? { provisional: marker.provisional ?? false, source: marker.source } : {}) };
   await exporter.deleteFile(completionMarkerPath(date, namespace));
   const files: PublishedFile[] = [];
   for (const table of plan.outputs.tables) {
     const fresh = changed.find((c) => c.table === table);
     const kept = marker.files.find((f) => f.table === table.name);
-    if (fresh) files.push(await exporter.publish(table.name, date, renderedCsv(fresh.csv, fresh.rows), extra));
+    if (fresh) files.push(await exporter.publish(table.name, date, renderedCsv(fresh.csv, fresh.rows), fields));
     else if (kept) files.push({ table: kept.table, date, location: kept.path, rows: kept.rows, bytes: kept.bytes, sha256: kept.sha256 });
   }
-  await exporter.writeJson(completionMarkerPath(date, namespace), completionMarker(runId, date, files, now()));
+  await exporter.writeJson(completionMarkerPath(date, namespace), completionMarker(runId, date, files, now(), fields));
   return true;
 }
 

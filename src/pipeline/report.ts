@@ -52,8 +52,14 @@ export interface DateReport {
    * `failed`: a blocking assertion failed, the date's files were withheld.
    */
   status: 'published' | 'no_events' | 'failed';
-  /** The day ended more than 72 hours ago: GA4 no longer revises it. */
+  /** The day ended more than 72 hours ago and was computed from daily data: GA4 no longer revises it. */
   final: boolean;
+  /** Computed from GA4's intraday data (source.intraday: no daily data for it yet): replaced once the daily data comes. */
+  provisional: boolean;
+  /** What the date was computed from, as its manifests and completion marker say. */
+  source: 'daily' | 'intraday';
+  /** Lines of the other kind of input for the date, left out (intraday lines of a daily date, or stray daily lines of an intraday one). */
+  left_out_lines: number;
   /** Assertions that found violating rows (warnings included). */
   assertion_failures: AssertionFailure[];
   rows: Record<string, number>;
@@ -94,6 +100,8 @@ export interface RunReport {
   settled_dates: string[];
   /** Dates asked for without input whose published files and state stay as they were, and why. */
   kept_dates: { date: string; reason: string }[];
+  /** Input files left out unread: GA4's intraday files (`events_intraday_…`) while source.intraday is off. */
+  ignored_files: string[];
   /**
    * Final dates that were published and that a run naming no dates does not recompute, with the
    * lines this run brought for them (`late_for_final_date`): they wait for `run --date`.
@@ -184,7 +192,7 @@ export function formatRunTable(report: RunReport): string {
   return table(
     ['date', 'sessions', 'carts', 'abandon rate', 'purchases', 'revenue', 'abandoned value', 'quarantined', 'duplicates'],
     report.dates.map((d) => [
-      d.date,
+      d.provisional ? `${d.date} (intraday)` : d.date,
       String(d.summary?.sessions ?? 0),
       String(d.summary?.sessions_with_add_to_cart ?? 0),
       d.summary?.cart_abandonment_rate == null ? '—' : `${(Number(d.summary.cart_abandonment_rate) * 100).toFixed(1)}%`,

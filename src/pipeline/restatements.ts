@@ -143,7 +143,7 @@ export async function latestRestatements(warehouse: Warehouse): Promise<Map<stri
 }
 
 /** A number as the CSV writes it, with thousands separators: `3069` → `3,069`, `1234.50` → `1,234.50`. */
-function grouped(value: string | null): string {
+export function grouped(value: string | null): string {
   if (value === null || value === '') return '—';
   const match = /^(-?)(\d+)(\.\d+)?$/.exec(value);
   if (!match) return value;
@@ -151,7 +151,7 @@ function grouped(value: string | null): string {
 }
 
 /** `+0.4%`: the change from before to after, when both are numbers and before is not 0. */
-function share(before: string | null, after: string | null): string {
+export function share(before: string | null, after: string | null): string {
   const [b, a] = [Number(before), Number(after)];
   if (before === null || after === null || before === '' || after === '' || !Number.isFinite(b) || !Number.isFinite(a) || b === 0) return '';
   const pct = ((a - b) / Math.abs(b)) * 100;

@@ -5,11 +5,11 @@ import type { LoadedConfig } from '../config/load.js';
 import type { CartlensConfig } from '../config/schema.js';
 import { type Exporter } from '../exports/exporter.js';
 import { createExporter } from '../exports/index.js';
-import { alertFor, sendAlert, webhookDelivery } from '../ops/alerts.js';
+import { alertFor, revisedDays, sendAlert, webhookDelivery, type Alert } from '../ops/alerts.js';
 import { checkPublishedDates, notifyAnomalies, recordAnomalyJudgements } from '../ops/anomalies.js';
 import { purgeExpired } from '../ops/retention.js';
 import { lastRunReportPath, runReportPath } from '../reports/daily-report.js';
-import { runStateKeys } from '../sources/source.js';
+import { readsIntraday, runStateKeys } from '../sources/source.js';
 import { CartlensError, NoEventsError, PublishError } from '../util/errors.js';
 import { openWarehouse } from '../warehouse/index.js';
 import { describeShrink, headlineOf, publishedDates, recordPublishedSessions, SESSIONS_SHRINK, unfinishedDates } from './published-guards.js';
@@ -93,7 +93,7 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
     const status: DayStatus = d.status === 'published' ? (d.final ? 'complete' : 'provisional') : 'failed';
     const blocking = d.assertion_failures.find((f) => f.blocking);
     const error = d.status === 'failed' ? (blocking?.assertion === SESSIONS_SHRINK ? describeShrink(blocking) : `assertion ${blocking?.assertion} failed`) : d.status === 'no_events' ? 'no included events' : null;
-    return stateOf(d.date, status, { input_fingerprint: run.staged?.fingerprint ?? null, rows: d.rows, final: d.final, last_error: error });
+    return stateOf(d.date, status, { input_fingerprint: run.staged?.fingerprint ?? null, rows: d.rows, final: d.final, last_error: error, input: d.source });
   };
   // A day whose input is not there yet, or whose quota ran out, is due again next time.
   const deferredStates = (): DayState[] => (run.staged?.deferred ?? []).map((d) => stateOf(d.date, 'deferred', { input_fingerprint: run.staged?.fingerprint ?? null, last_error: d.reason }));
@@ -108,6 +108,8 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
   const exporter = async (): Promise<Exporter> => (run.exporter ??= request.exporter ?? (await createExporter(config.export)));
   const reportOptions = { locale: config.locale, currency: config.property.currency, anomalies: config.anomalies };
   let staging: Staging | undefined;
+  /** Restated dates beyond alerts.on_restatement_above_pct, read before the warehouse is released. */
+  let revised: Alert['days'] = [];
 
   /** What each step of the plan does; a step returns why it was skipped, or nothing when done. */
   const execute: { [K in OutsideStep['kind']]: (step: Extract<OutsideStep, { kind: K }>) => Promise<string | void> } = {
@@ -118,7 +120,7 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
       const unfinished = unfinishedDates(run.recorded);
       run.published = new Set([...(await publishedDates(warehouse, source.identity, run.recorded))].filter((d) => !unfinished.has(d)));
       if (request.due && !run.asked) {
-        run.asked = [...new Set([...dueDates(now(), calendar.timeZone, run.recorded, calendar.lookbackDays), ...unfinished])].sort();
+        run.asked = [...new Set([...dueDates(now(), calendar.timeZone, run.recorded, calendar.lookbackDays, { intraday: readsIntraday(source) }), ...unfinished])].sort();
         progress.step(`due: ${run.asked.join(', ')}`);
       }
     },
@@ -142,9 +144,11 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
       }
       const found = staged().found.filter((f) => step.date === undefined || f.date === step.date);
       if (found.length === 0) return step.date === undefined ? 'no date to publish' : `${step.date} has nothing to publish (${whyNotFound(staged(), step.date)})`;
-      for (const { date, publishable } of found) {
-        progress.step(`publishing ${date}`, { step: 'export', date });
-        const publishing = { runId, now, failures: run.failures.get(date) ?? [], reportOptions, publishable, final: isFinal(date, now(), calendar.timeZone) };
+      for (const { date, publishable, input = 'daily', leftOut = 0 } of found) {
+        progress.step(`publishing ${date}${input === 'intraday' ? ' (provisional: from intraday data)' : ''}`, { step: 'export', date });
+        // A date computed from intraday data is never final: its daily data replaces it.
+        const final = input === 'daily' && isFinal(date, now(), calendar.timeZone);
+        const publishing = { runId, now, failures: run.failures.get(date) ?? [], reportOptions: { ...reportOptions, input }, publishable, final, input, leftOut };
         const done = await publishDate(plan, warehouse, target, staged(), date, publishing).catch((error: unknown) => {
           if (error instanceof CartlensError) throw error;
           const message = ((error as Error)?.message ?? String(error)).split('\n')[0];
@@ -179,13 +183,14 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
       run.days = [...run.dateReports.map((d) => stateOfReport(d)), ...deferredStates()];
       await recordDays(warehouse, run.days, keys.legacy);
       run.anomalyAlerts = await recordAnomalyJudgements(warehouse, run.anomalyChecks, runId, progress.step);
+      revised = await revisedDays(warehouse, run.restatements, config.alerts?.on_restatement_above_pct);
       progress.step('closing the warehouse', { step: 'close' });
       run.closed = true;
       await warehouse.close();
     },
     alert: async () => {
       // Alerts go out once the warehouse is released: a slow webhook never holds the lock.
-      await notify(config, run.days, progress);
+      await notify(config, run.days, progress, revised);
       await notifyAnomalies(config.alerts, run.anomalyAlerts, progress.step);
     },
     report: async () => {
@@ -207,6 +212,7 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
       yesterday: addDays(localDate(now(), calendar.timeZone), -1),
       completed: new Set(run.recorded.filter((d) => d.status === 'complete').map((d) => d.date)),
       published: run.published,
+      publishedFromIntraday: new Set(run.recorded.filter((d) => d.input === 'intraday').map((d) => d.date)),
       isFinal: (date) => isFinal(date, now(), calendar.timeZone),
       runStartedAt: startedAt,
     }, mode);
@@ -235,6 +241,7 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
       deferred_dates: input.deferred.filter((d) => d.kind !== 'missing').map(({ date, reason }) => ({ date, reason })),
       settled_dates: input.settled,
       kept_dates: input.kept ?? [],
+      ignored_files: input.ignoredFiles ?? [],
       set_aside: input.setAside ?? [],
       unchanged_final_dates: input.unchangedFinal ?? [],
       republished_dates: run.republished,
@@ -305,11 +312,11 @@ function whyNotFound(staged: StagedInput, date: string): string {
 }
 
 /** Alerts the configured webhook about the days whose status it watches (best effort: never fails the run). */
-async function notify(config: CartlensConfig, days: DayState[], progress: RunProgress): Promise<void> {
+async function notify(config: CartlensConfig, days: DayState[], progress: RunProgress, revised: Alert['days'] = []): Promise<void> {
   if (!config.alerts) return;
   const on = new Set<string>(config.alerts.on);
-  const attention = days.filter((d) => on.has(d.status));
+  const attention = [...days.filter((d) => on.has(d.status)).map((d) => ({ date: d.date, status: d.status, reason: d.last_error })), ...revised];
   if (attention.length === 0) return;
-  const delivered = await sendAlert(config.alerts.webhook_url, alertFor(attention.map((d) => ({ date: d.date, status: d.status, reason: d.last_error }))), webhookDelivery(config.alerts.retries));
+  const delivered = await sendAlert(config.alerts.webhook_url, alertFor(attention), webhookDelivery(config.alerts.retries));
   progress.step(delivered ? `alert sent for ${attention.length} day(s)` : 'warning: the alert could not be delivered to the webhook');
 }

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { CartlensConfig } from '../config/schema.js';
-import type { BigQueryExportSource, EventSource, FileEventSource, InputFile } from '../sources/source.js';
-import { ConfigError, NoEventsError } from '../util/errors.js';
+import { ga4FileName, type BigQueryExportSource, type EventSource, type FileEventSource, type InputFile } from '../sources/source.js';
+import { ConfigError, InputError, NoEventsError } from '../util/errors.js';
 import { readsBigQueryExport, readsLandedFiles, type LandedFile, type LandedFileReader, type StagedLineCount, type Warehouse } from '../warehouse/warehouse.js';
 import { crashPoint } from '../util/crash-points.js';
 import { datesWithRowsSql, qualityOfDateSql } from '../warehouse/state-sql.js';
@@ -50,6 +50,7 @@ function fileStaging(source: FileEventSource, warehouse: Warehouse, context: Sta
   const landingDir = config.landing.dir;
   const scratchRoot = config.landing.scratch_dir ?? join(landingDir, 'scratch');
   let files: InputFile[] = [];
+  let ignored: string[] = [];
   let landed: LandedFile[] = [];
   let reader: LandedFileReader | undefined;
   let staged: StagedInput | undefined;
@@ -60,7 +61,12 @@ function fileStaging(source: FileEventSource, warehouse: Warehouse, context: Sta
       }
       reader = warehouse;
       await source.prepare((message) => progress.step(message, { step: 'extract' }));
-      files = await source.listFiles();
+      const listed = await source.listFiles();
+      // GA4's intraday files are read only when asked for (source.intraday): they hold the same events as the daily ones.
+      ignored = source.intraday ? [] : listed.filter((f) => ga4FileName(f.path).intraday).map((f) => f.path);
+      files = listed.filter((f) => !ignored.includes(f.path));
+      if (ignored.length > 0) progress.step(`left out ${ignored.length} intraday file(s) (events_intraday_…): source.intraday is off`, { step: 'extract' });
+      if (files.length === 0) throw new InputError(`the only input files are GA4 intraday files (${ignored.slice(0, 3).join(', ')}${ignored.length > 3 ? ', …' : ''}), and source.intraday is off`, 'set source.intraday: true to publish them as provisional, or add the daily export files');
     },
     async land() {
       // Holding the warehouse means no other run is active: leftovers of a killed run can go.
@@ -74,7 +80,7 @@ function fileStaging(source: FileEventSource, warehouse: Warehouse, context: Sta
     async stage() {
       if (!reader) throw new Error('landed files are staged after their extract');
       await reader.stageLandedFiles(landed, context.runStartedAt, (message, step) => progress.step(message, { step }));
-      staged = await stageEvents(source, warehouse, context, landed);
+      staged = { ...(await stageEvents(source, warehouse, context, landed)), ignoredFiles: ignored };
     },
   };
   return { run: (phase) => phases[phase](), result: () => staged ?? notStaged() };
@@ -102,7 +108,8 @@ async function stagePublished(source: EventSource, warehouse: Warehouse, context
     undated: { quarantined_by_reason: {}, duplicates: 0 },
     load: async () => undefined,
     dateQuality: async (date) => ({ quality: source.kind === 'ga4-data-api' ? null : await qualityOf(warehouse, date, {}) }),
-    manifestExtra: () => ({}),
+    // Tables built elsewhere (Dataform) are built from GA4's daily tables only.
+    manifestExtra: () => (source.kind === 'ga4-data-api' ? {} : finality('daily')),
   };
 }
 
@@ -157,7 +164,8 @@ async function stageEvents(source: FileEventSource | BigQueryExportSource, wareh
   const asked = context.dates;
   const present = new Set(found.map((f) => f.date));
   // A final date that was published is recomputed only when named: a stray line never replaces it.
-  const closed = (date: string) => context.published.has(date) && context.isFinal(date);
+  // One published from intraday data is never final: its daily data is awaited, however late.
+  const closed = (date: string) => context.published.has(date) && context.isFinal(date) && !context.publishedFromIntraday.has(date);
   const chosen = asked === undefined ? found.filter((f) => !closed(f.date)) : found.filter((f) => asked.includes(f.date));
   const missing = asked === undefined ? [] : asked.filter((d) => !present.has(d));
   const notChosen = new Set(found.filter((f) => !chosen.includes(f) && closed(f.date)).map((f) => f.date));
@@ -176,7 +184,7 @@ async function stageEvents(source: FileEventSource | BigQueryExportSource, wareh
   const fileStats = await warehouse.stagedFiles();
   return {
     // A date with lines but no included event is replaced too: its old rows and files go.
-    found: chosen.map((f) => ({ date: f.date, publishable: f.includedEvents > 0 })),
+    found: chosen.map((f) => ({ date: f.date, publishable: f.includedEvents > 0, input: f.input, leftOut: f.leftOut })),
     // A date asked for whose input is not there yet waits for it; it is due again next time.
     deferred: missing.filter((d) => !context.published.has(d)).map((date) => ({ date, kind: 'missing' as const, reason: 'no events in the input yet' })),
     settled: [],
@@ -191,8 +199,14 @@ async function stageEvents(source: FileEventSource | BigQueryExportSource, wareh
     },
     load: (dates) => warehouse.loadStaged(dates, runId),
     dateQuality: async (date) => ({ quality: await qualityOf(warehouse, date, quarantinedByReason(lineCounts, date)) }),
-    manifestExtra: () => ({}),
+    // Every file and the completion marker say whether the date is provisional (computed from intraday data).
+    manifestExtra: (date) => finality(chosen.find((f) => f.date === date)?.input ?? 'daily'),
   };
+}
+
+/** What a date's manifests and completion marker say about its input (issue 23): intraday data is provisional. */
+export function finality(input: 'daily' | 'intraday'): { provisional: boolean; source: 'daily' | 'intraday' } {
+  return { provisional: input === 'intraday', source: input };
 }
 
 /** GA4's BigQuery export, cleaned in place by a warehouse that can read it. */

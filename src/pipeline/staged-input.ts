@@ -51,10 +51,23 @@ export interface StageContext {
   completed: ReadonlySet<string>;
   /** Days whose files were ever published (src/pipeline/published-guards.ts). */
   published: ReadonlySet<string>;
+  /** Published days whose last publish was computed from intraday data: provisional, never final, until their daily data comes. */
+  publishedFromIntraday: ReadonlySet<string>;
   /** Whether a date is final (GA4 no longer revises it). */
   isFinal(date: string): boolean;
   /** When the run started: no event may be dated after the day after its UTC date (Cleaning 2). */
   runStartedAt: Date;
+}
+
+/** A date the run replaces. */
+export interface FoundDate {
+  date: string;
+  /** It gets files (events: at least one included event). */
+  publishable: boolean;
+  /** What it is computed from: GA4's daily data, or (source.intraday) its intraday data, provisional. Absent: daily. */
+  input?: 'daily' | 'intraday';
+  /** Lines of the other kind of input for the date, left out (never both kinds for a date). */
+  leftOut?: number;
 }
 
 /**
@@ -64,7 +77,9 @@ export interface StageContext {
  */
 export interface StagedInput {
   /** The dates the run replaces; `publishable`: they get files (events: at least one included event). */
-  found: { date: string; publishable: boolean }[];
+  found: FoundDate[];
+  /** Input files left out unread, with why (GA4's intraday files while source.intraday is off). */
+  ignoredFiles?: string[];
   /** Dates asked for that wait for the next run, and why: no input yet (`missing`), or the quota ran out. */
   deferred: { date: string; kind: 'missing' | 'quota'; reason: string }[];
   /** Dates asked for with nothing to do: fetched before when already final. */

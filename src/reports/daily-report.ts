@@ -4,7 +4,8 @@ import { REMARKETABLE_SQL } from '../contract/remarketing.js';
 import { PUBLISHED_TABLES } from '../contract/tables.js';
 import { detectAnomalies, formatAnomaly, isAnomaly, type AnomalyCheck, type AnomalyThresholds } from './anomaly-check.js';
 import { recoveriesByCartDate, recoveryCountsSql, reportCartDates, type Recovery } from './recovery.js';
-import { BASE_STYLE, escapeHtml, Formats, funnelSvg, recoveryHtml, remarketingHtml, remarketingTotals, tilesHtml, topItemsHtml, type Labels, type ReportLocale, type Row } from './render.js';
+import { restatementsOfDatesSql } from '../warehouse/state-sql.js';
+import { BASE_STYLE, dateMarksHtml, escapeHtml, Formats, funnelSvg, latestRevisions, MARK_STYLE, recoveryHtml, remarketingHtml, remarketingTotals, revisionHtml, tilesHtml, topItemsHtml, type Labels, type ReportLocale, type Revision, type Row } from './render.js';
 
 /**
  * The self-contained daily report (issue 6, item 4): one HTML file per published date, beside
@@ -23,6 +24,11 @@ export interface DailyReportOptions {
   topItems?: number;
   /** Thresholds of the day's anomaly check against its weekday's last 4 weeks (default: 5 points, 30%). */
   anomalies?: AnomalyThresholds;
+  /**
+   * What the date was computed from (run_state.input): 'intraday' — GA4's intraday tables or files,
+   * the daily export not there yet — marks the report provisional (intraday). Default 'daily'.
+   */
+  input?: 'daily' | 'intraday';
 }
 
 export const REPORT_FILE = 'report.html';
@@ -65,7 +71,15 @@ export const eventsDailyReport: DailyReportBuilder = async (warehouse, date, opt
 export async function buildDailyReport(warehouse: Warehouse, date: string, funnel: Row, options: DailyReportOptions, anomaly?: AnomalyCheck): Promise<string> {
   const itemsTable = PUBLISHED_TABLES.find((t) => t.name === 'cart_items_daily')!;
   const items = await warehouse.query(exportQuery(warehouse.dialect, itemsTable, date));
-  return renderDailyReport(date, funnel, items, options, await remarketingByConsent(warehouse, date), anomaly, await reportRecoveries(warehouse, date));
+  return renderDailyReport(date, funnel, items, options, await remarketingByConsent(warehouse, date), anomaly, await reportRecoveries(warehouse, date), await dateRevision(warehouse, date));
+}
+
+/**
+ * The date's latest revision, when a run has republished it with other numbers (the warehouse
+ * table `restatements`; drawn after the run's commit, so a run's own revision is there).
+ */
+export async function dateRevision(warehouse: Pick<Warehouse, 'dialect' | 'query'>, date: string): Promise<Revision | undefined> {
+  return latestRevisions(await warehouse.query(restatementsOfDatesSql(warehouse.dialect, [date])))[0];
 }
 
 /**
@@ -92,13 +106,16 @@ export async function remarketingByConsent(warehouse: Warehouse, date: string): 
     GROUP BY 1 ORDER BY 1`);
 }
 
-export function renderDailyReport(date: string, funnel: Row, items: Row[], options: DailyReportOptions, byConsent: Row[] = [], anomaly?: AnomalyCheck, recoveries?: readonly Recovery[]): string {
+export function renderDailyReport(date: string, funnel: Row, items: Row[], options: DailyReportOptions, byConsent: Row[] = [], anomaly?: AnomalyCheck, recoveries?: readonly Recovery[], revision?: Revision): string {
   const formats = new Formats(options);
   const { text } = formats;
   const top = items
     .filter((item) => Number(item.abandoned_value) > 0)
     .sort((a, b) => Number(b.abandoned_value) - Number(a.abandoned_value) || String(a.item_id).localeCompare(String(b.item_id)))
     .slice(0, options.topItems ?? 10);
+  const intraday = options.input === 'intraday';
+  // Only a marked report carries the marks' style: the others' bytes stay as they were.
+  const marked = intraday || revision !== undefined;
 
   return `<!doctype html>
 <html lang="${options.locale}">
@@ -107,12 +124,12 @@ export function renderDailyReport(date: string, funnel: Row, items: Row[], optio
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${text.title} ${date}</title>
 <style>
-${BASE_STYLE}
+${BASE_STYLE}${marked ? `\n${MARK_STYLE}` : ''}
 </style>
 </head>
 <body>
-<h1>${text.title} — ${date}</h1>
-${anomalyHtml(anomaly, text)}<section class="tiles">
+<h1>${text.title} — ${date}${dateMarksHtml(revision, intraday, formats)}</h1>
+${intraday ? `<p class="note intraday" data-input="intraday">${text.intradayNote}</p>\n` : ''}${revision ? revisionHtml(revision, formats) : ''}${anomalyHtml(anomaly, text)}<section class="tiles">
 ${tilesHtml(funnel, formats)}
 </section>
 <h2>${text.funnel}</h2>

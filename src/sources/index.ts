@@ -9,7 +9,7 @@ import type { EventSource } from './source.js';
 export function createSource(config: SourceConfig, baseDir: string): EventSource {
   switch (config.type) {
     case 'ga4-export-files':
-      return new Ga4ExportFilesSource(config.path, baseDir, `ga4-export-files:${folderKey(inputFolderOf(config.path, baseDir), baseDir)}`);
+      return new Ga4ExportFilesSource(config.path, baseDir, `ga4-export-files:${folderKey(inputFolderOf(config.path, baseDir), baseDir)}`, config.intraday);
     case 'demo':
       return new DemoSource({
         outDir: config.dir,
@@ -20,7 +20,7 @@ export function createSource(config: SourceConfig, baseDir: string): EventSource
         dirtyRate: config.dirty_rate,
       }, `demo:${folderKey(config.dir, baseDir)}`);
     case 'ga4-export-bigquery':
-      return bigQueryExportSource(config.project, config.dataset);
+      return bigQueryExportSource(config.project, config.dataset, config.intraday);
     case 'ga4-data-api':
       return { kind: 'ga4-data-api', description: `GA4 Data API ${config.property}`, identity: `ga4-data-api:${config.property}`, property: config.property };
     default: {

@@ -292,3 +292,8 @@ export function lastRestatingRunsSql(dialect: SqlDialect, dates: readonly string
 export function restatementsSql(dialect: SqlDialect): string {
   return `SELECT ${dialect.csvText('date', 'date')} AS date, table_name, run_id, previous_run_id, column_name, before, after FROM ${own(dialect, 'restatements')} ORDER BY run_id, seq`;
 }
+
+/** The restatement rows of `dates` (of `table` alone, when given), oldest run first, in the order each run recorded them: report.html's revised mark, the restatement alert. */
+export function restatementsOfDatesSql(dialect: SqlDialect, dates: readonly string[], table?: string): string {
+  return `SELECT ${dialect.csvText('date', 'date')} AS date, table_name, run_id, previous_run_id, column_name, before, after FROM ${own(dialect, 'restatements')} WHERE date IN ${dialect.dateList(dates)}${table === undefined ? '' : ` AND table_name = ${dialect.stringLiteral(table)}`} ORDER BY date, run_id, seq`;
+}

@@ -1,6 +1,6 @@
 import { LATEST_DATE } from '../util/dates.js';
 import { addDays, localDate } from '../util/dates.js';
-import type { BigQueryExportSource } from '../sources/source.js';
+import type { BigQueryExportSource, Ga4FileName } from '../sources/source.js';
 import type { Dialect, MaterializationDialect } from './dialect.js';
 
 /** A file landed for a run: the unchanged copy, and the plain-text copy the warehouse reads. */
@@ -10,6 +10,8 @@ export interface LandedFile {
   sourcePath: string;
   sha256: string;
   bytes: number;
+  /** What its name says: the day, and daily or intraday (ga4FileName): with intraday input, which of the two a date is computed from. */
+  named: Ga4FileName;
   /** The landed, unchanged copy (content-addressed, kept for re-derivation and replay). */
   landedPath: string;
   /** Decompressed, line ends normalized (NormalizeLineEnds): scratch, deleted after the run. */
@@ -19,6 +21,16 @@ export interface LandedFile {
    * The landed copy is kept all the same; the scratch copy is empty, so the file has no lines.
    */
   refused?: string;
+}
+
+/** A date of the staged input. */
+export interface StagedDate {
+  date: string;
+  includedEvents: number;
+  /** What the date's lines come from: GA4's daily export, or (source.intraday, no daily input for it yet) its intraday data. */
+  input: 'daily' | 'intraday';
+  /** Lines of the other kind of input for the date, left out (never both: intraday lines of a daily date, stray daily lines of an intraday one). */
+  leftOut: number;
 }
 
 /** Lines of the staged files by date (null: unreadable), quarantine reason (null: included) and duplicate flag. */
@@ -48,7 +60,7 @@ export interface Warehouse {
   /** Makes the HMAC key for `user_key` available to the models (session state, never SQL text). */
   setUserKeySecret(secret: Buffer): Promise<void>;
   /** Dates that lines of the staged input belong to (readable event_date), ascending. */
-  stagedDates(): Promise<{ date: string; includedEvents: number }[]>;
+  stagedDates(): Promise<StagedDate[]>;
   /** Counts of the staged lines, for the run report. */
   stagedLineCounts(): Promise<StagedLineCount[]>;
   /** Each staged input (a file, or an export table) with its physical and blank lines, in input order. */

@@ -28,6 +28,11 @@ export function runCommand(program: Command): void {
         if (report.dates.length > 0) process.stdout.write(`\n${formatRunTable(report)}\n\n`);
         // Dates published before whose numbers this run changed: the headline change of each (the run report has them all).
         for (const line of restatementLines(report.restatements)) process.stdout.write(`${line}\n`);
+        const intraday = report.dates.filter((d) => d.provisional).map((d) => d.date);
+        if (intraday.length > 0) process.stdout.write(`${intraday.join(', ')}: provisional, from GA4's intraday data (no daily data yet); replaced once it comes.\n`);
+        const leftOut = report.dates.reduce((sum, d) => sum + d.left_out_lines, 0);
+        if (leftOut > 0) process.stdout.write(`${leftOut} line(s) left out: each date is computed from its daily or its intraday data, never both (the run report's left_out_lines).\n`);
+        if (report.ignored_files.length > 0) process.stdout.write(`${report.ignored_files.length} intraday file(s) left out unread: source.intraday is off (the run report's ignored_files).\n`);
         const quarantined = report.dates.reduce((sum, d) => sum + (d.quality?.quarantined ?? 0), 0) + Object.values(report.undated.quarantined_by_reason).reduce((a, b) => a + b, 0);
         if (quarantined > 0) process.stdout.write(`${quarantined} line(s) quarantined: kept in the warehouse table quarantined_events, with their reasons in the run report.\n`);
         process.stdout.write(`CSV files: ${report.export_root}/<table>/dt=<date>/\nDaily reports: ${report.export_root}/report/dt=<date>/report.html\nRun report: ${report.export_root}/run_report/last_run.json\nDashboard: npx cartlens serve --config ${shellQuote(options.config)}\n`);

@@ -8,7 +8,7 @@ import { createProgress } from '../progress.js';
 export function scheduleCommand(program: Command): void {
   program
     .command('schedule')
-    .description('run the due dates every day at schedule.at (property time zone) until stopped (SIGTERM / Ctrl-C)')
+    .description('run the due dates every day at schedule.at (one time or several; property time zone) until stopped (SIGTERM / Ctrl-C)')
     .requiredOption('-c, --config <file>', 'the config file (YAML)')
     .option('--run-now', 'also run the due dates once at start')
     .action(async (options: { config: string; runNow?: boolean }) => {
@@ -34,7 +34,7 @@ export function scheduleCommand(program: Command): void {
         process.once('SIGTERM', resolve);
         process.once('SIGINT', resolve);
       });
-      log(`scheduled daily at ${schedule.at} ${property.time_zone}; next run ${scheduler.next()?.toISOString() ?? 'never'}`);
+      log(`scheduled daily at ${[schedule.at].flat().join(', ')} ${property.time_zone}; next run ${scheduler.next()?.toISOString() ?? 'never'}`);
       if (options.runNow) scheduler.trigger();
       await stopSignal;
       log('stopping: waiting for a run in progress to finish');

@@ -13,6 +13,8 @@ export type DemoSourceOptions = Omit<DemoOptions, 'onProgress' | 'utcOffsetHours
  */
 export class DemoSource implements FileEventSource {
   readonly kind = 'files';
+  /** The generator writes daily files only. */
+  readonly intraday = false;
   private readonly files: Ga4ExportFilesSource;
 
   constructor(

@@ -17,6 +17,7 @@ export class Ga4ExportFilesSource implements FileEventSource {
     private readonly baseDir: string,
     /** Run history's key for this source (sources/index.ts): the input folder, not the glob text. */
     readonly identity = `ga4-export-files:${inputFolderOf(pattern, baseDir)}`,
+    readonly intraday = false,
   ) {}
 
   get description(): string {

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { BigQueryExportSource } from '../../sources/source.js';
 import { ConfigError, InputError } from '../../util/errors.js';
-import type { ApiPageReader, ApiPagesLoad, BigQueryExportReader, Row, StagedLineCount, Warehouse } from '../warehouse.js';
+import type { ApiPageReader, ApiPagesLoad, BigQueryExportReader, Row, StagedDate, StagedLineCount, Warehouse } from '../warehouse.js';
 import { latestEventDate } from '../warehouse.js';
 import type { Dialect, MaterializationDialect } from '../dialect.js';
 import { BigQueryDialect } from './bigquery-dialect.js';
@@ -9,6 +9,10 @@ import { BigQueryJobs, type BigQueryLike } from './bigquery-jobs.js';
 import {
   exportDataset,
   exportTablesOfSql,
+  exportTablesToRead,
+  type ExportTableSuffixes,
+  LEAVE_OUT_OTHER_INPUT_SQL,
+  LEFT_OUT_SQL,
   finalApiDatesSql,
   listExportTablesSql,
   loadApiPagesSql,
@@ -45,6 +49,8 @@ export class BigQueryWarehouse implements Warehouse, BigQueryExportReader, ApiPa
   private statement = 0;
   private userKeyParams: Record<string, Buffer> = {};
   private exportDataset = '';
+  /** Whether the run's staging read intraday tables (then _run_left_out exists). */
+  private readIntraday = false;
 
   /** `dialect`: the run's (dialectFor of the same config), whose datasets are the options'. */
   constructor(
@@ -110,9 +116,11 @@ export class BigQueryWarehouse implements Warehouse, BigQueryExportReader, ApiPa
 
   async stageBigQueryExport(source: BigQueryExportSource, dates: readonly string[] | undefined, runStartedAt: Date, onStep?: (message: string) => void): Promise<void> {
     this.exportDataset = exportDataset(source.project, source.dataset);
-    const read = await this.readExportSql(source, dates, onStep);
-    onStep?.(`reading ${this.exportDataset}`);
-    await this.execute(stageExportSql(read, latestEventDate(runStartedAt)));
+    const tables = await this.exportTablesToRead(source, dates, onStep);
+    onStep?.(`reading ${this.exportDataset}${tables.intraday.length > 0 ? ` (intraday tables for ${tables.intraday.length} date(s) without a daily one)` : ''}`);
+    await this.execute(stageExportSql(readExportSql(this.exportDataset, tables), latestEventDate(runStartedAt)));
+    this.readIntraday = tables.intraday.length > 0;
+    if (this.readIntraday) await this.execute(LEAVE_OUT_OTHER_INPUT_SQL);
   }
 
   async exportTableDates(source: BigQueryExportSource, dates: readonly string[]): Promise<string[]> {
@@ -124,25 +132,33 @@ export class BigQueryWarehouse implements Warehouse, BigQueryExportReader, ApiPa
 
   /** The bytes the read of the export would process (a dry run: free, nothing runs). */
   async dryRunExportRead(source: BigQueryExportSource, dates: readonly string[] | undefined): Promise<number> {
-    return this.jobs.dryRun({ runId: this.run, step: 'read_export', sql: await this.readExportSql(source, dates) });
-  }
-
-  /** The SELECT over the export's tables of `dates` (all daily tables when undefined). */
-  private async readExportSql(source: BigQueryExportSource, dates: readonly string[] | undefined, onStep?: (message: string) => void): Promise<string> {
     const dataset = exportDataset(source.project, source.dataset);
-    let suffixes = dates?.map((d) => d.replaceAll('-', ''));
-    if (!suffixes) {
-      onStep?.(`listing the daily tables of ${dataset}`);
-      const tables = await this.query(listExportTablesSql(dataset));
-      suffixes = tables.map((t) => String(t.table_name).slice('events_'.length));
-      if (suffixes.length === 0) throw new InputError(`no daily export tables in ${dataset}`, 'check source.project and source.dataset (analytics_<property id>)');
-    }
-    return readExportSql(dataset, suffixes);
+    return this.jobs.dryRun({ runId: this.run, step: 'read_export', sql: readExportSql(dataset, await this.exportTablesToRead(source, dates)) });
   }
 
-  async stagedDates(): Promise<{ date: string; includedEvents: number }[]> {
+  /**
+   * The export tables of `dates` (every daily table when undefined): the daily ones, and with
+   * source.intraday the intraday table of a date that has no daily table yet. Without intraday,
+   * named dates are read from their daily tables, found or not (a missing one has no rows).
+   */
+  private async exportTablesToRead(source: BigQueryExportSource, dates: readonly string[] | undefined, onStep?: (message: string) => void): Promise<ExportTableSuffixes> {
+    const dataset = exportDataset(source.project, source.dataset);
+    const suffixes = dates?.map((d) => d.replaceAll('-', ''));
+    if (suffixes && !source.intraday) return { daily: suffixes, intraday: [] };
+    if (!suffixes) onStep?.(`listing the ${source.intraday ? 'daily and intraday' : 'daily'} tables of ${dataset}`);
+    const names = await this.query(suffixes ? exportTablesOfSql(dataset, suffixes, true) : listExportTablesSql(dataset, source.intraday));
+    const tables = exportTablesToRead(names.map((t) => String(t.table_name)));
+    if (tables.daily.length + tables.intraday.length === 0) {
+      if (suffixes) return { daily: suffixes, intraday: [] };
+      throw new InputError(`no daily export tables in ${dataset}`, 'check source.project and source.dataset (analytics_<property id>)');
+    }
+    return tables;
+  }
+
+  async stagedDates(): Promise<StagedDate[]> {
     const rows = await this.query(STAGED_DATES_SQL);
-    return rows.map((r) => ({ date: String(r.date), includedEvents: Number(r.included) }));
+    const leftOut = new Map(this.readIntraday ? (await this.query(LEFT_OUT_SQL)).map((r) => [String(r.date), Number(r.lines)]) : []);
+    return rows.map((r) => ({ date: String(r.date), includedEvents: Number(r.included), input: r.intraday === true ? 'intraday' : 'daily', leftOut: leftOut.get(String(r.date)) ?? 0 }));
   }
 
   async stagedLineCounts(): Promise<StagedLineCount[]> {

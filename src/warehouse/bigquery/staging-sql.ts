@@ -35,30 +35,54 @@ export function schemaSql(dialect: BigQueryDialect, staging: string): string {
   return [SCHEMA.fill({ staging }), ...marts].join('\n');
 }
 
-/** The names of the export's daily tables (`events_YYYYMMDD`), for a run of every date. */
-export function listExportTablesSql(exportDataset: ExportDataset): string {
-  return `SELECT table_name FROM \`${exportDataset}.INFORMATION_SCHEMA.TABLES\` WHERE REGEXP_CONTAINS(table_name, r'^events_[0-9]{8}$') ORDER BY table_name`;
+/** The names of the export's daily tables (`events_YYYYMMDD`), and with `intraday` its intraday ones, for a run of every date. */
+export function listExportTablesSql(exportDataset: ExportDataset, intraday = false): string {
+  return `SELECT table_name FROM \`${exportDataset}.INFORMATION_SCHEMA.TABLES\` WHERE REGEXP_CONTAINS(table_name, r'^events_${intraday ? '(intraday_)?' : ''}[0-9]{8}$') ORDER BY table_name`;
 }
 
-/** Which of the daily tables of `suffixes` (`YYYYMMDD`) exist: table metadata only, no event is read. */
-export function exportTablesOfSql(exportDataset: ExportDataset, suffixes: readonly string[]): string {
+/** Which of the daily tables of `suffixes` (`YYYYMMDD`) exist, and with `intraday` the intraday ones: table metadata only, no event is read. */
+export function exportTablesOfSql(exportDataset: ExportDataset, suffixes: readonly string[], intraday = false): string {
   if (suffixes.length === 0 || suffixes.some((s) => !/^2[0-9]{7}$/.test(s))) throw new Error(`not export table suffixes: ${suffixes.join(', ')}`);
-  return `SELECT table_name FROM \`${exportDataset}.INFORMATION_SCHEMA.TABLES\` WHERE table_name IN (${suffixes.map((s) => `'events_${s}'`).join(', ')}) ORDER BY table_name`;
+  const names = suffixes.flatMap((s) => [`'events_${s}'`, ...(intraday ? [`'events_intraday_${s}'`] : [])]);
+  return `SELECT table_name FROM \`${exportDataset}.INFORMATION_SCHEMA.TABLES\` WHERE table_name IN (${names.join(', ')}) ORDER BY table_name`;
 }
 
-/** The SELECT over the export's tables of `suffixes` (`YYYYMMDD`): only those days are scanned. */
-export function readExportSql(exportDataset: ExportDataset, suffixes: readonly string[]): string {
-  if (suffixes.some((s) => !/^2[0-9]{7}$/.test(s))) throw new Error(`not export table suffixes: ${suffixes.join(', ')}`);
-  // `events_2*` takes the dates less their leading 2 as suffixes (read-export.sql).
-  return readExportTablesSql(`\`${exportDataset}.events_2*\``, suffixes.map((s) => `'${s.slice(1)}'`).join(', '));
+/** The export tables a run reads, by suffix (`YYYYMMDD`): the daily ones, and the intraday ones of dates without a daily table. */
+export interface ExportTableSuffixes {
+  daily: readonly string[];
+  intraday: readonly string[];
 }
 
 /**
- * The SELECT over `exportTables` (the daily tables, `events_2*`, as SQL names them) whose suffixes
- * are `suffixes` (SQL: the dates less their leading 2), as Dataform writes both.
+ * The tables to read among `tableNames` (what the listing found): every daily table, and the
+ * intraday table of a date only when its daily table is not there (never both for a date).
  */
-export function readExportTablesSql(exportTables: string, suffixes: string): string {
-  return READ_EXPORT.fill({ export_tables: exportTables, suffixes });
+export function exportTablesToRead(tableNames: readonly string[]): ExportTableSuffixes {
+  const daily = tableNames.filter((t) => /^events_[0-9]{8}$/.test(t)).map((t) => t.slice('events_'.length));
+  const intraday = tableNames.filter((t) => /^events_intraday_[0-9]{8}$/.test(t)).map((t) => t.slice('events_intraday_'.length)).filter((s) => !daily.includes(s));
+  return { daily: daily.sort(), intraday: intraday.sort() };
+}
+
+/** The SELECT over the export's tables of `suffixes` (`YYYYMMDD`): only those days are scanned, each from its daily or its intraday table. */
+export function readExportSql(exportDataset: ExportDataset, suffixes: readonly string[] | ExportTableSuffixes): string {
+  const { daily, intraday } = Array.isArray(suffixes) ? { daily: suffixes as readonly string[], intraday: [] as readonly string[] } : (suffixes as ExportTableSuffixes);
+  if ([...daily, ...intraday].some((s) => !/^2[0-9]{7}$/.test(s))) throw new Error(`not export table suffixes: ${[...daily, ...intraday].join(', ')}`);
+  // `events_2*` (and `events_intraday_2*`) take the dates less their leading 2 as suffixes (read-export.sql).
+  const less2 = (list: readonly string[]) => list.map((s) => `'${s.slice(1)}'`).join(', ');
+  const reads = [
+    ...(daily.length > 0 || intraday.length === 0 ? [readExportTablesSql(`\`${exportDataset}.events_2*\``, less2(daily))] : []),
+    ...(intraday.length > 0 ? [readExportTablesSql(`\`${exportDataset}.events_intraday_2*\``, less2(intraday), true)] : []),
+  ];
+  return reads.join('\nUNION ALL\n');
+}
+
+/**
+ * The SELECT over `exportTables` (the daily tables, `events_2*`, as SQL names them; or with
+ * `intraday` the intraday ones) whose suffixes are `suffixes` (SQL: the dates less their leading
+ * 2), as Dataform writes both.
+ */
+export function readExportTablesSql(exportTables: string, suffixes: string, intraday = false): string {
+  return READ_EXPORT.fill({ export_tables: exportTables, suffixes, intraday: intraday ? 'TRUE' : 'FALSE' });
 }
 
 /**
@@ -80,10 +104,28 @@ export function stageExportSql(readExport: string, latestEventDate?: string): st
   });
 }
 
-/** Dates of the staged rows with a readable event_date, and their included events. */
+/** Dates of the staged rows with a readable event_date, their included events, and whether they come from intraday tables. */
 export const STAGED_DATES_SQL = `
-      SELECT FORMAT_DATE('%F', event_date) AS date, COUNTIF(reason IS NULL AND NOT is_duplicate AND session_id IS NOT NULL) AS included
+      SELECT FORMAT_DATE('%F', event_date) AS date, COUNTIF(reason IS NULL AND NOT is_duplicate AND session_id IS NOT NULL) AS included,
+             LOGICAL_AND(intraday) AS intraday
       FROM _run_settled WHERE event_date IS NOT NULL GROUP BY event_date ORDER BY event_date`;
+
+/**
+ * With intraday tables read: each date from one kind of table, never both. Rows of an intraday
+ * table dated a day read from its daily table, and rows of a daily table dated a day read from its
+ * intraday table, are left out of the run's rows and counted per date (_run_left_out).
+ */
+export const LEAVE_OUT_OTHER_INPUT_SQL = `
+CREATE TEMP TABLE _run_left_out AS
+WITH read_days AS (SELECT DISTINCT PARSE_DATE('%Y%m%d', table_suffix) AS day, intraday FROM _run_settled)
+SELECT s.event_date, COUNT(*) AS lines
+FROM _run_settled AS s JOIN read_days AS r ON r.day = s.event_date AND r.intraday != s.intraday
+GROUP BY s.event_date;
+DELETE FROM _run_settled AS s
+WHERE EXISTS (SELECT 1 FROM _run_settled AS o WHERE PARSE_DATE('%Y%m%d', o.table_suffix) = s.event_date AND o.intraday != s.intraday)`;
+
+/** The lines left out per date (LEAVE_OUT_OTHER_INPUT_SQL). */
+export const LEFT_OUT_SQL = `SELECT FORMAT_DATE('%F', event_date) AS date, lines FROM _run_left_out`;
 
 /** Staged rows by date, reason and duplicate flag. */
 export const STAGED_LINE_COUNTS_SQL = `
@@ -91,7 +133,7 @@ export const STAGED_LINE_COUNTS_SQL = `
       FROM _run_settled GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`;
 
 /** Each staged export table with its rows. */
-export const STAGED_TABLES_SQL = `SELECT CONCAT('events_', table_suffix) AS name, COUNT(*) AS lines FROM _run_settled GROUP BY 1 ORDER BY 1`;
+export const STAGED_TABLES_SQL = `SELECT CONCAT(IF(intraday, 'events_intraday_', 'events_'), table_suffix) AS name, COUNT(*) AS lines FROM _run_settled GROUP BY 1 ORDER BY 1`;
 
 /** Replaces `dates` in the staging tables with the run's settled rows, inside the run's transaction. */
 export function loadSql(dialect: BigQueryDialect, exportDataset: ExportDataset, dates: readonly string[], runId: string): string {

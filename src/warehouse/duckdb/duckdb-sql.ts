@@ -26,8 +26,11 @@ export function loadSql(dialect: DuckDbDialect, dates: readonly string[], runId:
 
 /** Dates of the staged lines with a readable event_date, and their included events. */
 export const STAGED_DATES_SQL = `
-      SELECT strftime(event_date, '%Y-%m-%d') AS date, count(*) FILTER (WHERE reason IS NULL AND NOT is_duplicate AND has_session)::BIGINT AS included
-      FROM _run_settled WHERE event_date IS NOT NULL GROUP BY event_date ORDER BY event_date`;
+      WITH left_out AS (SELECT event_date, sum(lines)::BIGINT AS lines FROM _run_left_out GROUP BY event_date)
+      SELECT strftime(s.event_date, '%Y-%m-%d') AS date, count(*) FILTER (WHERE s.reason IS NULL AND NOT s.is_duplicate AND s.has_session)::BIGINT AS included,
+             bool_and(f.intraday) AS intraday, coalesce(any_value(o.lines), 0)::BIGINT AS left_out
+      FROM _run_settled AS s JOIN _run_files AS f USING (file_idx) LEFT JOIN left_out AS o ON o.event_date = s.event_date
+      WHERE s.event_date IS NOT NULL GROUP BY s.event_date ORDER BY s.event_date`;
 
 /** Staged lines by date, reason and duplicate flag. */
 export const STAGED_LINE_COUNTS_SQL = `

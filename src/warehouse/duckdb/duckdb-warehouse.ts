@@ -5,7 +5,7 @@ import type { DuckDbConnectionLike } from './connection.js';
 import { CartlensError, WarehouseBusyError } from '../../util/errors.js';
 import type { LandedFile } from '../warehouse.js';
 import type { Dialect, MaterializationDialect } from '../dialect.js';
-import type { ApiPageReader, ApiPagesLoad, LandedFileReader, Row, StagedFileDateLines, StagedLineCount, Warehouse } from '../warehouse.js';
+import type { ApiPageReader, ApiPagesLoad, LandedFileReader, Row, StagedDate, StagedFileDateLines, StagedLineCount, Warehouse } from '../warehouse.js';
 import { DuckDbDialect } from './duckdb-dialect.js';
 import { API_FETCHES_EXIST_SQL, finalApiDatesSql, loadApiPagesSql, loadSql, schemaSql, setUserKeyPadsSql, STAGED_DATES_SQL, STAGED_FILES_SQL, STAGED_LINE_COUNTS_SQL, STAGED_LINES_BY_FILE_SQL } from './duckdb-sql.js';
 import { stageLandedFiles } from './ingest.js';
@@ -124,9 +124,9 @@ export class DuckDbWarehouse implements Warehouse, LandedFileReader, ApiPageRead
     return stageLandedFiles(this.connection, files, latestEventDate(runStartedAt), onStep);
   }
 
-  async stagedDates(): Promise<{ date: string; includedEvents: number }[]> {
+  async stagedDates(): Promise<StagedDate[]> {
     const rows = await this.query(STAGED_DATES_SQL);
-    return rows.map((r) => ({ date: String(r.date), includedEvents: Number(r.included) }));
+    return rows.map((r) => ({ date: String(r.date), includedEvents: Number(r.included), input: r.intraday === true ? 'intraday' : 'daily', leftOut: Number(r.left_out) }));
   }
 
   async stagedLineCounts(): Promise<StagedLineCount[]> {

@@ -1,3 +1,4 @@
+import { DuckDBDateValue } from '@duckdb/node-api';
 import { isUtf8 } from 'node:buffer';
 import { open, rm, stat, type FileHandle } from 'node:fs/promises';
 import { InputError } from '../../util/errors.js';
@@ -16,6 +17,7 @@ const SCAN_EVENTS = template('scan-events.sql');
 const POSITIONS = template('positions.sql').fill({});
 const ITEMS = template('items.sql').fill({});
 const FINISH = template('finish.sql').fill({});
+const INTRADAY = template('intraday.sql').fill({});
 const START = template('start.sql').fill({});
 const READ_BACK = template('read-back.sql').fill({});
 const LINE_BYTES = template('line-bytes.sql').fill({});
@@ -86,6 +88,11 @@ export async function stageLandedFiles(
   }
   onStep?.('settling lines', 'settle');
   await connection.run(FINISH);
+  // Only a run with intraday files has a choice to make between the two kinds of input.
+  if (files.some((f) => f.named.intraday)) {
+    onStep?.('choosing daily or intraday input per date', 'intraday');
+    await connection.run(INTRADAY);
+  }
   await Promise.all(files.map((f) => rm(f.plainPath, { force: true })));
 }
 
@@ -146,6 +153,9 @@ async function recordFiles(connection: DuckDbConnectionLike, files: LandedFile[]
       appender.appendBigInt(BigInt(blank));
       appender.appendBigInt(BigInt(row?.first_line_rowid ?? 0));
       appender.appendBigInt(BigInt(row?.first_event_rowid ?? 0));
+      appender.appendBoolean(file.named.intraday);
+      if (file.named.date === undefined) appender.appendNull();
+      else appender.appendDate(DuckDBDateValue.fromParts(dateParts(file.named.date)));
       appender.endRow();
     }
   } finally {
@@ -243,4 +253,10 @@ async function runReading(connection: DuckDbConnectionLike, sql: string, files: 
     }
     throw new InputError(`${at}: cannot read: ${message.split('\n')[0]}`, 'check that the file is newline-delimited JSON', false, { cause: error });
   }
+}
+
+/** `YYYY-MM-DD` as DuckDB's date parts. */
+function dateParts(date: string): { year: number; month: number; day: number } {
+  const [year, month, day] = date.split('-').map(Number) as [number, number, number];
+  return { year, month, day };
 }

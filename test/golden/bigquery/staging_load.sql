@@ -23,9 +23,9 @@ WHERE NOT s.is_duplicate AND s.reason IS NULL AND s.event_date IN (DATE '2026-11
 -- Rows whose date is not trusted belong to no date: they are replaced per export table instead.
 DELETE FROM `my-project.cartlens_staging.quarantined_events`
 WHERE event_date IN (DATE '2026-11-01', DATE '2026-11-02')
-   OR (event_date IS NULL AND source_file IN (SELECT DISTINCT CONCAT('my-project.analytics_123.events_', table_suffix) FROM _run_settled));
+   OR (event_date IS NULL AND source_file IN (SELECT DISTINCT CONCAT('my-project.analytics_123.', IF(intraday, 'events_intraday_', 'events_'), table_suffix) FROM _run_settled));
 INSERT INTO `my-project.cartlens_staging.quarantined_events`
-SELECT event_date, '20261102T060000Z-abc123', CONCAT('my-project.analytics_123.events_', table_suffix), '', input_seq, reason, raw_line
+SELECT event_date, '20261102T060000Z-abc123', CONCAT('my-project.analytics_123.', IF(intraday, 'events_intraday_', 'events_'), table_suffix), '', input_seq, reason, raw_line
 FROM _run_settled
 WHERE NOT is_duplicate AND reason IS NOT NULL AND (event_date IN (DATE '2026-11-01', DATE '2026-11-02') OR event_date IS NULL);
 

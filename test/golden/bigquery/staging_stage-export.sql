@@ -8,6 +8,7 @@
 CREATE TEMP TABLE _run_raw AS
 SELECT
   CONCAT('2', _TABLE_SUFFIX) AS table_suffix,
+  FALSE AS intraday,
   TO_JSON_STRING(e) AS row_json,
   e.event_date AS raw_event_date,
   e.event_timestamp,

@@ -23,9 +23,9 @@ WHERE NOT s.is_duplicate AND s.reason IS NULL AND s.event_date IN {{dates}};
 -- Rows whose date is not trusted belong to no date: they are replaced per export table instead.
 DELETE FROM {{quarantined_events}}
 WHERE event_date IN {{dates}}
-   OR (event_date IS NULL AND source_file IN (SELECT DISTINCT CONCAT('{{export}}.events_', table_suffix) FROM _run_settled));
+   OR (event_date IS NULL AND source_file IN (SELECT DISTINCT CONCAT('{{export}}.', IF(intraday, 'events_intraday_', 'events_'), table_suffix) FROM _run_settled));
 INSERT INTO {{quarantined_events}}
-SELECT event_date, {{run_id}}, CONCAT('{{export}}.events_', table_suffix), '', input_seq, reason, raw_line
+SELECT event_date, {{run_id}}, CONCAT('{{export}}.', IF(intraday, 'events_intraday_', 'events_'), table_suffix), '', input_seq, reason, raw_line
 FROM _run_settled
 WHERE NOT is_duplicate AND reason IS NOT NULL AND (event_date IN {{dates}} OR event_date IS NULL);
 

@@ -1,9 +1,11 @@
 -- The export rows of the run's days, read in place with a date-suffix filter: only the tables of
 -- those days are scanned. What `cartlens plan --dry-run` prices. Reading every column (the
 -- dedupe compares whole rows) bills the whole day: raise the cost guard for very large properties.
--- Placeholders: {{export_tables}} (`project.dataset.events_2*`), {{suffixes}} ('YYYYMMDD' less the 2, …).
+-- Placeholders: {{export_tables}} (`project.dataset.events_2*`, or `events_intraday_2*`), {{suffixes}}
+-- ('YYYYMMDD' less the 2, …), {{intraday}} (whether those are GA4's intraday tables: TRUE or FALSE).
 SELECT
   CONCAT('2', _TABLE_SUFFIX) AS table_suffix,
+  {{intraday}} AS intraday,
   TO_JSON_STRING(e) AS row_json,
   e.event_date AS raw_event_date,
   e.event_timestamp,

@@ -1,7 +1,8 @@
 -- Aligns the two scans and finds duplicates, over all files of the run, on narrow columns only:
 -- one row per non-blank line with its line number, the rowid of its parsed event (the k-th
 -- non-blank line of a file is the file's k-th event) and, for a duplicate, the copy that is kept
--- (the first of byte-identical lines in input order).
+-- (the first of byte-identical lines in input order, daily files before intraday ones: an intraday
+-- copy of a daily line must not be the kept one, since intraday lines of a daily date are left out).
 CREATE OR REPLACE TEMP TABLE _line_positions AS
 WITH numbered AS (
   SELECT
@@ -9,7 +10,8 @@ WITH numbered AS (
     l.rowid - f.first_line_rowid + 1 AS line_no,
     f.first_event_rowid + row_number() OVER (PARTITION BY l.file_idx ORDER BY l.rowid) - 1 AS event_rowid,
     l.line_hash,
-    l.line_len
+    l.line_len,
+    f.intraday
   FROM _run_lines AS l
   JOIN _run_files AS f USING (file_idx)
   WHERE NOT l.is_blank
@@ -20,4 +22,4 @@ SELECT
   first_value(file_idx) OVER copies AS kept_file_idx,
   first_value(line_no) OVER copies AS kept_line_no
 FROM numbered
-WINDOW copies AS (PARTITION BY line_hash, line_len ORDER BY file_idx, line_no);
+WINDOW copies AS (PARTITION BY line_hash, line_len ORDER BY intraday, file_idx, line_no);
