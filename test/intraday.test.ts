@@ -161,6 +161,19 @@ describe('intraday data on DuckDB (source.intraday)', () => {
     expect(recovered.restatements.find((r) => r.date === TODAY && r.table === 'cart_funnel_daily')?.changes).toContainEqual({ column: 'sessions', before: '5', after: '7' });
   });
 
+  it("today without intraday data yet (early morning) is due, waits, and is not recorded or alerted as deferred", async () => {
+    const p = await project({ at: () => new Date('2026-11-03T06:05:00Z') });
+    await p.input({ 'events_20261102.json': sessions('20261102', 1, 4) });
+    const report = await p.run({ due: true });
+    expect(report.missing_dates).toContain(TODAY);
+    expect(report.dates.map((d) => d.date)).toEqual(['2026-11-02']);
+    // The days before it that have no input are deferred as always; today is not.
+    const states = await p.query(`SELECT strftime(date, '%Y-%m-%d') AS date, status FROM run_state ORDER BY date`);
+    expect(states).toContainEqual({ date: '2026-11-02', status: 'provisional' });
+    expect(states.map((r) => r.date)).not.toContain(TODAY);
+    expect(states.filter((r) => r.status === 'deferred').length).toBeGreaterThan(0);
+  });
+
   it('without source.intraday, intraday files are left out and listed; alone, they are refused naming the key', async () => {
     const p = await project({ intraday: false });
     await p.input({ 'events_20261102.json': sessions('20261102', 1, 4), 'events_intraday_20261103.json': sessions('20261103', 1, 5) });

@@ -96,7 +96,9 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
     return stateOf(d.date, status, { input_fingerprint: run.staged?.fingerprint ?? null, rows: d.rows, final: d.final, last_error: error, input: d.source });
   };
   // A day whose input is not there yet, or whose quota ran out, is due again next time.
-  const deferredStates = (): DayState[] => (run.staged?.deferred ?? []).map((d) => stateOf(d.date, 'deferred', { input_fingerprint: run.staged?.fingerprint ?? null, last_error: d.reason }));
+  // Today without intraday data yet (source.intraday, early in the day) is not late: it is due again, and not recorded (nor alerted) as deferred.
+  const deferredStates = (): DayState[] =>
+    (run.staged?.deferred ?? []).filter((d) => d.date < localDate(now(), calendar.timeZone)).map((d) => stateOf(d.date, 'deferred', { input_fingerprint: run.staged?.fingerprint ?? null, last_error: d.reason }));
   const stateOf = (date: string, status: DayStatus, fields: Partial<DayState> = {}): DayState => ({
     source: source.identity, date, status, run_id: runId, started_at: startedAt.toISOString(), finished_at: now().toISOString(),
     input_fingerprint: null, rows: {}, final: false, last_error: null, input: 'daily', ...fields,
