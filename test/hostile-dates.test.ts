@@ -3,7 +3,6 @@
 // survives an edit of source.path.
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { describe, expect, it } from 'vitest';
 import { parseConfig, type LoadedConfig } from '../src/config/load.js';
 import { dashboardOptions } from '../src/dashboard/options.js';
@@ -14,7 +13,7 @@ import { createSource } from '../src/sources/index.js';
 import { runStateKeys } from '../src/sources/source.js';
 import { dialectFor, openWarehouse } from '../src/warehouse/index.js';
 import { cli } from './support/cli.js';
-import { ev, queryWarehouse, tempDir, writeConfig, writeInput } from './support/pipeline.js';
+import { ev, executeOnWarehouse, queryWarehouse, tempDir, writeConfig, writeInput } from './support/pipeline.js';
 
 const at = (iso: string) => () => new Date(iso);
 
@@ -25,23 +24,13 @@ async function project(extra = ''): Promise<{ dir: string; config: string; loade
   return { dir, config, loaded: parseConfig(await readFile(config, 'utf8'), config), warehouse: join(dir, 'state', 'warehouse.duckdb') };
 }
 
-async function write(path: string, sql: string): Promise<void> {
-  const instance = await DuckDBInstance.create(path);
-  const connection = await instance.connect();
-  try {
-    await connection.run(sql);
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
-}
 
 describe('a corrupt date in the warehouse (9999-12-31)', () => {
   it('run --due, status and the dashboard stay up, and say what is real', async () => {
     const { config, loaded, warehouse } = await project('freshness: { warn_days_behind: 1, error_days_behind: 100000 }\n');
     await runPipeline({ loaded, dates: ['2026-11-01'], now: at('2026-11-02T09:00:00Z') });
     // As an unchecked event_date once published it: a day in run_state and in the published tables.
-    await write(
+    await executeOnWarehouse(
       warehouse,
       `INSERT INTO run_state SELECT * REPLACE (DATE '9999-12-31' AS date) FROM run_state WHERE date = DATE '2026-11-01';
        INSERT INTO cart_funnel_daily BY NAME SELECT * REPLACE (DATE '9999-12-31' AS date) FROM cart_funnel_daily WHERE date = DATE '2026-11-01';`,
@@ -132,7 +121,7 @@ describe('run history', () => {
     await runPipeline({ loaded, dates: ['2026-11-01'], now: at('2026-11-10T09:00:00Z') });
     const source = createSource(loaded.config.source, loaded.baseDir);
     // As an earlier release recorded it.
-    await write(warehouse, `UPDATE run_state SET source = 'GA4 export files input/*.json*'`);
+    await executeOnWarehouse(warehouse, `UPDATE run_state SET source = 'GA4 export files input/*.json*'`);
     expect(source.description).toBe('GA4 export files input/*.json*');
     expect((await daysOf(loaded)).map((d) => [d.date, d.status, d.source])).toEqual([['2026-11-01', 'complete', 'GA4 export files input/*.json*']]);
     await runPipeline({ loaded, dates: ['2026-11-01'], now: at('2026-11-10T09:00:00Z') });

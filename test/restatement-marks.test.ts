@@ -5,7 +5,6 @@
 // with `input: 'intraday'` says its numbers are provisional and will be replaced.
 import { copyFile, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, type LoadedConfig } from '../src/config/load.js';
@@ -20,7 +19,7 @@ import { eventsDailyReport, reportPath } from '../src/reports/daily-report.js';
 import { dialectFor, openWarehouse } from '../src/warehouse/index.js';
 import { BROWSER_TESTS, launchBrowser } from './support/browser.js';
 import { RecordingGcp } from './support/local-gcp.js';
-import { ev, item, tempDir, writeConfig, writeInput, type Line } from './support/pipeline.js';
+import { cartDay, executeOnWarehouse, tempDir, writeConfig, writeInput } from './support/pipeline.js';
 import { describeWithZetaSql } from './support/zetasql/guard.js';
 
 /** Each run an hour after the one before: run ids begin with their start, so they sort as the runs ran. */
@@ -28,29 +27,10 @@ const at = (hour: number) => () => new Date(`2026-11-20T${String(hour).padStart(
 const DAY = '2026-11-03';
 const OTHER = '2026-11-02';
 
-/** A day of `sessions` sessions, each a view and a cart of one item; the first `buyers` buy it. */
-function day(date: string, sessions: number, buyers = 0): Line[] {
-  return Array.from({ length: sessions }, (_, s) => [
-    ev('view_item', { date, session: s + 1, user: `u${s}`, at: s * 10, items: [item('A')] }),
-    ev('add_to_cart', { date, session: s + 1, user: `u${s}`, at: s * 10 + 1, items: [item('A', { quantity: 2 })] }),
-    ...(s < buyers ? [ev('purchase', { date, session: s + 1, user: `u${s}`, at: s * 10 + 2, items: [item('A', { quantity: 2 })], ecommerce: { transaction_id: `T${s}`, purchase_revenue: 20 } })] : []),
-  ]).flat();
-}
 
 /** Every `<tr data-column data-before data-after>` of report.html's revision table. */
 const revisedRows = (html: string) => [...html.matchAll(/<tr data-column="([^"]*)" data-before="([^"]*)" data-after="([^"]*)">/g)].map((m) => ({ column: m[1], before: m[2] || null, after: m[3] || null }));
 
-/** A DuckDB warehouse changed by hand (a run_state row, an older warehouse's schema). */
-async function write(path: string, sql: string): Promise<void> {
-  const instance = await DuckDBInstance.create(path);
-  const connection = await instance.connect();
-  try {
-    await connection.run(sql);
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
-}
 
 // One project for the whole file: DAY published, then republished twice with more sessions; OTHER published once.
 let dir: string;
@@ -71,7 +51,7 @@ beforeAll(async () => {
   const run = (hour: number, request: Partial<RunRequest> = {}) => runPipeline({ loaded, now: at(hour), ...request });
   const input = async (sessions: number, buyers: number) => {
     await rm(join(dir, 'input'), { recursive: true, force: true });
-    await writeInput(dir, { [`events_${OTHER.replaceAll('-', '')}.json`]: day(OTHER.replaceAll('-', ''), 8, 2), [`events_${DAY.replaceAll('-', '')}.json`]: day(DAY.replaceAll('-', ''), sessions, buyers) });
+    await writeInput(dir, { [`events_${OTHER.replaceAll('-', '')}.json`]: cartDay(OTHER.replaceAll('-', ''), 8, 2), [`events_${DAY.replaceAll('-', '')}.json`]: cartDay(DAY.replaceAll('-', ''), sessions, buyers) });
   };
   await input(10, 3);
   first = await run(10);
@@ -144,7 +124,7 @@ describe("the dashboard's marks", () => {
   const range = `?from=${OTHER}&to=${DAY}`;
   beforeAll(async () => {
     // OTHER as a run publishing it from GA4's intraday data records it.
-    await write(warehousePath, `UPDATE run_state SET status = 'provisional', final = false, input = 'intraday' WHERE date = DATE '${OTHER}'`);
+    await executeOnWarehouse(warehousePath, `UPDATE run_state SET status = 'provisional', final = false, input = 'intraday' WHERE date = DATE '${OTHER}'`);
     options = dashboardOptions(loaded, { port: 0 });
   });
   afterAll(async () => {
@@ -195,19 +175,19 @@ describe("the dashboard's marks", () => {
   });
 
   it('a plain provisional date (daily data in its revision window) is not marked intraday', async () => {
-    await write(warehousePath, `UPDATE run_state SET status = 'provisional', final = false, input = 'daily' WHERE date = DATE '${DAY}'`);
+    await executeOnWarehouse(warehousePath, `UPDATE run_state SET status = 'provisional', final = false, input = 'daily' WHERE date = DATE '${DAY}'`);
     try {
       const page = await (await fetch(`${(await start()).url}${range}`)).text();
       expect(row(page, DAY)).toMatch(/^<tr data-date="2026-11-03" data-status="provisional"><td>2026-11-03<\/td><td class="status-provisional">provisional <span class="mark revised"/);
     } finally {
-      await write(warehousePath, `UPDATE run_state SET status = 'complete', final = true WHERE date = DATE '${DAY}'`);
+      await executeOnWarehouse(warehousePath, `UPDATE run_state SET status = 'complete', final = true WHERE date = DATE '${DAY}'`);
     }
   });
 
   it('a warehouse from before the restatement log and intraday (no restatements table, no run_state.input) shows no mark and no error', async () => {
     const older = join(dir, 'older.duckdb');
     await copyFile(warehousePath, older);
-    await write(older, 'DROP TABLE restatements; ALTER TABLE run_state DROP COLUMN input;');
+    await executeOnWarehouse(older, 'DROP TABLE restatements; ALTER TABLE run_state DROP COLUMN input;');
     const data = await json(await start({ warehouse: duckdbSnapshotSource(older) }));
     expect(data.revisions).toEqual([]);
     expect(data.days.map((d) => [d.date, d.status, d.input])).toEqual([
@@ -273,7 +253,7 @@ describe("the dashboard's marks", () => {
       // "Invalid snapshot time" where BigQuery answers "Not found: Table"; DuckDB's copy is tested above.)
       const older = join(dir, 'older-bq.duckdb');
       await copyFile(warehousePath, older);
-      await write(older, 'DELETE FROM restatements; ALTER TABLE run_state DROP COLUMN input;');
+      await executeOnWarehouse(older, 'DELETE FROM restatements; ALTER TABLE run_state DROP COLUMN input;');
       await olderGcp.copyDuckDbTables(older, DATASETS);
       const old = await json(await start({ warehouse: bigQueryAt(olderGcp) }));
       expect(old.revisions).toEqual([]);

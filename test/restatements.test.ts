@@ -14,20 +14,12 @@ import { BigQueryWarehouse } from '../src/warehouse/bigquery/bigquery-warehouse.
 import { dialectFor } from '../src/warehouse/index.js';
 import { runPipeline, type RunRequest } from '../src/pipeline/run.js';
 import { cli } from './support/cli.js';
-import { ev, item, queryWarehouse, tempDir, writeConfig, writeInput, type Line } from './support/pipeline.js';
+import { cartDay, queryWarehouse, tempDir, writeConfig, writeInput, type Line } from './support/pipeline.js';
 import { dayOf, EXPORT_DATASET, PROJECT, twoWarehouses, type TwoWarehouses } from './support/two-warehouses.js';
 import { describeWithZetaSql } from './support/zetasql/guard.js';
 
 const LATER = () => new Date('2026-11-20T12:00:00Z');
 
-/** A day of `sessions` sessions, each a view and a cart of one item; the first `buyers` buy it. */
-function day(date: string, sessions: number, buyers = 0): Line[] {
-  return Array.from({ length: sessions }, (_, s) => [
-    ev('view_item', { date, session: s + 1, user: `u${s}`, at: s * 10, items: [item('A')] }),
-    ev('add_to_cart', { date, session: s + 1, user: `u${s}`, at: s * 10 + 1, items: [item('A', { quantity: 2 })] }),
-    ...(s < buyers ? [ev('purchase', { date, session: s + 1, user: `u${s}`, at: s * 10 + 2, items: [item('A', { quantity: 2 })], ecommerce: { transaction_id: `T${s}`, purchase_revenue: 20 } })] : []),
-  ]).flat();
-}
 
 async function project() {
   const dir = await tempDir();
@@ -45,7 +37,7 @@ async function project() {
 describe('the restatement log (DuckDB)', () => {
   it('records what a republish changed, with before and after equal to the two published files, and nothing for identical content', async () => {
     const p = await project();
-    await p.input({ 'events_20261102.json': day('20261102', 8, 2), 'events_20261103.json': day('20261103', 10, 3) });
+    await p.input({ 'events_20261102.json': cartDay('20261102', 8, 2), 'events_20261103.json': cartDay('20261103', 10, 3) });
     const first = await p.run();
     expect(first.restatements).toEqual([]);
     const funnelBefore = (await p.csv('cart_funnel_daily', '2026-11-03'))[0]!;
@@ -58,7 +50,7 @@ describe('the restatement log (DuckDB)', () => {
     expect(await p.query('SELECT count(*)::INTEGER AS n FROM restatements')).toEqual([{ n: 0 }]);
 
     // 2026-11-03 arrives again with 2 more sessions, one more purchase (a cart that is no longer abandoned).
-    await p.input({ 'events_20261102.json': day('20261102', 8, 2), 'events_20261103.json': day('20261103', 12, 4) });
+    await p.input({ 'events_20261102.json': cartDay('20261102', 8, 2), 'events_20261103.json': cartDay('20261103', 12, 4) });
     const second = await p.run({ dates: ['2026-11-03'] });
     const funnelAfter = (await p.csv('cart_funnel_daily', '2026-11-03'))[0]!;
     const cartsAfter = await p.csv('abandoned_carts', '2026-11-03');
@@ -112,10 +104,10 @@ describe('the restatement log (DuckDB)', () => {
 
   it('a date the shrink guard withholds is undone with its snapshot: only the date republished is restated, once', async () => {
     const p = await project();
-    await p.input({ 'events_20261102.json': day('20261102', 10), 'events_20261103.json': day('20261103', 10) });
+    await p.input({ 'events_20261102.json': cartDay('20261102', 10), 'events_20261103.json': cartDay('20261103', 10) });
     const first = await p.run();
     // 2026-11-02 would fall by half (withheld: the transaction is undone and run again without it); 2026-11-03 grows.
-    await p.input({ 'events_20261102.json': day('20261102', 5), 'events_20261103.json': day('20261103', 11) });
+    await p.input({ 'events_20261102.json': cartDay('20261102', 5), 'events_20261103.json': cartDay('20261103', 11) });
     const second = await p.run({ dates: ['2026-11-02', '2026-11-03'] });
     expect(second.dates.map((d) => [d.date, d.status])).toEqual([['2026-11-02', 'failed'], ['2026-11-03', 'published']]);
     expect([...new Set(second.restatements.map((r) => r.date))]).toEqual(['2026-11-03']);
@@ -126,9 +118,9 @@ describe('the restatement log (DuckDB)', () => {
 
   it('the CLI prints one line per restated date and status marks it revised', async () => {
     const p = await project();
-    await p.input({ 'events_20261103.json': day('20261103', 29) });
+    await p.input({ 'events_20261103.json': cartDay('20261103', 29) });
     expect((await cli(['run', '--config', p.configFile])).code).toBe(0);
-    await p.input({ 'events_20261103.json': day('20261103', 31) });
+    await p.input({ 'events_20261103.json': cartDay('20261103', 31) });
     const run = await cli(['run', '--config', p.configFile, '--date', '2026-11-03']);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/^2026-11-03 revised: sessions 29 → 31 \(\+6\.9%\)$/m);

@@ -76,6 +76,27 @@ export function resultFor(dir: string, report: RunReport): RunResult {
   };
 }
 
+/** A day of `sessions` sessions, each a view and a cart of one item (quantity 2); the first `buyers` buy it. */
+export function cartDay(date: string, sessions: number, buyers = 0): Line[] {
+  return Array.from({ length: sessions }, (_, s) => [
+    ev('view_item', { date, session: s + 1, user: `u${s}`, at: s * 10, items: [item('A')] }),
+    ev('add_to_cart', { date, session: s + 1, user: `u${s}`, at: s * 10 + 1, items: [item('A', { quantity: 2 })] }),
+    ...(s < buyers ? [ev('purchase', { date, session: s + 1, user: `u${s}`, at: s * 10 + 2, items: [item('A', { quantity: 2 })], ecommerce: { transaction_id: `T${s}`, purchase_revenue: 20 } })] : []),
+  ]).flat();
+}
+
+/** Changes a DuckDB warehouse by hand (a run_state row, an older warehouse's schema). */
+export async function executeOnWarehouse(path: string, sql: string): Promise<void> {
+  const instance = await DuckDBInstance.create(path);
+  const connection = await instance.connect();
+  try {
+    await connection.run(sql);
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
 export async function queryWarehouse(path: string, sql: string): Promise<Record<string, unknown>[]> {
   const instance = await DuckDBInstance.create(path, { access_mode: 'READ_ONLY' });
   const connection = await instance.connect();
