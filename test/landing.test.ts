@@ -1,5 +1,5 @@
 import { readFile, readdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
@@ -20,7 +20,8 @@ describe('landing', () => {
 
   it('lands each file unchanged, content-addressed, and writes the run manifest', async () => {
     const dir = await tempDir();
-    const body = '{"a":1}\r\n{"b":2}\n';
+    // A cut line: the file is decompressed into a scratch copy (a file without one is read as landed).
+    const body = '{"a":1}\r\n{"b":2}\n{"c":\r\n';
     await writeFile(join(dir, 'x.json.gz'), gzipSync(body));
     await writeFile(join(dir, 'y.json.gz'), gzipSync(body));
     const files = [join(dir, 'x.json.gz'), join(dir, 'y.json.gz')].map((path) => ({ path, bytes: 0 }));
@@ -29,10 +30,22 @@ describe('landing', () => {
     expect(landed[0]!.sha256).toBe(landed[1]!.sha256);
     expect(await readdir(join(dir, 'landing', 'objects'))).toEqual([`${landed[0]!.sha256}.json.gz`]);
     expect(await readFile(landed[0]!.landedPath)).toEqual(await readFile(join(dir, 'x.json.gz')));
-    expect(await readFile(landed[0]!.plainPath, 'utf8')).toBe('{"a":1}\n{"b":2}\n');
+    expect(landed[0]!.readPath).toBe(landed[0]!.plainPath);
+    expect(await readFile(landed[0]!.plainPath, 'utf8')).toBe('{"a":1}\n{"b":2}\n{"c":\n');
     expect(bytes).toBe(2 * (await readFile(join(dir, 'x.json.gz'))).length);
     const manifest = JSON.parse(await readFile(join(dir, 'landing', 'runs', 'run1.json'), 'utf8'));
     expect(manifest.files.map((f: { sourcePath: string }) => f.sourcePath)).toEqual(files.map((f) => f.path));
+  });
+
+  it('reads a file without a suspect line as landed: no scratch copy, only its line index', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'x.json.gz'), gzipSync('{"a":1}\r\n\n{"b":2}'));
+    const [landed] = await landFiles([{ path: join(dir, 'x.json.gz'), bytes: 0 }], join(dir, 'landing'), join(dir, 'scratch'), 'run1', () => undefined);
+    expect(landed!.readPath).toBe(landed!.landedPath);
+    expect(await readdir(join(dir, 'scratch'))).toEqual([basename(landed!.lineIndexPath)]);
+    // line_no, hash, length, flags: the CRLF line's bytes exclude the CR; the empty line is blank.
+    const rows = (await readFile(landed!.lineIndexPath, 'utf8')).split('\n').filter(Boolean).map((row) => row.split(','));
+    expect(rows.map(([no, , length, flags]) => [no, length, flags])).toEqual([['1', '7', '0'], ['2', '0', '1'], ['3', '7', '0']]);
   });
 
 });

@@ -6,6 +6,7 @@ import { Transform, Writable, type TransformCallback } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { NormalizeLineEnds } from '../util/line-ends.js';
+import { LineIndexer, lineHasher, type LineIndexSummary } from '../util/line-index.js';
 import { DiskError, InputError, writeFailure } from '../util/errors.js';
 import type { InputFile } from '../sources/source.js';
 import type { LandedFile } from '../warehouse/warehouse.js';
@@ -35,8 +36,11 @@ const DEFAULT_OPTIONS: LandingOptions = {
 /**
  * Lands input files unchanged under `<landing>/objects/` (content-addressed by SHA-256, so the
  * same file landed twice is stored once) and writes `<landing>/runs/<run id>.json`, the run's
- * manifest. In the same single read it writes the decompressed scratch copy the warehouse scans
- * in parallel (gzip cannot be split across threads). A failure leaves no partial file behind.
+ * manifest. In the same single read it decompresses the file and writes its line index
+ * (src/util/line-index.ts): the warehouse reads a file as landed unless the index found a line
+ * its JSON reader may not read where it lies (a line cut short would run on into the next); only
+ * such a file is read a second time, into a decompressed scratch copy with line ends normalized,
+ * where the warehouse blanks those lines out. A failure leaves no partial file behind.
  */
 export async function landFiles(
   files: InputFile[],
@@ -72,11 +76,11 @@ export async function landFiles(
   };
   await Promise.all([worker(), worker()]);
   if (failure) {
-    // The files landed whole stay (content-addressed, as any landed input); their scratch copies go.
-    await Promise.all(landed.map((file) => rm(file.plainPath, { force: true })));
+    // The files landed whole stay (content-addressed, as any landed input); their scratch files go.
+    await Promise.all(landed.flatMap((file) => [rm(file.plainPath, { force: true }), rm(file.lineIndexPath, { force: true })]));
     throw failure.error;
   }
-  const manifest = { run_id: runId, landed_at: new Date().toISOString(), files: landed.map(({ plainPath: _scratch, ...rest }) => rest) };
+  const manifest = { run_id: runId, landed_at: new Date().toISOString(), files: landed.map(({ plainPath: _scratch, readPath: _read, lineIndexPath: _index, ...rest }) => rest) };
   try {
     await writeFile(`${manifestPath}.tmp`, JSON.stringify(manifest, null, 2));
     await rename(`${manifestPath}.tmp`, manifestPath);
@@ -104,15 +108,17 @@ async function landOne(file: InputFile, index: number, folders: Folders, runId: 
   const gzipped = name.toLowerCase().endsWith('.gz') && size !== 0;
   const tmpLanded = join(folders.objectsDir, `.${runId}-${index}.tmp`);
   const plainPath = join(folders.scratchDir, `${String(index).padStart(5, '0')}.ndjson`);
+  const lineIndexPath = join(folders.scratchDir, `${String(index).padStart(5, '0')}.lines.csv`);
   const expansionLimit = Math.max(options.maxExpansionRatio * (size ?? 0), options.expansionFloorBytes);
   let sha256: string;
+  let lines: LineIndexSummary | undefined;
   let refused: string | undefined;
   let reported = 0;
   try {
-    sha256 = await copy(file.path, tmpLanded, { path: plainPath, gzipped, expansionLimit }, (bytes) => {
+    ({ sha256, lines } = await copy(file.path, tmpLanded, { indexPath: lineIndexPath, gzipped, expansionLimit }, (bytes) => {
       reported += bytes;
       onBytes(bytes);
-    }, options);
+    }, options));
   } catch (error) {
     if (!(error instanceof ExpansionLimitReached)) throw describeFailure(file, gzipped, folders, error);
     // A gzip bomb: its decompression stopped at the bound. It is landed unchanged all the same (in
@@ -123,12 +129,12 @@ async function landOne(file: InputFile, index: number, folders: Folders, runId: 
       `and more than ${formatBytes(options.expansionFloorBytes)} (a gzip bomb, or not a GA4 export) — its landed copy is kept; if the file is genuine, raise landing.max_expansion_ratio and run again`;
     let read = 0;
     try {
-      sha256 = await copy(file.path, tmpLanded, undefined, (bytes) => onBytes(Math.max(0, Math.min(bytes, (read += bytes) - reported))), options);
-      await writeFile(plainPath, '').catch((cause: unknown) => {
+      ({ sha256 } = await copy(file.path, tmpLanded, undefined, (bytes) => onBytes(Math.max(0, Math.min(bytes, (read += bytes) - reported))), options));
+      await Promise.all([writeFile(plainPath, ''), writeFile(lineIndexPath, '')]).catch((cause: unknown) => {
         throw new StepFailure('scratch', cause);
       });
     } catch (second) {
-      await Promise.all([rm(tmpLanded, { force: true }), rm(plainPath, { force: true })]);
+      await Promise.all([rm(tmpLanded, { force: true }), rm(plainPath, { force: true }), rm(lineIndexPath, { force: true })]);
       throw describeFailure(file, false, folders, second);
     }
   }
@@ -138,10 +144,49 @@ async function landOne(file: InputFile, index: number, folders: Folders, runId: 
     if (already) await rm(tmpLanded, { force: true });
     else await rename(tmpLanded, landedPath);
   } catch (error) {
-    await Promise.all([rm(tmpLanded, { force: true }), rm(plainPath, { force: true })]);
+    await Promise.all([rm(tmpLanded, { force: true }), rm(plainPath, { force: true }), rm(lineIndexPath, { force: true })]);
     throw landingWriteError(folders.landingDir, file.path, error);
   }
-  return { index, sourcePath: file.path, sha256, bytes: file.bytes, landedPath, plainPath, ...(refused ? { refused } : {}) };
+  // A refused file has no lines: its empty scratch copy is read. A clean file is read as landed.
+  const asLanded = lines !== undefined && lines.suspect === 0 && readableAsLanded(landedPath, gzipped);
+  if (lines !== undefined && !asLanded) {
+    try {
+      await decompressToScratch(landedPath, plainPath, gzipped, options);
+    } catch (error) {
+      await rm(lineIndexPath, { force: true });
+      throw describeFailure(file, gzipped, folders, error);
+    }
+  }
+  return { index, sourcePath: file.path, sha256, bytes: file.bytes, landedPath, plainPath, readPath: asLanded ? landedPath : plainPath, lineIndexPath, ...(refused ? { refused } : {}) };
+}
+
+/**
+ * Whether DuckDB's JSON reader reads the landed copy as the scratch copy would be: it picks gzip by
+ * the name's `.gz` (an empty .gz is not gzip), and takes a name ending otherwise as plain text.
+ */
+function readableAsLanded(landedPath: string, gzipped: boolean): boolean {
+  return gzipped ? landedPath.endsWith('.gz') : /\.(json|ndjson|jsonl|txt)$/i.test(landedPath);
+}
+
+/** The second read of a file that needs a scratch copy: its decompressed text, line ends normalized. */
+async function decompressToScratch(landedPath: string, plainPath: string, gzipped: boolean, options: LandingOptions): Promise<void> {
+  const steps = new Map<unknown, Step>();
+  const watch = <S extends NodeJS.ReadableStream | NodeJS.WritableStream>(stream: S, step: Step): S => {
+    stream.on('error', (error: unknown) => {
+      if (!steps.has(error)) steps.set(error, step);
+    });
+    return stream;
+  };
+  const out = watch(options.createWriteStream(plainPath), 'scratch');
+  try {
+    const streams: (NodeJS.ReadableStream | NodeJS.WritableStream)[] = [watch(createReadStream(landedPath, { highWaterMark: 1 << 20 }), 'read')];
+    if (gzipped) streams.push(watch(createGunzip({ chunkSize: 1 << 20 }), 'gunzip'));
+    await pipeline([...streams, new NormalizeLineEnds(), out]);
+  } catch (error) {
+    await discard(out);
+    await rm(plainPath, { force: true });
+    throw new StepFailure(steps.get(error) ?? 'read', error);
+  }
 }
 
 /** Raised inside the decompression when a .gz passes its expansion bound. */
@@ -158,17 +203,18 @@ class StepFailure extends Error {
 }
 
 /**
- * One read of `source`: its SHA-256, its unchanged copy at `landedTmp` and, given `scratch`, its
- * decompressed copy (stopped with ExpansionLimitReached past `expansionLimit` decompressed bytes).
- * On failure both copies are deleted, every stream closed, and the error says which step failed.
+ * One read of `source`: its SHA-256, its unchanged copy at `landedTmp` and, given `scratch`, the
+ * line index of its decompressed text (stopped with ExpansionLimitReached past `expansionLimit`
+ * decompressed bytes). On failure both files are deleted, every stream closed, and the error says
+ * which step failed.
  */
 async function copy(
   source: string,
   landedTmp: string,
-  scratch: { path: string; gzipped: boolean; expansionLimit: number } | undefined,
+  scratch: { indexPath: string; gzipped: boolean; expansionLimit: number } | undefined,
   onBytes: (bytes: number) => void,
   options: LandingOptions,
-): Promise<string> {
+): Promise<{ sha256: string; lines?: LineIndexSummary }> {
   const hash = createHash('sha256');
   const steps = new Map<unknown, Step>();
   const watch = <S extends NodeJS.ReadableStream | NodeJS.WritableStream>(stream: S, step: Step): S => {
@@ -179,8 +225,9 @@ async function copy(
     return stream;
   };
   const landedOut = watch(options.createWriteStream(landedTmp), 'land');
-  const scratchOut = scratch ? watch(options.createWriteStream(scratch.path), 'scratch') : new Writable({ write: (_chunk, _encoding, done) => done() });
+  const scratchOut = scratch ? watch(options.createWriteStream(scratch.indexPath), 'scratch') : new Writable({ write: (_chunk, _encoding, done) => done() });
   const decompress = scratch?.gzipped ? [watch(createGunzip({ chunkSize: 1 << 20 }), 'gunzip'), new ExpansionLimit(scratch.expansionLimit)] : [];
+  const indexer = scratch ? new LineIndexer(await lineHasher()) : undefined;
   try {
     await pipeline(
       watch(createReadStream(source, { highWaterMark: 1 << 20 }), 'read'),
@@ -189,16 +236,37 @@ async function copy(
         onBytes(chunk.length);
       }),
       ...decompress,
-      ...(scratch ? [new NormalizeLineEnds()] : []),
-      scratchOut,
+      indexer ? new IndexLines(indexer, scratchOut) : scratchOut,
     );
   } catch (error) {
     await Promise.all([discard(landedOut), discard(scratchOut)]);
-    await Promise.all([rm(landedTmp, { force: true }), ...(scratch ? [rm(scratch.path, { force: true })] : [])]);
+    await Promise.all([rm(landedTmp, { force: true }), ...(scratch ? [rm(scratch.indexPath, { force: true })] : [])]);
     if (error instanceof ExpansionLimitReached) throw error;
     throw new StepFailure(steps.get(error) ?? 'read', error);
   }
-  return hash.digest('hex');
+  return { sha256: hash.digest('hex'), ...(indexer ? { lines: indexer.summary } : {}) };
+}
+
+/** Indexes the decompressed text's lines (LineIndexer), writing the index to `out`, honouring back-pressure. */
+class IndexLines extends Writable {
+  constructor(
+    private readonly indexer: LineIndexer,
+    private readonly out: Writable,
+  ) {
+    super();
+    out.on('error', (error) => this.destroy(error));
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
+    const text = this.indexer.push(chunk);
+    if (text === undefined || this.out.write(text)) done();
+    else this.out.once('drain', () => done());
+  }
+
+  override _final(done: (error?: Error | null) => void): void {
+    this.out.end(this.indexer.flush());
+    finished(this.out).then(() => done(), done);
+  }
 }
 
 /** Destroys a stream and waits until it has closed its file: only then can the file be deleted for good. */

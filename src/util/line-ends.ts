@@ -71,6 +71,11 @@ export function decodeScratchLine(line: Buffer): Buffer {
   return out.subarray(0, length);
 }
 
+/** The length of a line (its bytes without line end) in the scratch copy: its escapes counted. */
+export function scratchLength(line: Buffer): number {
+  return toScratch(line).length;
+}
+
 /** How many bytes at the end of `input` must wait for the next chunk: a final CR, or a cut character. */
 function heldBackLength(input: Buffer): number {
   const last = input.length - 1;
