@@ -8,8 +8,10 @@
 //      republish of reached dates) ≤ 10% of the run's wall time at 1M (their seconds: the report's `steps`).
 // Peak RSS is the process's VmHWM (DuckDB's native memory included). Each figure is the median of
 // CARTLENS_BENCH_REPEAT runs (default 1); the run report's per-step `timings` are printed too.
-// CARTLENS_BENCH_EVENTS=1000000 measures one size only (the 64-file day exists at 1M only). Inputs
-// are cached in $TMPDIR/cartlens-bench. A benchmark, not a test: it asserts nothing.
+// CARTLENS_BENCH_EVENTS=1000000 measures one size only (the 64-file day exists at 1M only).
+// CARTLENS_BENCH_DIRTY_RATE sets the generator's share of dirty events (default 0.004, which puts
+// cut lines in every file: each then needs its scratch copy; 0 makes a day of clean files, read as
+// landed). Inputs are cached in $TMPDIR/cartlens-bench. A benchmark, not a test: it asserts nothing.
 import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { readFile, writeFile, mkdir, rm, stat, readdir } from 'node:fs/promises';
@@ -28,6 +30,7 @@ const ROOT = process.env.CARTLENS_BENCH_DIR ?? join(tmpdir(), 'cartlens-bench');
 const SIZES = (process.env.CARTLENS_BENCH_EVENTS ?? '1000000,5000000').split(',').map(Number);
 const REPEAT = Number(process.env.CARTLENS_BENCH_REPEAT ?? 1);
 const SHARDS = 64;
+const DIRTY_RATE = Number(process.env.CARTLENS_BENCH_DIRTY_RATE ?? DEMO_DEFAULTS.dirtyRate);
 const EVENTS_PER_SESSION = 5.75; // what the generator averages
 const MiB = 2 ** 20;
 
@@ -52,7 +55,7 @@ function recoverySeconds(report: RunReport): number | undefined {
 }
 
 for (const events of SIZES) {
-  const dir = join(ROOT, `${events}`);
+  const dir = join(ROOT, DIRTY_RATE === DEMO_DEFAULTS.dirtyRate ? `${events}` : `${events}-dirty-${DIRTY_RATE}`);
   const input = await oneFileDay(dir, events);
   const files = await gzFiles(input);
   const query = await median(() => measure([QUERY, join(dir, 'query.csv'), ...files]));
@@ -122,7 +125,7 @@ async function oneFileDay(dir: string, events: number): Promise<string> {
     await mkdir(input, { recursive: true });
     process.stderr.write(`generating one day of ~${events} events into ${input} …\n`);
     const started = Date.now();
-    await generateDemoExport({ ...DEMO_DEFAULTS, outDir: input, days: 1, sessionsPerDay: sessions });
+    await generateDemoExport({ ...DEMO_DEFAULTS, dirtyRate: DIRTY_RATE, outDir: input, days: 1, sessionsPerDay: sessions });
     await writeFile(stamp, String(sessions));
     process.stderr.write(`  generated in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
   }

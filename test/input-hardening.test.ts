@@ -29,8 +29,8 @@ function diskWith(free: number, onDisk: (path: string) => boolean): { createWrit
   const written = new Map<string, number>();
   return {
     written,
-    createWriteStream: (path) => {
-      const real = createWriteStream(path);
+    createWriteStream: (path, at) => {
+      const real = createWriteStream(path, at ?? {});
       const stored = (bytes: number) => written.set(path, (written.get(path) ?? 0) + bytes);
       const disk = new Writable({
         write(chunk: Buffer, _encoding, done) {

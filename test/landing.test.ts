@@ -7,10 +7,10 @@ import { landFiles } from '../src/pipeline/landing.js';
 import { LONE_CR_STANDIN, NormalizeLineEnds } from '../src/util/line-ends.js';
 import { tempDir } from './support/pipeline.js';
 
-async function throughCrlf(chunks: string[]): Promise<string> {
+async function throughCrlf(chunks: string[], encoding: BufferEncoding = 'utf8'): Promise<string> {
   const out: Buffer[] = [];
-  for await (const chunk of Readable.from(chunks.map((c) => Buffer.from(c))).pipe(new NormalizeLineEnds())) out.push(chunk as Buffer);
-  return Buffer.concat(out).toString();
+  for await (const chunk of Readable.from(chunks.map((c) => Buffer.from(c, encoding))).pipe(new NormalizeLineEnds())) out.push(chunk as Buffer);
+  return Buffer.concat(out).toString(encoding);
 }
 
 describe('landing', () => {
@@ -35,6 +35,27 @@ describe('landing', () => {
     expect(bytes).toBe(2 * (await readFile(join(dir, 'x.json.gz'))).length);
     const manifest = JSON.parse(await readFile(join(dir, 'landing', 'runs', 'run1.json'), 'utf8'));
     expect(manifest.files.map((f: { sourcePath: string }) => f.sourcePath)).toEqual(files.map((f) => f.path));
+  });
+
+  it('writes the scratch copy of a file with a suspect line byte for byte, the lines before it read again, whatever the chunks', async () => {
+    const dir = await tempDir();
+    // About 3 MiB (several chunks), CRLF throughout, the first suspect line (a lone CR) past the
+    // first MiB, a cut line and bytes that are not UTF-8 after it.
+    const line = (i: number) => `{"i":${i},"pad":"${'é'.repeat(200)}"}`;
+    const lines = Array.from({ length: 7000 }, (_, i) => line(i));
+    lines[2600] = '{"a":"x\ry"}';
+    // The copy starts at one of these lines (after the chunk holding the first suspect line): a
+    // byte-order mark there is not the file's, and stays.
+    for (let i = 2601; i < 6000; i++) lines[i] = `\ufeff${line(i)}`;
+    lines[6500] = '{"cut":"ab';
+    const body = Buffer.concat([Buffer.from(lines.join('\r\n')), Buffer.from([0xff, 0x0a, 0x0d])]);
+    for (const [name, bytes] of [['x.json.gz', gzipSync(body)], ['y.json', body]] as const) {
+      await writeFile(join(dir, name), bytes);
+      const [landed] = await landFiles([{ path: join(dir, name), bytes: 0 }], join(dir, 'landing'), join(dir, `scratch-${name}`), 'run1', () => undefined);
+      expect(landed!.readPath).toBe(landed!.plainPath);
+      const whole = Buffer.from(await throughCrlf([body.toString('latin1')], 'latin1'), 'latin1');
+      expect((await readFile(landed!.plainPath)).equals(whole), name).toBe(true);
+    }
   });
 
   it('reads a file without a suspect line as landed: no scratch copy, only its line index', async () => {

@@ -61,9 +61,16 @@ export class LineIndexer {
   private lineNo = 0;
   private atStart = true;
   private text = '';
+  /** The scratch copy's bytes up to the end of the last whole line (each line's length and its LF). */
+  scratchBytes = 0;
   readonly summary: LineIndexSummary = { lines: 0, suspect: 0 };
 
   constructor(private readonly hash: (bytes: Uint8Array) => bigint) {}
+
+  /** Whether bytes of a line not yet ended are held (the last chunk did not end with a line end). */
+  get midLine(): boolean {
+    return this.heldBytes > 0;
+  }
 
   /** Indexes the whole lines in `chunk` (with what earlier chunks left); returns CSV text to write, if a MiB is ready. */
   push(chunk: Buffer): string | undefined {
@@ -123,6 +130,7 @@ export class LineIndexer {
     this.lineNo++;
     this.summary.lines++;
     this.summary.suspect++;
+    this.scratchBytes += length + 1;
     this.text += `${this.lineNo},0,${length},${LINE_SUSPECT}\n`;
   }
 
@@ -153,6 +161,7 @@ export class LineIndexer {
     }
     this.lineNo++;
     this.summary.lines++;
+    this.scratchBytes += length + 1;
     this.text += `${this.lineNo},${this.hash(bytes)},${length},${flags}\n`;
   }
 }
