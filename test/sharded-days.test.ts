@@ -11,7 +11,7 @@ import { runPipeline } from '../src/pipeline/run.js';
 import { DEMO_DEFAULTS } from '../src/config/schema.js';
 import { generateDemoExport } from '../src/sources/demo/generator.js';
 import { SILENT_PROGRESS, type RunProgress } from '../src/pipeline/progress.js';
-import { resultFor, tempDir, writeConfig, type RunResult } from './support/pipeline.js';
+import { ev, resultFor, tempDir, writeConfig, type RunResult } from './support/pipeline.js';
 
 const DATE = '2026-11-01';
 const TABLES = ['cart_funnel_daily', 'abandoned_carts', 'cart_items_daily'];
@@ -114,6 +114,19 @@ describe('a day written as many files', () => {
     expect(quality(many).quarantined_by_reason).toEqual({ invalid_json: 1 });
     expect(await many.query(`SELECT source_file, line_no, raw_line FROM quarantined_events`)).toEqual([
       { source_file: expect.stringMatching(new RegExp(`/input/${name(63).replaceAll('.', '\\.')}$`)), line_no: String(cut - 63 * per + 1), raw_line: dirty[7]!.slice(0, 60) },
+    ]);
+  });
+
+  it('keeps the exact text of a quarantined line of a file read as landed: CRLF, last line without a line end', async () => {
+    const good = JSON.stringify(ev('page_view'));
+    const nameless = JSON.stringify(ev('', { at: 5 }));
+    const noUser = JSON.stringify(ev('page_view', { at: 7, user: '' }));
+    const seen = progressLines();
+    const run = await runFiles({ 'events_20261101.json.gz': gzipSync(`${good}\r\n${nameless}\r\n${good.replace('"page_view"', '"scroll"')}\r\n${noUser}`) }, seen.progress);
+    expect(seen.lines.filter((line) => line.startsWith('read from a scratch copy'))).toEqual([]);
+    expect(await run.query('SELECT line_no, reason, raw_line FROM quarantined_events ORDER BY line_no')).toEqual([
+      { line_no: '2', reason: 'missing_event_name', raw_line: nameless },
+      { line_no: '4', reason: 'missing_user_pseudo_id', raw_line: noUser },
     ]);
   });
 });
