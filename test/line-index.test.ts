@@ -66,9 +66,10 @@ describe('isPlainJson', () => {
 describe('LineIndexer', () => {
   async function index(chunks: Buffer[]) {
     const indexer = new LineIndexer(await lineHasher());
-    let text = '';
-    for (const chunk of chunks) text += indexer.push(chunk) ?? '';
-    text += indexer.flush();
+    const written: Buffer[] = [];
+    for (const chunk of chunks) written.push(indexer.push(chunk) ?? Buffer.alloc(0));
+    written.push(indexer.flush());
+    const text = Buffer.concat(written).toString('latin1');
     return { rows: text.split('\n').filter(Boolean).map((row) => row.split(',')), summary: indexer.summary };
   }
 

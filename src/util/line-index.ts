@@ -47,11 +47,15 @@ export const HELD_LINE_LIMIT = 64 * 1024 * 1024;
 
 const LF = 0x0a;
 const CR = 0x0d;
-const FLUSH_CHARS = 1 << 20;
+const FLUSH_BYTES = 1 << 20;
+/** Room for one more row past FLUSH_BYTES: four numbers of at most 20 digits, their commas and LF. */
+const ROW_ROOM = 4 * 20 + 4;
 
 /**
- * Splits a stream of input chunks into lines and gives each line's index row as CSV text to
- * `write` (in pieces of about a MiB; `flush` at the end gives the rest).
+ * Splits a stream of input chunks into lines and gives their index rows as CSV bytes (in pieces of
+ * about a MiB; `flush` at the end gives the rest). Rows are written straight into a Buffer: text
+ * built up per line lives long enough to be promoted to the old generation, and grew the heap by
+ * tens of MiB per file landed.
  */
 export class LineIndexer {
   private held: Buffer[] = [];
@@ -60,7 +64,8 @@ export class LineIndexer {
   private overlong = false;
   private lineNo = 0;
   private atStart = true;
-  private text = '';
+  private rows = Buffer.allocUnsafeSlow(FLUSH_BYTES + ROW_ROOM);
+  private rowsEnd = 0;
   /** The scratch copy's bytes up to the end of the last whole line (each line's length and its LF). */
   scratchBytes = 0;
   readonly summary: LineIndexSummary = { lines: 0, suspect: 0 };
@@ -72,8 +77,8 @@ export class LineIndexer {
     return this.heldBytes > 0;
   }
 
-  /** Indexes the whole lines in `chunk` (with what earlier chunks left); returns CSV text to write, if a MiB is ready. */
-  push(chunk: Buffer): string | undefined {
+  /** Indexes the whole lines in `chunk` (with what earlier chunks left); returns CSV bytes to write, if a MiB is ready. */
+  push(chunk: Buffer): Buffer | undefined {
     let from = 0;
     let at = chunk.indexOf(LF);
     while (at !== -1) {
@@ -100,11 +105,11 @@ export class LineIndexer {
       // Copied: the chunk's memory may be reused by the stream.
       if (!this.overlong) this.held.push(Buffer.from(chunk.subarray(from)));
     }
-    return this.text.length >= FLUSH_CHARS ? this.take() : undefined;
+    return this.rowsEnd >= FLUSH_BYTES ? this.take() : undefined;
   }
 
-  /** The last line (when the input does not end with a line end), and the CSV text not yet given. */
-  flush(): string {
+  /** The last line (when the input does not end with a line end), and the CSV bytes not yet given. */
+  flush(): Buffer {
     if (this.overlong) {
       this.overlongLine(this.heldBytes);
     } else if (this.heldBytes > 0) {
@@ -113,13 +118,41 @@ export class LineIndexer {
       this.heldBytes = 0;
       this.line(line, 0, line.length, false);
     }
-    return this.take();
+    return this.rows.subarray(0, this.rowsEnd);
   }
 
-  private take(): string {
-    const text = this.text;
-    this.text = '';
-    return text;
+  /** The rows written so far; a new Buffer takes the next ones (the stream may hold this one until it is written). */
+  private take(): Buffer {
+    const rows = this.rows.subarray(0, this.rowsEnd);
+    this.rows = Buffer.allocUnsafeSlow(FLUSH_BYTES + ROW_ROOM);
+    this.rowsEnd = 0;
+    return rows;
+  }
+
+  private row(lineNo: number, hash: bigint, length: number, flags: number): void {
+    // One chunk of many short lines can hold more than a MiB of rows.
+    if (this.rowsEnd + ROW_ROOM > this.rows.length) {
+      const more = Buffer.allocUnsafeSlow(this.rows.length * 2);
+      this.rows.copy(more, 0, 0, this.rowsEnd);
+      this.rows = more;
+    }
+    let at = this.digits(lineNo, this.rowsEnd);
+    this.rows[at++] = 0x2c;
+    at += this.rows.write(hash.toString(), at, 'latin1');
+    this.rows[at++] = 0x2c;
+    at = this.digits(length, at);
+    this.rows[at++] = 0x2c;
+    this.rows[at++] = 0x30 + flags;
+    this.rows[at++] = LF;
+    this.rowsEnd = at;
+  }
+
+  /** Writes the decimal digits of `value` (a safe integer, not negative) at `at`; the position after them. */
+  private digits(value: number, at: number): number {
+    let end = at;
+    for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) end++;
+    for (let i = end, rest = value; i >= at; i--, rest = Math.floor(rest / 10)) this.rows[i] = 0x30 + (rest % 10);
+    return end + 1;
   }
 
   private overlongLine(length: number): void {
@@ -131,7 +164,7 @@ export class LineIndexer {
     this.summary.lines++;
     this.summary.suspect++;
     this.scratchBytes += length + 1;
-    this.text += `${this.lineNo},0,${length},${LINE_SUSPECT}\n`;
+    this.row(this.lineNo, 0n, length, LINE_SUSPECT);
   }
 
   private line(buffer: Buffer, start: number, end: number, endsWithLf: boolean): void {
@@ -162,7 +195,7 @@ export class LineIndexer {
     this.lineNo++;
     this.summary.lines++;
     this.scratchBytes += length + 1;
-    this.text += `${this.lineNo},${this.hash(bytes)},${length},${flags}\n`;
+    this.row(this.lineNo, this.hash(bytes), length, flags);
   }
 }
 
