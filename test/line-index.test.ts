@@ -103,4 +103,12 @@ describe('LineIndexer', () => {
     expect(hashes).toHaveLength(3);
     expect(new Set(hashes).size).toBe(1);
   });
+
+  it('gives every row of a chunk holding many MiB of rows (short lines), none cut or overwritten', async () => {
+    const lines = 200_000;
+    const { rows, summary } = await index([Buffer.from('{}\n'.repeat(lines))]);
+    expect(summary).toEqual({ lines, suspect: 0 });
+    expect(rows).toHaveLength(lines);
+    expect(rows.every((row, i) => row.length === 4 && row[0] === String(i + 1) && row[1] === rows[0]![1] && row[2] === '2' && row[3] === '0')).toBe(true);
+  });
 });
