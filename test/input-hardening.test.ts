@@ -29,8 +29,8 @@ function diskWith(free: number, onDisk: (path: string) => boolean): { createWrit
   const written = new Map<string, number>();
   return {
     written,
-    createWriteStream: (path) => {
-      const real = createWriteStream(path);
+    createWriteStream: (path, at) => {
+      const real = createWriteStream(path, at ?? {});
       const stored = (bytes: number) => written.set(path, (written.get(path) ?? 0) + bytes);
       const disk = new Writable({
         write(chunk: Buffer, _encoding, done) {
@@ -110,11 +110,12 @@ describe('files behind links, and files that are not regular files', () => {
 });
 
 describe('a full disk while landing', () => {
+  // Each ends with a cut line: only a file with one is decompressed into the scratch folder.
   async function threeFiles() {
     const dir = await tempDir();
     const paths = ['a', 'b', 'c'].map((name) => join(dir, 'input', `${name}.json.gz`));
     await mkdir(join(dir, 'input'));
-    for (const path of paths) await writeFile(path, gzipSync(incompressibleLines(100)));
+    for (const path of paths) await writeFile(path, gzipSync(`${incompressibleLines(100)}{"event_name":"cut\n`));
     return { dir, files: paths.map((path) => ({ path, bytes: 0 })), landing: join(dir, 'landing'), scratch: join(dir, 'scratch', 'run') };
   }
 
@@ -192,17 +193,20 @@ describe('a gzip bomb', () => {
     });
     expect(landed.map((f) => f.refused === undefined)).toEqual([true, false, true]);
     expect(landed[1]!.refused).toMatch(new RegExp(`^${bomb}: refused, not read: it decompresses to more than landing\\.max_expansion_ratio \\(10\\) × its [\\d.]+ KiB and more than 2\\.5 MiB \\(a gzip bomb, or not a GA4 export\\) — its landed copy is kept`));
-    // Stopped at the bound: never more than the bound reached scratch, and the scratch copy is empty.
-    const scratchBytes = disk.written.get(landed[1]!.plainPath);
-    expect(scratchBytes).toBeGreaterThan(0);
-    expect(scratchBytes).toBeLessThanOrEqual(floor);
+    // Stopped at the bound: nothing reached scratch; the scratch copy read for it and its line index are empty.
+    expect(disk.written.get(landed[1]!.lineIndexPath) ?? 0).toBe(0);
+    expect(landed[1]!.readPath).toBe(landed[1]!.plainPath);
     expect(await readFile(landed[1]!.plainPath, 'utf8')).toBe('');
+    expect(await readFile(landed[1]!.lineIndexPath, 'utf8')).toBe('');
     // Landed unchanged all the same, and named in the run's manifest with the reason.
     expect(await readFile(landed[1]!.landedPath)).toEqual(await readFile(bomb));
     const manifest = JSON.parse(await readFile(join(landing, 'runs', 'run1.json'), 'utf8')) as { files: { sourcePath: string; refused?: string }[] };
     expect(manifest.files.map((f) => [f.sourcePath, f.refused ?? null])).toEqual([[good, null], [bomb, landed[1]!.refused], [alsoGood, null]]);
-    expect(await readFile(landed[0]!.plainPath, 'utf8')).toBe(goodText);
-    expect(await readFile(landed[2]!.plainPath, 'utf8')).toBe(goodText);
+    // The good files are read as landed, one line each.
+    for (const good of [landed[0]!, landed[2]!]) {
+      expect(good.readPath).toBe(good.landedPath);
+      expect((await readFile(good.lineIndexPath, 'utf8')).split('\n').filter(Boolean)).toHaveLength(1);
+    }
     expect(await landingLeftovers(landing)).toEqual([]);
   });
 
@@ -214,7 +218,7 @@ describe('a gzip bomb', () => {
     expect(landedUnderFloor[0]!.refused).toBeUndefined();
     const landedUnderRatio = await landFiles([{ path: zeros, bytes: 0 }], join(dir, 'landing'), join(dir, 'scratch'), 'run2', () => undefined, { maxExpansionRatio: 1000, expansionFloorBytes: 1000 });
     expect(landedUnderRatio[0]!.refused).toBeUndefined();
-    expect((await readFile(landedUnderRatio[0]!.plainPath)).length).toBe(100_000);
+    expect((await readFile(landedUnderRatio[0]!.lineIndexPath, 'utf8')).split('\n').filter(Boolean)).toHaveLength(100_000);
   });
 
   it('a real one (80 MiB of zeros in a .gz) beside a day of events: the day publishes, the bomb is kept and has no lines', async () => {
@@ -261,7 +265,8 @@ const canMount = await (async () => {
 describe.runIf(canMount)('the CLI on a real full disk (an 80 KiB tmpfs)', () => {
   async function project(landing: 'full' | 'roomy', scratch: 'full' | 'roomy') {
     const dir = await tempDir();
-    await writeInput(dir, { 'a.json.gz': incompressibleLines(300).trimEnd().split('\n') });
+    // A cut line last: the file needs its scratch copy.
+    await writeInput(dir, { 'a.json.gz': [...incompressibleLines(300).trimEnd().split('\n'), '{"event_name":"cut'] });
     const small = (await smallDisk('80k'))!;
     const config = await writeConfig(dir);
     const landingDir = landing === 'full' ? small : join(dir, 'state', 'landing');

@@ -34,16 +34,18 @@ describe('an unfilled placeholder', () => {
   });
 
   it("fails DuckDB's ingest, naming the file (a file filled per run)", async () => {
-    edits.set('ingest/scan-lines.sql', UNFILLED);
+    edits.set('ingest/lines.sql', UNFILLED);
     const { stageLandedFiles } = await import('../src/warehouse/duckdb/ingest.js');
     const dir = await tempDir();
     const plainPath = join(dir, 'a.json');
     await writeFile(plainPath, '{}\n');
+    const lineIndexPath = join(dir, 'a.lines.csv');
+    await writeFile(lineIndexPath, '1,0,2,0\n');
     const instance = await DuckDBInstance.create(':memory:');
     const connection = await instance.connect();
     try {
-      const file = { index: 0, sourcePath: 'a.json', sha256: '0'.repeat(64), bytes: 3, named: { date: undefined, intraday: false }, landedPath: plainPath, plainPath };
-      await expect(stageLandedFiles(connection, [file], '2026-11-02')).rejects.toThrow('ingest/scan-lines.sql: no value for the placeholder {{forgotten}}');
+      const file = { index: 0, sourcePath: 'a.json', sha256: '0'.repeat(64), bytes: 3, named: { date: undefined, intraday: false }, landedPath: plainPath, plainPath, readPath: plainPath, lineIndexPath };
+      await expect(stageLandedFiles(connection, [file], '2026-11-02')).rejects.toThrow('ingest/lines.sql: no value for the placeholder {{forgotten}}');
     } finally {
       connection.closeSync();
       instance.closeSync();

@@ -10,7 +10,7 @@ import { checkPublishedDates, notifyAnomalies, recordAnomalyJudgements } from '.
 import { purgeExpired } from '../ops/retention.js';
 import { lastRunReportPath, runReportPath } from '../reports/daily-report.js';
 import { readsIntraday, runStateKeys } from '../sources/source.js';
-import { CartlensError, NoEventsError, PublishError } from '../util/errors.js';
+import { CartlensError, NoEventsError, PublishError, describeOutOfMemory } from '../util/errors.js';
 import { openWarehouse } from '../warehouse/index.js';
 import { describeShrink, headlineOf, publishedDates, recordPublishedSessions, SESSIONS_SHRINK, unfinishedDates } from './published-guards.js';
 import { addDays, localDate } from '../util/dates.js';
@@ -70,9 +70,12 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
   const runId = `${startedAt.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
   // Every log line of the run carries its id; a line naming a step starts that step's clock.
   const clock = new StepClock('plan');
+  // What the run was last doing, as its log said: an out-of-memory error names it.
+  let lastStep = 'planning';
   const progress: RunProgress = {
     ...baseProgress,
     step: (message, fields) => {
+      lastStep = message;
       if (typeof fields?.step === 'string') clock.enter(fields.step);
       baseProgress.step(message, { run_id: runId, ...fields });
     },
@@ -275,7 +278,8 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
     // written by it, lists every step before it).
     if (run.report) run.report.steps = [...records];
     return run.report ?? (await runReport());
-  } catch (error) {
+  } catch (thrown) {
+    const error = config.warehouse.type === 'duckdb' ? describeOutOfMemory(thrown, `"${lastStep}"`, { memoryLimit: config.warehouse.memory_limit, threads: config.warehouse.threads }) : thrown;
     // The days the run was for are marked failed with the reason (best effort: the run's own error
     // wins) — but not those already published whole before the failure, nor those still waiting
     // for their input, which keep their own states.

@@ -42,6 +42,27 @@ export class PublishError extends CartlensError {}
  */
 export class DiskError extends CartlensError {}
 
+/**
+ * DuckDB ran out of memory: names the step it was in and the settings that bound its memory. Not
+ * transient: the same day needs the same memory until the config changes.
+ */
+export class WarehouseMemoryError extends CartlensError {}
+
+/**
+ * DuckDB's out-of-memory error as a WarehouseMemoryError naming `step` (what the run was doing,
+ * as its log said) and the config keys to change; anything else is returned as it is.
+ */
+export function describeOutOfMemory(error: unknown, step: string, settings: { memoryLimit: string; threads?: number }): unknown {
+  const message = error instanceof Error ? error.message : '';
+  if (!/Out of Memory Error/i.test(message) || error instanceof CartlensError) return error;
+  return new WarehouseMemoryError(
+    `DuckDB ran out of memory while ${step} (warehouse.memory_limit: ${settings.memoryLimit}, warehouse.threads: ${settings.threads ?? 'every core'}): ${message.split('\n')[0]}`,
+    'raise warehouse.memory_limit (DuckDB spills to disk beyond it, but some steps need it whole), or lower warehouse.threads (each thread holds its own buffers), then run again',
+    false,
+    { cause: error },
+  );
+}
+
 /** What a write's file-system error code says about the disk, in words, and what makes room for it. */
 const WRITE_FAILURES: Record<string, { reason: string; fix: string }> = {
   ENOSPC: { reason: 'no space left on device: the disk is full', fix: 'free space on that disk' },

@@ -30,7 +30,13 @@ const HEX = Buffer.from('0123456789abcdef');
 export class NormalizeLineEnds extends Transform {
   /** Bytes held back until the next chunk: a CR (is an LF next?) or a UTF-8 character cut in two. */
   private held: Buffer = Buffer.alloc(0);
-  private atStart = true;
+  private atStart: boolean;
+
+  /** `fromFileStart`: false for input that starts at a line of the file other than its first (no byte-order mark there). */
+  constructor(fromFileStart = true) {
+    super();
+    this.atStart = fromFileStart;
+  }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     let input = this.held.length > 0 ? Buffer.concat([this.held, chunk]) : chunk;
@@ -69,6 +75,11 @@ export function decodeScratchLine(line: Buffer): Buffer {
     } else out[length++] = byte;
   }
   return out.subarray(0, length);
+}
+
+/** The length of a line (its bytes without line end) in the scratch copy: its escapes counted. */
+export function scratchLength(line: Buffer): number {
+  return toScratch(line).length;
 }
 
 /** How many bytes at the end of `input` must wait for the next chunk: a final CR, or a cut character. */

@@ -14,8 +14,16 @@ export interface LandedFile {
   named: Ga4FileName;
   /** The landed, unchanged copy (content-addressed, kept for re-derivation and replay). */
   landedPath: string;
-  /** Decompressed, line ends normalized (NormalizeLineEnds): scratch, deleted after the run. */
+  /**
+   * Decompressed, line ends normalized (NormalizeLineEnds): scratch, deleted after the run. Written
+   * only for a file with a line the JSON reader may not read where it lies (LINE_SUSPECT in
+   * src/util/line-index.ts), or that it cannot read as landed; `readPath` says which.
+   */
   plainPath: string;
+  /** What the warehouse's JSON reader reads: `landedPath` as it is, or the scratch copy `plainPath`. */
+  readPath: string;
+  /** The file's line index (src/util/line-index.ts, CSV): scratch, deleted after the run. */
+  lineIndexPath: string;
   /**
    * Why the file is not read (a .gz past landing.max_expansion_ratio), in one line naming it.
    * The landed copy is kept all the same; the scratch copy is empty, so the file has no lines.

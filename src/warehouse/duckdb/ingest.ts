@@ -1,6 +1,8 @@
 import { DuckDBDateValue } from '@duckdb/node-api';
 import { isUtf8 } from 'node:buffer';
+import { createReadStream } from 'node:fs';
 import { open, rm, stat, type FileHandle } from 'node:fs/promises';
+import { createGunzip } from 'node:zlib';
 import { InputError } from '../../util/errors.js';
 import { decodeScratchLine } from '../../util/line-ends.js';
 import { EARLIEST_DATE } from '../../util/dates.js';
@@ -12,7 +14,8 @@ import { SqlTemplate } from '../sql-template.js';
 
 const template = (name: string) => SqlTemplate.read(new URL(`./ingest/${name}`, import.meta.url));
 const MACROS = template('macros.sql');
-const SCAN_LINES = template('scan-lines.sql');
+const LINES = template('lines.sql');
+const SUSPECT_FIX = template('suspect-fix.sql').fill({});
 const SCAN_EVENTS = template('scan-events.sql');
 const POSITIONS = template('positions.sql').fill({});
 const ITEMS = template('items.sql').fill({});
@@ -27,18 +30,14 @@ const LINE_SPANS = template('line-spans.sql');
 /** Longest line read; a longer one fails the run with its file and line named. */
 export const MAX_LINE_BYTES = 8_000_000;
 /**
- * The line reader's buffer per file. DuckDB's default is 16 lines of the longest size (122 MiB
- * here), and one statement reads several files at once: that would not fit a small memory_limit.
- */
-const LINE_BUFFER_BYTES = 2 * MAX_LINE_BYTES;
-
-/**
- * Reads the landed files twice, each pass one statement over all of them (exact line hashes;
- * DuckDB's JSON reader), then aligns the two by position, finds duplicates across all files,
- * keeps the text of quarantined lines, and settles each line's reason and date.
- * Between the two scans, every line that is not valid JSON on its own is blanked out in the
- * scratch copy (its text kept first): the JSON reader would otherwise run on from a cut line into
- * the next, losing a valid line or the alignment.
+ * Reads the landed files' line indexes (exact line hashes, made while landing) and the files
+ * themselves with DuckDB's JSON reader, each in one statement over all files, then aligns the two
+ * by position, finds duplicates across all files, keeps the text of quarantined lines, and settles
+ * each line's reason and date.
+ * A file is read as landed (its .gz directly) unless its index found a suspect line; such a file
+ * was decompressed into a scratch copy, where every line that is not valid JSON on its own is
+ * blanked out before the JSON reader runs (its text kept first): the JSON reader would otherwise
+ * run on from a cut line into the next, losing a valid line or the alignment.
  * `latestEventDate` (`YYYY-MM-DD`) is the last event_date accepted (latestEventDate in warehouse.ts).
  * Result: `_run_settled` (narrow), the view `_run_clean`, and `_run_files`.
  */
@@ -55,13 +54,21 @@ export async function stageLandedFiles(
   files.forEach((file, position) => {
     if (file.index !== position) throw new Error(`landed files out of order: ${file.sourcePath} has index ${file.index} at ${position}`);
   });
-  const paths = `[${files.map((file) => duckdbString(file.plainPath)).join(', ')}]`;
+  const listOf = (path: (file: LandedFile) => string) => `[${files.map((file) => duckdbString(path(file))).join(', ')}]`;
   const which = files.length === 1 ? files[0]!.sourcePath : `${files.length} files`;
   onStep?.(`reading lines: ${which}`, 'read_lines');
-  await readLines(connection, files, (parallel) => SCAN_LINES.fill({ paths, max_line_bytes: String(MAX_LINE_BYTES), buffer_bytes: String(LINE_BUFFER_BYTES), parallel: String(parallel) }));
-  await keepAndBlankOutUnsafeLines(connection, files);
+  await connection.run(LINES.fill({ paths: listOf((file) => file.lineIndexPath) }));
+  await refuseLongLines(connection, files);
+  const copied = files.filter((file) => file.readPath !== file.landedPath && !file.refused);
+  if (copied.length > 0) {
+    await checkScratchCopies(connection, copied);
+    const blanked = await keepAndBlankOutUnsafeLines(connection, files, copied);
+    // Seen by the user: which files needed their scratch copy (all others were read as landed).
+    const names = copied.length === 1 ? copied[0]!.sourcePath : `${copied.length} of ${files.length} files (${copied.map((f) => f.sourcePath).join(', ')})`;
+    onStep?.(`read from a scratch copy, ${blanked} line(s) blanked out for the JSON reader: ${names}`, 'read_lines');
+  }
   onStep?.(`parsing events: ${which}`, 'parse_events');
-  await runReading(connection, SCAN_EVENTS.fill({ paths, max_line_bytes: String(MAX_LINE_BYTES) }), files);
+  await runReading(connection, SCAN_EVENTS.fill({ paths: listOf((file) => file.readPath), max_line_bytes: String(MAX_LINE_BYTES) }), files);
   await recordFiles(connection, files);
   onStep?.('aligning lines and finding duplicates', 'dedupe');
   await connection.run(POSITIONS);
@@ -74,14 +81,22 @@ export async function stageLandedFiles(
   if (wanted.length > 0) {
     onStep?.(`reading back ${wanted.length} line(s) to check or keep`, 'read_back');
     const appender = await connection.createAppender('_line_text', 'main', 'temp');
+    const keep = (span: { fileIdx: number; lineNo: number }, input: Buffer) => {
+      appender.appendInteger(span.fileIdx);
+      appender.appendBigInt(BigInt(span.lineNo));
+      appender.appendVarchar(input.toString('utf8'));
+      appender.appendNull();
+      appender.endRow();
+    };
     try {
-      await readSpans(files, wanted, (span, input) => {
-        appender.appendInteger(span.fileIdx);
-        appender.appendBigInt(BigInt(span.lineNo));
-        appender.appendVarchar(input.toString('utf8'));
-        appender.appendNull();
-        appender.endRow();
-      });
+      const fromCopies = wanted.filter((span) => files[span.fileIdx]!.readPath === files[span.fileIdx]!.plainPath);
+      await readSpans(files, fromCopies, keep);
+      // A file read as landed has no scratch copy: its wanted lines come from one more read of it.
+      const fromLanded = wanted.filter((span) => files[span.fileIdx]!.readPath !== files[span.fileIdx]!.plainPath);
+      for (const file of files) {
+        const lineNos = fromLanded.filter((span) => span.fileIdx === file.index).map((span) => span.lineNo);
+        if (lineNos.length > 0) await readLandedLines(file.readPath, lineNos, (lineNo, input) => keep({ fileIdx: file.index, lineNo }, input));
+      }
     } finally {
       appender.closeSync();
     }
@@ -93,39 +108,69 @@ export async function stageLandedFiles(
     onStep?.('choosing daily or intraday input per date', 'intraday');
     await connection.run(INTRADAY);
   }
-  await Promise.all(files.map((f) => rm(f.plainPath, { force: true })));
+  await Promise.all(files.flatMap((f) => [rm(f.plainPath, { force: true }), rm(f.lineIndexPath, { force: true })]));
+}
+
+/** A line longer than MAX_LINE_BYTES fails the run, naming its file and line. */
+async function refuseLongLines(connection: DuckDbConnectionLike, files: LandedFile[]): Promise<void> {
+  const rows = (await connection.runAndReadAll(`SELECT file_idx, min(line_no)::BIGINT AS line_no FROM _run_lines WHERE line_len > ${MAX_LINE_BYTES} GROUP BY file_idx ORDER BY file_idx LIMIT 1`)).getRowObjectsJson() as { file_idx: number; line_no: string }[];
+  const [long] = rows;
+  if (long) throw new InputError(`${files[long.file_idx]!.sourcePath}:${long.line_no}: a line is longer than ${MAX_LINE_BYTES} bytes`, 'this is not a GA4 export line: remove it or split the file');
 }
 
 /**
- * Pass 1 (scan-lines.sql), on every thread. DuckDB's parallel line reader passes over a line
- * longer than its buffer (LINE_BUFFER_BYTES) without a word, or fails with a message that names
- * no line. So when it fails, or its lines do not account for every byte of a scratch copy (each
- * byte is in a line or ends one), pass 1 runs again on one thread: that reads every line, or
- * fails naming the file and line that is too long.
+ * The lines `lineNos` (ascending) of a file read as landed, by one streaming read of it (gunzip
+ * when it is a .gz): such a file has no lone CR, byte-order mark or byte that is not UTF-8, so a
+ * line's input bytes are its bytes without the line end.
  */
-async function readLines(connection: DuckDbConnectionLike, files: LandedFile[], sql: (parallel: boolean) => string): Promise<void> {
-  const readWhole = await connection.run(sql(true)).then(
-    async () => (await filesReadShort(connection, files)).length === 0,
-    () => false,
-  );
-  if (readWhole) return;
-  await runReading(connection, sql(false), files);
-  const [short] = await filesReadShort(connection, files);
-  if (short) {
-    throw new InputError(
-      `${short.file.sourcePath}: the line reader accounted for ${short.read} of its ${short.size} bytes`,
-      'this is a cartlens bug: report it with the file; removing the file from source.path lets the other files run',
-    );
+async function readLandedLines(path: string, lineNos: number[], found: (lineNo: number, input: Buffer) => void): Promise<void> {
+  const input = createReadStream(path, { highWaterMark: 1 << 20 });
+  const stream = path.endsWith('.gz') ? input.pipe(createGunzip({ chunkSize: 1 << 20 })) : input;
+  let lineNo = 1;
+  let next = 0;
+  let held: Buffer[] = [];
+  const emit = (line: Buffer) => found(lineNo, line.length > 0 && line[line.length - 1] === 0x0d ? line.subarray(0, line.length - 1) : line);
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      let from = 0;
+      for (let at = chunk.indexOf(0x0a); at !== -1 && next < lineNos.length; at = chunk.indexOf(0x0a, from)) {
+        if (lineNo === lineNos[next]) {
+          emit(held.length > 0 ? Buffer.concat([...held, chunk.subarray(from, at)]) : chunk.subarray(from, at));
+          next++;
+        }
+        held = [];
+        lineNo++;
+        from = at + 1;
+      }
+      if (next >= lineNos.length) return;
+      if (lineNo === lineNos[next]) held.push(Buffer.from(chunk.subarray(from)));
+    }
+    // The last line, without a line end.
+    if (next < lineNos.length && lineNo === lineNos[next] && held.length > 0) found(lineNo, Buffer.concat(held));
+  } finally {
+    input.destroy();
+    if (stream !== input) stream.destroy();
   }
 }
 
-/** The files whose lines in _run_lines, with their line ends, fall short of their scratch copy's size. */
-async function filesReadShort(connection: DuckDbConnectionLike, files: LandedFile[]): Promise<{ file: LandedFile; read: number; size: number }[]> {
+/**
+ * The scratch copies must hold exactly the bytes their line indexes account for (each byte is in a
+ * line or ends one): the spans read and blanked out are summed from the index's line lengths.
+ */
+async function checkScratchCopies(connection: DuckDbConnectionLike, copied: LandedFile[]): Promise<void> {
   const rows = (await connection.runAndReadAll(LINE_BYTES)).getRowObjectsJson() as { file_idx: number; bytes: string }[];
   const read = new Map(rows.map((row) => [row.file_idx, Number(row.bytes)]));
-  const sizes = await Promise.all(files.map(async (file) => (await stat(file.plainPath)).size));
-  // The last line may end without a line end: then the lines account for one byte more than there is.
-  return files.map((file, i) => ({ file, read: read.get(file.index) ?? 0, size: sizes[i]! })).filter((f) => f.read < f.size);
+  for (const file of copied) {
+    const size = (await stat(file.plainPath)).size;
+    const bytes = read.get(file.index) ?? 0;
+    // The last line may end without a line end: then the lines account for one byte more than there is.
+    if (bytes !== size && bytes !== size + 1) {
+      throw new InputError(
+        `${file.sourcePath}: the line index accounted for ${bytes} of its ${size} bytes`,
+        'this is a cartlens bug: report it with the file; removing the file from source.path lets the other files run',
+      );
+    }
+  }
 }
 
 /** Counts each file's lines and events, checks that the two scans agree, and records the file. */
@@ -173,16 +218,18 @@ interface LineSpan {
 }
 
 /**
- * The byte spans in the scratch copies of some lines, from the line lengths of pass 1: each line
- * is then read with one positioned read, never by scanning the file again. `unsafe`: the lines
- * pass 1 marked (fix > 0); `table`: the lines a table of (file_idx, line_no) names. Only the files
- * holding such a line are walked.
+ * The byte spans in the scratch copies of some lines, from the line lengths of the line index:
+ * each line is then read with one positioned read, never by scanning the file again. `suspect`:
+ * the lines the index marked suspect; `unsafe`: the lines to blank out (fix > 0); `table`: the
+ * lines a table of (file_idx, line_no) names. Only the files holding such a line are walked.
  */
-async function lineSpans(connection: DuckDbConnectionLike, lines: 'unsafe' | { table: string }): Promise<LineSpan[]> {
+async function lineSpans(connection: DuckDbConnectionLike, lines: 'suspect' | 'unsafe' | { table: string }): Promise<LineSpan[]> {
   const [files, keep] =
-    lines === 'unsafe'
-      ? ['SELECT file_idx FROM _run_lines WHERE fix > 0', 's.fix > 0']
-      : [`SELECT file_idx FROM ${lines.table}`, `(s.file_idx, s.line_no) IN (SELECT (file_idx, line_no) FROM ${lines.table})`];
+    lines === 'suspect'
+      ? ['SELECT file_idx FROM _run_lines WHERE suspect', 's.suspect']
+      : lines === 'unsafe'
+        ? ['SELECT file_idx FROM _run_lines WHERE fix > 0', 's.fix > 0']
+        : [`SELECT file_idx FROM ${lines.table}`, `(s.file_idx, s.line_no) IN (SELECT (file_idx, line_no) FROM ${lines.table})`];
   const rows = (await connection.runAndReadAll(LINE_SPANS.fill({ files, keep }))).getRowObjectsJson() as { file_idx: number; line_no: string; byte_offset: string; line_len: string; fix: number }[];
   return rows.map((row) => ({ fileIdx: row.file_idx, lineNo: Number(row.line_no), byteOffset: Number(row.byte_offset), length: Number(row.line_len), fix: row.fix }));
 }
@@ -209,15 +256,31 @@ async function readSpans(files: LandedFile[], spans: LineSpan[], found: (span: L
 }
 
 /**
- * For the lines just scanned that the JSON reader must not read as they are (`fix`, see
- * scan-lines.sql): keeps their input text in _line_text, then overwrites them in the scratch copy,
- * byte for byte so that offsets hold — with `0` and spaces (valid JSON on its own, not an object:
- * the line settles as invalid_json from its kept text), or with their lone-CR stand-ins as spaces
- * (the JSON whitespace a lone CR was).
+ * Decides for the suspect lines of the scratch copies whether the JSON reader may read them as
+ * they are (`fix`, see lines.sql and suspect-fix.sql), and for those it must not: keeps their
+ * input text in _line_text, then overwrites them in the scratch copy, byte for byte so that
+ * offsets hold — with `0` and spaces (valid JSON on its own, not an object: the line settles as
+ * invalid_json from its kept text), or with their lone-CR stand-ins as spaces (the JSON whitespace
+ * a lone CR was). Returns how many lines were overwritten.
  */
-async function keepAndBlankOutUnsafeLines(connection: DuckDbConnectionLike, files: LandedFile[]): Promise<void> {
+async function keepAndBlankOutUnsafeLines(connection: DuckDbConnectionLike, files: LandedFile[], copied: LandedFile[]): Promise<number> {
+  const suspect = await lineSpans(connection, 'suspect');
+  const copiedIdx = new Set(copied.map((file) => file.index));
+  const texts = await connection.createAppender('_suspect_text', 'main', 'temp');
+  try {
+    await readSpans(files, suspect.filter((span) => copiedIdx.has(span.fileIdx)), (span, _input, scratch) => {
+      texts.appendInteger(span.fileIdx);
+      texts.appendBigInt(BigInt(span.lineNo));
+      // The scratch copy is UTF-8 throughout (NormalizeLineEnds escapes every other byte).
+      texts.appendVarchar(scratch.toString('utf8'));
+      texts.endRow();
+    });
+  } finally {
+    texts.closeSync();
+  }
+  await connection.run(SUSPECT_FIX);
   const unsafe = await lineSpans(connection, 'unsafe');
-  if (unsafe.length === 0) return;
+  if (unsafe.length === 0) return 0;
   const appender = await connection.createAppender('_line_text', 'main', 'temp');
   try {
     await readSpans(files, unsafe, async (span, input, scratch, handle) => {
@@ -234,6 +297,7 @@ async function keepAndBlankOutUnsafeLines(connection: DuckDbConnectionLike, file
   } finally {
     appender.closeSync();
   }
+  return unsafe.length;
 }
 
 async function runReading(connection: DuckDbConnectionLike, sql: string, files: LandedFile[]): Promise<void> {

@@ -1,7 +1,7 @@
--- Where lines lie in their files' scratch copies, from the line lengths of pass 1: {{files}} selects
--- the files to walk, {{keep}} the lines wanted.
+-- Where lines lie in their files' scratch copies, from the line lengths of the line index: {{files}}
+-- selects the files to walk, {{keep}} the lines wanted.
 WITH spans AS (
-  SELECT file_idx, row_number() OVER w AS line_no, (sum(line_len + 1) OVER w - line_len - 1)::BIGINT AS byte_offset, line_len, fix
+  SELECT file_idx, row_number() OVER w AS line_no, (sum(line_len + 1) OVER w - line_len - 1)::BIGINT AS byte_offset, line_len, fix, suspect
   FROM _run_lines
   WHERE file_idx IN ({{files}})
   WINDOW w AS (PARTITION BY file_idx ORDER BY rowid ROWS UNBOUNDED PRECEDING))

@@ -1,0 +1,23 @@
+// Issue 24: where DuckDB runs out of memory, the run's error names the step it was in and the
+// config keys that bound its memory, not only DuckDB's own text.
+import { readFile, writeFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../src/config/load.js';
+import { runPipeline } from '../src/pipeline/run.js';
+import { WarehouseMemoryError } from '../src/util/errors.js';
+import { ev, tempDir, writeConfig, writeInput } from './support/pipeline.js';
+
+describe('DuckDB out of memory', () => {
+  it('fails the run naming the step and warehouse.memory_limit, warehouse.threads', async () => {
+    const dir = await tempDir();
+    await writeInput(dir, { 'a.json': Array.from({ length: 50 }, (_, i) => ev('page_view', { at: i, user: `u${i}` })) });
+    const configFile = await writeConfig(dir);
+    // Far below what any step needs: the first statement that allocates fails.
+    await writeFile(configFile, (await readFile(configFile, 'utf8')).replace('memory_limit: "256MB"', 'memory_limit: "1MB"'));
+    const error = await runPipeline({ loaded: parseConfig(await readFile(configFile, 'utf8'), configFile), dates: ['2026-11-01'] }).then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(WarehouseMemoryError);
+    expect((error as WarehouseMemoryError).oneLine).toMatch(
+      /^DuckDB ran out of memory while ".+" \(warehouse\.memory_limit: 1MB, warehouse\.threads: 2\): Out of Memory Error: .+ — raise warehouse\.memory_limit .*, or lower warehouse\.threads .*, then run again$/,
+    );
+  });
+});
