@@ -45,7 +45,7 @@ describe.each(Object.entries(DIALECTS))('golden SQL for %s', async (name, dialec
 describe('golden staging SQL for bigquery', () => {
   // BigQuery stages GA4's export in SQL (DuckDB reads files: its staging is tested on data).
   const dialect = DIALECTS.bigquery;
-  const read = readExportSql('my-project.analytics_123', ['20261101', '20261102']);
+  const read = readExportSql('my-project.analytics_123', { daily: ['20261101', '20261102'], intraday: [] });
   const staging: Record<string, string> = {
     'read-export': read,
     'stage-export': stageExportSql(read),
@@ -59,7 +59,7 @@ describe('golden staging SQL for bigquery', () => {
     expect(text).toBe(await readFile(file, 'utf8'));
   });
   it('refuses to leave a placeholder unfilled', () => {
-    expect(() => readExportSql('my-project.analytics_123', ['2026110'])).toThrow(/not export table suffixes/);
+    expect(() => readExportSql('my-project.analytics_123', { daily: ['2026110'], intraday: [] })).toThrow(/not export table suffixes/);
     const template = SqlTemplate.fromText('t.sql', 'SELECT {{a}} FROM {{b}}');
     expect(template.fill({ a: "'$&'", b: 't' })).toBe("SELECT '$&' FROM t"); // verbatim: no replacement patterns
     expect(() => template.fill({ a: '1' })).toThrow("t.sql: no value for the placeholder {{b}}");

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config/load.js';
 import { ConfigError } from '../src/util/errors.js';
 import { runPipeline } from '../src/pipeline/run.js';
-import { SCRATCH_FOLDER } from '../src/pipeline/landing.js';
+import { SCRATCH_FOLDER } from '../src/pipeline/run-scratch.js';
 import { shellQuote } from '../src/cli/shell-quote.js';
 import { Ga4ExportFilesSource } from '../src/sources/ga4-export-files/files-source.js';
 import { cli } from './support/cli.js';

@@ -157,7 +157,7 @@ describeWithZetaSql('the local BigQuery, through the real client', () => {
     const jobs = jobsOf();
     expect(await run(jobs, listExportTablesSql(`${PROJECT}.analytics_1`))).toEqual([{ table_name: 'events_20261101' }, { table_name: 'events_20261102' }]);
     expect(await run(jobs, exportTablesOfSql(`${PROJECT}.analytics_1`, ['20261102', '20261105']))).toEqual([{ table_name: 'events_20261102' }]);
-    const read = await run(jobs, `SELECT table_suffix, event_name, session_id, items FROM (${readExportSql(`${PROJECT}.analytics_1`, ['20261101'])}) ORDER BY event_timestamp`);
+    const read = await run(jobs, `SELECT table_suffix, event_name, session_id, items FROM (${readExportSql(`${PROJECT}.analytics_1`, { daily: ['20261101'], intraday: [] })}) ORDER BY event_timestamp`);
     expect(read).toEqual([
       { table_suffix: '20261101', event_name: 'add_to_cart', session_id: 100, items: [expect.objectContaining({ item_id: 'A', quantity: 1, item_index: 1 })] },
       { table_suffix: '20261101', event_name: 'purchase', session_id: 100, items: [] },

@@ -208,7 +208,7 @@ describeWithZetaSql('the same rules in BigQuery\'s staging SQL (ZetaSQL evaluate
   /** Each row's reason and date, as `_run_settled` gets them from events_20261101, in the order given. */
   async function settle(rows: ExportRow[], latest?: string): Promise<[string | null, string | null][]> {
     const table = '`my-project.analytics_123.events_2*` AS e';
-    const read = readExportSql('my-project.analytics_123', ['20261101']);
+    const read = readExportSql('my-project.analytics_123', { daily: ['20261101'], intraday: [] });
     expect(read).toContain(table);
     const [createRaw, settled] = stageExportSql(read, latest).split(/;\s*\n(?=(?:--[^\n]*\n)*CREATE TEMP TABLE _run_settled AS)/);
     expect(createRaw).toContain('CREATE TEMP TABLE _run_raw AS');

@@ -1,23 +1,6 @@
 import { formatMetric } from '../reports/anomaly-check.js';
-import {
-  BASE_STYLE,
-  escapeHtml,
-  Formats,
-  funnelChanges,
-  funnelChangeText,
-  funnelSvg,
-  isBlank,
-  MARK_STYLE,
-  recoveryHtml,
-  remarketingHtml,
-  revisionRunsText,
-  tableChangeText,
-  tilesHtml,
-  topItemsHtml,
-  type Labels,
-  type ReportFormatOptions,
-  type Revision,
-} from '../reports/render.js';
+import { BASE_STYLE, escapeHtml, Formats, funnelSvg, isBlank, recoveryHtml, remarketingHtml, tilesHtml, topItemsHtml, type Labels, type ReportFormatOptions } from '../reports/render.js';
+import { funnelChanges, funnelChangeText, MARK_STYLE, revisionRunsText, tableChangeText, type Revision } from '../reports/revision.js';
 import type { Row } from '../warehouse/warehouse.js';
 import { daysBetween, type DashboardData, type DateRange } from './queries.js';
 import { dateRange } from '../util/dates.js';

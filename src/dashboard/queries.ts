@@ -8,7 +8,7 @@ import { REMARKETABLE_SQL } from '../contract/remarketing.js';
 import { DUCKDB_COLUMN_TYPES } from '../contract/column-types.js';
 import { publishedTable } from '../contract/tables.js';
 import { recoveriesByCartDate, recoveryCountsSql, recoveryOfRange, type Recovery } from '../reports/recovery.js';
-import { latestRevisions, type Revision } from '../reports/render.js';
+import { latestRevisions, type Revision } from '../reports/revision.js';
 import { RECOVERY_WINDOWS, type Query } from './snapshot.js';
 
 /**

@@ -15,7 +15,7 @@ import { openWarehouse } from '../warehouse/index.js';
 import { describeShrink, headlineOf, publishedDates, recordPublishedSessions, SESSIONS_SHRINK, unfinishedDates } from './published-guards.js';
 import { addDays, localDate } from '../util/dates.js';
 import { dueDates, isFinal, type DayStatus } from './due-dates.js';
-import { removeRunScratch } from './landing.js';
+import { removeRunScratch } from './run-scratch.js';
 import { planRun, type RunStep } from './plan.js';
 import { SILENT_PROGRESS, type RunProgress } from './progress.js';
 import type { DateReport, RunReport, StepRecord } from './report.js';

@@ -6,7 +6,8 @@ import { ConfigError, InputError, NoEventsError } from '../util/errors.js';
 import { readsBigQueryExport, readsLandedFiles, type LandedFile, type LandedFileReader, type StagedLineCount, type Warehouse } from '../warehouse/warehouse.js';
 import { crashPoint } from '../util/crash-points.js';
 import { datesWithRowsSql, qualityOfDateSql } from '../warehouse/state-sql.js';
-import { landFiles, openRunScratch, removeLeftovers } from './landing.js';
+import { landFiles } from './landing.js';
+import { openRunScratch, removeLeftovers } from './run-scratch.js';
 import { setAsideLateLines } from './published-guards.js';
 import type { QualityReport } from './report.js';
 import { apiStaging } from './stage-api.js';
@@ -63,8 +64,8 @@ function fileStaging(source: FileEventSource, warehouse: Warehouse, context: Sta
       await source.prepare((message) => progress.step(message, { step: 'extract' }));
       const listed = await source.listFiles();
       // GA4's intraday files are read only when asked for (source.intraday): they hold the same events as the daily ones.
-      ignored = source.intraday ? [] : listed.filter((f) => ga4FileName(f.path).intraday).map((f) => f.path);
-      files = listed.filter((f) => !ignored.includes(f.path));
+      files = listed.filter((f) => source.intraday || !ga4FileName(f.path).intraday);
+      ignored = listed.filter((f) => !files.includes(f)).map((f) => f.path);
       if (ignored.length > 0) progress.step(`left out ${ignored.length} intraday file(s) (events_intraday_…): source.intraday is off`, { step: 'extract' });
       if (files.length === 0) throw new InputError(`the only input files are GA4 intraday files (${ignored.slice(0, 3).join(', ')}${ignored.length > 3 ? ', …' : ''}), and source.intraday is off`, 'set source.intraday: true to publish them as provisional, or add the daily export files');
     },

@@ -5,7 +5,8 @@ import { PUBLISHED_TABLES } from '../contract/tables.js';
 import { detectAnomalies, formatAnomaly, isAnomaly, type AnomalyCheck, type AnomalyThresholds } from './anomaly-check.js';
 import { recoveriesByCartDate, recoveryCountsSql, reportCartDates, type Recovery } from './recovery.js';
 import { restatementsOfDatesSql } from '../warehouse/state-sql.js';
-import { BASE_STYLE, dateMarksHtml, escapeHtml, Formats, funnelSvg, latestRevisions, MARK_STYLE, recoveryHtml, remarketingHtml, remarketingTotals, revisionHtml, tilesHtml, topItemsHtml, type Labels, type ReportLocale, type Revision, type Row } from './render.js';
+import { BASE_STYLE, escapeHtml, Formats, funnelSvg, recoveryHtml, remarketingHtml, remarketingTotals, tilesHtml, topItemsHtml, type Labels, type ReportLocale, type Row } from './render.js';
+import { dateMarksHtml, latestRevisions, MARK_STYLE, revisionHtml, type Revision } from './revision.js';
 
 /**
  * The self-contained daily report (issue 6, item 4): one HTML file per published date, beside

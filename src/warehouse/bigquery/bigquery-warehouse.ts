@@ -116,7 +116,7 @@ export class BigQueryWarehouse implements Warehouse, BigQueryExportReader, ApiPa
 
   async stageBigQueryExport(source: BigQueryExportSource, dates: readonly string[] | undefined, runStartedAt: Date, onStep?: (message: string) => void): Promise<void> {
     this.exportDataset = exportDataset(source.project, source.dataset);
-    const tables = await this.exportTablesToRead(source, dates, onStep);
+    const tables = await this.tablesOfRun(source, dates, onStep);
     onStep?.(`reading ${this.exportDataset}${tables.intraday.length > 0 ? ` (intraday tables for ${tables.intraday.length} date(s) without a daily one)` : ''}`);
     await this.execute(stageExportSql(readExportSql(this.exportDataset, tables), latestEventDate(runStartedAt)));
     this.readIntraday = tables.intraday.length > 0;
@@ -133,7 +133,7 @@ export class BigQueryWarehouse implements Warehouse, BigQueryExportReader, ApiPa
   /** The bytes the read of the export would process (a dry run: free, nothing runs). */
   async dryRunExportRead(source: BigQueryExportSource, dates: readonly string[] | undefined): Promise<number> {
     const dataset = exportDataset(source.project, source.dataset);
-    return this.jobs.dryRun({ runId: this.run, step: 'read_export', sql: readExportSql(dataset, await this.exportTablesToRead(source, dates)) });
+    return this.jobs.dryRun({ runId: this.run, step: 'read_export', sql: readExportSql(dataset, await this.tablesOfRun(source, dates)) });
   }
 
   /**
@@ -141,7 +141,7 @@ export class BigQueryWarehouse implements Warehouse, BigQueryExportReader, ApiPa
    * source.intraday the intraday table of a date that has no daily table yet. Without intraday,
    * named dates are read from their daily tables, found or not (a missing one has no rows).
    */
-  private async exportTablesToRead(source: BigQueryExportSource, dates: readonly string[] | undefined, onStep?: (message: string) => void): Promise<ExportTableSuffixes> {
+  private async tablesOfRun(source: BigQueryExportSource, dates: readonly string[] | undefined, onStep?: (message: string) => void): Promise<ExportTableSuffixes> {
     const dataset = exportDataset(source.project, source.dataset);
     const suffixes = dates?.map((d) => d.replaceAll('-', ''));
     if (suffixes && !source.intraday) return { daily: suffixes, intraday: [] };

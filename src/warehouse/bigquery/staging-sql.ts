@@ -64,8 +64,7 @@ export function exportTablesToRead(tableNames: readonly string[]): ExportTableSu
 }
 
 /** The SELECT over the export's tables of `suffixes` (`YYYYMMDD`): only those days are scanned, each from its daily or its intraday table. */
-export function readExportSql(exportDataset: ExportDataset, suffixes: readonly string[] | ExportTableSuffixes): string {
-  const { daily, intraday } = Array.isArray(suffixes) ? { daily: suffixes as readonly string[], intraday: [] as readonly string[] } : (suffixes as ExportTableSuffixes);
+export function readExportSql(exportDataset: ExportDataset, { daily, intraday }: ExportTableSuffixes): string {
   if ([...daily, ...intraday].some((s) => !/^2[0-9]{7}$/.test(s))) throw new Error(`not export table suffixes: ${[...daily, ...intraday].join(', ')}`);
   // `events_2*` (and `events_intraday_2*`) take the dates less their leading 2 as suffixes (read-export.sql).
   const less2 = (list: readonly string[]) => list.map((s) => `'${s.slice(1)}'`).join(', ');
