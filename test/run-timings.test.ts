@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
-import { StepClock } from '../src/pipeline/timings.js';
+import { PeakRssTracker, StepClock } from '../src/pipeline/timings.js';
 import { ev, item, runOn } from './support/pipeline.js';
 
 describe('run timings', () => {
@@ -23,6 +23,25 @@ describe('run timings', () => {
     expect(total).toBeLessThanOrEqual(wall + 0.01);
     const last = JSON.parse(await readFile(join(result.dir, 'exports', 'run_report', 'last_run.json'), 'utf8'));
     expect(last.timings).toEqual(timings);
+    // The peak is the process's own high-water mark, reached in one of the run's steps.
+    expect(result.report.peak_rss.mib).toBeGreaterThan(0);
+    expect(result.report.peak_rss.mib).toBeLessThanOrEqual(Math.ceil(process.resourceUsage().maxRSS / 1024));
+    expect(result.report.peak_rss.step).not.toBe('');
+    expect(last.peak_rss).toEqual(result.report.peak_rss);
+  });
+
+  it('name the step in which the resident memory peaked, not the step after it', () => {
+    let high = 100 * 1024;
+    const peak = new PeakRssTracker('planning', () => high);
+    high = 150 * 1024; // risen while planning
+    peak.enter('landing 1 file(s)');
+    high = 400 * 1024; // risen while landing
+    peak.enter('parsing events');
+    peak.enter('model int_sessions');
+    high = 380 * 1024; // a high-water mark never falls; a lower reading is not a peak
+    expect(peak.peak()).toEqual({ mib: 400, step: 'landing 1 file(s)' });
+    high = 512 * 1024;
+    expect(peak.peak()).toEqual({ mib: 512, step: 'model int_sessions' });
   });
 
   it('add up a step entered again, and keep the order steps first began', () => {

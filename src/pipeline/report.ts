@@ -2,6 +2,7 @@ import type { PublishedFile } from '../exports/exporter.js';
 import type { AnomalyCheck } from '../reports/anomaly-check.js';
 import type { ReportQuality } from '../sources/ga4-data-api/fetcher.js';
 import type { Reconciliation } from './reconcile.js';
+import type { PeakRss } from './timings.js';
 
 export interface QualityReport {
   /** Non-blank lines of the input that belong to this date (duplicates and quarantined included). */
@@ -137,6 +138,11 @@ export interface RunReport {
    * are the `step` field of the run's log lines.
    */
   timings: Record<string, number>;
+  /**
+   * The process's peak resident memory during the run (DuckDB's included), in MiB, and the log
+   * line of the step it was reached in: what to look at first when a run nears its machine's memory.
+   */
+  peak_rss: PeakRss;
   /**
    * The plan's steps as the run executed them (src/pipeline/plan.ts `RunStep`), in order: each
    * one's name, status and seconds. `skipped`: nothing to do (no date to load, a named date the

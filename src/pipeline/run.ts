@@ -23,7 +23,7 @@ import { readDays, recordDays, type DayState } from './run-state.js';
 import { localPagesDir } from './stage-api.js';
 import { assertExtractable, stagingFor } from './stage.js';
 import { stagingPhases, type RunMode, type StagedInput, type Staging, type StagingPhase } from './staged-input.js';
-import { StepClock } from './timings.js';
+import { PeakRssTracker, StepClock } from './timings.js';
 import { applyUserKey, UserKeyRefusedError } from './user-key.js';
 import { publishDate, republishReached } from './publish-date.js';
 import { isTransactionStep, runTransaction, secondsSince, type RunInProgress, type TransactionStep } from './run-transaction.js';
@@ -70,17 +70,20 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
   const runId = `${startedAt.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
   // Every log line of the run carries its id; a line naming a step starts that step's clock.
   const clock = new StepClock('plan');
+  const peakRss = new PeakRssTracker('planning');
   // What the run was last doing, as its log said: an out-of-memory error names it.
   let lastStep = 'planning';
   const progress: RunProgress = {
     ...baseProgress,
     step: (message, fields) => {
       lastStep = message;
+      peakRss.enter(message);
       if (typeof fields?.step === 'string') clock.enter(fields.step);
       baseProgress.step(message, { run_id: runId, ...fields });
     },
     startBytes: (total, label) => {
       clock.enter('land');
+      peakRss.enter(label);
       baseProgress.startBytes(total, label);
     },
   };
@@ -254,6 +257,7 @@ export async function runPipeline(request: RunRequest): Promise<RunReport> {
       ...(input.tokensSpent !== undefined ? { tokens_spent: input.tokensSpent } : {}),
       ...(mode === 'extract' ? { ready_dates: run.chosen ?? [] } : {}),
       timings: clock.timings(),
+      peak_rss: peakRss.peak(),
       steps: [...records],
     };
   }

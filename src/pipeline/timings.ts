@@ -39,3 +39,47 @@ export class StepClock {
     this.since = now;
   }
 }
+
+/** The run's peak resident memory and the step it was reached in (the run report's `peak_rss`). */
+export interface PeakRss {
+  mib: number;
+  /** The log line of the step that was running when the peak was reached. */
+  step: string;
+}
+
+/**
+ * Finds the step in which the process's resident memory peaked: the kernel's high-water mark
+ * (DuckDB's native memory included) is read as each step ends, and a rise belongs to the step that
+ * was running. `maxRssKiB` reads the mark (a test hands in its own).
+ */
+export class PeakRssTracker {
+  private high: number;
+  private peakStep: string;
+
+  constructor(
+    private current: string,
+    private readonly maxRssKiB: () => number = () => process.resourceUsage().maxRSS,
+  ) {
+    this.high = maxRssKiB();
+    this.peakStep = current;
+  }
+
+  /** The run moves on to the step `message` names. */
+  enter(message: string): void {
+    this.settle();
+    this.current = message;
+  }
+
+  peak(): PeakRss {
+    this.settle();
+    return { mib: Math.round(this.high / 1024), step: this.peakStep };
+  }
+
+  private settle(): void {
+    const now = this.maxRssKiB();
+    if (now > this.high) {
+      this.high = now;
+      this.peakStep = this.current;
+    }
+  }
+}
