@@ -85,3 +85,33 @@ describeWithZetaSql('timestampLiteral on the local BigQuery', () => {
     expect(Object.values(row!)).toEqual(INSTANTS.map((instant) => instant.toISOString()));
   });
 });
+
+describe('first_by and last_non_null_by on DuckDB', () => {
+  it('order by a row of two BIGINTs exactly as a row would, at the ends of BIGINT too (the first part above its minimum)', async () => {
+    const BIG = 9223372036854775807n;
+    // (order a, order b, value): every order of the two parts, with ties on the first broken by the second.
+    const rows: [bigint, bigint, string][] = [
+      [5n, 2n, 'b'], [5n, -BIG - 1n, 'a'], [5n, BIG, 'c'], [-BIG, BIG, 'lowest'], [BIG, -BIG - 1n, 'highest'], [0n, 0n, 'zero'], [-1n, BIG, 'minus one'],
+    ];
+    const values = rows.map(([a, b, v]) => `((${a})::BIGINT, (${b})::BIGINT, '${v}')`).join(', ');
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    try {
+      const groups = [['lowest', 'highest'], ['b', 'a', 'c'], ['zero', 'minus one']];
+      for (const names of groups) {
+        const sql = `SELECT ${DUCKDB.firstBy('v', '(a, b)')} AS first, ${DUCKDB.lastNonNullBy('v', '(a, b)')} AS last,
+                            arg_min(v, (a, b)) AS first_by_row, arg_max(v, (a, b)) AS last_by_row
+                     FROM (VALUES ${values}) AS t(a, b, v) WHERE v IN (${names.map((n) => `'${n}'`).join(', ')})`;
+        const [row] = (await connection.runAndReadAll(sql)).getRowObjectsJson();
+        expect(row!.first, names.join()).toBe(row!.first_by_row);
+        expect(row!.last, names.join()).toBe(row!.last_by_row);
+      }
+      // The packed key is used, not the row (a row keeps a sort key per group that DuckDB cannot spill).
+      expect(DUCKDB.firstBy('v', '(a, b)')).not.toContain('(a, b)');
+      expect(DUCKDB.firstBy('v', '(a, b, c)')).toContain('(a, b, c)');
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
+  });
+});

@@ -1,6 +1,7 @@
 import { REMARKETABLE_SQL } from '../contract/remarketing.js';
 import type { Dialect } from '../warehouse/dialect.js';
 import { SqlTemplate } from '../warehouse/sql-template.js';
+import { splitArguments } from '../util/sql-arguments.js';
 
 /**
  * Model files are SQL with `{{ … }}` placeholders (SqlTemplate), each a call the dialect answers:
@@ -89,27 +90,4 @@ function unquote(text: string): string {
   const match = /^'([^']*)'$/.exec(trimmed);
   if (!match) throw new Error(`ref() takes a quoted name, got ${trimmed}`);
   return match[1]!;
-}
-
-/** Splits at commas outside parentheses and quotes. */
-export function splitArguments(text: string): string[] {
-  const args: string[] = [];
-  let depth = 0;
-  let quote: string | undefined;
-  let current = '';
-  for (const char of text) {
-    if (quote) {
-      if (char === quote) quote = undefined;
-    } else if (char === "'" || char === '"') quote = char;
-    else if (char === '(') depth++;
-    else if (char === ')') depth--;
-    else if (char === ',' && depth === 0) {
-      args.push(current.trim());
-      current = '';
-      continue;
-    }
-    current += char;
-  }
-  if (current.trim() !== '') args.push(current.trim());
-  return args;
 }

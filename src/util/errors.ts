@@ -48,13 +48,18 @@ export class DiskError extends CartlensError {}
  */
 export class WarehouseMemoryError extends CartlensError {}
 
+/** DuckDB's error for a statement that needed more than warehouse.memory_limit. */
+export function isOutOfMemory(error: unknown): boolean {
+  return error instanceof Error && /Out of Memory Error/i.test(error.message);
+}
+
 /**
  * DuckDB's out-of-memory error as a WarehouseMemoryError naming `step` (what the run was doing,
  * as its log said) and the config keys to change; anything else is returned as it is.
  */
 export function describeOutOfMemory(error: unknown, step: string, settings: { memoryLimit: string; threads?: number }): unknown {
-  const message = error instanceof Error ? error.message : '';
-  if (!/Out of Memory Error/i.test(message) || error instanceof CartlensError) return error;
+  if (!isOutOfMemory(error) || error instanceof CartlensError) return error;
+  const message = (error as Error).message;
   return new WarehouseMemoryError(
     `DuckDB ran out of memory while ${step} (warehouse.memory_limit: ${settings.memoryLimit}, warehouse.threads: ${settings.threads ?? 'every core'}): ${message.split('\n')[0]}`,
     'raise warehouse.memory_limit (DuckDB spills to disk beyond it, but some steps need it whole), or lower warehouse.threads (each thread holds its own buffers), then run again',

@@ -2,6 +2,7 @@ import { DUCKDB_COLUMN_TYPES } from '../../contract/column-types.js';
 import type { ColumnKind } from '../../contract/tables.js';
 import type { Dialect, MaterializationDialect } from '../dialect.js';
 import { dateList, dateLiteral, timestampLiteral } from '../sql-literals.js';
+import { splitArguments } from '../../util/sql-arguments.js';
 
 /** DuckDB's SQL. The HMAC key pads are session variables set by the connection (see userKeyPads). */
 export class DuckDbDialect implements Dialect, MaterializationDialect {
@@ -45,12 +46,12 @@ export class DuckDbDialect implements Dialect, MaterializationDialect {
   }
 
   firstBy(expression: string, order: string): string {
-    return `arg_min_null(${expression}, ${order})`;
+    return `arg_min_null(${expression}, ${orderKey(order)})`;
   }
 
   lastNonNullBy(expression: string, order: string): string {
     // arg_max passes over rows whose value is NULL.
-    return `arg_max(${expression}, ${order})`;
+    return `arg_max(${expression}, ${orderKey(order)})`;
   }
 
   timestampMillis(micros: string): string {
@@ -98,4 +99,20 @@ export class DuckDbDialect implements Dialect, MaterializationDialect {
 /** A DuckDB string literal: quotes doubled. */
 export function duckdbString(text: string): string {
   return `'${text.replaceAll("'", "''")}'`;
+}
+
+/**
+ * An aggregate's order (a parenthesized row of integers) as DuckDB compares it fastest and spills:
+ * two BIGINTs packed into one HUGEINT, exactly and in the same order (the first times 2^64, plus the
+ * second moved by 2^63 to be non-negative). A row compared as a STRUCT keeps a sort key per group
+ * that DuckDB cannot spill: int_sessions ran out of a 512MB memory_limit on a 10M-event day (a
+ * UHUGEINT key, which would take BIGINT's minimum first part too, is not spilled either). The parts
+ * are never NULL, and the first is above BIGINT's minimum (event_ts, input_seq are). Other rows
+ * stay STRUCTs.
+ */
+function orderKey(order: string): string {
+  const inner = /^\((.*)\)$/s.exec(order.trim())?.[1];
+  const parts = inner === undefined ? [] : splitArguments(inner);
+  if (parts.length !== 2) return order;
+  return `(CAST(${parts[0]} AS HUGEINT) * 18446744073709551616 + (CAST(${parts[1]} AS HUGEINT) + 9223372036854775808))`;
 }

@@ -3,7 +3,7 @@ import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
 import { open, rm, stat, type FileHandle } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
-import { InputError } from '../../util/errors.js';
+import { InputError, isOutOfMemory } from '../../util/errors.js';
 import { decodeScratchLine } from '../../util/line-ends.js';
 import { EARLIEST_DATE } from '../../util/dates.js';
 import type { LandedFile } from '../warehouse.js';
@@ -305,6 +305,8 @@ async function runReading(connection: DuckDbConnectionLike, sql: string, files: 
     await connection.run(sql);
   } catch (error) {
     const message = (error as Error).message;
+    // Not the input's fault: the run names the step and the memory settings (describeOutOfMemory).
+    if (isOutOfMemory(error)) throw error;
     const line = /on Line: (\d+)/i.exec(message)?.[1] ?? /line (\d+)/i.exec(message)?.[1];
     // One statement reads every file: DuckDB's message names the scratch copy at fault.
     const file = files.find((f) => message.includes(f.plainPath)) ?? (files.length === 1 ? files[0] : undefined);

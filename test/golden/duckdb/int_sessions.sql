@@ -14,12 +14,12 @@ flags AS (
     MIN(CASE WHEN event_name = 'add_to_cart' THEN event_ts END) AS first_add_ts,
     MAX(CASE WHEN event_name IN ('add_to_cart', 'remove_from_cart') THEN event_ts END) AS last_cart_event_ts,
     -- As the session's first event (by timestamp, then input order) has them, even when empty.
-    arg_min_null(device_category, (event_ts, input_seq)) AS device_category,
-    arg_min_null(country, (event_ts, input_seq)) AS country,
-    arg_min_null(source, (event_ts, input_seq)) AS source,
-    arg_min_null(medium, (event_ts, input_seq)) AS medium,
+    arg_min_null(device_category, (CAST(event_ts AS HUGEINT) * 18446744073709551616 + (CAST(input_seq AS HUGEINT) + 9223372036854775808))) AS device_category,
+    arg_min_null(country, (CAST(event_ts AS HUGEINT) * 18446744073709551616 + (CAST(input_seq AS HUGEINT) + 9223372036854775808))) AS country,
+    arg_min_null(source, (CAST(event_ts AS HUGEINT) * 18446744073709551616 + (CAST(input_seq AS HUGEINT) + 9223372036854775808))) AS source,
+    arg_min_null(medium, (CAST(event_ts AS HUGEINT) * 18446744073709551616 + (CAST(input_seq AS HUGEINT) + 9223372036854775808))) AS medium,
     -- Consent mode: the latest event (by timestamp, then input order) that says Yes or No.
-    arg_max(ads_storage, (event_ts, input_seq)) AS ads_storage
+    arg_max(ads_storage, (CAST(event_ts AS HUGEINT) * 18446744073709551616 + (CAST(input_seq AS HUGEINT) + 9223372036854775808))) AS ads_storage
   FROM events
   GROUP BY event_date, user_pseudo_id, session_id
 ),

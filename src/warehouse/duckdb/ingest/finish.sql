@@ -19,7 +19,7 @@ SELECT
     ELSE coalesce(
       e.early_reason,
       -- The JSON reader reads a non-array list as NULL: the line's text tells absent from wrong.
-      CASE WHEN e.items IS NULL AND json_type(try(CAST(t.raw_line AS JSON)), '$.items') NOT IN ('ARRAY', 'NULL') THEN 'items_not_array'
+      CASE WHEN e.items_missing AND json_type(try(CAST(t.raw_line AS JSON)), '$.items') NOT IN ('ARRAY', 'NULL') THEN 'items_not_array'
            WHEN e.params_missing AND json_type(try(CAST(t.raw_line AS JSON)), '$.event_params') NOT IN ('ARRAY', 'NULL') THEN 'event_params_not_array' END,
       ir.late_reason)
   END AS reason,

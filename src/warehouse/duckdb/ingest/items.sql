@@ -49,3 +49,7 @@ FROM (
   SELECT rowid, 5 FROM _run_events WHERE revenue_out_of_range
 )
 GROUP BY event_rowid;
+
+-- Every item is in _run_items now: the lists, the widest column of the run, are let go so that no
+-- later statement carries them.
+ALTER TABLE _run_events DROP COLUMN items;

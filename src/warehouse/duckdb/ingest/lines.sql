@@ -15,4 +15,7 @@ SELECT
   file_index::INTEGER AS file_idx, line_no, line_hash, line_len,
   (flags & 1) = 1 AS is_blank, (flags & 2) = 2 AS suspect, 0::TINYINT AS fix
 FROM read_csv({{paths}}, columns = {'line_no': 'BIGINT', 'line_hash': 'UBIGINT', 'line_len': 'BIGINT', 'flags': 'UTINYINT'},
-              header = false, auto_detect = false, delim = ',', quote = '', escape = '', new_line = '\n');
+              header = false, auto_detect = false, delim = ',', quote = '', escape = '', new_line = '\n',
+              -- Index rows are short: DuckDB's default buffer (32 MiB, one per thread) would be a
+              -- fixed cost that a small warehouse.memory_limit cannot hold.
+              buffer_size = 1048576);
