@@ -94,6 +94,9 @@ describe('LineIndexer', () => {
     if (scratchLines.at(-1) === '') scratchLines.pop();
     expect(whole.rows.map((r) => Number(r[2]))).toEqual(scratchLines.map((l) => l.length));
     expect(whole.rows.map((r) => Number(r[0]))).toEqual(scratchLines.map((_, i) => i + 1));
+    // Where each line starts in the scratch copy, and which parsed event it is (blank lines give none).
+    expect(whole.rows.map((r) => Number(r[4]))).toEqual(scratchLines.map((_, i) => scratchLines.slice(0, i).reduce((sum, l) => sum + l.length + 1, 0)));
+    expect(whole.rows.map((r) => Number(r[5]))).toEqual([1, 0, 0, 2, 3, 4, 5, 0, 6]);
     const flags = whole.rows.map((r) => Number(r[3]));
     // Event after a BOM; empty; blank (CRLF); event; lone CR; cut; bytes not UTF-8; form feed; event without line end.
     expect(flags).toEqual([LINE_SUSPECT, LINE_BLANK, LINE_BLANK, 0, LINE_SUSPECT, LINE_SUSPECT, LINE_SUSPECT, LINE_BLANK | LINE_SUSPECT, 0]);
@@ -109,6 +112,6 @@ describe('LineIndexer', () => {
     const { rows, summary } = await index([Buffer.from('{}\n'.repeat(lines))]);
     expect(summary).toEqual({ lines, suspect: 0 });
     expect(rows).toHaveLength(lines);
-    expect(rows.every((row, i) => row.length === 4 && row[0] === String(i + 1) && row[1] === rows[0]![1] && row[2] === '2' && row[3] === '0')).toBe(true);
+    expect(rows.every((row, i) => row.length === 6 && row[0] === String(i + 1) && row[1] === rows[0]![1] && row[2] === '2' && row[3] === '0' && row[4] === String(3 * i) && row[5] === String(i + 1))).toBe(true);
   });
 });

@@ -8,12 +8,18 @@ import { scratchLength } from './line-ends.js';
  * A line's bytes exclude its line end (LF, or CRLF) and, on the first line, a UTF-8 byte-order
  * mark, as the scratch copy's do (NormalizeLineEnds).
  *
- * Written as CSV (`line_no,line_hash,line_len,flags`, one row per line, no header) for the
- * warehouse to read in parallel:
+ * Written as CSV (`line_no,line_hash,line_len,flags,byte_offset,event_no`, one row per line, no
+ * header) for the warehouse to read in parallel:
  * - line_hash: xxhash64 of the line's bytes; with line_len, the dedupe key (as exact as any hash);
  * - line_len: the line's length in the scratch copy (NormalizeLineEnds escapes a few bytes), so
  *   that byte offsets into a scratch copy can be summed from the index;
- * - flags: LINE_BLANK, LINE_SUSPECT.
+ * - flags: LINE_BLANK, LINE_SUSPECT;
+ * - byte_offset: where the line starts in the scratch copy (the sum of the lengths before it, each
+ *   with its LF);
+ * - event_no: the line's position among the file's lines that are not blank (0 for a blank line):
+ *   the JSON reader gives one row per such line, so this is the row of its parsed event.
+ * The last two are what window functions over every line of the day found before, in memory that
+ * grew with the day.
  */
 export const LINE_BLANK = 1;
 /**
@@ -48,8 +54,8 @@ export const HELD_LINE_LIMIT = 64 * 1024 * 1024;
 const LF = 0x0a;
 const CR = 0x0d;
 const FLUSH_BYTES = 1 << 20;
-/** Room for one more row past FLUSH_BYTES: four numbers of at most 20 digits, their commas and LF. */
-const ROW_ROOM = 4 * 20 + 4;
+/** Room for one more row past FLUSH_BYTES: six numbers of at most 20 digits, their commas and LF. */
+const ROW_ROOM = 6 * 20 + 6;
 
 /**
  * Splits a stream of input chunks into lines and gives their index rows as CSV bytes (in pieces of
@@ -63,6 +69,7 @@ export class LineIndexer {
   /** The line being read is past HELD_LINE_LIMIT: its bytes are counted, not kept. */
   private overlong = false;
   private lineNo = 0;
+  private eventNo = 0;
   private atStart = true;
   private rows = Buffer.allocUnsafeSlow(FLUSH_BYTES + ROW_ROOM);
   private rowsEnd = 0;
@@ -143,6 +150,10 @@ export class LineIndexer {
     at = this.digits(length, at);
     this.rows[at++] = 0x2c;
     this.rows[at++] = 0x30 + flags;
+    this.rows[at++] = 0x2c;
+    at = this.digits(this.scratchBytes, at);
+    this.rows[at++] = 0x2c;
+    at = this.digits((flags & LINE_BLANK) === 0 ? ++this.eventNo : 0, at);
     this.rows[at++] = LF;
     this.rowsEnd = at;
   }
@@ -163,8 +174,8 @@ export class LineIndexer {
     this.lineNo++;
     this.summary.lines++;
     this.summary.suspect++;
-    this.scratchBytes += length + 1;
     this.row(this.lineNo, 0n, length, LINE_SUSPECT);
+    this.scratchBytes += length + 1;
   }
 
   private line(buffer: Buffer, start: number, end: number, endsWithLf: boolean): void {
@@ -194,8 +205,8 @@ export class LineIndexer {
     }
     this.lineNo++;
     this.summary.lines++;
-    this.scratchBytes += length + 1;
     this.row(this.lineNo, this.hash(bytes), length, flags);
+    this.scratchBytes += length + 1;
   }
 }
 

@@ -175,7 +175,7 @@ async function checkScratchCopies(connection: DuckDbConnectionLike, copied: Land
 
 /** Counts each file's lines and events, checks that the two scans agree, and records the file. */
 async function recordFiles(connection: DuckDbConnectionLike, files: LandedFile[]): Promise<void> {
-  const rows = (await connection.runAndReadAll(FILE_COUNTS)).getRowObjectsJson() as { file_idx: number; lines: string; blank: string; first_line_rowid: string; events: string; first_event_rowid: string }[];
+  const rows = (await connection.runAndReadAll(FILE_COUNTS)).getRowObjectsJson() as { file_idx: number; lines: string; blank: string; events: string; first_event_rowid: string }[];
   const byFile = new Map(rows.map((row) => [row.file_idx, row]));
   const appender = await connection.createAppender('_run_files', 'main', 'temp');
   try {
@@ -196,7 +196,6 @@ async function recordFiles(connection: DuckDbConnectionLike, files: LandedFile[]
       appender.appendVarchar(file.sha256);
       appender.appendBigInt(BigInt(lines));
       appender.appendBigInt(BigInt(blank));
-      appender.appendBigInt(BigInt(row?.first_line_rowid ?? 0));
       appender.appendBigInt(BigInt(row?.first_event_rowid ?? 0));
       appender.appendBoolean(file.named.intraday);
       if (file.named.date === undefined) appender.appendNull();

@@ -1,11 +1,6 @@
--- Where lines lie in their files' scratch copies, from the line lengths of the line index: {{files}}
--- selects the files to walk, {{keep}} the lines wanted.
-WITH spans AS (
-  SELECT file_idx, row_number() OVER w AS line_no, (sum(line_len + 1) OVER w - line_len - 1)::BIGINT AS byte_offset, line_len, fix, suspect
-  FROM _run_lines
-  WHERE file_idx IN ({{files}})
-  WINDOW w AS (PARTITION BY file_idx ORDER BY rowid ROWS UNBOUNDED PRECEDING))
+-- Where lines lie in their files' scratch copies, from the line index (byte_offset): {{files}}
+-- selects the files, {{keep}} the lines wanted.
 SELECT s.file_idx, s.line_no, s.byte_offset, s.line_len, s.fix
-FROM spans AS s
-WHERE {{keep}}
+FROM _run_lines AS s
+WHERE s.file_idx IN ({{files}}) AND {{keep}}
 ORDER BY s.file_idx, s.line_no;

@@ -7,8 +7,8 @@ CREATE OR REPLACE TEMP TABLE _line_positions AS
 WITH numbered AS (
   SELECT
     l.file_idx,
-    l.rowid - f.first_line_rowid + 1 AS line_no,
-    f.first_event_rowid + row_number() OVER (PARTITION BY l.file_idx ORDER BY l.rowid) - 1 AS event_rowid,
+    l.line_no,
+    f.first_event_rowid + l.event_no - 1 AS event_rowid,
     l.line_hash,
     l.line_len,
     f.intraday
