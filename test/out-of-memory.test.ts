@@ -20,4 +20,15 @@ describe('DuckDB out of memory', () => {
       /^DuckDB ran out of memory while ".+" \(warehouse\.memory_limit: 1MB, warehouse\.threads: 2\): Out of Memory Error: .+ — raise warehouse\.memory_limit .*, or lower warehouse\.threads .*, then run again$/,
     );
   });
+
+  it('while parsing the files, is a memory error naming the step, not a file it cannot read', async () => {
+    const dir = await tempDir();
+    await writeInput(dir, { 'a.json': Array.from({ length: 50 }, (_, i) => ev('page_view', { at: i, user: `u${i}` })) });
+    const configFile = await writeConfig(dir);
+    // Enough for the line index (read with a 1 MiB buffer), not for the JSON reader's buffers (32 MiB).
+    await writeFile(configFile, (await readFile(configFile, 'utf8')).replace('memory_limit: "256MB"', 'memory_limit: "16MB"'));
+    const error = await runPipeline({ loaded: parseConfig(await readFile(configFile, 'utf8'), configFile), dates: ['2026-11-01'] }).then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(WarehouseMemoryError);
+    expect((error as WarehouseMemoryError).oneLine).toMatch(/^DuckDB ran out of memory while "parsing events: .*a\.json" \(warehouse\.memory_limit: 16MB/);
+  });
 });

@@ -82,7 +82,7 @@ const duckdbWarehouse = z
     type: z.literal('duckdb'),
     path: z.string().default('.cartlens/warehouse.duckdb'),
     /** DuckDB spills to disk past this, which keeps a large day within a fixed memory budget. */
-    memory_limit: z.string().default('512MB'),
+    memory_limit: z.string().default('384MB'),
     threads: z.number().int().min(1).optional(),
     /** How long a run waits for another process's lock before failing (the dashboard's copies take well under 1 s). */
     lock_wait_seconds: z.number().min(0).max(600).default(5),
@@ -143,7 +143,7 @@ const gcsExport = z
 export const configSchema = z
   .object({
     source: z.discriminatedUnion('type', [ga4ExportFilesSource, demoSource, ga4ExportBigQuerySource, ga4DataApiSource]),
-    warehouse: z.discriminatedUnion('type', [duckdbWarehouse, bigqueryWarehouse]).default({ type: 'duckdb', path: '.cartlens/warehouse.duckdb', memory_limit: '512MB', lock_wait_seconds: 5 }),
+    warehouse: z.discriminatedUnion('type', [duckdbWarehouse, bigqueryWarehouse]).default({ type: 'duckdb', path: '.cartlens/warehouse.duckdb', memory_limit: '384MB', lock_wait_seconds: 5 }),
     export: z.discriminatedUnion('type', [localExport, gcsExport]).default({ type: 'local', dir: '.cartlens/exports', remarketing_audience: false }),
     landing: z
       .object({
