@@ -217,10 +217,10 @@ interface LineSpan {
 }
 
 /**
- * The byte spans in the scratch copies of some lines, from the line lengths of the line index:
+ * The byte spans in the scratch copies of some lines, from the line index's offsets and lengths:
  * each line is then read with one positioned read, never by scanning the file again. `suspect`:
  * the lines the index marked suspect; `unsafe`: the lines to blank out (fix > 0); `table`: the
- * lines a table of (file_idx, line_no) names. Only the files holding such a line are walked.
+ * lines a table of (file_idx, line_no) names.
  */
 async function lineSpans(connection: DuckDbConnectionLike, lines: 'suspect' | 'unsafe' | { table: string }): Promise<LineSpan[]> {
   const [files, keep] =
