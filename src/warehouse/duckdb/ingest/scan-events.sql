@@ -79,7 +79,7 @@ SELECT
   cl_decimal(revenue_text) AS purchase_revenue,
   -- The money range rule (items.sql) reads the number as a double, as the contract does.
   coalesce(cl_money_out_of_range(TRY_CAST(revenue_text AS DOUBLE)), false) AS revenue_out_of_range,
-  -- The items list is unnested by items.sql, then dropped (ingest.ts): later steps see only this.
+  -- The items list is unnested, then dropped, by items.sql: later steps see only this.
   items,
   items IS NULL AS items_missing,
   params_missing,
