@@ -28,21 +28,13 @@ def varchar(value):
     return value if value is None or isinstance(value, str) else json.dumps(value)
 
 
-def bigint(value):
-    """An INT64 as BigQuery's JSON export writes it (a string) or as a number; else missing."""
+def as_number(value, convert):
+    """A JSON value as `convert` (int or float) reads it, as DuckDB's typed read does: a number or a
+    numeric string (BigQuery's JSON export writes INT64s as strings); a boolean or anything else is missing."""
     if isinstance(value, bool):
         return None
     try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def double(value):
-    if isinstance(value, bool):
-        return None
-    try:
-        return float(value)
+        return convert(value)
     except (TypeError, ValueError):
         return None
 
@@ -55,7 +47,7 @@ def session_id_of(event):
     for param in params:
         if isinstance(param, dict) and param.get('key') == 'ga_session_id':
             value = param.get('value')
-            return bigint(value.get('int_value')) if isinstance(value, dict) else None
+            return as_number(value.get('int_value'), int) if isinstance(value, dict) else None
     return None
 
 
@@ -89,7 +81,7 @@ def event_chunks(paths):
                 columns['event_name'].append(varchar(event.get('event_name')))
                 columns['user_pseudo_id'].append(varchar(event.get('user_pseudo_id')))
                 columns['session_id'].append(session_id_of(event))
-                columns['revenue'].append(double(ecommerce.get('purchase_revenue')) if isinstance(ecommerce, dict) else None)
+                columns['revenue'].append(as_number(ecommerce.get('purchase_revenue'), float) if isinstance(ecommerce, dict) else None)
     yield columns
 
 

@@ -14,7 +14,7 @@
 // first only. CARTLENS_BENCH_DIRTY_RATE sets the generator's share of dirty events (default 0.004:
 // cut lines in every file, each then needing its scratch copy; 0: clean files, read as landed).
 // Inputs are cached in $TMPDIR/cartlens-bench. A benchmark, not a test: it asserts nothing.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { readFile, writeFile, mkdir, rm, stat, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -25,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { createGunzip, createGzip } from 'node:zlib';
 import { DEMO_DEFAULTS } from '../src/config/schema.js';
 import { generateDemoExport } from '../src/sources/demo/generator.js';
+import { pandasPython } from './pandas-python.js';
 
 const BIN = fileURLToPath(new URL('../bin/cartlens.js', import.meta.url));
 const QUERY = fileURLToPath(new URL('./single-query.mjs', import.meta.url));
@@ -211,12 +212,6 @@ async function median(measureOnce: () => Promise<Measured>): Promise<Measured> {
   for (let i = 0; i < REPEAT; i++) all.push(await measureOnce());
   all.sort((a, b) => a.wallSeconds - b.wallSeconds);
   return all[Math.floor((all.length - 1) / 2)]!;
-}
-
-/** The first python3 that imports pandas (a pyenv shim can hide the system's), or undefined. */
-function pandasPython(): string | undefined {
-  const candidates = process.env.CARTLENS_BENCH_PYTHON ? [process.env.CARTLENS_BENCH_PYTHON] : ['python3', '/usr/bin/python3'];
-  return candidates.find((candidate) => spawnSync(candidate, ['-c', 'import pandas'], { stdio: 'ignore' }).status === 0);
 }
 
 /** Both yardsticks compute the same funnel: a difference means one of them is wrong. */

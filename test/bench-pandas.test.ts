@@ -4,15 +4,14 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEMO_DEFAULTS } from '../src/config/schema.js';
 import { generateDemoExport } from '../src/sources/demo/generator.js';
+import { pandasPython } from '../bench/pandas-python.js';
 import { tempDir } from './support/pipeline.js';
 
 // bench/pandas-funnel.py is the benchmark's second yardstick (bench/pipeline.ts): the same funnel
 // as the one DuckDB query of bench/single-query.sql, so its CSV must be the query's, byte for byte.
 // It needs a python3 that imports pandas, found as the benchmark finds it; CI installs none, so
 // there this test is skipped.
-const PYTHON = (process.env.CARTLENS_BENCH_PYTHON ? [process.env.CARTLENS_BENCH_PYTHON] : ['python3', '/usr/bin/python3']).find(
-  (candidate) => spawnSync(candidate, ['-c', 'import pandas'], { stdio: 'ignore' }).status === 0,
-);
+const PYTHON = pandasPython();
 if (!PYTHON && !process.env.CI) process.stderr.write('\n*** SKIPPED: the pandas funnel against the DuckDB query: no python3 with pandas ***\n\n');
 
 describe('bench/pandas-funnel.py', () => {
