@@ -5,7 +5,8 @@
 // BigQuery's reason) and, for getQueryResults and jobs.query, in an HTTP error of that reason.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { BigQueryError, REASON_STATUS, asBigQueryError, type JobContext, type LocalBigQuery, type Reason, type StatementResult } from './local-bigquery.js';
+import { BigQueryError, REASON_STATUS, asBigQueryError, type JobContext, type Reason, type StatementResult } from './bigquery-tables.js';
+import type { LocalBigQuery } from './local-bigquery.js';
 import type { LocalStorage } from './local-storage.js';
 import { readNdjson, skippedSummary } from './ndjson.js';
 import { restField, typeOfRestName, type Column, type RestField, type TypeProto } from './types.js';

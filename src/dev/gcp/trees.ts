@@ -33,6 +33,18 @@ export function findAll(tree: unknown, key: string, found: Tree[] = []): Tree[] 
   return found;
 }
 
+/** The first value under `key` that is not null: the node's own, else depth first below it. */
+export function findFirst(tree: unknown, key: string): unknown {
+  if (tree === null || typeof tree !== 'object') return undefined;
+  const value = (tree as Record<string, unknown>)[key];
+  if (value !== undefined && value !== null) return value;
+  for (const child of Object.values(tree)) {
+    const found = findFirst(child, key);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
 /** The dotted name of a path expression (`names: [{idString}]`). */
 export function pathOf(path: Tree | undefined): string[] {
   return ((path?.names as { idString: string }[] | undefined) ?? []).map((n) => n.idString);
