@@ -122,16 +122,19 @@ export interface StatementHost {
   endSession(session: Session): void;
 }
 
+/** A row as a table keeps it: a value per column, in the column's stored form. */
 export function storedRow(row: Value[], columns: Column[]): Value[] {
   return columns.map((column, i) => stored(row[i] ?? NULL, column.type));
 }
 
+/** A table's logical size, as BigQuery counts it (a dry run's estimate, `__TABLES__`). */
 export function tableBytes(columns: { type: TypeProto }[], rows: readonly Value[][]): number {
   let bytes = 0;
   for (const row of rows) columns.forEach((column, i) => (bytes += logicalBytes(row[i] ?? NULL, column.type)));
   return bytes;
 }
 
+/** Refuses rows with NULL in a REQUIRED column, as BigQuery does. */
 export function checkRequired(columns: Column[], rows: Value[][], table: string): void {
   columns.forEach((column, i) => {
     if (column.required && rows.some((row) => isNull(row[i] ?? NULL))) throw new BigQueryError('invalidQuery', `Required field ${column.name} cannot be null (table ${table})`);
