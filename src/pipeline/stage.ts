@@ -6,7 +6,7 @@ import { ConfigError, InputError, NoEventsError } from '../util/errors.js';
 import { readsBigQueryExport, readsLandedFiles, type LandedFile, type LandedFileReader, type StagedLineCount, type Warehouse } from '../warehouse/warehouse.js';
 import { crashPoint } from '../util/crash-points.js';
 import { datesWithRowsSql, qualityOfDateSql } from '../warehouse/state-sql.js';
-import { landFiles } from './landing.js';
+import { landFilesOnThread } from './landing-thread.js';
 import { openRunScratch, removeLeftovers } from './run-scratch.js';
 import { setAsideLateLines } from './published-guards.js';
 import type { QualityReport } from './report.js';
@@ -73,7 +73,7 @@ function fileStaging(source: FileEventSource, warehouse: Warehouse, context: Sta
       // Holding the warehouse means no other run is active: leftovers of a killed run can go.
       await removeLeftovers(landingDir, scratchRoot);
       progress.startBytes(files.reduce((sum, f) => sum + f.bytes, 0), `landing ${files.length} file(s)`);
-      landed = await landFiles(files, landingDir, await openRunScratch(scratchRoot, runId), runId, (bytes) => progress.addBytes(bytes), { maxExpansionRatio: config.landing.max_expansion_ratio });
+      landed = await landFilesOnThread(files, landingDir, await openRunScratch(scratchRoot, runId), runId, (bytes) => progress.addBytes(bytes), { maxExpansionRatio: config.landing.max_expansion_ratio });
       progress.endBytes();
       for (const file of landed) if (file.refused) progress.step(`warning: ${file.refused}`, { step: 'land' });
       crashPoint('after-landing');
