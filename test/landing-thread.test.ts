@@ -61,7 +61,7 @@ describe('landing on a thread of its own', () => {
     expect(there).toBeInstanceOf(InputError);
     expect((there as InputError).oneLine).toBe((here as InputError).oneLine);
     expect((there as InputError).transient).toBe(false);
-    // The next landing still works: the thread is kept.
+    // A landing after a failed one works: each has a thread of its own.
     await writeFile(join(dir, 'ok.json'), '{"a":1}\n');
     const [landed] = await landFilesOnThread([{ path: join(dir, 'ok.json'), bytes: 0 }], join(dir, 'landing-3'), join(dir, 'scratch-3'), 'run1', () => undefined);
     expect(landed!.sha256).toMatch(/^[0-9a-f]{64}$/);

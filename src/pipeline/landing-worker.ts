@@ -1,5 +1,6 @@
-// The landing thread (landing-thread.ts): lands the files each request names with landFiles, and
-// answers with the landed files or the error, sending the bytes read as it goes.
+// The landing thread (landing-thread.ts): lands the files of the one request it gets with
+// landFiles, sending the bytes read as it goes, then the landed files or the error; with nothing left
+// to do (the one request taken), the thread ends.
 import { parentPort } from 'node:worker_threads';
 import { toThreadError } from '../util/threads.js';
 import { landFiles } from './landing.js';
@@ -8,10 +9,9 @@ import type { LandingReply, LandingRequest } from './landing-thread.js';
 const port = parentPort!;
 const reply = (message: LandingReply) => port.postMessage(message);
 
-port.on('message', (request: LandingRequest) => {
-  const { id, files, landingDir, scratchDir, runId, options } = request;
-  landFiles(files, landingDir, scratchDir, runId, (bytes) => reply({ id, bytes }), options).then(
-    (landed) => reply({ id, landed }),
-    (error: unknown) => reply({ id, error: toThreadError(error) }),
+port.once('message', ({ files, landingDir, scratchDir, runId, options }: LandingRequest) => {
+  landFiles(files, landingDir, scratchDir, runId, (bytes) => reply({ bytes }), options).then(
+    (landed) => reply({ landed }),
+    (error: unknown) => reply({ error: toThreadError(error) }),
   );
 });
