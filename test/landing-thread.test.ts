@@ -84,11 +84,14 @@ describe('landing on a thread of its own', () => {
     const dir = await tempDir();
     const files = await threeFiles(dir);
     // A process that lands through the thread and then has nothing left to do must end by itself.
-    const script = `
-      const { landFilesOnThread } = await import(${JSON.stringify(new URL('../src/pipeline/landing-thread.ts', import.meta.url).href)});
+    const script = join(dir, 'land.mts');
+    await writeFile(
+      script,
+      `import { landFilesOnThread } from ${JSON.stringify(new URL('../src/pipeline/landing-thread.ts', import.meta.url).href)};
       const landed = await landFilesOnThread(${JSON.stringify(files)}, ${JSON.stringify(join(dir, 'landing'))}, ${JSON.stringify(join(dir, 'scratch'))}, 'run1', () => {});
-      console.log(landed.length);`;
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      console.log(landed.length);`,
+    );
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', script], {
       cwd: join(import.meta.dirname, '..'),
       // Not a time limit on the landing: a process still alive after a minute is the failure this test looks for.
       timeout: 60_000,

@@ -1,28 +1,40 @@
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { CartlensError, ConfigError, DiskError, InputError, NoEventsError, PublishError, WarehouseMemoryError } from './errors.js';
 
 /**
  * Starts a worker thread on the module `name` beside `callerUrl` (the caller's import.meta.url).
  * Built (dist/), the module is JavaScript and runs as it is. Run from src/ (the tests, tsx), it is
- * TypeScript: the worker first registers tsx's loader, as the process running src/ has one.
+ * TypeScript, which a worker cannot load: it is bundled with esbuild (a development dependency, as
+ * src/ is) once per process, into a file named by its content, shared by processes (no leftovers).
  */
 export function startSiblingWorker(callerUrl: string, name: string): Worker {
   if (!callerUrl.endsWith('.ts')) return new Worker(new URL(`./${name}.js`, callerUrl));
-  // Only import(): the code given as text runs as CommonJS or as a module, as the process's own was.
-  const moduleUrl = new URL(`./${name}.ts`, callerUrl).href;
-  return new Worker(`import(${JSON.stringify(tsxApiUrl(callerUrl))}).then(({ register }) => { register(); return import(${JSON.stringify(moduleUrl)}); });`, { eval: true });
+  const source = fileURLToPath(new URL(`./${name}.ts`, callerUrl));
+  let bundle = bundles.get(source);
+  if (!bundle) {
+    const esbuild = createRequire(callerUrl)('esbuild') as typeof import('esbuild');
+    const [output] = esbuild.buildSync({ entryPoints: [source], bundle: true, write: false, platform: 'node', format: 'esm', target: 'node20', logLevel: 'error' }).outputFiles;
+    const code = output!.contents;
+    bundle = join(tmpdir(), 'cartlens-workers', `${name}-${createHash('sha256').update(code).digest('hex').slice(0, 16)}.mjs`);
+    if (!existsSync(bundle)) {
+      mkdirSync(dirname(bundle), { recursive: true });
+      // Through a file of this process's own and a rename: another process may be writing the same bundle.
+      writeFileSync(`${bundle}.${process.pid}`, code);
+      renameSync(`${bundle}.${process.pid}`, bundle);
+    }
+    bundles.set(source, bundle);
+  }
+  return new Worker(bundle);
 }
 
-/** tsx's `tsx/esm/api` as imported (its ESM file: require.resolve would give the CommonJS one). */
-function tsxApiUrl(callerUrl: string): string {
-  const manifest = createRequire(callerUrl).resolve('tsx/package.json');
-  const { exports } = JSON.parse(readFileSync(manifest, 'utf8')) as { exports: Record<string, { import: { default: string } }> };
-  return pathToFileURL(join(dirname(manifest), exports['./esm/api']!.import.default)).href;
-}
+/** The bundle made of each worker module run from src/, by its path. */
+const bundles = new Map<string, string>();
 
 /** An error as a message between threads: structured cloning keeps neither its class nor a hint. */
 export interface ThreadError {
