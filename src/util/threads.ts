@@ -75,7 +75,7 @@ export function toThreadError(error: unknown): ThreadError {
 export function fromThreadError(sent: ThreadError): Error {
   const cause = sent.cause && Object.assign(new Error(sent.cause.message), sent.cause);
   const options = cause ? { cause } : undefined;
-  const Rebuilt = sent.hint !== undefined ? REBUILT[sent.name as keyof typeof REBUILT] : undefined;
+  const Rebuilt = sent.hint !== undefined && Object.hasOwn(REBUILT, sent.name) ? REBUILT[sent.name as keyof typeof REBUILT] : undefined;
   const error = Rebuilt ? new Rebuilt(sent.message, sent.hint!, sent.transient ?? false, options) : new Error(sent.message, options);
   if (sent.stack !== undefined) error.stack = sent.stack;
   return error;
