@@ -124,7 +124,12 @@ else goal(flatName, completed(run(largest))?.rss, mul(completed(run(small))?.rss
 const pandasName = `pandas / run at ${label(small)}`;
 if (!python) say(`${pandasName}: not measured (python3 with pandas not installed)`);
 else if (results[`pandas ${small}`]?.failure) say(`${pandasName}: not measured (pandas failed: ${results[`pandas ${small}`]!.failure})`);
-else goal(pandasName, ratio(wall(results[`pandas ${small}`]), wall(run(small))), 10, '×', { detail: `pandas ${seconds(results[`pandas ${small}`])}, run ${seconds(run(small))}`, atLeast: true });
+else {
+  goal(pandasName, ratio(wall(results[`pandas ${small}`]), wall(run(small))), 10, '×', { detail: `pandas ${seconds(results[`pandas ${small}`])}, run ${seconds(run(small))}`, atLeast: true });
+  // The one query does a part of the run's work: where even it is under 10× pandas, no run can reach it.
+  const queryOverPandas = ratio(wall(results[`pandas ${small}`]), wall(results[`query ${small}`]));
+  if (queryOverPandas !== undefined && queryOverPandas < 10) say(`${pandasName}: out of reach on this machine: the one DuckDB query alone is ${queryOverPandas.toFixed(2)}× pandas (query ${seconds(results[`query ${small}`])})`);
+}
 
 // d.
 if (largest < TEN_MILLION) say(`${label(TEN_MILLION)} day completes: not measured (CARTLENS_BENCH_EVENTS=${small},${TEN_MILLION} measures it)`);
