@@ -54,15 +54,20 @@ describe('the daily function', () => {
 
   it('answers 503 when another run holds the warehouse, so that Scheduler retries', async () => {
     // Another process holds the DuckDB file, as a second run would.
-    // It holds until killed (its stdin stays open), not for a fixed time.
-    const holder = spawn(process.execPath, ['-e', `import('@duckdb/node-api').then(async (m) => { await m.DuckDBInstance.create(${JSON.stringify(join(dir, 'state', 'warehouse.duckdb'))}); console.log('held'); process.stdin.resume(); })`], {
+    // It holds until killed (its stdin stays open), not for a fixed time. The instance stays
+    // referenced (the stdin handler closes it): a collected instance closes its file and lets go
+    // of the lock, which made this test answer 500 on some runs. It collects garbage (two passes,
+    // each letting the finalizers run) before it says so: a holder that lost its instance would
+    // fail here every time, not now and then.
+    const holder = spawn(process.execPath, ['--expose-gc', '-e', `import('@duckdb/node-api').then(async (m) => { const db = await m.DuckDBInstance.create(${JSON.stringify(join(dir, 'state', 'warehouse.duckdb'))}); process.stdin.resume(); process.stdin.on('end', () => db.closeSync()); for (let pass = 0; pass < 2; pass++) { globalThis.gc(); await new Promise((r) => setImmediate(r)); } console.log('held'); })`], {
       stdio: ['pipe', 'pipe', 'inherit'],
     });
     try {
       await new Promise<void>((resolve) => holder.stdout!.once('data', () => resolve()));
       const response = await fetch(url, { method: 'POST' });
-      expect(response.status).toBe(503);
-      expect(((await response.json()) as { transient: boolean }).transient).toBe(true);
+      const body = (await response.json()) as { error: string; transient: boolean };
+      expect([response.status, body.error]).toEqual([503, expect.stringMatching(/warehouse .* is in use by another process/)]);
+      expect(body.transient).toBe(true);
     } finally {
       holder.kill('SIGKILL');
     }
